@@ -1,0 +1,63 @@
+"""The application's error hierarchy; web code maps it to `{error, detail}` responses."""
+
+from __future__ import annotations
+
+
+class ShopSegError(Exception):
+    """Base class. `code` is the machine-readable `error` field, `status` the HTTP status."""
+
+    code = "error"
+    status = 400
+
+    def __init__(self, detail: str) -> None:
+        super().__init__(detail)
+        self.detail = detail
+
+
+class ConfigurationError(ShopSegError):
+    code = "configuration_error"
+    status = 500
+
+
+class ValidationError(ShopSegError):
+    """Input that can never be processed as it is (bad payload, bad parameter)."""
+
+    code = "invalid_input"
+    status = 400
+
+
+class AuthenticationError(ShopSegError):
+    """A signature, HMAC, session token or OAuth state did not verify."""
+
+    code = "unauthorized"
+    status = 401
+
+
+class NotFoundError(ShopSegError):
+    code = "not_found"
+    status = 404
+
+
+class PlatformError(ShopSegError):
+    """A shop's API answered with an error or not at all. `transient` ones are retried."""
+
+    code = "platform_error"
+    status = 502
+
+    def __init__(self, detail: str, *, transient: bool = True, status_code: int | None = None):
+        super().__init__(detail)
+        self.transient = transient
+        self.status_code = status_code
+
+
+class ReauthRequired(PlatformError):
+    """The shop's token is gone or cannot be refreshed; outbound calls pause until reinstall."""
+
+    code = "needs_reauth"
+
+    def __init__(self, detail: str) -> None:
+        super().__init__(detail, transient=False)
+
+
+class UnmigratedDatabase(ConfigurationError):
+    code = "unmigrated_database"

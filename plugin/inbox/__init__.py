@@ -1,0 +1,1 @@
+"""The durable webhook inbox: verified deliveries kept until processed."""

@@ -1,0 +1,1 @@
+"""Shop platforms. Each sub-package implements the port in `plugin.platforms.port`."""

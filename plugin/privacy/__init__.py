@@ -1,0 +1,1 @@
+"""Privacy: customer data requests, redaction, shop redaction and payload retention."""

@@ -1,0 +1,1 @@
+"""Customer profiles: customers, orders, checkouts, products and the metrics projection."""

@@ -1,0 +1,80 @@
+"""Settings from the environment (and an optional `.env`), with defaults for the embedded mode."""
+
+from __future__ import annotations
+
+import os
+import secrets
+from dataclasses import dataclass, field, replace
+from pathlib import Path
+
+from dotenv import load_dotenv
+
+DEFAULT_DATABASE_URL = "sqlite:///shopseg.db"
+DEFAULT_API_VERSION = "2026-10"
+SECRET_KEY_FILE = ".shopseg-secret"
+
+
+@dataclass(frozen=True)
+class Settings:
+    """Everything configurable. Build it with `Settings.from_env()`; tests use `replace()`."""
+
+    database_url: str = DEFAULT_DATABASE_URL
+    shopify_api_key: str = ""
+    shopify_api_secret: str = field(default="", repr=False)
+    shopify_api_secret_previous: str = field(default="", repr=False)
+    app_url: str = "http://127.0.0.1:8000"
+    secret_key: str = field(default="", repr=False)
+    shopify_base_url: str = "https://{shop}"
+    shopify_api_version: str = DEFAULT_API_VERSION
+    inbox_payload_retention_days: int = 14
+    pending_install_retention_days: int = 7
+    inbox_max_attempts: int = 5
+    worker_poll_seconds: float = 1.0
+    log_level: str = "INFO"
+
+    @classmethod
+    def from_env(cls, env: dict[str, str] | None = None, *, dotenv: bool = True) -> Settings:
+        if env is None:
+            if dotenv:
+                load_dotenv(override=False)
+            env = dict(os.environ)
+        get = env.get
+        return cls(
+            database_url=get("SHOPSEG_DATABASE_URL", DEFAULT_DATABASE_URL),
+            shopify_api_key=get("SHOPIFY_API_KEY", ""),
+            shopify_api_secret=get("SHOPIFY_API_SECRET", ""),
+            shopify_api_secret_previous=get("SHOPIFY_API_SECRET_PREVIOUS", ""),
+            app_url=get("SHOPSEG_APP_URL", cls.app_url).rstrip("/"),
+            secret_key=get("SHOPSEG_SECRET_KEY", ""),
+            shopify_base_url=get("SHOPSEG_SHOPIFY_BASE_URL", cls.shopify_base_url).rstrip("/"),
+            shopify_api_version=get("SHOPSEG_SHOPIFY_API_VERSION", DEFAULT_API_VERSION),
+            inbox_payload_retention_days=int(get("SHOPSEG_INBOX_RETENTION_DAYS", "14")),
+            pending_install_retention_days=int(get("SHOPSEG_PENDING_INSTALL_DAYS", "7")),
+            inbox_max_attempts=int(get("SHOPSEG_INBOX_MAX_ATTEMPTS", "5")),
+            worker_poll_seconds=float(get("SHOPSEG_WORKER_POLL_SECONDS", "1.0")),
+            log_level=get("SHOPSEG_LOG_LEVEL", "INFO"),
+        )
+
+    @property
+    def is_sqlite(self) -> bool:
+        return self.database_url.startswith("sqlite")
+
+    @property
+    def api_secrets(self) -> list[str]:
+        """The app's webhook/OAuth secrets to try, current first (rotation keeps the old one)."""
+        return [s for s in (self.shopify_api_secret, self.shopify_api_secret_previous) if s]
+
+    def shop_base_url(self, shop_domain: str) -> str:
+        """Where this app reaches a shop's OAuth and Admin API (a simulator in tests)."""
+        return self.shopify_base_url.replace("{shop}", shop_domain)
+
+    def with_local_secret_key(self, directory: Path | None = None) -> tuple[Settings, bool]:
+        """Embedded default: read or create the secret key file. Returns (settings, created)."""
+        if self.secret_key:
+            return self, False
+        path = (directory or Path.cwd()) / SECRET_KEY_FILE
+        created = not path.exists()
+        if created:
+            path.write_text(secrets.token_urlsafe(48))
+            path.chmod(0o600)
+        return replace(self, secret_key=path.read_text().strip()), created

@@ -1,0 +1,1 @@
+"""Shops: install state, encrypted access tokens and per-shop settings."""

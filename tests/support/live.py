@@ -1,0 +1,1 @@
+"""Test fixtures: live (see the module's owner)."""

@@ -1,0 +1,1 @@
+"""Test fixtures: profiles (see the module's owner)."""

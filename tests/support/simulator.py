@@ -1,0 +1,1 @@
+"""Test fixtures: simulator (see the module's owner)."""
