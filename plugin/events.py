@@ -9,7 +9,7 @@ harmless.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import UTC, datetime
 
 
 @dataclass(frozen=True)
@@ -237,3 +237,32 @@ class BulkOperationFinished(Event):
     operation_id: str
     status: str
     error_code: str | None
+
+
+# --- helpers shared by adapters, the worker and handlers -----------------------------------
+
+
+def make_version(instant: datetime | None, fallback: datetime | None, delivery_id: str) -> str:
+    """The source version of a delivery: resource time (else trigger time) and delivery id.
+
+    Fixed-width UTC ISO text compares in time order, so versions compare as strings.
+    """
+    moment = instant or fallback
+    stamp = moment.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ") if moment else "0000"
+    return f"{stamp}|{delivery_id}"
+
+
+def subject_customer_ids(event: Event) -> tuple[str, ...]:
+    """Platform ids of the customers an event is about (locks, redaction lookups)."""
+    ids: list[str | None] = []
+    if isinstance(event, CustomerUpserted):
+        ids.append(event.customer.platform_id)
+    elif isinstance(event, OrderUpserted):
+        ids.append(event.order.customer.platform_id if event.order.customer else None)
+    elif isinstance(event, CheckoutUpserted):
+        ids.append(event.checkout.customer.platform_id if event.checkout.customer else None)
+    elif isinstance(event, CustomersMerged):
+        ids.extend([event.kept_id, event.deleted_id])
+    else:
+        ids.append(getattr(event, "customer_id", None))
+    return tuple(sorted({i for i in ids if i}))
