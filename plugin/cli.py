@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import click
 
-from plugin.commands import core
+from plugin.commands import core, inbox, replay
 
 
 @click.group()
@@ -15,3 +15,5 @@ def main() -> None:
 
 for command in core.COMMANDS:
     main.add_command(command)
+main.add_command(inbox.inbox)
+main.add_command(replay.replay)

@@ -1,0 +1,243 @@
+"""The inbox worker: claims due deliveries, turns them into domain events and applies them.
+
+One transaction per batch, a savepoint per row: a failing row rolls back alone and is
+retried with backoff, the rest of the batch commits. Rows are claimed with
+`FOR UPDATE SKIP LOCKED` on PostgreSQL, so any number of workers can run at once; the
+customers a batch touches are locked up front, in one sorted sweep, so two workers never
+update one customer at once and cannot deadlock on each other's customer locks.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import random
+import threading
+from collections.abc import Iterator
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import Any
+
+from sqlalchemy import or_, select
+from sqlalchemy.orm import Session
+
+from plugin.db import lock_keys, utcnow
+from plugin.errors import ConfigurationError, ValidationError
+from plugin.events import Delivery, Event, subject_customer_ids
+from plugin.handlers import Context, dispatch
+from plugin.inbox.models import (
+    AWAITING_INSTALL,
+    DEAD,
+    DONE,
+    DUPLICATE,
+    IGNORED,
+    PENDING,
+    InboxRow,
+)
+from plugin.inbox.services import can_process, find_shop
+from plugin.platforms.port import PlatformAdapter
+from plugin.runtime import Runtime
+from plugin.settings import Settings
+from plugin.shops.models import Shop
+
+BATCH_SIZE = 50
+BACKOFF_BASE_SECONDS = 5
+BACKOFF_MAX_SECONDS = 3600
+ERROR_TEXT_LIMIT = 2000
+
+log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class _Work:
+    row: InboxRow
+    shop: Shop
+    delivery: Delivery
+    events: list[Event]
+
+    def lock_keys(self) -> Iterator[str]:
+        if self.delivery.event_id:
+            yield f"{self.shop.id}:event:{self.delivery.topic}:{self.delivery.event_id}"
+        for event in self.events:
+            for customer_id in subject_customer_ids(event):
+                yield f"{self.shop.id}:customer:{customer_id}"
+
+
+def adapter_for(platform: str) -> PlatformAdapter:
+    """The adapter of a row's platform (imported lazily: the core knows no platform)."""
+    if platform == "shopify":
+        from plugin.platforms.shopify.adapter import ShopifyAdapter
+
+        return ShopifyAdapter()
+    raise ConfigurationError(f"no adapter for platform {platform!r}")
+
+
+def process_batch(runtime: Runtime, *, limit: int = BATCH_SIZE, now: datetime | None = None) -> int:
+    """Claim up to `limit` due rows and process them; returns how many were claimed."""
+    now = now or utcnow()
+    with runtime.sessions.begin() as session:
+        rows = _claim(session, now, limit)
+        work = [w for row in rows if (w := _prepare(session, runtime.settings, row, now))]
+        lock_keys(session, *(key for w in work for key in w.lock_keys()))
+        for w in work:
+            _apply(session, runtime.settings, w, now)
+    if rows:
+        log.info("worker.batch claimed=%d", len(rows))
+    return len(rows)
+
+
+def drain(runtime: Runtime, *, now: datetime | None = None, limit: int = BATCH_SIZE) -> int:
+    """Process batches until no row is due; returns how many rows were claimed in all."""
+    total = 0
+    while claimed := process_batch(runtime, limit=limit, now=now):
+        total += claimed
+    return total
+
+
+def run_worker(runtime: Runtime, stop: threading.Event, *, with_scheduler: bool = True) -> None:
+    """Process until `stop` is set, sleeping when idle; hosts the periodic jobs too."""
+    from plugin.scheduler import build_scheduler
+
+    scheduler = build_scheduler(runtime) if with_scheduler else None
+    if scheduler:
+        scheduler.start()
+    log.info("worker.started")
+    try:
+        while not stop.is_set():
+            if not _safe_batch(runtime):
+                stop.wait(runtime.settings.worker_poll_seconds)
+    finally:
+        if scheduler:
+            scheduler.shutdown(wait=False)
+        log.info("worker.stopped")
+
+
+def backoff(attempts: int) -> timedelta:
+    """Exponential delay with ±20 % jitter so retries of one burst spread out."""
+    seconds = min(BACKOFF_BASE_SECONDS * 2**attempts, BACKOFF_MAX_SECONDS)
+    return timedelta(seconds=seconds * random.uniform(0.8, 1.2))
+
+
+def _safe_batch(runtime: Runtime) -> int:
+    try:
+        return process_batch(runtime)
+    except Exception:  # the database went away: keep the loop alive, retry after a pause
+        log.exception("worker.batch_failed")
+        return 0
+
+
+def _claim(session: Session, now: datetime, limit: int) -> list[InboxRow]:
+    stmt = (
+        select(InboxRow)
+        .where(
+            InboxRow.status == PENDING,
+            or_(InboxRow.next_attempt_at.is_(None), InboxRow.next_attempt_at <= now),
+        )
+        .order_by(InboxRow.id)
+        .limit(limit)
+        .with_for_update(skip_locked=True)  # rendered on PostgreSQL only
+    )
+    return list(session.scalars(stmt))
+
+
+def _prepare(session: Session, settings: Settings, row: InboxRow, now: datetime) -> _Work | None:
+    """Find the shop and parse the delivery into events; no writes beyond the row itself."""
+    shop = find_shop(session, row.platform, row.shop_domain)
+    if shop is None or not can_process(shop):
+        row.status = AWAITING_INSTALL
+        return None
+    row.shop_id = shop.id
+    delivery = Delivery(row.id, row.topic, row.webhook_id, row.event_id, row.triggered_at)
+    try:
+        payload = _load(row.payload)
+        events = adapter_for(row.platform).events_from_delivery(delivery, row.api_version, payload)
+    except ValidationError as exc:
+        _give_up(row, exc)
+        return None
+    except Exception as exc:
+        _retry_later(settings, row, exc, now)
+        return None
+    return _Work(row, shop, delivery, events)
+
+
+def _apply(session: Session, settings: Settings, work: _Work, now: datetime) -> None:
+    row = work.row
+    try:
+        with session.begin_nested():
+            if _already_done(session, row):
+                row.status = DUPLICATE
+            else:
+                ctx = Context(settings, now)
+                for event in work.events:
+                    dispatch(session, work.shop, event, work.delivery, ctx)
+                row.status = DONE if work.events else IGNORED
+            row.subject_ids = _subjects(work.events)
+            row.processed_at = now
+            row.last_error = None
+    except ValidationError as exc:
+        _give_up(row, exc)
+    except Exception as exc:
+        _retry_later(settings, row, exc, now)
+
+
+def _already_done(session: Session, row: InboxRow) -> bool:
+    """Another delivery of the same event (same topic and event id) was already applied."""
+    if not row.event_id:
+        return False
+    stmt = select(InboxRow.id).where(
+        InboxRow.platform == row.platform,
+        InboxRow.shop_domain == row.shop_domain,
+        InboxRow.topic == row.topic,
+        InboxRow.event_id == row.event_id,
+        InboxRow.status == DONE,
+        InboxRow.id != row.id,
+    )
+    return session.scalar(stmt.limit(1)) is not None
+
+
+def _load(body: str | None) -> dict[str, Any]:
+    if body is None:
+        raise ValidationError("the delivery's payload is gone")
+    try:
+        payload = json.loads(body)
+    except json.JSONDecodeError as exc:
+        raise ValidationError(f"the payload is not JSON: {exc}") from exc
+    if not isinstance(payload, dict):
+        raise ValidationError("the payload is not a JSON object")
+    return payload
+
+
+def _subjects(events: list[Event]) -> str | None:
+    ids = sorted({cid for event in events for cid in subject_customer_ids(event)})
+    return ",".join(ids) or None
+
+
+def _give_up(row: InboxRow, exc: Exception) -> None:
+    """A delivery that can never succeed: park it as dead with its error, keep its body."""
+    row.attempts += 1
+    row.status = DEAD
+    row.next_attempt_at = None
+    row.last_error = _describe(exc)
+    log.warning("worker.row_invalid id=%s topic=%s", row.id, row.topic)
+
+
+def _retry_later(settings: Settings, row: InboxRow, exc: Exception, now: datetime) -> None:
+    row.attempts += 1
+    row.last_error = _describe(exc)
+    if row.attempts >= settings.inbox_max_attempts:
+        row.status = DEAD
+        row.next_attempt_at = None
+    else:
+        row.next_attempt_at = now + backoff(row.attempts)
+    log.warning(
+        "worker.row_failed id=%s topic=%s attempts=%d error=%s",
+        row.id,
+        row.topic,
+        row.attempts,
+        type(exc).__name__,
+    )
+    log.debug("worker.row_failed.traceback id=%s", row.id, exc_info=exc)
+
+
+def _describe(exc: Exception) -> str:
+    return f"{type(exc).__name__}: {exc}"[:ERROR_TEXT_LIMIT]
