@@ -1,0 +1,277 @@
+"""Where a customer's personal data lives, and the services that export and erase it.
+
+`PERSONAL_DATA` is the one list of places holding a customer's personal data. A table that
+stores personal data (an outbox, an audit log …) gets an entry here — how to export the
+subject's rows and how to erase them — or is named in `NO_CUSTOMER_DATA` with the reason;
+a test fails while any table is in neither.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any, cast
+
+from sqlalchemy import CursorResult, Executable, delete, select, update
+from sqlalchemy.orm import Session
+
+from plugin.inbox.models import AWAITING_INSTALL, DEAD, PENDING, REDACTED, InboxRow
+from plugin.privacy.exports import FORMAT, group_by, row_document, rows_document, store_export
+from plugin.privacy.models import PrivacyExport
+from plugin.privacy.subjects import (
+    DataSubject,
+    checkouts_of,
+    email_matches,
+    inbox_rows_mentioning,
+    orders_of,
+    phone_matches,
+)
+from plugin.profiles.models import Checkout, Customer, CustomerTag, Order, OrderLine, Purchase
+from plugin.profiles.models import Refund as RefundRow
+from plugin.profiles.tombstones import add_tombstone
+from plugin.shops.models import Shop
+
+log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class Erasure:
+    """One redaction: its source version (kept on tombstones) and the delivery carrying it."""
+
+    version: str | None
+    inbox_id: int | None
+
+
+@dataclass(frozen=True)
+class PersonalData:
+    """One place holding customers' personal data: how to export and erase a subject's."""
+
+    name: str  # the key of this place in an export document
+    tables: tuple[str, ...]
+    export: Callable[[Session, DataSubject], Any] | None
+    erase: Callable[[Session, DataSubject, Erasure], int]  # returns rows affected
+
+
+def _count(session: Session, stmt: Executable) -> int:
+    return cast(CursorResult[Any], session.execute(stmt)).rowcount
+
+
+# --- orders: kept anonymised so the shop's revenue and counts stay true --------------------
+
+
+def _export_orders(session: Session, s: DataSubject) -> list[dict[str, Any]]:
+    mine = select(Order.id).where(orders_of(s))
+    orders = rows_document(
+        session, select(Order.__table__).where(orders_of(s)).order_by(Order.ordered_at, Order.id)
+    )
+    line_rows = select(OrderLine.__table__).where(
+        OrderLine.shop_id == s.shop_id, OrderLine.order_id.in_(mine)
+    )
+    refund_rows = select(RefundRow.__table__).where(
+        RefundRow.shop_id == s.shop_id,
+        RefundRow.order_platform_id.in_(select(Order.platform_id).where(orders_of(s))),
+    )
+    lines = group_by(rows_document(session, line_rows.order_by(OrderLine.id)), "order_id")
+    refunds = group_by(rows_document(session, refund_rows), "order_platform_id")
+    return [
+        {**o, "lines": lines.get(o["id"], []), "refunds": refunds.get(o["platform_id"], [])}
+        for o in orders
+    ]
+
+
+def _erase_orders(session: Session, s: DataSubject, _: Erasure) -> int:
+    # Money, dates, lines and refunds stay; nothing links the order to a person any more
+    # (checkout and cart tokens would lead back to their checkout).
+    anonymised = _count(
+        session,
+        update(Order)
+        .where(orders_of(s))
+        .values(
+            customer_id=None,
+            customer_platform_id=None,
+            email=None,
+            email_cf=None,
+            checkout_token=None,
+            cart_token=None,
+            anonymized=True,
+        ),
+    )
+    # Their email on an order of someone else: erase the email, keep the other's order.
+    others = update(Order).where(
+        Order.shop_id == s.shop_id, email_matches(s, Order.email, Order.email_cf)
+    )
+    return anonymised + _count(session, others.values(email=None, email_cf=None))
+
+
+# --- checkouts: deleted (an unfinished checkout is only the person's intent) ----------------
+
+
+def _export_checkouts(session: Session, s: DataSubject) -> list[dict[str, Any]]:
+    stmt = select(Checkout.__table__).where(checkouts_of(s)).order_by(Checkout.id)
+    return rows_document(session, stmt)
+
+
+def _erase_checkouts(session: Session, s: DataSubject, e: Erasure) -> int:
+    for token in session.scalars(select(Checkout.token).where(checkouts_of(s))):
+        add_tombstone(session, s.shop_id, "checkout", token, "redacted", e.version)
+    deleted = _count(session, delete(Checkout).where(checkouts_of(s)))
+    in_shop = Checkout.shop_id == s.shop_id
+    emails = update(Checkout).where(in_shop, email_matches(s, Checkout.email, Checkout.email_cf))
+    phones = update(Checkout).where(in_shop, phone_matches(s, Checkout.phone))
+    return (
+        deleted
+        + _count(session, emails.values(email=None, email_cf=None))
+        + _count(session, phones.values(phone=None))
+    )
+
+
+# --- the profile and what hangs off it ------------------------------------------------------
+
+
+def _export_tags(session: Session, s: DataSubject) -> list[dict[str, Any]]:
+    stmt = select(CustomerTag.__table__).where(
+        CustomerTag.shop_id == s.shop_id, CustomerTag.customer_id == s.customer_id
+    )
+    return rows_document(session, stmt.order_by(CustomerTag.id))
+
+
+def _erase_tags(session: Session, s: DataSubject, _: Erasure) -> int:
+    return _count(
+        session,
+        delete(CustomerTag).where(
+            CustomerTag.shop_id == s.shop_id, CustomerTag.customer_id == s.customer_id
+        ),
+    )
+
+
+def _export_purchases(session: Session, s: DataSubject) -> list[dict[str, Any]]:
+    stmt = select(Purchase.__table__).where(
+        Purchase.shop_id == s.shop_id, Purchase.customer_id == s.customer_id
+    )
+    return rows_document(session, stmt.order_by(Purchase.ordered_at, Purchase.id))
+
+
+def _erase_purchases(session: Session, s: DataSubject, _: Erasure) -> int:
+    return _count(
+        session,
+        delete(Purchase).where(
+            Purchase.shop_id == s.shop_id, Purchase.customer_id == s.customer_id
+        ),
+    )
+
+
+def _customer_row(s: DataSubject) -> Any:
+    return Customer.shop_id == s.shop_id, Customer.platform_id == s.platform_id
+
+
+def _export_profile(session: Session, s: DataSubject) -> dict[str, Any] | None:
+    row = session.execute(select(Customer.__table__).where(*_customer_row(s))).mappings().first()
+    return row_document(row) if row else None
+
+
+def _erase_profile(session: Session, s: DataSubject, _: Erasure) -> int:
+    return _count(session, delete(Customer).where(*_customer_row(s)))
+
+
+# --- deliveries and earlier exports ---------------------------------------------------------
+
+
+def _export_deliveries(session: Session, s: DataSubject) -> list[dict[str, Any]]:
+    stmt = select(
+        InboxRow.id,
+        InboxRow.topic,
+        InboxRow.webhook_id,
+        InboxRow.event_id,
+        InboxRow.api_version,
+        InboxRow.triggered_at,
+        InboxRow.received_at,
+        InboxRow.processed_at,
+        InboxRow.status,
+    ).where(InboxRow.id.in_(inbox_rows_mentioning(session, s)))
+    return rows_document(session, stmt.order_by(InboxRow.id))
+
+
+def _erase_deliveries(session: Session, s: DataSubject, e: Erasure) -> int:
+    """Drop payloads (headers hold no personal data); unprocessed rows become `redacted`.
+
+    The delivery being processed keeps its status: the worker finishes it.
+    """
+    ids = inbox_rows_mentioning(session, s)
+    scrub = {"payload": None, "subject_ids": None, "last_error": None}
+    unprocessed = InboxRow.status.in_((PENDING, AWAITING_INSTALL, DEAD))
+    erased = _count(session, update(InboxRow).where(InboxRow.id.in_(ids)).values(**scrub))
+    pending = update(InboxRow).where(InboxRow.id.in_(ids), InboxRow.id != e.inbox_id, unprocessed)
+    session.execute(pending.values(status=REDACTED))
+    return erased
+
+
+def _erase_exports(session: Session, s: DataSubject, _: Erasure) -> int:
+    return _count(
+        session,
+        delete(PrivacyExport).where(
+            PrivacyExport.shop_id == s.shop_id,
+            PrivacyExport.customer_platform_id == s.platform_id,
+        ),
+    )
+
+
+# Erasure runs in this order: orders and checkouts are found through the profile's key, so
+# they go before the profile row.
+PERSONAL_DATA: tuple[PersonalData, ...] = (
+    PersonalData("orders", ("orders", "order_lines", "refunds"), _export_orders, _erase_orders),
+    PersonalData("checkouts", ("checkouts",), _export_checkouts, _erase_checkouts),
+    PersonalData("tags", ("customer_tags",), _export_tags, _erase_tags),
+    PersonalData("purchases", ("purchases",), _export_purchases, _erase_purchases),
+    PersonalData("profile", ("customers",), _export_profile, _erase_profile),
+    PersonalData("deliveries", ("webhook_inbox",), _export_deliveries, _erase_deliveries),
+    PersonalData("exports", ("privacy_exports",), None, _erase_exports),
+)
+
+# Tables that hold no personal data of a customer, and why.
+NO_CUSTOMER_DATA: dict[str, str] = {
+    "shops": "the merchant's shop; erased by shop/redact",
+    "shop_settings": "the merchant's settings",
+    "oauth_states": "install nonces",
+    "products": "the shop's catalogue",
+    "product_tags": "the shop's catalogue",
+    "tombstones": "platform ids are stored only as salted hashes",
+}
+
+
+def redact_customer(session: Session, subject: DataSubject, erasure: Erasure) -> int:
+    """Erase the subject's personal data from every place and tombstone them.
+
+    Idempotent; works for a customer we never stored (their deliveries are still erased).
+    Returns the number of rows changed.
+    """
+    changed = sum(place.erase(session, subject, erasure) for place in PERSONAL_DATA)
+    add_tombstone(
+        session, subject.shop_id, "customer", subject.platform_id, "redacted", erasure.version
+    )
+    # the log names neither the person nor their id
+    log.info("privacy.customer_redacted shop_id=%s rows=%s", subject.shop_id, changed)
+    return changed
+
+
+def export_customer_data(
+    session: Session, shop: Shop, subject: DataSubject, request_id: str | None, now: datetime
+) -> PrivacyExport:
+    """Build the JSON export of everything held on the subject and keep it for the merchant."""
+    document = {
+        "format": FORMAT,
+        "shop": shop.domain,
+        "customer_id": subject.platform_id,
+        "request_id": request_id,
+        "generated_at": now.isoformat(),
+        "requested_for": {
+            "emails": list(subject.emails),
+            "phones": list(subject.phones),
+            "order_ids": list(subject.order_ids),
+        },
+        "data": {p.name: p.export(session, subject) for p in PERSONAL_DATA if p.export},
+    }
+    export = store_export(session, shop.id, subject.platform_id, request_id, document, now)
+    log.info("privacy.export_created shop_id=%s export_id=%s", shop.id, export.id)
+    return export
