@@ -5,6 +5,7 @@ from __future__ import annotations
 import click
 
 from plugin.commands import core, inbox, replay
+from plugin.commands import customers as customer_commands
 from plugin.commands import privacy as privacy_commands
 
 
@@ -19,3 +20,4 @@ for command in core.COMMANDS:
 main.add_command(inbox.inbox)
 main.add_command(replay.replay)
 main.add_command(privacy_commands.privacy)
+main.add_command(customer_commands.customers)

@@ -153,6 +153,8 @@ class Order(Base):
     currency: Mapped[str | None] = mapped_column(String(3))
     # money in integer minor units of the shop currency
     total_minor: Mapped[int] = mapped_column(BigInteger, default=0)  # current_total_price
+    # total_minor minus this order's refunds that the order payload did not yet list
+    net_total_minor: Mapped[int] = mapped_column(BigInteger, default=0)
     original_total_minor: Mapped[int | None] = mapped_column(BigInteger)  # total_price
     discount_minor: Mapped[int | None] = mapped_column(BigInteger)
     financial_status: Mapped[str | None] = mapped_column(String(32))
@@ -160,6 +162,7 @@ class Order(Base):
     test: Mapped[bool] = mapped_column(Boolean, default=False)
     source_name: Mapped[str | None] = mapped_column(String(64))
     discount_codes: Mapped[dict[str, Any] | None]  # {"codes": [...]}
+    has_discount: Mapped[bool] = mapped_column(Boolean, default=False)  # a code or any discount
     checkout_token: Mapped[str | None] = mapped_column(String(255))
     cart_token: Mapped[str | None] = mapped_column(String(255))
     # refunds already reflected in total_minor (the order payload listed them)

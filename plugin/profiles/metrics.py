@@ -1,0 +1,170 @@
+"""The metrics projection: each touched customer's metrics and purchases, rebuilt from rows.
+
+Only the customers an event touched are recomputed, with aggregate queries over their
+orders and checkouts, so the cost does not grow with the shop.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from datetime import datetime, timedelta
+from typing import Any
+
+from sqlalchemy import ColumnElement, case, delete, exists, func, select
+from sqlalchemy.orm import Session
+
+from plugin.db import insert_for
+from plugin.profiles.models import Checkout, Customer, Order, OrderLine, Product, Purchase
+from plugin.profiles.products import casefold
+from plugin.profiles.shop_settings import abandoned_after_hours
+
+# Every source_name counts (web, pos, shopify_draft_order, iphone, android, subscription
+# contracts, other sales channels): each is a real purchase. Names listed here would not.
+EXCLUDED_SOURCE_NAMES: frozenset[str] = frozenset()
+
+
+def counted_orders(shop_id: int) -> list[ColumnElement[bool]]:
+    """Orders that are revenue: neither test nor cancelled (nor from an excluded source)."""
+    criteria = [Order.shop_id == shop_id, Order.test.is_(False), Order.cancelled_at.is_(None)]
+    if EXCLUDED_SOURCE_NAMES:
+        criteria.append(
+            Order.source_name.is_(None) | Order.source_name.not_in(EXCLUDED_SOURCE_NAMES)
+        )
+    return criteria
+
+
+def recompute_metrics(
+    session: Session, shop_id: int, customer_ids: Iterable[int | None], now: datetime
+) -> None:
+    """Recompute the metrics and purchases of these customers of one shop."""
+    ids = sorted({i for i in customer_ids if i is not None})
+    if not ids:
+        return
+    session.flush()
+    orders = _order_aggregates(session, shop_id, ids)
+    cutoff = now - timedelta(hours=abandoned_after_hours(session, shop_id))
+    abandoned = _abandoned_aggregates(session, shop_id, ids, cutoff)
+    customers = session.scalars(
+        select(Customer).where(Customer.shop_id == shop_id, Customer.id.in_(ids))
+    )
+    for customer in customers:
+        _set_order_metrics(customer, orders.get(customer.id))
+        count, last = abandoned.get(customer.id, (0, None))
+        customer.abandoned_checkouts_count = count
+        customer.last_abandoned_at = last
+        customer.metrics_updated_at = now
+    rebuild_purchases(session, shop_id, ids)
+
+
+def _order_aggregates(session: Session, shop_id: int, ids: list[int]) -> dict[int, Any]:
+    stmt = (
+        select(
+            Order.customer_id,
+            func.count().label("count"),
+            func.coalesce(func.sum(Order.net_total_minor), 0).label("spent"),
+            func.min(Order.ordered_at).label("first"),
+            func.max(Order.ordered_at).label("last"),
+            func.sum(case((Order.has_discount.is_(True), 1), else_=0)).label("discounted"),
+        )
+        .where(*counted_orders(shop_id), Order.customer_id.in_(ids))
+        .group_by(Order.customer_id)
+    )
+    return {row.customer_id: row for row in session.execute(stmt)}
+
+
+def _set_order_metrics(customer: Customer, row: Any) -> None:
+    count = int(row.count) if row else 0
+    spent = int(row.spent) if row else 0
+    customer.orders_count = count
+    customer.total_spent_minor = spent
+    customer.avg_order_value_minor = _round_div(spent, count) if count else None
+    customer.first_order_at = row.first if row else None
+    customer.last_order_at = row.last if row else None
+    customer.discount_order_share = int(row.discounted) / count if count else None
+    customer.avg_days_between_orders = (
+        (row.last - row.first).total_seconds() / 86400 / (count - 1)
+        if count > 1 and row.first and row.last
+        else None
+    )
+
+
+def _round_div(total: int, count: int) -> int:
+    """Integer division rounding half away from zero (minor units stay integers)."""
+    quotient, remainder = divmod(abs(total), count)
+    rounded = quotient + (1 if 2 * remainder >= count else 0)
+    return rounded if total >= 0 else -rounded
+
+
+def checkout_activity() -> ColumnElement[datetime]:
+    """A checkout's last activity: its update time, else its creation time."""
+    return func.coalesce(Checkout.platform_updated_at, Checkout.platform_created_at)
+
+
+def abandoned_checkouts(shop_id: int, cutoff: datetime) -> list[ColumnElement[bool]]:
+    """Not completed, no order carries its token, and idle since before `cutoff`."""
+    ordered = exists().where(
+        Order.shop_id == Checkout.shop_id, Order.checkout_token == Checkout.token
+    )
+    return [
+        Checkout.shop_id == shop_id,
+        Checkout.completed_at.is_(None),
+        ~ordered,
+        checkout_activity() <= cutoff,
+    ]
+
+
+def _abandoned_aggregates(
+    session: Session, shop_id: int, ids: list[int], cutoff: datetime
+) -> dict[int, tuple[int, datetime | None]]:
+    activity = checkout_activity()
+    stmt = (
+        select(Checkout.customer_id, func.count(), func.max(activity))
+        .where(*abandoned_checkouts(shop_id, cutoff), Checkout.customer_id.in_(ids))
+        .group_by(Checkout.customer_id)
+    )
+    return {cid: (int(n), last) for cid, n, last in session.execute(stmt) if cid is not None}
+
+
+def rebuild_purchases(session: Session, shop_id: int, ids: list[int]) -> None:
+    """Replace these customers' purchases: one row per line of a counted order, with the
+    product type from products (line items carry none) and the vendor casefolded."""
+    session.execute(
+        delete(Purchase).where(Purchase.shop_id == shop_id, Purchase.customer_id.in_(ids))
+    )
+    stmt = (
+        select(
+            Order.customer_id,
+            Order.id,
+            Order.ordered_at,
+            OrderLine.product_platform_id,
+            OrderLine.vendor,
+            OrderLine.quantity,
+            OrderLine.price_minor,
+            OrderLine.discount_minor,
+            Product.product_type_cf,
+            Product.vendor_cf,
+        )
+        .join(OrderLine, (OrderLine.order_id == Order.id) & (OrderLine.shop_id == shop_id))
+        .outerjoin(
+            Product,
+            (Product.shop_id == shop_id) & (Product.platform_id == OrderLine.product_platform_id),
+        )
+        .where(*counted_orders(shop_id), Order.customer_id.in_(ids), Order.ordered_at.is_not(None))
+    )
+    rows = [_purchase(shop_id, row) for row in session.execute(stmt)]
+    if rows:
+        session.execute(insert_for(session, Purchase), rows)
+
+
+def _purchase(shop_id: int, row: Any) -> dict[str, Any]:
+    return {
+        "shop_id": shop_id,
+        "customer_id": row.customer_id,
+        "order_id": row.id,
+        "ordered_at": row.ordered_at,
+        "product_platform_id": row.product_platform_id,
+        "product_type_cf": row.product_type_cf,
+        "vendor_cf": row.vendor_cf or casefold(row.vendor),
+        "quantity": row.quantity,
+        "amount_minor": row.price_minor * row.quantity - row.discount_minor,
+    }

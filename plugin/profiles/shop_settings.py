@@ -1,0 +1,32 @@
+"""The per-shop settings the profile store reads, with their defaults when a row is missing."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from sqlalchemy.orm import Session
+
+from plugin.shops.models import ShopSetting
+
+ABANDONED_AFTER_HOURS = "abandoned_after_hours"
+LINK_GUEST_ORDERS_BY_EMAIL = "link_guest_orders_by_email"
+DEFAULTS: dict[str, Any] = {ABANDONED_AFTER_HOURS: 10, LINK_GUEST_ORDERS_BY_EMAIL: False}
+
+
+def shop_setting(session: Session, shop_id: int, key: str) -> Any:
+    """A setting's value; rows hold either `{"value": x}` or the bare JSON value."""
+    row = session.get(ShopSetting, (shop_id, key))
+    if row is None:
+        return DEFAULTS[key]
+    value = row.value
+    if isinstance(value, dict) and "value" in value:
+        return value["value"]
+    return value
+
+
+def abandoned_after_hours(session: Session, shop_id: int) -> float:
+    return float(shop_setting(session, shop_id, ABANDONED_AFTER_HOURS))
+
+
+def link_guests_by_email(session: Session, shop_id: int) -> bool:
+    return bool(shop_setting(session, shop_id, LINK_GUEST_ORDERS_BY_EMAIL))
