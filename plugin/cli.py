@@ -7,6 +7,7 @@ import click
 from plugin.commands import core, inbox, replay
 from plugin.commands import customers as customer_commands
 from plugin.commands import privacy as privacy_commands
+from plugin.commands import shops as shop_commands
 
 
 @click.group()
@@ -15,7 +16,7 @@ def main() -> None:
     """Shop Segments: customer segments for online shops."""
 
 
-for command in core.COMMANDS:
+for command in core.COMMANDS + shop_commands.COMMANDS:
     main.add_command(command)
 main.add_command(inbox.inbox)
 main.add_command(replay.replay)

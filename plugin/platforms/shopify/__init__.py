@@ -1,0 +1,1 @@
+"""Shopify: OAuth and session tokens, the Admin GraphQL client, payload mapping, app config."""

@@ -1,0 +1,142 @@
+"""The three ways a Shopify shop installs the app: code grant, token exchange, custom-app token.
+
+Each stores the shop in one transaction, then (outside it) reads the shop's timezone and
+currency over the Admin API. Nothing here holds a transaction open across HTTP.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from collections.abc import Mapping
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+from plugin.db import utcnow
+from plugin.errors import AuthenticationError, PlatformError
+from plugin.manifest import access_scopes
+from plugin.platforms.shopify import oauth
+from plugin.platforms.shopify.client import AdminClient
+from plugin.platforms.shopify.documents import SHOP_INFO
+from plugin.platforms.shopify.oauth import QueryValue, TokenGrant
+from plugin.platforms.shopify.session_token import SessionToken
+from plugin.platforms.shopify.subscriptions import register_webhooks
+from plugin.runtime import Runtime
+from plugin.shops import services
+from plugin.shops.tokens import Credentials
+
+PLATFORM = "shopify"
+
+log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class ShopInfo:
+    timezone: str | None
+    currency: str | None
+    scopes: tuple[str, ...]
+
+
+def begin_code_grant(runtime: Runtime, shop_param: str) -> str:
+    """The authorize URL for `GET /install?shop=…`, with a fresh single-use state nonce."""
+    shop = oauth.validate_shop_domain(shop_param)
+    with runtime.sessions.begin() as session:
+        nonce = services.create_oauth_state(session, shop, utcnow())
+    return oauth.authorize_url(runtime.settings, shop, access_scopes(), nonce)
+
+
+def complete_code_grant(runtime: Runtime, params: Mapping[str, QueryValue]) -> str:
+    """`GET /auth/callback`: verify, exchange the code, check the scopes, install. The shop."""
+    shop = oauth.validate_shop_domain(str(params.get("shop") or ""))
+    oauth.verify_query(params, runtime.settings.api_secrets, now=time.time())
+    with runtime.sessions.begin() as session:
+        used = services.consume_oauth_state(session, str(params.get("state") or ""), shop, utcnow())
+    if not used:
+        raise AuthenticationError("the OAuth state is unknown, already used or expired")
+    grant = oauth.exchange_code(runtime.http, runtime.settings, shop, str(params.get("code") or ""))
+    missing = oauth.missing_scopes(grant.scopes, access_scopes())
+    if missing:
+        raise AuthenticationError(f"the shop did not grant the scopes {', '.join(missing)}")
+    _install(runtime, shop, grant, "oauth")
+    return shop
+
+
+def install_from_session_token(runtime: Runtime, token: SessionToken) -> None:
+    """Managed install: exchange the admin's session token for an offline token."""
+    grant = oauth.exchange_session_token(runtime.http, runtime.settings, token.shop, token.raw)
+    missing = oauth.missing_scopes(grant.scopes, access_scopes())
+    if missing:  # scopes are Shopify-managed here: work with what we have, but say so
+        log.warning("shops.install.missing_scopes shop=%s scopes=%s", token.shop, missing)
+    _install(runtime, token.shop, grant, "managed")
+
+
+def add_custom_shop(runtime: Runtime, domain: str, token: str, webhook_secret: str) -> ShopInfo:
+    """A merchant's custom-app token: check it works, store it, subscribe the webhooks."""
+    shop = oauth.validate_shop_domain(domain)
+    client = AdminClient(runtime.http, runtime.settings, shop, token)
+    info = fetch_shop_info(client)  # a refused token fails here, before anything is stored
+    credentials = Credentials(token, info.scopes, webhook_secret=webhook_secret)
+    shop_id = _store(runtime, shop, credentials, "custom")
+    _record_info(runtime, shop_id, info)
+    register_webhooks(client, runtime.settings.app_url)
+    return info
+
+
+def refresh_credentials(runtime: Runtime, shop: str, refresh_token: str) -> Credentials:
+    """Rotate an expiring offline token (see `plugin.shops.tokens`)."""
+    grant = oauth.refresh_access_token(runtime.http, runtime.settings, shop, refresh_token)
+    return credentials_from_grant(grant, utcnow())
+
+
+def credentials_from_grant(grant: TokenGrant, now: datetime) -> Credentials:
+    def at(seconds: int | None) -> datetime | None:
+        return None if seconds is None else now + timedelta(seconds=seconds)
+
+    return Credentials(
+        access_token=grant.access_token,
+        scopes=grant.scopes,
+        access_expires_at=at(grant.expires_in),
+        refresh_token=grant.refresh_token,
+        refresh_expires_at=at(grant.refresh_token_expires_in),
+    )
+
+
+def fetch_shop_info(client: AdminClient) -> ShopInfo:
+    data = client.execute(SHOP_INFO)
+    shop = data.get("shop") or {}
+    installation = data.get("currentAppInstallation") or {}
+    scopes = tuple(s["handle"] for s in installation.get("accessScopes") or [])
+    return ShopInfo(shop.get("ianaTimezone"), shop.get("currencyCode"), scopes)
+
+
+def _install(runtime: Runtime, shop: str, grant: TokenGrant, auth_method: str) -> None:
+    shop_id = _store(runtime, shop, credentials_from_grant(grant, utcnow()), auth_method)
+    client = AdminClient(runtime.http, runtime.settings, shop, grant.access_token)
+    try:
+        info = fetch_shop_info(client)
+    except PlatformError as exc:  # installed all the same; shop/update will bring them
+        log.warning("shops.install.shop_info_failed shop=%s error=%s", shop, exc.detail)
+        return
+    _record_info(runtime, shop_id, info)
+
+
+def _store(runtime: Runtime, shop: str, credentials: Credentials, auth_method: str) -> int:
+    """One unit of work: the installed shop row, and its early webhooks released."""
+    with runtime.sessions.begin() as session:
+        row = services.install_shop(
+            session,
+            runtime.settings,
+            PLATFORM,
+            shop,
+            credentials,
+            auth_method=auth_method,
+            now=utcnow(),
+        )
+        services.release_pending_deliveries(session, PLATFORM, shop)
+        log.info("shops.installed shop=%s auth=%s", shop, auth_method)
+        return row.id
+
+
+def _record_info(runtime: Runtime, shop_id: int, info: ShopInfo) -> None:
+    with runtime.sessions.begin() as session:
+        services.record_shop_info(session, shop_id, timezone=info.timezone, currency=info.currency)

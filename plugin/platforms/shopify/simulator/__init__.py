@@ -1,0 +1,32 @@
+"""A simulated Shopify (OAuth, Admin GraphQL, webhook delivery) over real local HTTP."""
+
+from plugin.platforms.shopify.simulator.server import SimulatorHandle, start_simulator
+from plugin.platforms.shopify.simulator.signing import (
+    host_param,
+    mint_session_token,
+    query_hmac,
+    send_webhook,
+    sign_query,
+    webhook_headers,
+)
+from plugin.platforms.shopify.simulator.state import (
+    IssuedToken,
+    RecordedRequest,
+    SimShop,
+    SimulatorState,
+)
+
+__all__ = [
+    "IssuedToken",
+    "RecordedRequest",
+    "SimShop",
+    "SimulatorHandle",
+    "SimulatorState",
+    "host_param",
+    "mint_session_token",
+    "query_hmac",
+    "send_webhook",
+    "sign_query",
+    "start_simulator",
+    "webhook_headers",
+]

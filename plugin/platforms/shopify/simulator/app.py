@@ -1,0 +1,19 @@
+"""The simulator's Flask app: every simulated shop lives under its domain as a path prefix."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from flask import Flask
+
+from plugin.platforms.shopify.simulator import graphql_views, oauth_views
+from plugin.platforms.shopify.simulator.state import SimulatorState
+
+
+def create_simulator_app(state: SimulatorState, schema_path: Path | None = None) -> Flask:
+    app = Flask("shopify_simulator")
+    app.config["SIMULATOR_STATE"] = state
+    app.config["SIMULATOR_SCHEMA"] = str(schema_path or graphql_views.DEFAULT_SCHEMA_PATH)
+    app.register_blueprint(oauth_views.blueprint)
+    app.register_blueprint(graphql_views.blueprint)
+    return app

@@ -1,0 +1,73 @@
+"""Running the simulator as a real HTTP server in a background thread."""
+
+from __future__ import annotations
+
+import logging
+import threading
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from werkzeug.serving import BaseWSGIServer, make_server
+
+from plugin.platforms.shopify.simulator.app import create_simulator_app
+from plugin.platforms.shopify.simulator.graphql_views import DEFAULT_SCHEMA_PATH, load_schema
+from plugin.platforms.shopify.simulator.signing import mint_session_token
+from plugin.platforms.shopify.simulator.state import SimulatorState
+
+
+@dataclass
+class SimulatorHandle:
+    """A running simulator: point SHOPSEG_SHOPIFY_BASE_URL at `base_url`, inspect `state`."""
+
+    state: SimulatorState
+    server: BaseWSGIServer
+    thread: threading.Thread
+
+    @property
+    def root_url(self) -> str:
+        return f"http://{self.server.host}:{self.server.port}"
+
+    @property
+    def base_url(self) -> str:
+        return self.root_url + "/{shop}"
+
+    def shop_url(self, shop: str) -> str:
+        return f"{self.root_url}/{shop}"
+
+    def mint_session_token(self, shop: str, **claims: Any) -> str:
+        return mint_session_token(shop, self.state.api_key, self.state.api_secret, **claims)
+
+    def stop(self) -> None:
+        self.server.shutdown()
+        self.server.server_close()
+        self.thread.join(timeout=5)
+
+
+def start_simulator(
+    api_key: str,
+    api_secret: str,
+    *,
+    host: str = "127.0.0.1",
+    port: int = 0,
+    application_url: str | None = None,
+    app_scopes: list[str] | None = None,
+    schema_path: Path | None = None,
+) -> SimulatorHandle:
+    """Start the simulated shops on `host:port` (0 = any free port) in a daemon thread."""
+    path = schema_path or DEFAULT_SCHEMA_PATH
+    load_schema(path)  # fail now, not on the first request, if the schema is missing
+    state = SimulatorState(
+        api_key, api_secret, application_url=application_url, app_scopes=app_scopes
+    )
+    server = make_server(host, port, create_simulator_app(state, path), threaded=True)
+    logging.getLogger("werkzeug").setLevel(logging.WARNING)
+    # A short poll interval makes stop() quick (the default waits up to 0.5 s).
+    thread = threading.Thread(
+        target=server.serve_forever,
+        kwargs={"poll_interval": 0.02},
+        name="shopify-simulator",
+        daemon=True,
+    )
+    thread.start()
+    return SimulatorHandle(state, server, thread)

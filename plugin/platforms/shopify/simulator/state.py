@@ -1,0 +1,213 @@
+"""The simulated shops' state: shops, issued tokens, recorded requests and failure switches."""
+
+from __future__ import annotations
+
+import secrets
+import threading
+import time
+from dataclasses import dataclass, field
+from typing import Any
+
+ACCESS_TOKEN_TTL = 3600
+REFRESH_TOKEN_TTL = 7776000  # 90 days, as Shopify's expiring offline tokens
+CODE_TTL = 600
+
+
+@dataclass
+class SimShop:
+    domain: str
+    name: str
+    timezone: str = "America/New_York"
+    currency: str = "USD"
+    shop_id: int = 0
+
+
+@dataclass
+class IssuedToken:
+    """One access token (and its refresh token when expiring) the simulator handed out."""
+
+    shop: str
+    access_token: str
+    scopes: list[str]
+    how: str  # code | token_exchange | refresh | custom
+    expires_at: float | None = None
+    refresh_token: str | None = None
+    refresh_expires_at: float | None = None
+    revoked: bool = False
+
+    def usable(self, now: float) -> bool:
+        return not self.revoked and (self.expires_at is None or now < self.expires_at)
+
+
+@dataclass
+class RecordedRequest:
+    kind: str  # authorize | access_token | graphql | admin_app
+    shop: str
+    body: dict[str, Any]
+    headers: dict[str, str]
+    status: int = 0
+    at: float = field(default_factory=time.time)
+
+    @property
+    def grant_type(self) -> str:
+        return str(
+            self.body.get("grant_type") or ("authorization_code" if "code" in self.body else "")
+        )
+
+
+@dataclass
+class Switches:
+    """Failure injection, set by tests: each switch changes how the simulator answers."""
+
+    fail_refresh: bool = False  # refresh_token grants answer 400 invalid_grant
+    refresh_delay: float = 0.0  # seconds a refresh takes (to overlap concurrent refreshes)
+    oauth_status: int | None = None  # answer every access_token request with this HTTP status
+    graphql_status: int | None = None  # answer every GraphQL request with this HTTP status
+    throttle_graphql: int = 0  # answer this many GraphQL requests with THROTTLED
+    granted_scopes: list[str] | None = None  # grant these instead of the requested scopes
+    access_token_ttl: int = ACCESS_TOKEN_TTL
+
+
+class SimulatorState:
+    """Everything the simulated shops know. Thread-safe: the server runs a thread per request."""
+
+    def __init__(
+        self,
+        api_key: str,
+        api_secret: str,
+        *,
+        application_url: str | None = None,
+        app_scopes: list[str] | None = None,
+    ) -> None:
+        self.api_key = api_key
+        self.api_secret = api_secret
+        # The app's URL Shopify opens in the admin, and the scopes its managed install grants.
+        self.application_url = application_url
+        self.app_scopes = list(app_scopes or [])
+        self.switches = Switches()
+        self.shops: dict[str, SimShop] = {}
+        self.tokens: list[IssuedToken] = []
+        self.codes: dict[str, tuple[str, list[str], float]] = {}
+        self.requests: list[RecordedRequest] = []
+        self.subscriptions: dict[str, list[dict[str, str]]] = {}
+        self.lock = threading.RLock()
+
+    # --- shops ---------------------------------------------------------------------------
+
+    def add_shop(
+        self, domain: str, *, timezone: str = "America/New_York", currency: str = "USD"
+    ) -> SimShop:
+        with self.lock:
+            handle = domain.split(".", 1)[0]
+            shop = SimShop(
+                domain,
+                handle.replace("-", " ").title(),
+                timezone,
+                currency,
+                shop_id=len(self.shops) + 1,
+            )
+            self.shops[domain] = shop
+            return shop
+
+    def shop(self, domain: str) -> SimShop:
+        """A shop by domain; unknown shops come into being on first use, like a dev store."""
+        with self.lock:
+            return self.shops.get(domain) or self.add_shop(domain)
+
+    # --- tokens --------------------------------------------------------------------------
+
+    def issue_code(self, shop: str, scopes: list[str]) -> str:
+        code = secrets.token_hex(16)
+        with self.lock:
+            self.codes[code] = (shop, scopes, time.time() + CODE_TTL)
+        return code
+
+    def take_code(self, shop: str, code: str) -> list[str] | None:
+        """The scopes a code grants, once; None for an unknown, reused, expired or foreign code."""
+        with self.lock:
+            entry = self.codes.pop(code, None)
+        if entry is None or entry[0] != shop or entry[2] < time.time():
+            return None
+        return entry[1]
+
+    def issue_token(self, shop: str, scopes: list[str], how: str, *, expiring: bool) -> IssuedToken:
+        now = time.time()
+        token = IssuedToken(shop, "shpat_" + secrets.token_hex(16), list(scopes), how)
+        if expiring:
+            token.expires_at = now + self.switches.access_token_ttl
+            token.refresh_token = "shprt_" + secrets.token_hex(16)
+            token.refresh_expires_at = now + REFRESH_TOKEN_TTL
+        with self.lock:
+            self.tokens.append(token)
+        return token
+
+    def issue_custom_token(self, shop: str, scopes: list[str] | None = None) -> str:
+        """A custom app's Admin API token (never expires), as a merchant would paste it."""
+        granted = self.app_scopes if scopes is None else scopes
+        return self.issue_token(shop, granted, "custom", expiring=False).access_token
+
+    def rotate(self, shop: str, refresh_token: str) -> IssuedToken | None:
+        """Refresh: a new pair replaces the old one; the old refresh token stops working."""
+        with self.lock:
+            old = next(
+                (
+                    t
+                    for t in self.tokens
+                    if t.refresh_token == refresh_token and t.shop == shop and not t.revoked
+                ),
+                None,
+            )
+            if old is None or (old.refresh_expires_at or 0) < time.time():
+                return None
+            old.revoked = True
+        return self.issue_token(shop, old.scopes, "refresh", expiring=True)
+
+    def token(self, access_token: str) -> IssuedToken | None:
+        with self.lock:
+            return next((t for t in self.tokens if t.access_token == access_token), None)
+
+    def revoke_all(self, shop: str) -> None:
+        """What uninstalling does to a shop's tokens."""
+        with self.lock:
+            for token in self.tokens:
+                if token.shop == shop:
+                    token.revoked = True
+
+    def expire_access_token(self, access_token: str) -> None:
+        with self.lock:
+            token = self.token(access_token)
+            if token is not None:
+                token.expires_at = time.time() - 1
+
+    # --- recording -----------------------------------------------------------------------
+
+    def record(self, request: RecordedRequest) -> RecordedRequest:
+        with self.lock:
+            self.requests.append(request)
+        return request
+
+    def requests_of(
+        self, kind: str, shop: str | None = None, grant_type: str | None = None
+    ) -> list[RecordedRequest]:
+        with self.lock:
+            return [
+                r
+                for r in self.requests
+                if r.kind == kind
+                and (shop is None or r.shop == shop)
+                and (grant_type is None or r.grant_type == grant_type)
+            ]
+
+    def add_subscription(self, shop: str, topic: str, uri: str) -> dict[str, str] | None:
+        """Store a webhook subscription; None when this topic already goes to this address."""
+        with self.lock:
+            subs = self.subscriptions.setdefault(shop, [])
+            if any(s["topic"] == topic and s["uri"] == uri for s in subs):
+                return None
+            sub = {
+                "id": f"gid://shopify/WebhookSubscription/{len(subs) + 1}",
+                "topic": topic,
+                "uri": uri,
+            }
+            subs.append(sub)
+            return sub
