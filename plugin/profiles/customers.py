@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass
+from typing import Any
 
-from sqlalchemy import select, update
+from sqlalchemy import ColumnElement, select, update
 from sqlalchemy.orm import Session
 
 from plugin.db import insert_for
@@ -121,7 +123,11 @@ def link_guests(session: Session, shop_id: int, customer: Customer) -> None:
 
 
 def _attach(
-    session: Session, model: type[Order] | type[Checkout], shop_id: int, customer: Customer, match
+    session: Session,
+    model: type[Order] | type[Checkout],
+    shop_id: int,
+    customer: Customer,
+    match: ColumnElement[bool],
 ) -> None:
     criteria = [model.shop_id == shop_id, model.customer_id.is_(None), match]
     if model is Order:
@@ -152,7 +158,7 @@ def apply_customer_upserted(session: Session, shop_id: int, event: CustomerUpser
     return {customer.id}
 
 
-def _set_consent(customer: Customer, values: dict[str, object], version: str) -> None:
+def _set_consent(customer: Customer, values: Mapping[str, Any], version: str) -> None:
     for column, value in values.items():
         setattr(customer, column, value)
     customer.consent_version = version

@@ -5,8 +5,8 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import ColumnElement, func, select
-from sqlalchemy.orm import Session
+from sqlalchemy import func, select
+from sqlalchemy.orm import InstrumentedAttribute, Session
 
 from plugin.profiles.customer_tags import present_tags
 from plugin.profiles.customers import find_customer
@@ -17,7 +17,7 @@ from plugin.shops.models import Shop
 
 
 def bought_by(
-    session: Session, shop_id: int, customer_id: int, column: ColumnElement[str | None]
+    session: Session, shop_id: int, customer_id: int, column: InstrumentedAttribute[str | None]
 ) -> list[dict[str, Any]]:
     """Values of a purchases column (product type, vendor) with order and unit counts."""
     stmt = (
