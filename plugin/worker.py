@@ -164,6 +164,12 @@ def _apply(session: Session, settings: Settings, work: _Work, now: datetime) -> 
     row = work.row
     try:
         with session.begin_nested():
+            # Recorded before the handlers run, so a redaction they apply scrubs it too;
+            # not at all when a redaction earlier in this batch already scrubbed the row.
+            session.refresh(row)
+            if row.payload is not None:
+                row.subject_ids = _subjects(work.events)
+                session.flush()
             if _already_done(session, row):
                 row.status = DUPLICATE
             else:
@@ -171,7 +177,6 @@ def _apply(session: Session, settings: Settings, work: _Work, now: datetime) -> 
                 for event in work.events:
                     dispatch(session, work.shop, event, work.delivery, ctx)
                 row.status = DONE if work.events else IGNORED
-            row.subject_ids = _subjects(work.events)
             row.processed_at = now
             row.last_error = None
     except ValidationError as exc:

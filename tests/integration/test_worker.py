@@ -5,7 +5,8 @@ from __future__ import annotations
 from dataclasses import replace
 from datetime import timedelta
 
-from sqlalchemy import select
+import pytest
+from sqlalchemy import select, update
 
 from plugin.db import utcnow
 from plugin.inbox.models import (
@@ -195,3 +196,25 @@ def test_run_worker_processes_deliveries_and_stops_when_asked(
         thread.join(timeout=10)
     assert counts(runtime) == {"live": 1}
     assert not thread.is_alive()
+
+
+def test_a_redaction_mid_batch_is_not_undone_by_the_worker(
+    runtime: Runtime, recorder: Recorder, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    def redacting(session, shop, event, delivery, ctx) -> None:  # type: ignore[no-untyped-def]
+        if event.added == ("redact",):  # scrubs every row about the customer, as privacy does
+            session.execute(
+                update(InboxRow)
+                .where(InboxRow.subject_ids.contains("9") | InboxRow.payload.contains('"9"'))
+                .values(payload=None, subject_ids=None)
+            )
+
+    monkeypatch.setattr("plugin.worker.dispatch", redacting)
+    add_shop(runtime, SHOP)
+    deliver(runtime, SHOP, {"marker": "redact", "customer": "9"})
+    deliver(runtime, SHOP, {"marker": "late", "customer": "9"})
+    assert process_batch(runtime) == 2
+    assert [(r.status, r.payload, r.subject_ids) for r in rows(runtime)] == [
+        (DONE, None, None),
+        (DONE, None, None),
+    ]

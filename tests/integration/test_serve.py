@@ -1,0 +1,177 @@
+"""`shopseg serve` as a real process: self-migrating SQLite with the worker built in,
+PostgreSQL refusing an unmigrated database and running a worker only when asked."""
+
+from __future__ import annotations
+
+import os
+import queue
+import re
+import secrets
+import signal
+import subprocess
+import sys
+import threading
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+
+import psycopg
+import pytest
+import requests
+from sqlalchemy import select
+
+from plugin.db import make_engine
+from plugin.inbox.models import IGNORED, PENDING, InboxRow
+from plugin.shops.models import INSTALLED, Shop
+from tests.conftest import PG_ADMIN_DSN, PG_AVAILABLE
+from tests.support.live import shopify_headers
+
+SHOPSEG = str(Path(sys.executable).parent / "shopseg")
+SECRET = "serve-test-secret"
+SHOP = "demo-shop.myshopify.com"
+
+
+class Served:
+    def __init__(self, proc: subprocess.Popen[str]) -> None:
+        self.proc = proc
+        self.lines: queue.Queue[str] = queue.Queue()
+        self.output: list[str] = []
+        threading.Thread(target=self._pump, daemon=True).start()
+
+    def _pump(self) -> None:
+        assert self.proc.stdout is not None
+        for line in self.proc.stdout:
+            self.lines.put(line)
+
+    def wait_for(self, pattern: str, timeout: float = 30) -> re.Match[str]:
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            try:
+                line = self.lines.get(timeout=0.1)
+            except queue.Empty:
+                if self.proc.poll() is not None and self.lines.empty():
+                    break
+                continue
+            self.output.append(line)
+            if match := re.search(pattern, line):
+                return match
+        raise AssertionError(f"no {pattern!r} in output:\n{''.join(self.output)}")
+
+
+def env_for(database_url: str, tmp_path: Path) -> dict[str, str]:
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("SHOPSEG_", "SHOPIFY_"))}
+    env.update(
+        SHOPSEG_DATABASE_URL=database_url,
+        SHOPIFY_API_SECRET=SECRET,
+        SHOPSEG_WORKER_POLL_SECONDS="0.1",
+        PYTHONUNBUFFERED="1",
+    )
+    return env
+
+
+@contextmanager
+def serve(env: dict[str, str], cwd: Path, *args: str) -> Iterator[tuple[Served, str]]:
+    proc = subprocess.Popen(
+        [SHOPSEG, "serve", "--port", "0", *args],
+        env=env,
+        cwd=cwd,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+    )
+    served = Served(proc)
+    try:
+        url = served.wait_for(r"Serving on (http://\S+)").group(1)
+        yield served, url
+        proc.send_signal(signal.SIGTERM)
+        assert proc.wait(timeout=30) == 0
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+            proc.wait()
+        assert proc.stdout is not None
+        proc.stdout.close()
+
+
+def add_installed_shop(database_url: str) -> None:
+    engine = make_engine(database_url)
+    with engine.begin() as conn:
+        conn.execute(Shop.__table__.insert().values(domain=SHOP, install_state=INSTALLED))
+    engine.dispose()
+
+
+def post_unsubscribed_topic(url: str) -> None:
+    body = b'{"id": 1}'
+    headers = shopify_headers("carts/create", SHOP, body, SECRET)
+    assert requests.post(url + "/webhooks/shopify", data=body, headers=headers).status_code == 200
+
+
+def statuses(database_url: str) -> list[str]:
+    engine = make_engine(database_url)
+    with engine.connect() as conn:
+        found = list(conn.scalars(select(InboxRow.status)))
+    engine.dispose()
+    return found
+
+
+def wait_for_status(database_url: str, wanted: str, timeout: float = 15) -> list[str]:
+    deadline = time.monotonic() + timeout
+    while (found := statuses(database_url)) != [wanted] and time.monotonic() < deadline:
+        time.sleep(0.1)
+    return found
+
+
+@pytest.fixture
+def fresh_pg_url() -> Iterator[str]:
+    if not PG_AVAILABLE:
+        pytest.skip("PostgreSQL does not answer on 127.0.0.1:5432")
+    name = f"shopseg_serve_{secrets.token_hex(4)}"
+    with psycopg.connect(PG_ADMIN_DSN, autocommit=True) as conn:
+        conn.execute(f'CREATE DATABASE "{name}"')
+    try:
+        yield f"postgresql+psycopg://postgres@127.0.0.1:5432/{name}"
+    finally:
+        with psycopg.connect(PG_ADMIN_DSN, autocommit=True) as conn:
+            conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+
+
+def test_serve_on_sqlite_migrates_itself_and_processes_webhooks(tmp_path: Path) -> None:
+    url_db = f"sqlite:///{tmp_path / 'shopseg.db'}"
+    with serve(env_for(url_db, tmp_path), tmp_path) as (served, url):
+        assert "with the worker" in served.output[-1]
+        assert (tmp_path / ".shopseg-secret").exists()  # generated for the embedded default
+        add_installed_shop(url_db)
+        post_unsubscribed_topic(url)
+        assert wait_for_status(url_db, IGNORED) == [IGNORED]  # the embedded worker ran
+    served.wait_for("Stopped")
+
+
+def test_serve_refuses_an_unmigrated_postgresql_database(fresh_pg_url: str, tmp_path: Path) -> None:
+    result = subprocess.run(
+        [SHOPSEG, "serve", "--port", "0"],
+        env=env_for(fresh_pg_url, tmp_path) | {"SHOPSEG_SECRET_KEY": "k" * 40},
+        cwd=tmp_path,
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert result.returncode != 0
+    assert "shopseg migrate" in result.stderr
+    assert "Traceback" not in result.stderr
+
+
+def test_serve_on_postgresql_runs_the_worker_only_when_asked(
+    fresh_pg_url: str, tmp_path: Path
+) -> None:
+    env = env_for(fresh_pg_url, tmp_path) | {"SHOPSEG_SECRET_KEY": "k" * 40}
+    subprocess.run([SHOPSEG, "migrate"], env=env, cwd=tmp_path, check=True, capture_output=True)
+    add_installed_shop(fresh_pg_url)
+    with serve(env, tmp_path) as (served, url):
+        assert "no worker" in served.output[-1]
+        post_unsubscribed_topic(url)
+        time.sleep(0.5)
+        assert statuses(fresh_pg_url) == [PENDING]
+    with serve(env, tmp_path, "--with-worker") as (served, url):
+        assert "with the worker" in served.output[-1]
+        assert wait_for_status(fresh_pg_url, IGNORED) == [IGNORED]
