@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from flask import Blueprint, Response, redirect, render_template, request
+from flask import Blueprint, make_response, redirect, render_template, request
+from werkzeug.wrappers import Response
 
 from admin_ui.embedded import frame_ancestors, query_shop, runtime
 from plugin.platforms.shopify import install
@@ -14,7 +15,7 @@ blueprint = Blueprint("auth", __name__)
 @blueprint.get("/install")
 def start_install() -> Response:
     """Non-embedded install: off to the shop's grant screen with a single-use state."""
-    return redirect(install.begin_code_grant(runtime(), request.args.get("shop", "")))  # type: ignore[return-value]
+    return redirect(install.begin_code_grant(runtime(), request.args.get("shop", "")))
 
 
 @blueprint.get("/auth/callback")
@@ -23,11 +24,11 @@ def callback() -> Response:
     rt = runtime()
     shop = install.complete_code_grant(rt, collect_query(request.args.items(multi=True)))
     admin_url = f"{rt.settings.shop_base_url(shop)}/admin/apps/{rt.settings.shopify_api_key}"
-    return redirect(admin_url)  # type: ignore[return-value]
+    return redirect(admin_url)
 
 
 @blueprint.get("/auth/session-token")
 def bounce() -> Response:
     """A page that only loads App Bridge, which reloads `shopify-reload` with a fresh token."""
     page = render_template("admin_ui/bounce.html", api_key=runtime().settings.shopify_api_key)
-    return frame_ancestors(Response(page), query_shop())
+    return frame_ancestors(make_response(page), query_shop())

@@ -4,7 +4,8 @@ from __future__ import annotations
 
 from urllib.parse import urlencode
 
-from flask import Response, current_app, jsonify, redirect, render_template, request
+from flask import current_app, jsonify, make_response, redirect, render_template, request
+from werkzeug.wrappers import Response
 
 from plugin.errors import AuthenticationError, ValidationError
 from plugin.platforms.shopify.oauth import validate_shop_domain
@@ -63,8 +64,8 @@ def unauthenticated(detail: str) -> Response:
     shop = query_shop()
     if shop is None:
         page = render_template("admin_ui/unauthorized.html", detail=detail)
-        return frame_ancestors(Response(page, status=401), None)
+        return frame_ancestors(make_response(page, 401), None)
     args = {k: v for k, v in request.args.items() if k != "id_token"}
     reload_to = f"{request.path}?{urlencode(args)}"
     target = f"{BOUNCE_PATH}?{urlencode({**args, 'shopify-reload': reload_to})}"
-    return frame_ancestors(redirect(target), shop)  # type: ignore[arg-type]
+    return frame_ancestors(redirect(target), shop)

@@ -4,7 +4,8 @@ from __future__ import annotations
 
 from typing import Any
 
-from flask import Blueprint, Response, jsonify, render_template
+from flask import Blueprint, jsonify, make_response, render_template
+from werkzeug.wrappers import Response
 
 from admin_ui.embedded import frame_ancestors, runtime, unauthenticated, verified_session_token
 from plugin.db import utcnow
@@ -46,7 +47,7 @@ def home() -> Response:
     page = render_template(
         "admin_ui/home.html", shop=shop, api_key=runtime().settings.shopify_api_key
     )
-    return frame_ancestors(Response(page), shop.domain)
+    return frame_ancestors(make_response(page), shop.domain)
 
 
 @blueprint.get("/admin/api/shop")

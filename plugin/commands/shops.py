@@ -69,15 +69,20 @@ def add_shop(domain: str, token: str, webhook_secret: str) -> None:
     """Add a shop through a merchant's custom app and subscribe its webhooks."""
     runtime = load_runtime(migrate_sqlite=True)
     try:
-        info = install.add_custom_shop(runtime, domain, token, webhook_secret)
+        added = install.add_custom_shop(runtime, domain, token, webhook_secret)
     except ValidationError as exc:
         raise click.BadParameter(exc.detail, param_hint="DOMAIN") from exc
     except PlatformError as exc:
         raise click.ClickException(_platform_problem(exc)) from exc
     finally:
         runtime.close()
-    click.echo(f"Added {domain.lower()} ({info.timezone}, {info.currency}).")
-    click.echo(f"Webhooks go to {runtime.settings.app_url}; secret and token stored encrypted.")
+    info = added.info
+    click.echo(
+        f"Added {domain.lower()} ({info.timezone}, {info.currency}); token stored encrypted."
+    )
+    click.echo(
+        f"Subscribed {len(added.subscribed)} new webhook topics to {runtime.settings.app_url}."
+    )
     missing = missing_scopes(info.scopes, access_scopes())
     if missing:
         click.echo(f"Warning: the token lacks the scopes {', '.join(missing)}.", err=True)

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import logging
 import secrets
 from datetime import datetime, timedelta
 from typing import Any
@@ -12,6 +11,7 @@ from sqlalchemy.orm import Session
 
 from plugin import crypto
 from plugin.db import insert_for
+from plugin.inbox.services import release_awaiting_install
 from plugin.settings import Settings
 from plugin.shops.models import INSTALLED, UNINSTALLED, OAuthState, Shop, ShopSetting
 from plugin.shops.tokens import Credentials
@@ -21,8 +21,6 @@ SETTING_DEFAULTS: dict[str, Any] = {
     "link_guest_orders_by_email": False,
 }
 OAUTH_STATE_TTL = timedelta(minutes=10)
-
-log = logging.getLogger(__name__)
 
 
 def get_shop(session: Session, platform: str, domain: str) -> Shop | None:
@@ -53,8 +51,8 @@ def install_shop(
     shop.access_token_expires_at = credentials.access_expires_at
     shop.refresh_token_enc = _encrypt_or_none(key, credentials.refresh_token)
     shop.refresh_token_expires_at = credentials.refresh_expires_at
-    if credentials.webhook_secret is not None:
-        shop.webhook_secret_enc = crypto.encrypt(key, credentials.webhook_secret)
+    # Only a custom app signs with its own secret; any other install uses the app's.
+    shop.webhook_secret_enc = _encrypt_or_none(key, credentials.webhook_secret)
     shop.refresh_lock_until = None
     shop.reauth_reason = None
     shop.installed_at = now
@@ -162,9 +160,4 @@ def consume_oauth_state(session: Session, nonce: str, shop_domain: str, now: dat
 
 def release_pending_deliveries(session: Session, platform: str, domain: str) -> int:
     """Hand webhooks that arrived before the install over to the worker."""
-    try:
-        from plugin.inbox.services import release_awaiting_install
-    except ImportError:  # the inbox package may not provide it yet
-        log.warning("shops.install.release_unavailable shop=%s", domain)
-        return 0
-    return int(release_awaiting_install(session, platform, domain))
+    return release_awaiting_install(session, platform, domain)

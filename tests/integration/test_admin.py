@@ -48,7 +48,7 @@ def test_first_admin_load_installs_by_token_exchange(
     simulator.state.add_shop(SHOP, timezone="Asia/Tokyo", currency="JPY")
     id_token = simulator.mint_session_token(SHOP)
     response = first_load(client, id_token)
-    assert response.status_code == 200
+    assert (response.status_code, response.mimetype) == (200, "text/html")
     body = response.get_data(as_text=True)
     key = sim_runtime.settings.shopify_api_key
     assert f'<meta name="shopify-api-key" content="{key}">' in body
@@ -111,13 +111,13 @@ def test_invalid_token_on_a_document_bounces_to_app_bridge(
     assert reload_to.path == "/admin" and "id_token" not in dict(parse_qsl(reload_to.query))
     assert exchanges(simulator) == [] and shop_row(sim_runtime) is None
     bounce = client.get(response.headers["Location"])
-    assert bounce.status_code == 200
+    assert (bounce.status_code, bounce.mimetype) == (200, "text/html")
     assert "app-bridge.js" in bounce.get_data(as_text=True)
 
 
 def test_no_token_and_no_shop_is_a_401_page(client: FlaskClient) -> None:
     response = client.get("/admin")
-    assert response.status_code == 401
+    assert (response.status_code, response.mimetype) == (401, "text/html")
     assert "Shopify admin" in response.get_data(as_text=True)
 
 

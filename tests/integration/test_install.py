@@ -196,6 +196,25 @@ def test_reinstall_keeps_the_merchants_settings_and_releases_early_webhooks(
     assert len(simulator.state.requests_of("access_token", SHOP)) == 2
 
 
+def test_oauth_install_of_a_former_custom_app_shop_drops_its_webhook_secret(
+    client: FlaskClient, sim_runtime: Runtime, simulator: SimulatorHandle
+) -> None:
+    # Webhooks now come signed with the app's secret, not the old custom app's.
+    with sim_runtime.sessions.begin() as session:
+        key = sim_runtime.settings.secret_key
+        session.add(
+            Shop(
+                domain=SHOP,
+                auth_method="custom",
+                webhook_secret_enc=crypto.encrypt(key, "custom-secret"),
+            )
+        )
+    client.get(approve(start(client)))
+    shop = shop_row(sim_runtime)
+    assert shop is not None and shop.auth_method == "oauth"
+    assert shop.webhook_secret_enc is None
+
+
 def awaiting_row(webhook_id: str) -> InboxRow:
     return InboxRow(
         platform="shopify",

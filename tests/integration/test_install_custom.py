@@ -47,6 +47,7 @@ def test_add_stores_the_shop_and_subscribes_every_regular_topic(
     code, output = add(cli, token)
     assert code == 0, output
     assert "America/Chicago" in output and token not in output
+    assert f"Subscribed {len(subscriptions(compliance=False))} new webhook topics" in output
     app_url = sim_runtime.settings.app_url
     expected = {(topic_enum(s.topic), app_url + s.route) for s in subscriptions(compliance=False)}
     got = {(s["topic"], s["uri"]) for s in simulator.state.subscriptions[SHOP]}

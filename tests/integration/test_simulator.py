@@ -95,6 +95,9 @@ def test_graphql_needs_a_valid_unexpired_token(simulator: SimulatorHandle) -> No
     assert graphql(simulator, token, "{ shop { ianaTimezone } }").status_code == 200
     simulator.state.expire_access_token(token)
     assert graphql(simulator, token, "{ shop { ianaTimezone } }").status_code == 401
+    other = simulator.state.issue_custom_token(SHOP)
+    simulator.state.uninstall(SHOP)
+    assert graphql(simulator, other, "{ shop { ianaTimezone } }").status_code == 401
 
 
 def test_graphql_answers_shop_and_refuses_invalid_or_deprecated_documents(

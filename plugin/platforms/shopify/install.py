@@ -37,6 +37,12 @@ class ShopInfo:
     scopes: tuple[str, ...]
 
 
+@dataclass(frozen=True)
+class CustomInstall:
+    info: ShopInfo
+    subscribed: list[str]  # topics newly subscribed (already subscribed ones are left out)
+
+
 def begin_code_grant(runtime: Runtime, shop_param: str) -> str:
     """The authorize URL for `GET /install?shop=…`, with a fresh single-use state nonce."""
     shop = oauth.validate_shop_domain(shop_param)
@@ -70,7 +76,9 @@ def install_from_session_token(runtime: Runtime, token: SessionToken) -> None:
     _install(runtime, token.shop, grant, "managed")
 
 
-def add_custom_shop(runtime: Runtime, domain: str, token: str, webhook_secret: str) -> ShopInfo:
+def add_custom_shop(
+    runtime: Runtime, domain: str, token: str, webhook_secret: str
+) -> CustomInstall:
     """A merchant's custom-app token: check it works, store it, subscribe the webhooks."""
     shop = oauth.validate_shop_domain(domain)
     client = AdminClient(runtime.http, runtime.settings, shop, token)
@@ -78,8 +86,7 @@ def add_custom_shop(runtime: Runtime, domain: str, token: str, webhook_secret: s
     credentials = Credentials(token, info.scopes, webhook_secret=webhook_secret)
     shop_id = _store(runtime, shop, credentials, "custom")
     _record_info(runtime, shop_id, info)
-    register_webhooks(client, runtime.settings.app_url)
-    return info
+    return CustomInstall(info, register_webhooks(client, runtime.settings.app_url))
 
 
 def refresh_credentials(runtime: Runtime, shop: str, refresh_token: str) -> Credentials:

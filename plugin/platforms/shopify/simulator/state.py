@@ -166,12 +166,13 @@ class SimulatorState:
         with self.lock:
             return next((t for t in self.tokens if t.access_token == access_token), None)
 
-    def revoke_all(self, shop: str) -> None:
-        """What uninstalling does to a shop's tokens."""
+    def uninstall(self, shop: str) -> None:
+        """The merchant removes the app: its tokens stop working, its subscriptions go."""
         with self.lock:
             for token in self.tokens:
                 if token.shop == shop:
                     token.revoked = True
+            self.subscriptions.pop(shop, None)
 
     def expire_access_token(self, access_token: str) -> None:
         with self.lock:
