@@ -40,6 +40,8 @@ def apply_customer_deleted(session: Session, shop_id: int, event: CustomerDelete
 def apply_customers_merged(session: Session, shop_id: int, event: CustomersMerged) -> set[int]:
     """A completed merge: the deleted customer's orders, checkouts and tags move to the
     kept one, the deleted one is tombstoned (reason merged), the kept one recomputed."""
+    if event.kept_id == event.deleted_id:
+        return set()
     if find_tombstone(session, shop_id, CUSTOMER, event.kept_id) is not None:
         # The kept customer is gone too (deleted or redacted): nothing to move onto.
         return apply_customer_deleted(

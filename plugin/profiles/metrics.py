@@ -125,6 +125,30 @@ def _abandoned_aggregates(
     return {cid: (int(n), last) for cid, n, last in session.execute(stmt) if cid is not None}
 
 
+def refresh_abandonment(session: Session, shop_id: int, now: datetime, limit: int = 500) -> int:
+    """Recompute customers whose checkouts became abandoned by time alone, since no event
+    touches them then (for a scheduled sweep). Returns how many were recomputed.
+
+    A customer is due when one of their open checkouts is past the cutoff but newer than
+    the `last_abandoned_at` their metrics record: set-based, over due customers only.
+    """
+    cutoff = now - timedelta(hours=abandoned_after_hours(session, shop_id))
+    stale = (Customer.last_abandoned_at.is_(None)) | (
+        Customer.last_abandoned_at < checkout_activity()
+    )
+    due = (
+        select(Checkout.customer_id)
+        .join(Customer, (Customer.id == Checkout.customer_id) & (Customer.shop_id == shop_id))
+        .where(*abandoned_checkouts(shop_id, cutoff), stale)
+        .group_by(Checkout.customer_id)
+        .order_by(Checkout.customer_id)
+        .limit(limit)
+    )
+    ids = [i for i in session.scalars(due) if i is not None]
+    recompute_metrics(session, shop_id, ids, now)
+    return len(ids)
+
+
 def rebuild_purchases(session: Session, shop_id: int, ids: list[int]) -> None:
     """Replace these customers' purchases: one row per line of a counted order, with the
     product type from products (line items carry none) and the vendor casefolded."""

@@ -72,8 +72,9 @@ def _write_order(order: Order, data: OrderData, owner: Owner, version: str) -> N
     order.test = data.test
     order.source_name = data.source_name
     order.discount_codes = {"codes": list(data.discount_codes)}
-    order.checkout_token = data.checkout_token
-    order.cart_token = data.cart_token
+    # An anonymised order keeps no token that leads back to the person's checkout.
+    order.checkout_token = None if owner.anonymize else data.checkout_token
+    order.cart_token = None if owner.anonymize else data.cart_token
     order.refund_ids = {"ids": list(data.refund_ids)}
     order.ordered_at = data.ordered_at
     order.platform_updated_at = data.updated_at

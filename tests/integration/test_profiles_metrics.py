@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Callable
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import pytest
@@ -12,6 +12,7 @@ from sqlalchemy.orm import Session
 
 from plugin.profiles.customer_tags import present_tags
 from plugin.profiles.customers import find_customer
+from plugin.profiles.metrics import refresh_abandonment
 from plugin.profiles.models import Customer, Order, Tombstone
 from plugin.profiles.queries import product_types_bought, vendors_bought
 from plugin.profiles.tombstones import tombstone_key
@@ -247,3 +248,26 @@ def test_deleting_an_order_recomputes_its_customer(
         utc("2026-01-01T10:00:00"),
     )
     assert final.avg_days_between_orders is None
+
+
+def test_time_alone_makes_a_checkout_abandoned_on_the_next_sweep(
+    apply: Apply, session: Session, shop: Shop
+) -> None:
+    apply(
+        "checkouts/create",
+        checkout_payload("k", customer=A, total="9.00", updated_at="2026-06-01T08:00:00Z"),
+    )
+    apply(
+        "checkouts/create",
+        checkout_payload("g", customer=None, total="9.00", updated_at="2026-06-01T08:00:00Z"),
+    )
+    assert profile(session, shop).abandoned_checkouts_count == 0  # idle 4 h at NOW
+    assert refresh_abandonment(session, shop.id, NOW + timedelta(hours=5)) == 0  # idle 9 h
+    assert refresh_abandonment(session, shop.id, NOW + timedelta(hours=6)) == 1  # idle 10 h
+    session.commit()
+    swept = profile(session, shop)
+    assert (swept.abandoned_checkouts_count, swept.last_abandoned_at) == (
+        1,
+        utc("2026-06-01T08:00:00"),
+    )
+    assert refresh_abandonment(session, shop.id, NOW + timedelta(hours=7)) == 0  # up to date

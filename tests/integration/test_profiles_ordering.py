@@ -260,7 +260,8 @@ def test_redacted_customer_is_never_recreated_and_later_orders_are_anonymous(
     add_tombstone(session, shop.id, "customer", "7", "redacted", None)
     session.commit()
     apply("customers/update", customer_payload("7", updated_at=at(1), email="x@example.com"))
-    apply("orders/create", order_payload("1", customer="7", total="10.00", updated_at=at(1)))
+    order = order_payload("1", customer="7", total="10.00", updated_at=at(1), checkout_token="t")
+    apply("orders/create", order)
     apply("checkouts/create", checkout_payload("t", customer="7", total="1.00", updated_at=at(1)))
     session.expire_all()
     assert session.scalars(select(Customer)).all() == []
@@ -273,6 +274,7 @@ def test_redacted_customer_is_never_recreated_and_later_orders_are_anonymous(
         True,
     )
     assert order.total_minor == 1000  # the shop's revenue stays true
+    assert order.checkout_token is None  # nothing leads back to their checkout
 
 
 def test_deleted_checkout_is_not_resurrected_by_a_late_update(
@@ -346,3 +348,27 @@ def test_product_arriving_after_the_order_types_its_purchases(
     assert purchases["42"].product_type_cf == "running shoes"
     assert purchases["42"].vendor_cf == "acme co"
     assert purchases["43"].product_type_cf is None
+
+
+def test_merge_keeps_the_newer_state_of_each_tag(
+    apply: Apply, session: Session, shop: Shop
+) -> None:
+    def tagged(customer_id: str, topic: str, tag: str, hours: float) -> None:
+        event = {"customerId": f"gid://shopify/Customer/{customer_id}", "tags": [tag]}
+        apply(topic, {**event, "occurredAt": at(hours).isoformat()})
+
+    tagged("7", "customer.tags_added", "vip", 1)
+    tagged("7", "customer.tags_removed", "gold", 3)
+    tagged("8", "customer.tags_added", "gold", 2)  # older than 7's removal
+    tagged("8", "customer.tags_added", "new", 2)
+    tagged("8", "customer.tags_removed", "vip", 2)  # newer than 7's addition
+    merge = {
+        "admin_graphql_api_customer_kept_id": "gid://shopify/Customer/7",
+        "admin_graphql_api_customer_deleted_id": "gid://shopify/Customer/8",
+        "status": "completed",
+    }
+    apply("customers/merge", merge)
+    apply("customers/merge", merge)  # redelivered: nothing more moves
+    assert tags(session, shop, "7") == {"new"}
+    session.expire_all()
+    assert find_customer(session, shop.id, "8") is None
