@@ -95,3 +95,16 @@ def test_type_exemplar_fails_cleanly_and_writes_nothing(
     assert caught.value.detail.startswith(f"{topic}: invalid payload: ")
     session.rollback()
     assert set(row_counts(session).values()) == {0}
+
+
+def test_example_refund_reaches_the_example_order(
+    apply: Callable[..., list[Any]], session: Session
+) -> None:
+    apply("orders/create", load_example("orders/create"))
+    apply("refunds/create", load_example("refunds/create"))
+    session.expire_all()
+    order = session.scalar(select(Order))
+    refund = session.scalar(select(Refund))
+    assert order is not None and refund is not None
+    assert refund.order_platform_id == order.platform_id
+    assert order.net_total_minor == order.total_minor - refund.amount_minor

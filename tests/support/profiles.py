@@ -21,6 +21,7 @@ import re
 import uuid
 from collections.abc import Callable
 from datetime import UTC, datetime
+from decimal import Decimal
 from functools import cache
 from pathlib import Path
 from typing import Any
@@ -48,12 +49,13 @@ def topic_file(topic: str) -> str:
 
 @cache
 def _exact_ids() -> dict[int, int]:
-    """Every GID's exact id, keyed by the float-rounded number the example files show."""
+    """Every GID's exact id, keyed by the number the example files show: the shortest
+    decimal of the nearest float, as JavaScript printed it (820982911946154508 → …500)."""
     seen: dict[int, set[int]] = {}
     for path in EXAMPLES.glob("*.json"):
         for digits in GID.findall(path.read_text()):
             exact = int(digits)
-            seen.setdefault(int(float(exact)), set()).add(exact)
+            seen.setdefault(int(Decimal(repr(float(exact)))), set()).add(exact)
     return {rounded: exact.pop() for rounded, exact in seen.items() if len(exact) == 1}
 
 

@@ -326,3 +326,15 @@ def test_partial_customer_helper_is_a_valid_customer() -> None:
     payload = order_payload("1", customer="7", total="1.00", updated_at=TRIGGERED)
     assert payload["customer"] == customer_partial("7", "c7@example.com")
     assert one("orders/create", payload).order.customer.email == "c7@example.com"
+
+
+def test_fixture_loader_repairs_rounded_ids_from_the_gids() -> None:
+    order = load_example("orders/create")
+    assert order["id"] == 820982911946154508
+    assert order["customer"]["id"] == 115310627314723954
+    assert order["customer"]["default_address"]["customer_id"] == 115310627314723954
+    assert order["line_items"][0]["id"] == 487817672276298554
+    assert load_example("refunds/create")["order_id"] == 820982911946154508
+    consent = load_example("customers_email_marketing_consent/update")
+    assert consent["customer_id"] == load_example("customers/update")["id"]
+    assert one("orders/delete", load_example("orders/delete")).order_id == "820982911946154508"
