@@ -76,8 +76,8 @@ def access_token(runtime: Runtime, shop_id: int) -> str:
     while True:
         now = utcnow()
         seen = _read_and_claim(runtime, shop_id, now)
-        if seen is None:
-            return _current(runtime, shop_id)
+        if isinstance(seen, str):
+            return seen
         if seen.claimed:
             return _refresh(runtime, shop_id, seen, now)
         if seen.expires_at is not None and seen.expires_at > now + STILL_VALID:
@@ -87,26 +87,21 @@ def access_token(runtime: Runtime, shop_id: int) -> str:
         time.sleep(WAIT_STEP_SECONDS)
 
 
-def _current(runtime: Runtime, shop_id: int) -> str:
-    with runtime.sessions() as session:
-        shop = _usable(session, shop_id)
-        return crypto.decrypt(runtime.settings.secret_key, shop.access_token_enc or "")
-
-
-def _read_and_claim(runtime: Runtime, shop_id: int, now: datetime) -> _Seen | None:
-    """None when the current token is good; else the row as read, and whether we claimed it."""
+def _read_and_claim(runtime: Runtime, shop_id: int, now: datetime) -> str | _Seen:
+    """The token when it is good for a while; else the row as read, and whether we claimed it."""
     key = runtime.settings.secret_key
     with runtime.sessions() as session:
         shop = _usable(session, shop_id)
+        token = crypto.decrypt(key, shop.access_token_enc or "")
         expires_at = shop.access_token_expires_at
         if shop.auth_method == "custom" or expires_at is None or expires_at > now + REFRESH_MARGIN:
-            return None
+            return token
         claimed = _claim(session, shop_id, expires_at, now)
         session.commit()
         return _Seen(
             domain=shop.domain,
             platform=shop.platform,
-            access_token=crypto.decrypt(key, shop.access_token_enc or ""),
+            access_token=token,
             expires_at=expires_at,
             refresh_token=crypto.decrypt(key, shop.refresh_token_enc)
             if shop.refresh_token_enc
@@ -150,10 +145,14 @@ def _refresh(runtime: Runtime, shop_id: int, seen: _Seen, now: datetime) -> str:
     try:
         credentials = _refresher(seen.platform)(runtime, seen.domain, seen.refresh_token or "")
     except PlatformError as exc:
-        if exc.transient:
-            _release(runtime, shop_id)
+        if not exc.transient:
+            _give_up(runtime, shop_id, f"token refresh refused: {exc.detail}")
+        _release(runtime, shop_id)
+        if seen.expires_at is None or seen.expires_at <= now + STILL_VALID:
             raise
-        _give_up(runtime, shop_id, f"token refresh refused: {exc.detail}")
+        # The shop is briefly unreachable but the current token still works: use it.
+        log.warning("shops.token.refresh_failed shop=%s error=%s", seen.domain, exc.detail)
+        return seen.access_token
     except BaseException:
         _release(runtime, shop_id)
         raise

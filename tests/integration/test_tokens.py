@@ -115,6 +115,19 @@ def test_unreachable_shop_during_refresh_is_transient_and_releases_the_claim(
     assert simulator.state.token(access_token(sim_runtime, shop.id)) is not None
 
 
+def test_unreachable_shop_during_an_early_refresh_keeps_the_working_token(
+    sim_runtime: Runtime, simulator: SimulatorHandle
+) -> None:
+    shop = installed(sim_runtime, simulator)
+    before = crypto.decrypt(sim_runtime.settings.secret_key, shop.access_token_enc or "")
+    expire_in_db(sim_runtime, shop.id, timedelta(minutes=3))
+    simulator.state.switches.oauth_status = 502
+    assert access_token(sim_runtime, shop.id) == before
+    assert refreshes(simulator) == 1
+    row = stored(sim_runtime, shop.id)
+    assert (row.install_state, row.refresh_lock_until) == (INSTALLED, None)
+
+
 def test_concurrent_callers_cause_exactly_one_refresh(
     sim_runtime: Runtime, simulator: SimulatorHandle
 ) -> None:
