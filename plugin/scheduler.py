@@ -80,6 +80,7 @@ def build_scheduler(runtime: Runtime, jobs: list[Job] | None = None) -> Backgrou
             args=[runtime, job],
             seconds=job.every.total_seconds(),
             id=job.name,
+            name=job.name,
             next_run_time=datetime.now(UTC),
             max_instances=1,
             coalesce=True,

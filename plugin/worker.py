@@ -16,6 +16,7 @@ import threading
 from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from traceback import format_tb
 from typing import Any
 
 from sqlalchemy import or_, select
@@ -241,7 +242,8 @@ def _retry_later(settings: Settings, row: InboxRow, exc: Exception, now: datetim
         row.attempts,
         type(exc).__name__,
     )
-    log.debug("worker.row_failed.traceback id=%s", row.id, exc_info=exc)
+    # Frames only: the exception's message may quote payload values (it is in last_error).
+    log.debug("worker.row_failed.where id=%s\n%s", row.id, "".join(format_tb(exc.__traceback__)))
 
 
 def _describe(exc: Exception) -> str:

@@ -101,8 +101,9 @@ def record_delivery(session: Session, incoming: IncomingDelivery) -> bool:
         insert_for(session, InboxRow)
         .values(**values)
         .on_conflict_do_nothing(index_elements=["platform", "shop_domain", "webhook_id"])
+        .returning(InboxRow.id)  # rowcount of an ORM insert is -1 on psycopg
     )
-    inserted = _rowcount(session, stmt) == 1
+    inserted = session.execute(stmt).scalar_one_or_none() is not None
     session.commit()
     return inserted
 

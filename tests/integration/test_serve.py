@@ -175,3 +175,13 @@ def test_serve_on_postgresql_runs_the_worker_only_when_asked(
     with serve(env, tmp_path, "--with-worker") as (served, url):
         assert "with the worker" in served.output[-1]
         assert wait_for_status(fresh_pg_url, IGNORED) == [IGNORED]
+
+
+def test_wsgi_entry_point_refuses_an_unmigrated_database_then_serves(tmp_path: Path) -> None:
+    env = env_for(f"sqlite:///{tmp_path / 'w.db'}", tmp_path)
+    probe = [sys.executable, "-c", "import plugin.wsgi as w; print(type(w.app).__name__)"]
+    refused = subprocess.run(probe, env=env, cwd=tmp_path, capture_output=True, text=True)
+    assert refused.returncode != 0 and "shopseg migrate" in refused.stderr
+    subprocess.run([SHOPSEG, "migrate"], env=env, cwd=tmp_path, check=True, capture_output=True)
+    served = subprocess.run(probe, env=env, cwd=tmp_path, capture_output=True, text=True)
+    assert served.stdout.strip() == "Flask", served.stderr

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 from dataclasses import replace
 from datetime import timedelta
 
@@ -218,3 +219,15 @@ def test_a_redaction_mid_batch_is_not_undone_by_the_worker(
         (DONE, None, None),
         (DONE, None, None),
     ]
+
+
+def test_failure_logs_name_the_row_not_the_payload(
+    runtime: Runtime, recorder: Recorder, caplog: pytest.LogCaptureFixture
+) -> None:
+    caplog.set_level(logging.DEBUG)
+    add_shop(runtime, SHOP)
+    deliver(runtime, SHOP, {"marker": "secret-marker@example.com"})
+    recorder.failures["secret-marker@example.com"] = 1
+    process_batch(runtime)
+    assert "worker.row_failed id=1" in caplog.text
+    assert "secret-marker" not in caplog.text

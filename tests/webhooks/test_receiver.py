@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import logging
 
 import pytest
 
@@ -76,6 +77,7 @@ def test_duplicate_delivery_is_stored_once(live_app: LiveApp) -> None:
         live_app.post_webhook("orders/create", SHOP, PAYLOAD, webhook_id="same") for _ in range(3)
     ]
     assert [r.status_code for r in responses] == [200, 200, 200]
+    assert [r.json()["status"] for r in responses] == ["stored", "duplicate", "duplicate"]
     assert len(live_app.inbox_rows()) == 1
 
 
@@ -162,3 +164,16 @@ def test_unprefixed_event_headers_are_accepted(live_app: LiveApp) -> None:
     assert response.status_code == 200
     [row] = live_app.inbox_rows()
     assert (row.topic, row.webhook_id) == ("orders/create", "evt-1")
+
+
+def test_logs_carry_neither_payloads_nor_secrets(
+    live_app: LiveApp, caplog: pytest.LogCaptureFixture
+) -> None:
+    caplog.set_level(logging.DEBUG)
+    live_app.install_shop(SHOP, webhook_secret="merchant-secret")
+    live_app.post_webhook("customers/create", SHOP, PAYLOAD, secret="merchant-secret")
+    live_app.post_webhook("customers/create", SHOP, PAYLOAD, secret="wrong-secret")
+    assert "webhooks.shopify.stored" in caplog.text
+    assert "webhooks.shopify.hmac_invalid" in caplog.text
+    for secret_or_personal in ("bob@example.com", "merchant-secret", "wrong-secret"):
+        assert secret_or_personal not in caplog.text
