@@ -185,3 +185,21 @@ def test_wsgi_entry_point_refuses_an_unmigrated_database_then_serves(tmp_path: P
     subprocess.run([SHOPSEG, "migrate"], env=env, cwd=tmp_path, check=True, capture_output=True)
     served = subprocess.run(probe, env=env, cwd=tmp_path, capture_output=True, text=True)
     assert served.stdout.strip() == "Flask", served.stderr
+
+
+def test_worker_command_stops_gracefully_on_sigterm(tmp_path: Path) -> None:
+    env = env_for(f"sqlite:///{tmp_path / 'w.db'}", tmp_path)
+    proc = subprocess.Popen(
+        [SHOPSEG, "worker"], env=env, cwd=tmp_path, stdout=subprocess.PIPE, text=True
+    )
+    served = Served(proc)
+    try:
+        served.wait_for("Worker running")
+        proc.send_signal(signal.SIGTERM)
+        assert proc.wait(timeout=15) == 0
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+            proc.wait()
+        assert proc.stdout is not None
+        proc.stdout.close()
