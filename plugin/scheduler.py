@@ -1,4 +1,4 @@
-"""Periodic jobs hosted by the worker (APScheduler): inbox housekeeping, later sweeps.
+"""Periodic jobs hosted by the worker (APScheduler): inbox housekeeping, profile upkeep.
 
 A job is a plain function `(runtime, now) -> None` that owns its unit of work. On
 PostgreSQL each run takes a session advisory lock named after the job, so with several
@@ -22,6 +22,7 @@ from plugin.inbox.services import (
     reduce_processed_payloads,
     release_installed_shops,
 )
+from plugin.jobs import lookup_unknown_products, refresh_abandoned_checkouts
 from plugin.runtime import Runtime
 
 log = logging.getLogger(__name__)
@@ -49,7 +50,11 @@ def inbox_housekeeping(runtime: Runtime, now: datetime) -> None:
 
 def default_jobs() -> list[Job]:
     """Every periodic job of the app; packages add theirs here."""
-    return [Job("inbox.housekeeping", inbox_housekeeping, timedelta(minutes=5))]
+    return [
+        Job("inbox.housekeeping", inbox_housekeeping, timedelta(minutes=5)),
+        Job("profiles.abandonment", refresh_abandoned_checkouts, timedelta(minutes=10)),
+        Job("products.lookup", lookup_unknown_products, timedelta(minutes=15)),
+    ]
 
 
 def run_job(runtime: Runtime, job: Job, now: datetime | None = None) -> bool:

@@ -43,3 +43,15 @@ WEBHOOK_SUBSCRIPTION_CREATE = document(
     }
     """,
 )
+
+# Order line items carry no product type: unknown products are looked up by id.
+PRODUCTS_BY_IDS = document(
+    "ProductsByIds",
+    """
+    query ProductsByIds($ids: [ID!]!) {
+      nodes(ids: $ids) {
+        ... on Product { id title productType vendor tags updatedAt }
+      }
+    }
+    """,
+)

@@ -164,3 +164,12 @@ def _current_app_installation(
     _state: SimulatorState, _shop: str, token: IssuedToken
 ) -> dict[str, Any]:
     return {"accessScopes": [{"handle": scope} for scope in token.scopes]}
+
+
+@resolver("nodes")
+def _nodes(state: SimulatorState, shop: str, _token: IssuedToken) -> Callable[..., Any]:
+    def nodes(_info: Any, ids: list[str]) -> list[dict[str, Any] | None]:
+        catalogue = state.products.get(shop, {})
+        return [catalogue.get(gid.rsplit("/", 1)[-1]) for gid in ids]
+
+    return nodes

@@ -90,6 +90,7 @@ class SimulatorState:
         self.codes: dict[str, tuple[str, list[str], float]] = {}
         self.requests: list[RecordedRequest] = []
         self.subscriptions: dict[str, list[dict[str, str]]] = {}
+        self.products: dict[str, dict[str, dict[str, Any]]] = {}
         self.lock = threading.RLock()
 
     # --- shops ---------------------------------------------------------------------------
@@ -113,6 +114,29 @@ class SimulatorState:
         """A shop by domain; unknown shops come into being on first use, like a dev store."""
         with self.lock:
             return self.shops.get(domain) or self.add_shop(domain)
+
+    def add_product(
+        self,
+        shop: str,
+        product_id: str,
+        *,
+        title: str,
+        product_type: str = "",
+        vendor: str = "",
+        tags: list[str] | None = None,
+        updated_at: str = "2026-01-01T00:00:00Z",
+    ) -> None:
+        """A product of the shop's catalogue, as `nodes(ids:)` answers it."""
+        with self.lock:
+            self.products.setdefault(shop, {})[product_id] = {
+                "__typename": "Product",
+                "id": f"gid://shopify/Product/{product_id}",
+                "title": title,
+                "productType": product_type,
+                "vendor": vendor,
+                "tags": list(tags or []),
+                "updatedAt": updated_at,
+            }
 
     # --- tokens --------------------------------------------------------------------------
 
