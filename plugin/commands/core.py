@@ -18,10 +18,17 @@ from plugin.settings import Settings
 log = logging.getLogger("shopseg")
 
 
+def configure_logging(level: str) -> None:
+    logging.basicConfig(level=level, format="%(asctime)s %(levelname)s %(name)s %(message)s")
+    # Their INFO lines (every job run, every migration context) drown the app's own.
+    for noisy in ("apscheduler", "alembic.runtime.migration"):
+        logging.getLogger(noisy).setLevel(max(logging.WARNING, logging.getLevelName(level)))
+
+
 def load_runtime(*, migrate_sqlite: bool) -> Runtime:
     """Settings and runtime for a command; the embedded SQLite default migrates itself."""
     settings = Settings.from_env()
-    logging.basicConfig(level=settings.log_level, format="%(asctime)s %(levelname)s %(message)s")
+    configure_logging(settings.log_level)
     if settings.is_sqlite:
         settings, created = settings.with_local_secret_key()
         if created:
