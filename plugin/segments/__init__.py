@@ -1,0 +1,1 @@
+"""Segments: Shopify's segment query language, compilation to SQL, evaluation, RFM, KPIs."""

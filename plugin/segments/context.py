@@ -1,0 +1,28 @@
+"""What one evaluation compiles against: the shop, one frozen clock and an optional scope.
+
+Shared by the compiler (`plugin.segments.compiler`), the field expressions
+(`plugin.segments.fields`) and the evaluator, so a sweep, a real-time update and a
+preview resolve every date and threshold identically.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import datetime
+
+
+@dataclass(frozen=True)
+class CompileContext:
+    shop_id: int
+    # The one clock of this evaluation (aware UTC); every relative date resolves against it.
+    now: datetime
+    # The shop's IANA timezone: whole days and absolute dates are the shop's local days.
+    timezone: str = "UTC"
+    # None for a sweep over the whole shop; customer ids (surrogate keys) for real time,
+    # pushed into every subquery so it touches only these customers' rows.
+    customer_ids: Sequence[int] | None = None
+
+    def __post_init__(self) -> None:
+        if self.now.tzinfo is None:
+            raise ValueError("CompileContext.now must be timezone-aware")
