@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import hashlib
 from datetime import UTC, datetime
-from typing import Any
+from typing import Any, TypeVar
 
 from sqlalchemy import (
     JSON,
@@ -16,11 +16,14 @@ from sqlalchemy import (
     MetaData,
     create_engine,
     event,
+    select,
     text,
 )
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import DeclarativeBase, Session, sessionmaker
 from sqlalchemy.types import TypeDecorator
+
+M = TypeVar("M")
 
 # SQLite only auto-increments INTEGER PRIMARY KEY; PostgreSQL gets a real BIGINT.
 BigIntPK = BigInteger().with_variant(Integer(), "sqlite")
@@ -118,3 +121,15 @@ def lock_keys(session: Session, *keys: str) -> None:
 
 def is_postgresql(session: Session) -> bool:
     return session.get_bind().dialect.name == "postgresql"
+
+
+def lock_or_create(session: Session, model: type[M], **keys: Any) -> M:
+    """The row with these unique key values, inserted empty if missing, locked (FOR UPDATE
+    on PostgreSQL) for the rest of the transaction, so concurrent upserts serialise."""
+    stmt = insert_for(session, model).values(**keys)
+    session.execute(stmt.on_conflict_do_nothing(index_elements=list(keys)))
+    query = select(model).filter_by(**keys).with_for_update()
+    row = session.scalar(query)
+    if row is None:  # only possible if the keys are not a unique constraint
+        raise LookupError(f"{model.__name__} {keys} vanished after insert")
+    return row

@@ -9,6 +9,7 @@ from __future__ import annotations
 import os
 import secrets
 from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import replace
 from pathlib import Path
 
@@ -64,12 +65,12 @@ TEST_API_KEY = "test-api-key"
 TEST_API_SECRET = "shpss_test0api0secret0000000000000000"
 
 
-@pytest.fixture(scope="session")
-def pg_url() -> Iterator[str]:
-    """A fresh PostgreSQL database for this run, dropped afterwards."""
+@contextmanager
+def fresh_postgres_database(prefix: str) -> Iterator[str]:
+    """An empty PostgreSQL database (its SQLAlchemy URL), dropped afterwards."""
     if not PG_AVAILABLE:
         pytest.skip("PostgreSQL does not answer on 127.0.0.1:5432")
-    name = f"shopseg_test_{os.getpid()}_{secrets.token_hex(4)}"
+    name = f"{prefix}_{os.getpid()}_{secrets.token_hex(4)}"
     with psycopg.connect(PG_ADMIN_DSN, autocommit=True) as conn:
         conn.execute(f'CREATE DATABASE "{name}"')
     try:
@@ -77,6 +78,13 @@ def pg_url() -> Iterator[str]:
     finally:
         with psycopg.connect(PG_ADMIN_DSN, autocommit=True) as conn:
             conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+
+
+@pytest.fixture(scope="session")
+def pg_url() -> Iterator[str]:
+    """A fresh PostgreSQL database for this run, dropped afterwards."""
+    with fresh_postgres_database("shopseg_test") as url:
+        yield url
 
 
 @pytest.fixture(scope="session")

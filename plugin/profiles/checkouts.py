@@ -5,7 +5,7 @@ from __future__ import annotations
 from sqlalchemy import ColumnElement, or_, select
 from sqlalchemy.orm import Session
 
-from plugin.db import insert_for
+from plugin.db import lock_or_create
 from plugin.events import CheckoutData, CheckoutDeleted, CheckoutUpserted, LineItem
 from plugin.profiles.customers import CUSTOMER, REDACTED, Owner, is_newer, resolve_owner
 from plugin.profiles.models import Checkout
@@ -36,15 +36,7 @@ def _redacted(session: Session, shop_id: int, data: CheckoutData) -> bool:
 
 
 def _lock_checkout(session: Session, shop_id: int, token: str) -> Checkout:
-    stmt = insert_for(session, Checkout).values(shop_id=shop_id, token=token)
-    session.execute(stmt.on_conflict_do_nothing(index_elements=["shop_id", "token"]))
-    checkout = session.scalar(
-        select(Checkout)
-        .where(Checkout.shop_id == shop_id, Checkout.token == token)
-        .with_for_update()
-    )
-    assert checkout is not None
-    return checkout
+    return lock_or_create(session, Checkout, shop_id=shop_id, token=token)
 
 
 def apply_checkout_upserted(

@@ -9,7 +9,7 @@ from typing import Any
 from sqlalchemy import ColumnElement, select, update
 from sqlalchemy.orm import Session
 
-from plugin.db import insert_for
+from plugin.db import lock_or_create
 from plugin.events import (
     CustomerConsentChanged,
     CustomerData,
@@ -40,15 +40,7 @@ def find_customer(session: Session, shop_id: int, platform_id: str) -> Customer 
 
 def lock_customer(session: Session, shop_id: int, platform_id: str) -> Customer:
     """The customer row, created as an empty stub if new, locked for this transaction."""
-    stmt = insert_for(session, Customer).values(shop_id=shop_id, platform_id=platform_id)
-    session.execute(stmt.on_conflict_do_nothing(index_elements=["shop_id", "platform_id"]))
-    customer = session.scalar(
-        select(Customer)
-        .where(Customer.shop_id == shop_id, Customer.platform_id == platform_id)
-        .with_for_update()
-    )
-    assert customer is not None
-    return customer
+    return lock_or_create(session, Customer, shop_id=shop_id, platform_id=platform_id)
 
 
 @dataclass(frozen=True)

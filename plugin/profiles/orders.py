@@ -5,7 +5,7 @@ from __future__ import annotations
 from sqlalchemy import delete, func, select
 from sqlalchemy.orm import Session
 
-from plugin.db import insert_for
+from plugin.db import insert_for, lock_or_create
 from plugin.events import OrderData, OrderDeleted, OrderUpserted, RefundCreated
 from plugin.profiles.customers import Owner, is_newer, resolve_owner
 from plugin.profiles.models import Checkout, Order, OrderLine, Purchase, Refund
@@ -23,11 +23,7 @@ def find_order(session: Session, shop_id: int, platform_id: str) -> Order | None
 
 
 def _lock_order(session: Session, shop_id: int, platform_id: str) -> Order:
-    stmt = insert_for(session, Order).values(shop_id=shop_id, platform_id=platform_id)
-    session.execute(stmt.on_conflict_do_nothing(index_elements=["shop_id", "platform_id"]))
-    order = find_order(session, shop_id, platform_id)
-    assert order is not None
-    return order
+    return lock_or_create(session, Order, shop_id=shop_id, platform_id=platform_id)
 
 
 def apply_order_upserted(session: Session, shop_id: int, event: OrderUpserted) -> set[int | None]:

@@ -5,7 +5,7 @@ from __future__ import annotations
 from sqlalchemy import delete, exists, func, select, update
 from sqlalchemy.orm import Session
 
-from plugin.db import insert_for
+from plugin.db import insert_for, lock_or_create
 from plugin.events import ProductData, ProductUpserted
 from plugin.profiles.customers import is_newer
 from plugin.profiles.models import OrderLine, Product, ProductTag, Purchase
@@ -20,14 +20,7 @@ def upsert_product(session: Session, shop_id: int, data: ProductData, version: s
 
     Also the entry point for products fetched by GraphQL `nodes(ids:)` (unknown products).
     """
-    stmt = insert_for(session, Product).values(shop_id=shop_id, platform_id=data.platform_id)
-    session.execute(stmt.on_conflict_do_nothing(index_elements=["shop_id", "platform_id"]))
-    product = session.scalar(
-        select(Product)
-        .where(Product.shop_id == shop_id, Product.platform_id == data.platform_id)
-        .with_for_update()
-    )
-    assert product is not None
+    product = lock_or_create(session, Product, shop_id=shop_id, platform_id=data.platform_id)
     if not is_newer(version, product.version):
         return False
     product.title = data.title

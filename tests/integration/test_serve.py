@@ -6,7 +6,6 @@ from __future__ import annotations
 import os
 import queue
 import re
-import secrets
 import signal
 import subprocess
 import sys
@@ -16,7 +15,6 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
-import psycopg
 import pytest
 import requests
 from sqlalchemy import select
@@ -24,7 +22,7 @@ from sqlalchemy import select
 from plugin.db import make_engine
 from plugin.inbox.models import IGNORED, PENDING, InboxRow
 from plugin.shops.models import INSTALLED, Shop
-from tests.conftest import PG_ADMIN_DSN, PG_AVAILABLE
+from tests.conftest import fresh_postgres_database
 from tests.support.live import shopify_headers
 
 SHOPSEG = str(Path(sys.executable).parent / "shopseg")
@@ -124,16 +122,8 @@ def wait_for_status(database_url: str, wanted: str, timeout: float = 15) -> list
 
 @pytest.fixture
 def fresh_pg_url() -> Iterator[str]:
-    if not PG_AVAILABLE:
-        pytest.skip("PostgreSQL does not answer on 127.0.0.1:5432")
-    name = f"shopseg_serve_{secrets.token_hex(4)}"
-    with psycopg.connect(PG_ADMIN_DSN, autocommit=True) as conn:
-        conn.execute(f'CREATE DATABASE "{name}"')
-    try:
-        yield f"postgresql+psycopg://postgres@127.0.0.1:5432/{name}"
-    finally:
-        with psycopg.connect(PG_ADMIN_DSN, autocommit=True) as conn:
-            conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+    with fresh_postgres_database("shopseg_serve") as url:
+        yield url
 
 
 def test_serve_on_sqlite_migrates_itself_and_processes_webhooks(tmp_path: Path) -> None:

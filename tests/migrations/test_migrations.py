@@ -2,10 +2,8 @@
 
 from __future__ import annotations
 
-import secrets
 from collections.abc import Iterator
 
-import psycopg
 import pytest
 from alembic import command
 from sqlalchemy import inspect
@@ -13,7 +11,7 @@ from sqlalchemy import inspect
 from plugin.db import Base, make_engine
 from plugin.errors import UnmigratedDatabase
 from plugin.migrate import alembic_config, ensure_migrated, upgrade_head
-from tests.conftest import PG_ADMIN_DSN
+from tests.conftest import fresh_postgres_database
 
 
 @pytest.fixture
@@ -21,14 +19,8 @@ def empty_database_url(backend: str, tmp_path) -> Iterator[str]:
     if backend == "sqlite":
         yield f"sqlite:///{tmp_path / 'empty.db'}"
         return
-    name = f"shopseg_mig_{secrets.token_hex(4)}"
-    with psycopg.connect(PG_ADMIN_DSN, autocommit=True) as conn:
-        conn.execute(f'CREATE DATABASE "{name}"')
-    try:
-        yield f"postgresql+psycopg://postgres@127.0.0.1:5432/{name}"
-    finally:
-        with psycopg.connect(PG_ADMIN_DSN, autocommit=True) as conn:
-            conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+    with fresh_postgres_database("shopseg_mig") as url:
+        yield url
 
 
 def test_upgrade_head_then_alembic_check_finds_no_drift(empty_database_url: str) -> None:
