@@ -18,6 +18,9 @@ from plugin.profiles.models import Checkout, Customer, Order, OrderLine, Product
 from plugin.profiles.products import casefold
 from plugin.profiles.shop_settings import abandoned_after_hours
 
+# The window of spent_365d_minor / orders_365d: orders placed after now minus this.
+TIME_WINDOW = timedelta(days=365)
+
 # Every source_name counts (web, pos, shopify_draft_order, iphone, android, subscription
 # contracts, other sales channels): each is a real purchase. Names listed here would not.
 EXCLUDED_SOURCE_NAMES: frozenset[str] = frozenset()
@@ -42,8 +45,11 @@ def recompute_metrics(
         return
     session.flush()
     orders = _order_aggregates(session, shop_id, ids)
-    cutoff = now - timedelta(hours=abandoned_after_hours(session, shop_id))
+    after = timedelta(hours=abandoned_after_hours(session, shop_id))
+    cutoff = now - after
     abandoned = _abandoned_aggregates(session, shop_id, ids, cutoff)
+    window = _window_aggregates(session, shop_id, ids, now)
+    pending = _pending_abandonment(session, shop_id, ids, cutoff)
     customers = session.scalars(
         select(Customer).where(Customer.shop_id == shop_id, Customer.id.in_(ids))
     )
@@ -52,6 +58,7 @@ def recompute_metrics(
         count, last = abandoned.get(customer.id, (0, None))
         customer.abandoned_checkouts_count = count
         customer.last_abandoned_at = last
+        _set_window_metrics(customer, window.get(customer.id), pending.get(customer.id), after)
         customer.metrics_updated_at = now
     rebuild_purchases(session, shop_id, ids)
 
@@ -100,17 +107,64 @@ def checkout_activity() -> ColumnElement[datetime]:
     return func.coalesce(Checkout.platform_updated_at, Checkout.platform_created_at)
 
 
-def abandoned_checkouts(shop_id: int, cutoff: datetime) -> list[ColumnElement[bool]]:
-    """Not completed, no order carries its token, and idle since before `cutoff`."""
+def open_checkouts(shop_id: int) -> list[ColumnElement[bool]]:
+    """Not completed, and no order carries its token."""
     ordered = exists().where(
         Order.shop_id == Checkout.shop_id, Order.checkout_token == Checkout.token
     )
-    return [
-        Checkout.shop_id == shop_id,
-        Checkout.completed_at.is_(None),
-        ~ordered,
-        checkout_activity() <= cutoff,
-    ]
+    return [Checkout.shop_id == shop_id, Checkout.completed_at.is_(None), ~ordered]
+
+
+def abandoned_checkouts(shop_id: int, cutoff: datetime) -> list[ColumnElement[bool]]:
+    """Open checkouts idle since before `cutoff`."""
+    return [*open_checkouts(shop_id), checkout_activity() <= cutoff]
+
+
+def _window_aggregates(
+    session: Session, shop_id: int, ids: list[int], now: datetime
+) -> dict[int, Any]:
+    stmt = (
+        select(
+            Order.customer_id,
+            func.count().label("count"),
+            func.coalesce(func.sum(Order.net_total_minor), 0).label("spent"),
+            func.min(Order.ordered_at).label("oldest"),
+        )
+        .where(
+            *counted_orders(shop_id),
+            Order.customer_id.in_(ids),
+            Order.ordered_at > now - TIME_WINDOW,
+        )
+        .group_by(Order.customer_id)
+    )
+    return {row.customer_id: row for row in session.execute(stmt)}
+
+
+def _pending_abandonment(
+    session: Session, shop_id: int, ids: list[int], cutoff: datetime
+) -> dict[int, datetime]:
+    """Each customer's oldest open checkout that time has not yet made abandoned."""
+    stmt = (
+        select(Checkout.customer_id, func.min(checkout_activity()))
+        .where(
+            *open_checkouts(shop_id), Checkout.customer_id.in_(ids), checkout_activity() > cutoff
+        )
+        .group_by(Checkout.customer_id)
+    )
+    return {cid: oldest for cid, oldest in session.execute(stmt) if cid is not None}
+
+
+def _set_window_metrics(
+    customer: Customer, row: Any, pending: datetime | None, after: timedelta
+) -> None:
+    """The 365-day sums, and the first instant at which time alone changes a metric: the
+    oldest windowed order leaves the window, or the oldest pending checkout is abandoned."""
+    customer.orders_365d = int(row.count) if row else 0
+    customer.spent_365d_minor = int(row.spent) if row else 0
+    due = [row.oldest + TIME_WINDOW] if row and row.oldest else []
+    if pending is not None:
+        due.append(pending + after)
+    customer.time_metrics_due_at = min(due) if due else None
 
 
 def _abandoned_aggregates(
@@ -147,6 +201,30 @@ def refresh_abandonment(session: Session, shop_id: int, now: datetime, limit: in
     ids = [i for i in session.scalars(due) if i is not None]
     recompute_metrics(session, shop_id, ids, now)
     return len(ids)
+
+
+def refresh_time_metrics(session: Session, shop_id: int, now: datetime, batch: int = 5000) -> int:
+    """Recompute every customer of the shop whose metrics time alone changed by `now` (an
+    order left the 365-day window, a checkout became abandoned), so a sweep at `now` reads
+    exact stored values. Set-based, over due customers only; returns how many."""
+    total, after_id = 0, 0
+    while True:
+        due = (
+            select(Customer.id)
+            .where(
+                Customer.shop_id == shop_id,
+                Customer.time_metrics_due_at <= now,
+                Customer.id > after_id,  # keyset: each customer once per call
+            )
+            .order_by(Customer.id)
+            .limit(batch)
+        )
+        ids = list(session.scalars(due))
+        if not ids:
+            return total
+        recompute_metrics(session, shop_id, ids, now)
+        session.flush()
+        total, after_id = total + len(ids), ids[-1]
 
 
 def rebuild_purchases(session: Session, shop_id: int, ids: list[int]) -> None:

@@ -34,6 +34,7 @@ class Customer(Base):
     __table_args__ = (
         UniqueConstraint("shop_id", "platform_id"),
         Index("ix_customers_shop_email_cf", "shop_id", "email_cf"),
+        Index("ix_customers_shop_time_metrics_due_at", "shop_id", "time_metrics_due_at"),
     )
 
     id: Mapped[int] = mapped_column(BigIntPK, primary_key=True)
@@ -74,6 +75,12 @@ class Customer(Base):
     discount_order_share: Mapped[float | None] = mapped_column(Float)
     abandoned_checkouts_count: Mapped[int] = mapped_column(Integer, default=0)
     last_abandoned_at: Mapped[datetime | None]
+    # time-window metrics, exact from metrics_updated_at until time_metrics_due_at (when an
+    # order leaves the 365-day window or a pending checkout becomes abandoned); the sweep's
+    # refresh_time_metrics recomputes the customers that fell due
+    spent_365d_minor: Mapped[int] = mapped_column(BigInteger, default=0)
+    orders_365d: Mapped[int] = mapped_column(Integer, default=0)
+    time_metrics_due_at: Mapped[datetime | None]
     metrics_updated_at: Mapped[datetime | None]
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(default=utcnow, onupdate=utcnow)

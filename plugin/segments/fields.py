@@ -1,0 +1,70 @@
+"""The SQL expression of every scalar segment field, over `customers` (and the shop's RFM
+cut-off row): the compiler's one source of what a field name means."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+from sqlalchemy import ColumnElement, and_, case, func
+
+from plugin.profiles.models import Customer
+from plugin.segments import lifecycle, rfm
+from plugin.segments.context import CompileContext
+
+Builder = Callable[[CompileContext], ColumnElement[Any]]
+
+
+def _column(column: Any) -> Builder:
+    return lambda _ctx: column
+
+
+def email_domain(email: Any) -> ColumnElement[str]:
+    """The part after the last '@' (portable: rtrim by the set of every other character of
+    the address leaves it up to its last '@'); null without an '@' or with nothing after."""
+    through_at = func.rtrim(email, func.replace(email, "@", ""))
+    after = func.nullif(func.substr(email, func.length(through_at) + 1), "")
+    return case((func.length(through_at) > 0, after), else_=None)
+
+
+def open_abandoned_checkout_at(_ctx: CompileContext) -> ColumnElement[Any]:
+    """The latest abandoned checkout's last activity, unless an order came after it."""
+    last = Customer.last_abandoned_at
+    cleared = and_(Customer.last_order_at.is_not(None), Customer.last_order_at >= last)
+    return case((and_(last.is_not(None), ~cleared), last), else_=None)
+
+
+FIELDS: dict[str, Builder] = {
+    "amount_spent": _column(Customer.total_spent_minor),
+    "number_of_orders": _column(Customer.orders_count),
+    "first_order_date": _column(Customer.first_order_at),
+    "last_order_date": _column(Customer.last_order_at),
+    "customer_added_date": _column(Customer.platform_created_at),
+    "abandoned_checkout_date": _column(Customer.last_abandoned_at),
+    # stored lowercase as Shopify sends them (subscribed, not_subscribed, …; enabled, …)
+    "email_subscription_status": lambda _ctx: func.lower(Customer.email_marketing_state),
+    "customer_account_status": lambda _ctx: func.lower(Customer.state),
+    "customer_language": _column(Customer.locale),
+    "customer_email_domain": lambda _ctx: email_domain(Customer.email_cf),
+    "rfm_group": lambda ctx: rfm.rfm_group(ctx.shop_id),
+    "rfm_r": lambda ctx: rfm.rfm_score(ctx.shop_id, "r"),
+    "rfm_f": lambda ctx: rfm.rfm_score(ctx.shop_id, "f"),
+    "rfm_m": lambda ctx: rfm.rfm_score(ctx.shop_id, "m"),
+    "vip": lambda ctx: rfm.vip(ctx.shop_id),
+    "lifecycle_stage": lifecycle.lifecycle_stage,
+    "order_gap_ratio": lifecycle.order_gap_ratio,
+    "days_since_last_order": lifecycle.days_since_last_order,
+    "spent_365d": _column(Customer.spent_365d_minor),
+    "orders_365d": _column(Customer.orders_365d),
+    "average_order_value": _column(Customer.avg_order_value_minor),
+    "open_abandoned_checkout_at": open_abandoned_checkout_at,
+    "discount_order_share": _column(Customer.discount_order_share),
+}
+SCALAR_FIELDS: frozenset[str] = frozenset(FIELDS)
+
+
+def field_expression(name: str, ctx: CompileContext) -> ColumnElement[Any]:
+    """The field as a SQL expression over `customers` of `ctx.shop_id` (the caller scopes
+    the customers); relative time binds `ctx.now`. KeyError for a name that is not a
+    scalar field."""
+    return FIELDS[name](ctx)

@@ -1,0 +1,167 @@
+"""Transparent RFM: per-shop quintile cut-offs (the sweep), and scores, groups and VIP as SQL
+over stored columns and the shop's cut-off row (identical in sweep, real time and preview)."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import (
+    ColumnElement,
+    Integer,
+    and_,
+    case,
+    cast,
+    false,
+    func,
+    select,
+    true,
+)
+from sqlalchemy.orm import InstrumentedAttribute, Session
+
+from plugin.profiles.models import Customer
+from plugin.segments.rfm_models import RfmCutoffs
+
+DIMENSIONS = ("r", "f", "m")
+# R: the last-order instant (larger = more recent); F: counted orders; M: net spend.
+VALUES: dict[str, InstrumentedAttribute[Any]] = {
+    "r": Customer.last_order_at,
+    "f": Customer.orders_count,
+    "m": Customer.total_spent_minor,
+}
+VIP_PERCENTILE = 90
+
+# R score (rows, 5 first) by FM score (columns 1..5) → group; FM = (F + M + 1) // 2.
+RFM_TABLE: dict[int, tuple[str, str, str, str, str]] = {
+    5: ("new", "new", "active", "champions", "champions"),
+    4: ("promising", "promising", "active", "loyal", "loyal"),
+    3: ("promising", "needs_attention", "needs_attention", "loyal", "loyal"),
+    2: ("almost_lost", "almost_lost", "at_risk", "at_risk", "previously_loyal"),
+    1: ("dormant", "dormant", "almost_lost", "at_risk", "previously_loyal"),
+}
+PROSPECTS = "prospects"
+GROUPS = (
+    "champions",
+    "loyal",
+    "active",
+    "needs_attention",
+    "promising",
+    "new",
+    "at_risk",
+    "previously_loyal",
+    "almost_lost",
+    "dormant",
+    PROSPECTS,
+)
+
+
+def quintile_positions(n: int) -> list[int]:
+    """1-based ranks of the cut-offs c_k = v(⌈k·n/5⌉), k = 1..4."""
+    return [(k * n + 4) // 5 for k in range(1, 5)]
+
+
+def score(value: Any, cutoffs: Sequence[Any]) -> int | None:
+    """1 + #{k : value > c_k} (the Python twin of `rfm_score`, for messages and tests)."""
+    if value is None or any(c is None for c in cutoffs):
+        return None
+    return 1 + sum(1 for c in cutoffs if value > c)
+
+
+def rfm_population(shop_id: int) -> list[ColumnElement[bool]]:
+    """Customers RFM ranks: those with counted orders at a known time."""
+    return [
+        Customer.shop_id == shop_id,
+        Customer.orders_count > 0,
+        Customer.last_order_at.is_not(None),
+    ]
+
+
+def _values_at(
+    session: Session, value: Any, criteria: list[ColumnElement[bool]], ranks: list[int]
+) -> list[Any]:
+    """The values at these 1-based ranks of `value` sorted ascending (one sort, set-based)."""
+    ranked = (
+        select(value.label("v"), func.row_number().over(order_by=value).label("rn"))
+        .where(*criteria)
+        .subquery()
+    )
+    picked = select(ranked.c.rn, ranked.c.v).where(ranked.c.rn.in_(ranks))
+    rows = {rn: v for rn, v in session.execute(picked)}
+    return [rows.get(rank) for rank in ranks]
+
+
+def refresh_rfm_cutoffs(session: Session, shop_id: int, now: datetime) -> RfmCutoffs:
+    """Rewrite the shop's cut-offs and VIP threshold from its customers as stored now.
+
+    Run `plugin.profiles.metrics.refresh_time_metrics` first so spent_365d is current at
+    `now` (`refresh_sweep_inputs` does both)."""
+    population = rfm_population(shop_id)
+    n = session.scalar(select(func.count()).select_from(Customer).where(*population)) or 0
+    row = session.get(RfmCutoffs, shop_id) or RfmCutoffs(shop_id=shop_id)
+    row.computed_at, row.customers = now, n
+    ranks = quintile_positions(n)
+    for dim in DIMENSIONS:
+        cuts = _values_at(session, VALUES[dim], population, ranks) if n else [None] * 4
+        for k, cut in enumerate(cuts, start=1):
+            setattr(row, f"{dim}{k}", cut)
+    _set_vip_threshold(session, row, shop_id)
+    session.add(row)
+    session.flush()
+    return row
+
+
+def _set_vip_threshold(session: Session, row: RfmCutoffs, shop_id: int) -> None:
+    """Nearest-rank 90th percentile of spent_365d over customers with a windowed order."""
+    criteria = [Customer.shop_id == shop_id, Customer.orders_365d > 0]
+    n = session.scalar(select(func.count()).select_from(Customer).where(*criteria)) or 0
+    rank = (VIP_PERCENTILE * n + 99) // 100
+    row.vip_population = n
+    row.vip_threshold_minor = (
+        _values_at(session, Customer.spent_365d_minor, criteria, [rank])[0] if n else None
+    )
+
+
+def refresh_sweep_inputs(session: Session, shop_id: int, now: datetime) -> RfmCutoffs:
+    """What a sweep at `now` needs first: time-window metrics, then the cut-offs."""
+    from plugin.profiles.metrics import refresh_time_metrics
+
+    refresh_time_metrics(session, shop_id, now)
+    return refresh_rfm_cutoffs(session, shop_id, now)
+
+
+def _cutoff(shop_id: int, name: str) -> ColumnElement[Any]:
+    column = getattr(RfmCutoffs, name)
+    return select(column).where(RfmCutoffs.shop_id == shop_id).scalar_subquery()
+
+
+def _in_population() -> ColumnElement[bool]:
+    return and_(Customer.orders_count > 0, Customer.last_order_at.is_not(None))
+
+
+def rfm_score(shop_id: int, dim: str) -> ColumnElement[int]:
+    """1 + #{k : value > c_k}; null outside the population or before the first sweep (a
+    null cut-off makes the comparison, and so the sum, null)."""
+    value = VALUES[dim]
+    total: ColumnElement[int] = cast(value > _cutoff(shop_id, f"{dim}1"), Integer)
+    for k in range(2, 5):
+        total = total + cast(value > _cutoff(shop_id, f"{dim}{k}"), Integer)
+    return case((_in_population(), 1 + total), else_=None)
+
+
+def rfm_group(shop_id: int) -> ColumnElement[str]:
+    """prospects without orders; else the RFM_TABLE cell of (R, FM); null before the first
+    sweep for customers with orders."""
+    fm = (rfm_score(shop_id, "f") + rfm_score(shop_id, "m") + 1) // 2
+    code = rfm_score(shop_id, "r") * 10 + fm
+    cells = {
+        r * 10 + fm_: group for r, row in RFM_TABLE.items() for fm_, group in enumerate(row, 1)
+    }
+    return case((Customer.orders_count == 0, PROSPECTS), else_=case(cells, value=code))
+
+
+def vip(shop_id: int) -> ColumnElement[bool]:
+    """spent_365d at or above the shop's stored threshold; false before the first sweep."""
+    threshold = _cutoff(shop_id, "vip_threshold_minor")
+    qualifies = and_(Customer.orders_365d > 0, Customer.spent_365d_minor >= threshold)
+    return case((qualifies, true()), else_=false())

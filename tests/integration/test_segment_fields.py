@@ -1,0 +1,222 @@
+"""Every scalar segment field evaluates to hand-computed values on SQLite and PostgreSQL."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+import pytest
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from plugin.profiles.models import Customer
+from plugin.segments.context import CompileContext
+from plugin.segments.fields import SCALAR_FIELDS, field_expression
+from plugin.shops.models import Shop
+from tests.support.profiles import NOW
+
+DAY = timedelta(days=1)
+US = timedelta(microseconds=1)
+CONTRACT = {
+    "amount_spent", "number_of_orders", "first_order_date", "last_order_date",
+    "customer_added_date", "abandoned_checkout_date", "email_subscription_status",
+    "customer_account_status", "customer_language", "customer_email_domain", "rfm_group",
+    "lifecycle_stage", "rfm_r", "rfm_f", "rfm_m", "vip", "order_gap_ratio", "spent_365d",
+    "orders_365d", "days_since_last_order", "average_order_value",
+    "open_abandoned_checkout_at", "discount_order_share",
+}  # fmt: skip
+
+
+def add(session: Session, shop: Shop, key: str, **columns: Any) -> None:
+    session.add(Customer(shop_id=shop.id, platform_id=key, **columns))
+
+
+def buyer(orders: int, first: timedelta, last: timedelta, avg: float | None) -> dict[str, Any]:
+    """A customer with `orders` orders, the first and last that long before NOW."""
+    return {
+        "orders_count": orders,
+        "total_spent_minor": 1000 * orders,
+        "first_order_at": NOW - first,
+        "last_order_at": NOW - last,
+        "avg_days_between_orders": avg,
+    }
+
+
+def values(session: Session, shop: Shop, field: str, now: datetime = NOW) -> dict[str, Any]:
+    session.commit()
+    expr = field_expression(field, CompileContext(shop.id, now))
+    rows = session.execute(
+        select(Customer.platform_id, expr).where(Customer.shop_id == shop.id)
+    ).all()
+    return dict(rows)
+
+
+def test_every_contract_field_has_an_expression() -> None:
+    assert SCALAR_FIELDS == CONTRACT
+    with pytest.raises(KeyError):
+        field_expression("customer_tags", CompileContext(1, NOW))
+
+
+def test_stored_columns_come_back_as_stored(session: Session, shop: Shop) -> None:
+    created = datetime(2025, 1, 2, 3, 4, 5, 600007, tzinfo=UTC)
+    add(session, shop, "a", total_spent_minor=123456, orders_count=7, avg_order_value_minor=17637,
+        platform_created_at=created, discount_order_share=0.25, spent_365d_minor=999,
+        orders_365d=2, locale="pt-BR", last_abandoned_at=created)  # fmt: skip
+    expected = {
+        "amount_spent": 123456,
+        "number_of_orders": 7,
+        "average_order_value": 17637,
+        "customer_added_date": created,
+        "abandoned_checkout_date": created,
+        "discount_order_share": 0.25,
+        "spent_365d": 999,
+        "orders_365d": 2,
+        "customer_language": "pt-BR",
+    }
+    assert {f: values(session, shop, f)["a"] for f in expected} == expected
+
+
+def test_enums_come_back_lowercase(session: Session, shop: Shop) -> None:
+    add(session, shop, "a", email_marketing_state="SUBSCRIBED", state="Disabled")
+    add(session, shop, "b", email_marketing_state="not_subscribed", state="enabled")
+    add(session, shop, "c")
+    assert values(session, shop, "email_subscription_status") == {
+        "a": "subscribed",
+        "b": "not_subscribed",
+        "c": None,
+    }
+    assert values(session, shop, "customer_account_status") == {
+        "a": "disabled",
+        "b": "enabled",
+        "c": None,
+    }
+
+
+def test_email_domain_is_after_the_last_at(session: Session, shop: Shop) -> None:
+    emails = {
+        "plain": "ann@example.com",
+        "quoted": '"a@b"@mail.example.org',
+        "unicode": "żaneta@przykład.pl",
+        "no_at": "nobody",
+        "nothing_after": "ann@",
+        "only_at": "@",
+        "none": None,
+    }
+    for key, email in emails.items():
+        add(session, shop, key, email_cf=email)
+    assert values(session, shop, "customer_email_domain") == {
+        "plain": "example.com",
+        "quoted": "mail.example.org",
+        "unicode": "przykład.pl",
+        "no_at": None,
+        "nothing_after": None,
+        "only_at": None,
+        "none": None,
+    }
+
+
+def test_days_since_last_order_counts_whole_days(session: Session, shop: Shop) -> None:
+    add(session, shop, "exactly_90", **buyer(1, 90 * DAY, 90 * DAY, None))
+    add(session, shop, "just_under_90", **buyer(1, 90 * DAY, 90 * DAY - US, None))
+    add(session, shop, "today", **buyer(1, DAY, timedelta(0), None))
+    add(session, shop, "prospect")
+    assert values(session, shop, "days_since_last_order") == {
+        "exactly_90": 90,
+        "just_under_90": 89,
+        "today": 0,
+        "prospect": None,
+    }
+
+
+def test_order_gap_ratio_divides_by_the_own_rhythm(session: Session, shop: Shop) -> None:
+    add(session, shop, "on_time", **buyer(3, 30 * DAY, 10 * DAY, 10.0))
+    add(session, shop, "late", **buyer(3, 45 * DAY, 25 * DAY, 10.0))
+    add(session, shop, "half_day", **buyer(2, 5 * DAY, DAY / 2, 2.0))
+    add(session, shop, "same_instant", **buyer(2, DAY, DAY, 0.0))
+    add(session, shop, "one_order", **buyer(1, DAY, DAY, None))
+    assert values(session, shop, "order_gap_ratio") == {
+        "on_time": 1.0,
+        "late": 2.5,
+        "half_day": 0.25,
+        "same_instant": None,
+        "one_order": None,
+    }
+
+
+def test_open_abandoned_checkout_is_cleared_by_a_later_order(session: Session, shop: Shop) -> None:
+    t = NOW - 2 * DAY
+    add(session, shop, "open", last_abandoned_at=t, last_order_at=t - US, orders_count=1)
+    add(session, shop, "never_ordered", last_abandoned_at=t)
+    add(session, shop, "ordered_after", last_abandoned_at=t, last_order_at=t + US, orders_count=1)
+    add(session, shop, "ordered_same_instant", last_abandoned_at=t, last_order_at=t)
+    add(session, shop, "none")
+    assert values(session, shop, "open_abandoned_checkout_at") == {
+        "open": t,
+        "never_ordered": t,
+        "ordered_after": None,
+        "ordered_same_instant": None,
+        "none": None,
+    }
+
+
+def test_lifecycle_stage_takes_the_first_matching_branch(session: Session, shop: Shop) -> None:
+    stages = {
+        "prospect": {},
+        # new wins over regular (3 orders) and the gap ratio (1 day since, 0.5-day rhythm)
+        "new_regular": buyer(3, 29 * DAY, DAY, 0.5),
+        "not_new_at_30_days": buyer(1, 30 * DAY, 30 * DAY, None),
+        "inactive_90_days": buyer(5, 400 * DAY, 90 * DAY, 200.0),
+        "inactive_ratio": buyer(5, 100 * DAY, 31 * DAY, 15.0),
+        "at_risk_just_under_90": buyer(5, 400 * DAY, 90 * DAY - US, 200.0),
+        "at_risk_60_days_one_order": buyer(1, 60 * DAY, 60 * DAY, None),
+        "at_risk_ratio": buyer(2, 50 * DAY, 16 * DAY, 10.0),
+        "ratio_exactly_2_is_at_risk": buyer(2, 60 * DAY, 40 * DAY, 20.0),
+        "regular": buyer(3, 40 * DAY, 5 * DAY, 10.0),
+        "active_two_orders": buyer(2, 40 * DAY, 5 * DAY, 35.0),
+        "active_one_order": buyer(1, 59 * DAY, 59 * DAY, None),
+    }
+    for key, columns in stages.items():
+        add(session, shop, key, **columns)
+    expected = {
+        "prospect": "prospect",
+        "new_regular": "new",
+        "not_new_at_30_days": "active",
+        "inactive_90_days": "inactive",
+        "inactive_ratio": "inactive",
+        "at_risk_just_under_90": "at_risk",
+        "at_risk_60_days_one_order": "at_risk",
+        "at_risk_ratio": "at_risk",
+        "ratio_exactly_2_is_at_risk": "at_risk",
+        "regular": "regular",
+        "active_two_orders": "active",
+        "active_one_order": "active",
+    }
+    assert values(session, shop, "lifecycle_stage") == expected
+
+
+def test_relative_fields_follow_the_context_clock(session: Session, shop: Shop) -> None:
+    add(session, shop, "a", **buyer(3, 30 * DAY, 10 * DAY, 10.0))
+    later = NOW + 15 * DAY
+    assert values(session, shop, "days_since_last_order", later) == {"a": 25}
+    assert values(session, shop, "order_gap_ratio", later) == {"a": 2.5}
+    assert values(session, shop, "lifecycle_stage", later) == {"a": "inactive"}
+    assert values(session, shop, "lifecycle_stage") == {"a": "regular"}
+
+
+def test_fields_read_only_the_context_shop_cut_offs(session: Session, shop: Shop) -> None:
+    """A customer's RFM fields come from its own shop's row: none yet here, though another
+    shop has one."""
+    from plugin.segments.rfm import refresh_rfm_cutoffs
+
+    other = Shop(domain="beta.myshopify.com", install_state="installed")
+    session.add(other)
+    session.flush()
+    add(session, other, "o", **buyer(1, DAY, DAY, None))
+    add(session, shop, "a", **buyer(1, DAY, DAY, None))
+    add(session, shop, "p")
+    refresh_rfm_cutoffs(session, other.id, NOW)
+    assert values(session, shop, "rfm_r") == {"a": None, "p": None}
+    assert values(session, shop, "rfm_group") == {"a": None, "p": "prospects"}
+    assert values(session, shop, "vip") == {"a": False, "p": False}
+    # one customer is every cut-off: no value exceeds one, so all scores are 1
+    assert values(session, other, "rfm_group") == {"o": "dormant"}
