@@ -74,3 +74,13 @@ def _lookup_for_shop(runtime: Runtime, shop_id: int, domain: str) -> int:
 def _missing(product_id: str) -> ProductData:
     """A product the shop no longer has: stored empty so it is not looked up again."""
     return ProductData(product_id, None, None, None, (), None)
+
+
+def sweep_segments(runtime: Runtime, now: datetime) -> None:
+    """Re-evaluate the segments of every shop that is due (time passes without events)."""
+    from plugin.segments.evaluator_sweep import sweep_due_shops
+
+    shop_ids = [shop_id for shop_id, _platform, _domain in installed_shops(runtime)]
+    swept = sweep_due_shops(runtime, shop_ids, now)
+    if swept:
+        log.info("jobs.segment_sweep shops=%d", swept)

@@ -22,7 +22,7 @@ from plugin.inbox.services import (
     reduce_processed_payloads,
     release_installed_shops,
 )
-from plugin.jobs import lookup_unknown_products, refresh_abandoned_checkouts
+from plugin.jobs import lookup_unknown_products, refresh_abandoned_checkouts, sweep_segments
 from plugin.runtime import Runtime
 
 log = logging.getLogger(__name__)
@@ -54,6 +54,8 @@ def default_jobs() -> list[Job]:
         Job("inbox.housekeeping", inbox_housekeeping, timedelta(minutes=5)),
         Job("profiles.abandonment", refresh_abandoned_checkouts, timedelta(minutes=10)),
         Job("products.lookup", lookup_unknown_products, timedelta(minutes=15)),
+        # Checks every shop's due time (hourly, after local midnight, after rule edits).
+        Job("segments.sweep", sweep_segments, timedelta(minutes=5)),
     ]
 
 

@@ -38,6 +38,7 @@ from plugin.inbox.models import (
 from plugin.inbox.services import can_process, find_shop
 from plugin.platforms.port import PlatformAdapter
 from plugin.runtime import Runtime
+from plugin.segments import evaluator_realtime as segments_realtime
 from plugin.settings import Settings
 from plugin.shops.models import Shop
 
@@ -175,8 +176,13 @@ def _apply(session: Session, settings: Settings, work: _Work, now: datetime) -> 
                 row.status = DUPLICATE
             else:
                 ctx = Context(settings, now)
+                touched = segments_realtime.subjects_before(session, work.shop.id, work.events)
                 for event in work.events:
                     dispatch(session, work.shop, event, work.delivery, ctx)
+                # Same savepoint: the membership diff commits or rolls back with the row.
+                segments_realtime.reevaluate_subjects(
+                    session, work.shop.id, work.events, touched, now
+                )
                 row.status = DONE if work.events else IGNORED
             row.processed_at = now
             row.last_error = None

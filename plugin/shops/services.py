@@ -12,6 +12,7 @@ from sqlalchemy.orm import Session
 from plugin import crypto
 from plugin.db import insert_for
 from plugin.inbox.services import release_awaiting_install
+from plugin.segments.builtins import ensure_builtin_segments
 from plugin.settings import Settings
 from plugin.shops.models import INSTALLED, UNINSTALLED, OAuthState, Shop, ShopSetting
 from plugin.shops.tokens import Credentials
@@ -59,6 +60,7 @@ def install_shop(
     shop.uninstalled_at = None
     session.flush()
     seed_settings(session, shop.id)
+    ensure_builtin_segments(session, shop.id, now)
     return shop
 
 

@@ -1,0 +1,267 @@
+"""One-pass segment evaluation: every rule of a shop as one bitmask per customer, diffed.
+
+One SELECT computes each customer's mask (a CASE per segment, summed into its bit) and
+returns only the customers whose mask differs from `segment_state`; only those rows, their
+memberships and their events are written. A sweep runs in batches of customer ids, each
+its own short transaction under one frozen clock; the real-time path runs the same SQL
+scoped to the customers an event touched (`plugin.segments.evaluator_realtime`).
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import ColumnElement, and_, case, literal, or_, select, update
+from sqlalchemy.orm import Session
+
+from plugin.db import lock_keys
+from plugin.profiles.models import Customer
+from plugin.profiles.shop_settings import abandoned_after_hours
+from plugin.runtime import Runtime
+from plugin.segments import evaluator_language as language
+from plugin.segments.context import CompileContext
+from plugin.segments.evaluator_membership import Change, write_changes
+from plugin.segments.models import INITIAL, SWEEP, Segment, SegmentState
+from plugin.shops.models import Shop
+
+BATCH_SIZE = 50_000
+
+log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class Rule:
+    """An enabled segment as the evaluator needs it."""
+
+    segment_id: int
+    bit: int
+    rule_version: int
+    pending_reason: str | None
+    query: str
+
+    @property
+    def flag(self) -> int:
+        return 1 << self.bit
+
+
+@dataclass
+class SweepResult:
+    customers_changed: int = 0
+    entered: int = 0
+    exited: int = 0
+    batches: int = 0
+    reasons: dict[str, int] = field(default_factory=dict)
+
+
+def shop_lock(session: Session, shop_id: int) -> None:
+    """Serialise membership writes of one shop (PostgreSQL): a sweep batch and a real-time
+    update never interleave, so a sweep cannot overwrite a newer real-time result."""
+    lock_keys(session, f"{shop_id}:segments")
+
+
+def enabled_rules(session: Session, shop_id: int) -> list[Rule]:
+    stmt = (
+        select(Segment)
+        .where(Segment.shop_id == shop_id, Segment.enabled.is_(True))
+        .order_by(Segment.bit)
+    )
+    return [
+        Rule(s.id, s.bit, s.rule_version, s.pending_reason, s.query) for s in session.scalars(stmt)
+    ]
+
+
+def compile_context(session: Session, shop_id: int, now: datetime, **scope: Any) -> CompileContext:
+    """The shop's clock, timezone, currency and abandonment setting for one evaluation."""
+    shop = session.get(Shop, shop_id)
+    return CompileContext(
+        shop_id=shop_id,
+        now=now,
+        timezone=(shop.timezone if shop else None) or "UTC",
+        currency=(shop.currency if shop else None) or "USD",
+        abandoned_after_hours=abandoned_after_hours(session, shop_id),
+        **scope,
+    )
+
+
+def mask_expression(rules: Sequence[Rule], ctx: CompileContext) -> ColumnElement[int]:
+    """The sum of each matching rule's bit: a customer's membership mask."""
+    terms = [
+        case((language.predicate(language.parsed_ast(rule.query), ctx), rule.flag), else_=0)
+        for rule in rules
+    ]
+    if not terms:
+        return literal(0)
+    total: ColumnElement[int] = terms[0]
+    for term in terms[1:]:
+        total = total + term
+    return total
+
+
+def changed_masks(
+    session: Session, shop_id: int, mask: ColumnElement[int], *where: ColumnElement[bool]
+) -> list[Any]:
+    """(customer id, new mask, stored mask or None) for customers whose mask changed."""
+    computed = (
+        select(Customer.id.label("cid"), mask.label("mask"))
+        .where(Customer.shop_id == shop_id, *where)
+        .subquery()
+    )
+    stmt = (
+        select(computed.c.cid, computed.c.mask, SegmentState.mask.label("old"))
+        .outerjoin(
+            SegmentState,
+            and_(SegmentState.shop_id == shop_id, SegmentState.customer_id == computed.c.cid),
+        )
+        .where(or_(SegmentState.customer_id.is_(None), SegmentState.mask != computed.c.mask))
+        .order_by(computed.c.cid)
+    )
+    return list(session.execute(stmt))
+
+
+def diff_rows(
+    rows: Sequence[Any], rules: Sequence[Rule], reason: str, *, keep: int = 0
+) -> list[Change]:
+    """Per customer, the bits that flipped and why. Bits in `keep` stay as stored (rules the
+    real-time path leaves to the sweep). A customer never evaluated before gets `initial`;
+    a rule with a pending reason (install, edit) gives its own."""
+    by_bit = {rule.bit: rule for rule in rules}
+    changes = []
+    for cid, computed, old in rows:
+        before = 0 if old is None else int(old)
+        after = (int(computed) & ~keep) | (before & keep)
+        if old is not None and after == before:
+            continue
+        default = INITIAL if old is None and reason == SWEEP else reason
+        flips = {
+            bit: by_bit[bit].pending_reason or default
+            for bit in by_bit
+            if (before ^ after) >> bit & 1
+        }
+        changes.append(Change(int(cid), old is None, before, after, flips))
+    return changes
+
+
+def evaluate_batch(
+    session: Session,
+    shop_id: int,
+    rules: Sequence[Rule],
+    ctx: CompileContext,
+    reason: str,
+    *where: ColumnElement[bool],
+    keep: int = 0,
+) -> list[Change]:
+    """Evaluate one slice of a shop's customers and write what changed (caller holds the
+    shop lock and owns the transaction)."""
+    rows = changed_masks(session, shop_id, mask_expression(rules, ctx), *where)
+    changes = diff_rows(rows, rules, reason, keep=keep)
+    write_changes(session, shop_id, changes, {r.bit: r.segment_id for r in rules}, ctx.now)
+    return changes
+
+
+def batch_bounds(session: Session, shop_id: int, batch_size: int) -> list[tuple[int, int | None]]:
+    """Half-open id ranges (lo, hi] of about `batch_size` customers each."""
+    bounds: list[tuple[int, int | None]] = []
+    lo = 0
+    while True:
+        hi = session.scalar(
+            select(Customer.id)
+            .where(Customer.shop_id == shop_id, Customer.id > lo)
+            .order_by(Customer.id)
+            .offset(batch_size - 1)
+            .limit(1)
+        )
+        bounds.append((lo, hi))
+        if hi is None:
+            return bounds
+        lo = hi
+
+
+def settle_rules(session: Session, rules: Sequence[Rule], now: datetime) -> None:
+    """Record the evaluation; a rule edited meanwhile keeps its pending reason."""
+    for rule in rules:
+        session.execute(
+            update(Segment)
+            .where(Segment.id == rule.segment_id)
+            .values(last_evaluated_at=now)
+            .execution_options(synchronize_session=False)
+        )
+        session.execute(
+            update(Segment)
+            .where(Segment.id == rule.segment_id, Segment.rule_version == rule.rule_version)
+            .values(pending_reason=None)
+            .execution_options(synchronize_session=False)
+        )
+
+
+def _range(lo: int, hi: int | None) -> list[ColumnElement[bool]]:
+    where = [Customer.id > lo]
+    if hi is not None:
+        where.append(Customer.id <= hi)
+    return where
+
+
+def _tally(result: SweepResult, changes: Sequence[Change]) -> None:
+    result.batches += 1
+    result.customers_changed += len(changes)
+    for change in changes:
+        for bit, why in change.flips.items():
+            entered = change.after >> bit & 1
+            result.entered += entered
+            result.exited += 1 - entered
+            result.reasons[why] = result.reasons.get(why, 0) + 1
+
+
+def evaluate_shop(
+    target: Runtime | Session,
+    shop_id: int,
+    now: datetime,
+    reason: str = SWEEP,
+    *,
+    batch_size: int = BATCH_SIZE,
+) -> SweepResult:
+    """Evaluate every enabled segment of a shop over all its customers under one clock.
+
+    With a runtime each batch commits on its own (short write locks); with a session
+    everything happens in the caller's transaction. Customers whose mask did not change
+    write nothing.
+    """
+    from plugin.segments.evaluator_realtime import close_vanished
+
+    result = SweepResult()
+    with _unit(target) as session:
+        rules = enabled_rules(session, shop_id)
+        ctx = compile_context(session, shop_id, now)
+        bounds = batch_bounds(session, shop_id, batch_size)
+        shop_lock(session, shop_id)
+        close_vanished(session, shop_id, now)
+    for lo, hi in bounds:
+        with _unit(target) as session:
+            shop_lock(session, shop_id)
+            changes = evaluate_batch(session, shop_id, rules, ctx, reason, *_range(lo, hi))
+            _tally(result, changes)
+    with _unit(target) as session:
+        settle_rules(session, rules, now)
+    log.info(
+        "segments.evaluated shop_id=%s changed=%d entered=%d exited=%d",
+        shop_id,
+        result.customers_changed,
+        result.entered,
+        result.exited,
+    )
+    return result
+
+
+@contextmanager
+def _unit(target: Runtime | Session) -> Iterator[Session]:
+    """A transaction per step with a runtime; the caller's session (flushed) otherwise."""
+    if isinstance(target, Session):
+        yield target
+        target.flush()
+        return
+    with target.sessions.begin() as session:
+        yield session

@@ -1,0 +1,155 @@
+"""Writing a membership diff: state masks, membership stays and entered/exited events.
+
+Called in the transaction that computed the diff, so a state row, its memberships and its
+events always commit together.
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import bindparam, insert, update
+from sqlalchemy.orm import Session
+
+from plugin.segments.models import (
+    ENTERED,
+    EXITED,
+    SegmentEvent,
+    SegmentMembership,
+    SegmentState,
+)
+
+CHUNK = 1000
+
+
+@dataclass(frozen=True)
+class Change:
+    """One customer's new mask and, per flipped bit, the reason."""
+
+    customer_id: int
+    new: bool  # no state row yet
+    before: int
+    after: int
+    flips: dict[int, str]
+
+
+def write_changes(
+    session: Session,
+    shop_id: int,
+    changes: Sequence[Change],
+    segment_of_bit: Mapping[int, int],
+    now: datetime,
+) -> None:
+    if not changes:
+        return
+    _write_state(session, shop_id, changes, now)
+    entered, exited = _split(changes, segment_of_bit)
+    open_memberships(session, shop_id, entered, now)
+    close_memberships(session, shop_id, exited, now)
+
+
+def _write_state(session: Session, shop_id: int, changes: Sequence[Change], now: datetime) -> None:
+    fresh = [
+        {"shop_id": shop_id, "customer_id": c.customer_id, "mask": c.after, "evaluated_at": now}
+        for c in changes
+        if c.new
+    ]
+    if fresh:
+        session.execute(insert(SegmentState), fresh)
+    moved = [{"b_customer": c.customer_id, "b_mask": c.after} for c in changes if not c.new]
+    if moved:
+        table = SegmentState.__table__
+        stmt = (
+            update(table)
+            .where(table.c.shop_id == shop_id, table.c.customer_id == bindparam("b_customer"))
+            .values(mask=bindparam("b_mask"), version=table.c.version + 1, evaluated_at=now)
+        )
+        session.execute(stmt, moved)
+
+
+def _split(
+    changes: Sequence[Change], segment_of_bit: Mapping[int, int]
+) -> tuple[list[tuple[int, int, str]], list[tuple[int, int, str]]]:
+    """(segment id, customer id, reason) entered and exited."""
+    entered, exited = [], []
+    for change in changes:
+        for bit, reason in change.flips.items():
+            item = (segment_of_bit[bit], change.customer_id, reason)
+            (entered if change.after >> bit & 1 else exited).append(item)
+    return entered, exited
+
+
+def open_memberships(
+    session: Session, shop_id: int, entered: Sequence[tuple[int, int, str]], now: datetime
+) -> None:
+    if not entered:
+        return
+    session.execute(
+        insert(SegmentMembership),
+        [
+            {
+                "shop_id": shop_id,
+                "segment_id": segment_id,
+                "customer_id": customer_id,
+                "entered_at": now,
+                "entered_reason": reason,
+            }
+            for segment_id, customer_id, reason in entered
+        ],
+    )
+    _events(session, shop_id, ENTERED, entered, now)
+
+
+def close_memberships(
+    session: Session, shop_id: int, exited: Sequence[tuple[int, int, str]], now: datetime
+) -> None:
+    """Close the open stays of these (segment, customer) pairs, with an exited event each."""
+    if not exited:
+        return
+    groups: dict[tuple[int, str], list[int]] = defaultdict(list)
+    for segment_id, customer_id, reason in exited:
+        groups[(segment_id, reason)].append(customer_id)
+    for (segment_id, reason), customer_ids in groups.items():
+        for chunk in _chunks(customer_ids):
+            session.execute(
+                update(SegmentMembership)
+                .where(
+                    SegmentMembership.shop_id == shop_id,
+                    SegmentMembership.segment_id == segment_id,
+                    SegmentMembership.customer_id.in_(chunk),
+                    SegmentMembership.exited_at.is_(None),
+                )
+                .values(exited_at=now, exited_reason=reason)
+                .execution_options(synchronize_session=False)
+            )
+    _events(session, shop_id, EXITED, exited, now)
+
+
+def _events(
+    session: Session,
+    shop_id: int,
+    kind: str,
+    items: Sequence[tuple[int, int, str]],
+    now: datetime,
+) -> None:
+    rows: list[dict[str, Any]] = [
+        {
+            "shop_id": shop_id,
+            "segment_id": segment_id,
+            "customer_id": customer_id,
+            "kind": kind,
+            "reason": reason,
+            "occurred_at": now,
+        }
+        for segment_id, customer_id, reason in items
+    ]
+    session.execute(insert(SegmentEvent), rows)
+
+
+def _chunks(values: list[int]) -> Iterable[list[int]]:
+    for start in range(0, len(values), CHUNK):
+        yield values[start : start + CHUNK]

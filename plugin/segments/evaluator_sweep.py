@@ -1,0 +1,90 @@
+"""The scheduled sweep of one shop: refresh time-based metrics and RFM cut-offs, then
+evaluate every segment with reason `sweep`.
+
+A shop is due hourly (per-shop setting `segment_sweep_minutes`), just after its local
+midnight (whole-day conditions such as `last_order_date < -90d` move then), and whenever
+a segment was created, edited or re-enabled since the last sweep.
+"""
+
+from __future__ import annotations
+
+import logging
+from datetime import datetime, timedelta
+from zoneinfo import ZoneInfo
+
+from sqlalchemy import func, select
+from sqlalchemy.orm import Session
+
+from plugin.runtime import Runtime
+from plugin.segments.evaluator import SweepResult, evaluate_shop
+from plugin.segments.models import SWEEP, Segment
+from plugin.shops.models import Shop, ShopSetting
+
+SWEEP_MINUTES = "segment_sweep_minutes"
+DEFAULT_SWEEP_MINUTES = 60
+
+log = logging.getLogger(__name__)
+
+
+def sweep_minutes(session: Session, shop_id: int) -> float:
+    row = session.get(ShopSetting, (shop_id, SWEEP_MINUTES))
+    value = row.value.get("value") if row is not None and isinstance(row.value, dict) else None
+    return float(value or DEFAULT_SWEEP_MINUTES)
+
+
+def sweep_due(session: Session, shop_id: int, now: datetime) -> bool:
+    """True when a segment is unsettled, never evaluated, evaluated over the interval ago,
+    or last evaluated before the shop's current local day began."""
+    enabled = (Segment.shop_id == shop_id, Segment.enabled.is_(True))
+    row = session.execute(
+        select(
+            func.count(),
+            func.count(Segment.pending_reason),
+            func.count(Segment.last_evaluated_at),
+            func.min(Segment.last_evaluated_at),
+        ).where(*enabled)
+    ).one()
+    total, pending, evaluated, oldest = row
+    if not total:
+        return False
+    if pending or evaluated < total or oldest is None:
+        return True
+    if oldest <= now - timedelta(minutes=sweep_minutes(session, shop_id)):
+        return True
+    shop = session.get(Shop, shop_id)
+    zone = ZoneInfo((shop.timezone if shop else None) or "UTC")
+    return bool(oldest.astimezone(zone).date() < now.astimezone(zone).date())
+
+
+def refresh_inputs(session: Session, shop_id: int, now: datetime) -> None:
+    """Time-based metrics and RFM cut-offs, as of `now`, before the rules read them."""
+    try:  # TEMPORARY until plugin.segments.fields / rfm land
+        from plugin.segments.fields import refresh_time_metrics
+        from plugin.segments.rfm import refresh_rfm_cutoffs
+    except ImportError:
+        return
+    refresh_time_metrics(session, shop_id, now)
+    refresh_rfm_cutoffs(session, shop_id, now)
+
+
+def sweep_shop(runtime: Runtime, shop_id: int, now: datetime) -> SweepResult:
+    """Refresh in its own transaction (it updates many customer rows, so it must not hold
+    the shop's segment lock), then evaluate in batches."""
+    with runtime.sessions.begin() as session:
+        refresh_inputs(session, shop_id, now)
+    return evaluate_shop(runtime, shop_id, now, SWEEP)
+
+
+def sweep_due_shops(runtime: Runtime, shop_ids: list[int], now: datetime) -> int:
+    """Sweep each due shop; one shop's failure does not stop the others."""
+    swept = 0
+    for shop_id in shop_ids:
+        with runtime.sessions() as session:
+            if not sweep_due(session, shop_id, now):
+                continue
+        try:
+            sweep_shop(runtime, shop_id, now)
+            swept += 1
+        except Exception:
+            log.exception("segments.sweep_failed shop_id=%s", shop_id)
+    return swept

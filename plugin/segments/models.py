@@ -1,0 +1,133 @@
+"""Segment tables: definitions, each customer's bitmask, membership stays and their events.
+
+A shop's segments each own one bit (0..62) of a signed BIGINT mask, so a shop holds at
+most 63 segments (`MAX_SEGMENTS`). Memberships and events keep the customer's surrogate
+id without a foreign key: the exit written when a customer is redacted or merged away
+must outlive the customer row (it carries no personal data).
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from sqlalchemy import (
+    BigInteger,
+    Boolean,
+    ForeignKey,
+    Index,
+    Integer,
+    SmallInteger,
+    String,
+    Text,
+    UniqueConstraint,
+)
+from sqlalchemy.orm import Mapped, mapped_column
+
+from plugin.db import Base, BigIntPK, utcnow
+
+MAX_SEGMENTS = 63  # bits 0..62 of a signed 64-bit integer
+
+BUILTIN = "builtin"
+CUSTOM = "custom"
+
+ENTERED = "entered"
+EXITED = "exited"
+
+# Why a membership changed. Only realtime and sweep changes are caused by a customer's
+# behaviour or by time passing; the others must not fire triggers (issue 4).
+REALTIME = "realtime"
+SWEEP = "sweep"
+INITIAL = "initial"
+RULE_EDIT = "rule_edit"
+THRESHOLD = "threshold"
+DISABLED = "disabled"
+REDACTED = "redacted"
+MERGED = "merged"
+REASONS = (REALTIME, SWEEP, INITIAL, RULE_EDIT, THRESHOLD, DISABLED, REDACTED, MERGED)
+
+
+def _shop_fk() -> ForeignKey:
+    return ForeignKey("shops.id", ondelete="CASCADE")
+
+
+class Segment(Base):
+    __tablename__ = "segments"
+    __table_args__ = (
+        UniqueConstraint("shop_id", "slug"),
+        UniqueConstraint("shop_id", "bit"),
+        UniqueConstraint("shop_id", "builtin_key"),
+    )
+
+    id: Mapped[int] = mapped_column(BigIntPK, primary_key=True)
+    shop_id: Mapped[int] = mapped_column(BigInteger, _shop_fk())
+    name: Mapped[str] = mapped_column(String(255))
+    slug: Mapped[str] = mapped_column(String(255))
+    query: Mapped[str] = mapped_column(Text)  # canonical text
+    kind: Mapped[str] = mapped_column(String(16), default=CUSTOM)
+    builtin_key: Mapped[str | None] = mapped_column(String(64))
+    enabled: Mapped[bool] = mapped_column(Boolean, default=True)
+    tag: Mapped[str | None] = mapped_column(String(255))
+    bit: Mapped[int] = mapped_column(SmallInteger)
+    # Bumped by every edit: a sweep that read an older rule does not settle the new one.
+    rule_version: Mapped[int] = mapped_column(Integer, default=1)
+    # The reason the next evaluation gives this segment's changes (initial after install,
+    # rule_edit after create/edit/enable); null once a full sweep has settled the rule.
+    pending_reason: Mapped[str | None] = mapped_column(String(16))
+    last_evaluated_at: Mapped[datetime | None]
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    updated_at: Mapped[datetime] = mapped_column(default=utcnow, onupdate=utcnow)
+
+
+class SegmentState(Base):
+    """A customer's current membership bits; a row exists once the customer was evaluated."""
+
+    __tablename__ = "segment_state"
+
+    shop_id: Mapped[int] = mapped_column(BigInteger, _shop_fk(), primary_key=True)
+    customer_id: Mapped[int] = mapped_column(
+        BigInteger, ForeignKey("customers.id", ondelete="CASCADE"), primary_key=True
+    )
+    mask: Mapped[int] = mapped_column(BigInteger, default=0)
+    version: Mapped[int] = mapped_column(Integer, default=1)
+    evaluated_at: Mapped[datetime]
+
+
+class SegmentMembership(Base):
+    """One stay of a customer in a segment; open while `exited_at` is null."""
+
+    __tablename__ = "segment_memberships"
+    __table_args__ = (
+        Index("ix_segment_memberships_open", "shop_id", "segment_id", "exited_at"),
+        Index("ix_segment_memberships_customer", "shop_id", "customer_id"),
+    )
+
+    id: Mapped[int] = mapped_column(BigIntPK, primary_key=True)
+    shop_id: Mapped[int] = mapped_column(BigInteger, _shop_fk())
+    segment_id: Mapped[int] = mapped_column(
+        BigInteger, ForeignKey("segments.id", ondelete="CASCADE")
+    )
+    customer_id: Mapped[int] = mapped_column(BigInteger)
+    entered_at: Mapped[datetime]
+    exited_at: Mapped[datetime | None]
+    entered_reason: Mapped[str] = mapped_column(String(16))
+    exited_reason: Mapped[str | None] = mapped_column(String(16))
+
+
+class SegmentEvent(Base):
+    """A segment-entered or -exited fact, written with the membership change it records."""
+
+    __tablename__ = "segment_events"
+    __table_args__ = (
+        Index("ix_segment_events_shop_id", "shop_id", "id"),
+        Index("ix_segment_events_customer", "shop_id", "customer_id"),
+    )
+
+    id: Mapped[int] = mapped_column(BigIntPK, primary_key=True)
+    shop_id: Mapped[int] = mapped_column(BigInteger, _shop_fk())
+    segment_id: Mapped[int] = mapped_column(
+        BigInteger, ForeignKey("segments.id", ondelete="CASCADE")
+    )
+    customer_id: Mapped[int] = mapped_column(BigInteger)
+    kind: Mapped[str] = mapped_column(String(8))  # entered | exited
+    reason: Mapped[str] = mapped_column(String(16))
+    occurred_at: Mapped[datetime]

@@ -1,0 +1,227 @@
+"""Segment definitions: create, edit, enable and disable, sizes and members (one shop each).
+
+Services take the session first and leave the commit to the caller. A query is parsed
+before anything is written, so a bad query saves nothing; stored text is canonical.
+"""
+
+from __future__ import annotations
+
+import re
+import unicodedata
+from dataclasses import dataclass
+from datetime import datetime
+
+from sqlalchemy import func, select, update
+from sqlalchemy.orm import Session
+
+from plugin.errors import NotFoundError, ValidationError
+from plugin.profiles.models import Customer
+from plugin.segments import evaluator_language as language
+from plugin.segments.evaluator import shop_lock
+from plugin.segments.evaluator_membership import close_memberships
+from plugin.segments.models import (
+    CUSTOM,
+    DISABLED,
+    MAX_SEGMENTS,
+    RULE_EDIT,
+    Segment,
+    SegmentMembership,
+    SegmentState,
+)
+
+TAG_LIMIT = 255  # Shopify's limit on one customer tag
+
+
+@dataclass(frozen=True)
+class SegmentSummary:
+    name: str
+    slug: str
+    kind: str
+    enabled: bool
+    size: int
+    query: str
+    tag: str | None
+    last_evaluated_at: datetime | None
+
+
+def slugify(name: str) -> str:
+    ascii_name = unicodedata.normalize("NFKD", name).encode("ascii", "ignore").decode()
+    slug = re.sub(r"[^a-z0-9]+", "-", ascii_name.lower()).strip("-")
+    if not slug:
+        raise ValidationError(f"segment name {name!r} needs at least one letter or digit")
+    return slug
+
+
+def canonical_query(text: str) -> str:
+    """The canonical text of a query; raises `QueryError` (with position) when it is bad."""
+    return str(language.parse(text).canonical)
+
+
+def find_segment(session: Session, shop_id: int, name: str) -> Segment:
+    """A shop's segment by name or slug (case-insensitive)."""
+    slug = slugify(name)
+    segment = session.scalar(
+        select(Segment).where(Segment.shop_id == shop_id, Segment.slug == slug)
+    )
+    if segment is None:
+        raise NotFoundError(f"no segment named {name!r} (see `shopseg segments list`)")
+    return segment
+
+
+def _free_bit(session: Session, shop_id: int) -> int:
+    # Segments are never deleted, so a bit is never reused while memberships may exist.
+    used = set(session.scalars(select(Segment.bit).where(Segment.shop_id == shop_id)))
+    for bit in range(MAX_SEGMENTS):
+        if bit not in used:
+            return bit
+    raise ValidationError(f"a shop can hold at most {MAX_SEGMENTS} segments")
+
+
+def _check_tag(tag: str | None) -> str | None:
+    tag = tag.strip() if tag else None
+    if tag and len(tag) > TAG_LIMIT:
+        raise ValidationError(f"a tag has at most {TAG_LIMIT} characters")
+    return tag or None
+
+
+def add_segment(
+    session: Session,
+    shop_id: int,
+    name: str,
+    query: str,
+    *,
+    now: datetime,
+    kind: str = CUSTOM,
+    builtin_key: str | None = None,
+    tag: str | None = None,
+    pending_reason: str = RULE_EDIT,
+) -> Segment:
+    """Store a segment whose query text is already canonical, on a free bit."""
+    slug = slugify(name)
+    taken = select(Segment.id).where(Segment.shop_id == shop_id, Segment.slug == slug)
+    if session.scalar(taken) is not None:
+        raise ValidationError(f"a segment named {name!r} already exists")
+    segment = Segment(
+        shop_id=shop_id,
+        name=name.strip(),
+        slug=slug,
+        query=query,
+        kind=kind,
+        builtin_key=builtin_key,
+        tag=_check_tag(tag),
+        bit=_free_bit(session, shop_id),
+        enabled=True,
+        rule_version=1,
+        pending_reason=pending_reason,
+        created_at=now,
+        updated_at=now,
+    )
+    session.add(segment)
+    session.flush()
+    return segment
+
+
+def create_segment(
+    session: Session, shop_id: int, name: str, query: str, *, now: datetime, tag: str | None = None
+) -> Segment:
+    """A merchant's segment: parsed first; its first evaluation gives reason `rule_edit`."""
+    return add_segment(session, shop_id, name, canonical_query(query), now=now, tag=tag)
+
+
+def edit_segment(
+    session: Session, shop_id: int, name: str, query: str, *, now: datetime
+) -> Segment:
+    """New rules: the next evaluation moves members with reason `rule_edit`."""
+    text = canonical_query(query)
+    segment = find_segment(session, shop_id, name)
+    shop_lock(session, shop_id)
+    if text != segment.query:
+        segment.query = text
+        segment.rule_version += 1
+        segment.pending_reason = RULE_EDIT
+        segment.updated_at = now
+    session.flush()
+    return segment
+
+
+def disable_segment(session: Session, shop_id: int, name: str, *, now: datetime) -> int:
+    """Switch a segment off: its open memberships close with reason `disabled` and its bit
+    is cleared. Returns how many memberships closed."""
+    segment = find_segment(session, shop_id, name)
+    shop_lock(session, shop_id)
+    if not segment.enabled:
+        return 0
+    segment.enabled = False
+    segment.updated_at = now
+    members = session.scalars(
+        select(SegmentMembership.customer_id).where(
+            SegmentMembership.shop_id == shop_id,
+            SegmentMembership.segment_id == segment.id,
+            SegmentMembership.exited_at.is_(None),
+        )
+    ).all()
+    close_memberships(session, shop_id, [(segment.id, c, DISABLED) for c in members], now)
+    flag = 1 << segment.bit
+    session.execute(
+        update(SegmentState)
+        .where(SegmentState.shop_id == shop_id, SegmentState.mask.bitwise_and(flag) != 0)
+        .values(mask=SegmentState.mask - flag, version=SegmentState.version + 1)
+        .execution_options(synchronize_session=False)
+    )
+    session.flush()
+    return len(members)
+
+
+def enable_segment(session: Session, shop_id: int, name: str, *, now: datetime) -> Segment:
+    """Switch a segment back on; its members return at the next evaluation (`rule_edit`)."""
+    segment = find_segment(session, shop_id, name)
+    shop_lock(session, shop_id)
+    if not segment.enabled:
+        segment.enabled = True
+        segment.rule_version += 1
+        segment.pending_reason = RULE_EDIT
+        segment.updated_at = now
+    session.flush()
+    return segment
+
+
+def segment_summaries(session: Session, shop_id: int) -> list[SegmentSummary]:
+    sizes = dict(
+        session.execute(
+            select(SegmentMembership.segment_id, func.count())
+            .where(SegmentMembership.shop_id == shop_id, SegmentMembership.exited_at.is_(None))
+            .group_by(SegmentMembership.segment_id)
+        ).tuples()
+    )
+    segments = session.scalars(
+        select(Segment).where(Segment.shop_id == shop_id).order_by(Segment.bit)
+    )
+    return [
+        SegmentSummary(
+            s.name,
+            s.slug,
+            s.kind,
+            s.enabled,
+            sizes.get(s.id, 0),
+            s.query,
+            s.tag,
+            s.last_evaluated_at,
+        )
+        for s in segments
+    ]
+
+
+def member_ids(session: Session, shop_id: int, segment: Segment) -> list[str]:
+    """Platform ids of the segment's current members, in surrogate-id order."""
+    stmt = (
+        select(Customer.platform_id)
+        .join(SegmentMembership, SegmentMembership.customer_id == Customer.id)
+        .where(
+            SegmentMembership.shop_id == shop_id,
+            SegmentMembership.segment_id == segment.id,
+            SegmentMembership.exited_at.is_(None),
+            Customer.shop_id == shop_id,
+        )
+        .order_by(Customer.id)
+    )
+    return list(session.scalars(stmt))
