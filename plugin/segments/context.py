@@ -22,6 +22,11 @@ class CompileContext:
     # None for a sweep over the whole shop; customer ids (surrogate keys) for real time,
     # pushed into every subquery so it touches only these customers' rows.
     customer_ids: Sequence[int] | None = None
+    # The shop currency: money literals are amounts in it (`500` is 500.00 USD, 500 JPY),
+    # compared with integer minor units via its ISO 4217 exponent.
+    currency: str = "USD"
+    # The shop setting that makes a checkout abandoned (abandoned_checkouts MATCHES).
+    abandoned_after_hours: float = 10.0
 
     def __post_init__(self) -> None:
         if self.now.tzinfo is None:

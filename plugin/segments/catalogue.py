@@ -1,0 +1,345 @@
+"""The one field catalogue: parser checks, compiler, docs and autocomplete all read it."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+# Field types and the operators each accepts ("IS NULL" covers IS NOT NULL, "IN" NOT IN,
+# "CONTAINS" NOT CONTAINS; "!=" is the negation of "=").
+ORDERED_OPS = ("=", "!=", "<", "<=", ">", ">=", "BETWEEN", "IS NULL")
+OPERATORS: dict[str, tuple[str, ...]] = {
+    "integer": (*ORDERED_OPS, "IN"),
+    "number": ORDERED_OPS,
+    "money": ORDERED_OPS,
+    "date": ORDERED_OPS,
+    "string": ("=", "!=", "IN", "IS NULL"),
+    "enum": ("=", "!=", "IN", "IS NULL"),
+    "string_list": ("CONTAINS", "IS NULL"),
+    "boolean": ("=", "!=", "IS NULL"),
+}
+DIMENSIONS = ("geographic", "demographic", "behavioural", "psychographic", "predictive")
+
+
+@dataclass(frozen=True)
+class FieldSpec:
+    name: str
+    type: str
+    description: str
+    example: str
+    dimension: str
+    computed_by: str = "event"  # event | sweep | model
+    value_source: str | None = None  # where suggestions come from (autocomplete)
+    shopify_alias: str | None = None  # Shopify's filter name when the field is Shopify's
+    platforms: tuple[str, ...] = ("shopify",)
+    enum_values: tuple[str, ...] = ()
+    # compared case-insensitively: the expression is casefolded, the literal is too
+    casefold: bool = False
+
+
+@dataclass(frozen=True)
+class ParamSpec:
+    name: str
+    type: str
+    description: str
+    aggregate: bool = False  # compiles to HAVING over the matching rows
+
+
+@dataclass(frozen=True)
+class FunctionSpec:
+    name: str
+    description: str
+    example: str
+    dimension: str
+    params: tuple[ParamSpec, ...]
+    shopify_alias: str | None = None
+    platforms: tuple[str, ...] = ("shopify",)
+    computed_by: str = "event"
+    param_names: tuple[str, ...] = field(init=False)
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "param_names", tuple(p.name for p in self.params))
+
+    def param(self, name: str) -> ParamSpec | None:
+        return next((p for p in self.params if p.name == name), None)
+
+
+def _shopify(name: str, type_: str, description: str, example: str, dimension: str, **kw):  # type: ignore[no-untyped-def]
+    return FieldSpec(name, type_, description, example, dimension, shopify_alias=name, **kw)
+
+
+EMAIL_STATES = ("SUBSCRIBED", "NOT_SUBSCRIBED", "PENDING", "UNSUBSCRIBED", "REDACTED", "INVALID")
+ACCOUNT_STATES = ("ENABLED", "DISABLED", "INVITED", "DECLINED")
+RFM_GROUPS = (
+    "CHAMPIONS",
+    "LOYAL",
+    "ACTIVE",
+    "NEEDS_ATTENTION",
+    "PROMISING",
+    "NEW",
+    "AT_RISK",
+    "PREVIOUSLY_LOYAL",
+    "ALMOST_LOST",
+    "DORMANT",
+    "PROSPECTS",
+)
+LIFECYCLE_STAGES = ("PROSPECT", "NEW", "ACTIVE", "REGULAR", "AT_RISK", "INACTIVE")
+
+_FIELDS: tuple[FieldSpec, ...] = (
+    _shopify(
+        "amount_spent",
+        "money",
+        "Net spend over counted orders, in the shop currency.",
+        "amount_spent >= 500",
+        "behavioural",
+    ),
+    _shopify(
+        "number_of_orders",
+        "integer",
+        "Counted orders (not test, not cancelled).",
+        "number_of_orders >= 3",
+        "behavioural",
+    ),
+    _shopify(
+        "first_order_date",
+        "date",
+        "When the first counted order was placed.",
+        "first_order_date >= -30d",
+        "behavioural",
+    ),
+    _shopify(
+        "last_order_date",
+        "date",
+        "When the latest counted order was placed.",
+        "last_order_date < -90d",
+        "behavioural",
+    ),
+    _shopify(
+        "customer_added_date",
+        "date",
+        "When the customer account was created.",
+        "customer_added_date >= -7d",
+        "behavioural",
+    ),
+    _shopify(
+        "abandoned_checkout_date",
+        "date",
+        "The latest abandoned checkout's last activity.",
+        "abandoned_checkout_date >= -7d",
+        "behavioural",
+    ),
+    _shopify(
+        "email_subscription_status",
+        "enum",
+        "Email marketing consent.",
+        "email_subscription_status = 'SUBSCRIBED'",
+        "behavioural",
+        enum_values=EMAIL_STATES,
+        value_source="enum",
+    ),
+    _shopify(
+        "customer_account_status",
+        "enum",
+        "State of the customer account.",
+        "customer_account_status = 'ENABLED'",
+        "behavioural",
+        enum_values=ACCOUNT_STATES,
+        value_source="enum",
+    ),
+    _shopify(
+        "customer_language",
+        "string",
+        "The customer's language (locale).",
+        "customer_language = 'en'",
+        "geographic",
+        value_source="customers.locale",
+    ),
+    _shopify(
+        "customer_email_domain",
+        "string",
+        "Domain of the customer's email address.",
+        "customer_email_domain = 'gmail.com'",
+        "demographic",
+        value_source="customers.email_cf",
+        casefold=True,
+    ),
+    _shopify(
+        "rfm_group",
+        "enum",
+        "Recency x frequency-monetary group (transparent cut-offs).",
+        "rfm_group = 'NEEDS_ATTENTION'",
+        "predictive",
+        computed_by="sweep",
+        enum_values=RFM_GROUPS,
+        value_source="enum",
+    ),
+    _shopify(
+        "customer_tags",
+        "string_list",
+        "The shop's own tags on the customer.",
+        "customer_tags CONTAINS 'vip'",
+        "psychographic",
+        value_source="customer_tags.tag",
+        casefold=True,
+    ),
+    _shopify(
+        "customer_countries",
+        "string_list",
+        "Country of the customer (ISO code).",
+        "customer_countries CONTAINS 'PL'",
+        "geographic",
+        value_source="customers.country_code",
+    ),
+    FieldSpec(
+        "lifecycle_stage",
+        "enum",
+        "Exactly one stage per customer.",
+        "lifecycle_stage = 'AT_RISK'",
+        "behavioural",
+        computed_by="sweep",
+        enum_values=LIFECYCLE_STAGES,
+        value_source="enum",
+    ),
+    FieldSpec(
+        "rfm_r", "integer", "Recency score 1-5.", "rfm_r >= 4", "predictive", computed_by="sweep"
+    ),
+    FieldSpec(
+        "rfm_f", "integer", "Frequency score 1-5.", "rfm_f >= 4", "predictive", computed_by="sweep"
+    ),
+    FieldSpec(
+        "rfm_m", "integer", "Monetary score 1-5.", "rfm_m >= 4", "predictive", computed_by="sweep"
+    ),
+    FieldSpec(
+        "vip",
+        "boolean",
+        "Spend in 365 days at or above the shop's 90th percentile.",
+        "vip = true",
+        "predictive",
+        computed_by="sweep",
+    ),
+    FieldSpec(
+        "order_gap_ratio",
+        "number",
+        "Days since last order ÷ own average interval.",
+        "order_gap_ratio > 2",
+        "predictive",
+        computed_by="sweep",
+    ),
+    FieldSpec(
+        "spent_365d",
+        "money",
+        "Net spend over counted orders in the last 365 days.",
+        "spent_365d >= 1000",
+        "behavioural",
+        computed_by="sweep",
+    ),
+    FieldSpec(
+        "orders_365d",
+        "integer",
+        "Counted orders in the last 365 days.",
+        "orders_365d >= 2",
+        "behavioural",
+        computed_by="sweep",
+    ),
+    FieldSpec(
+        "days_since_last_order",
+        "integer",
+        "Whole days since the last counted order.",
+        "days_since_last_order > 90",
+        "behavioural",
+        computed_by="sweep",
+    ),
+    FieldSpec(
+        "average_order_value",
+        "money",
+        "amount_spent ÷ number_of_orders.",
+        "average_order_value >= 100",
+        "behavioural",
+    ),
+    FieldSpec(
+        "open_abandoned_checkout_at",
+        "date",
+        "Last activity of an abandoned checkout no order has closed yet.",
+        "open_abandoned_checkout_at >= -3d",
+        "behavioural",
+        computed_by="sweep",
+    ),
+    FieldSpec(
+        "discount_order_share",
+        "number",
+        "Share of counted orders with a discount.",
+        "discount_order_share >= 0.5",
+        "psychographic",
+    ),
+)
+FIELDS: dict[str, FieldSpec] = {f.name: f for f in _FIELDS}
+
+_DATE = ParamSpec("date", "date", "When the order was placed.")
+FUNCTIONS: dict[str, FunctionSpec] = {
+    f.name: f
+    for f in (
+        FunctionSpec(
+            "products_purchased",
+            "Customers with a counted order line matching every parameter.",
+            "products_purchased MATCHES (product_type = 'shoes', date >= -90d)",
+            "psychographic",
+            (
+                ParamSpec("id", "id", "The product's platform id."),
+                ParamSpec("tag", "string", "A tag of the product (case-insensitive)."),
+                ParamSpec("product_type", "string", "Product type (case-insensitive)."),
+                ParamSpec("vendor", "string", "Vendor (case-insensitive)."),
+                _DATE,
+                ParamSpec("count", "integer", "Orders with such a line.", aggregate=True),
+                ParamSpec("sum_quantity", "integer", "Units in such lines.", aggregate=True),
+            ),
+            shopify_alias="products_purchased",
+        ),
+        FunctionSpec(
+            "orders_placed",
+            "Customers with counted orders matching every parameter.",
+            "orders_placed MATCHES (date >= -30d, count >= 2)",
+            "behavioural",
+            (
+                _DATE,
+                ParamSpec("amount", "money", "The order's net total."),
+                ParamSpec("count", "integer", "Orders matching.", aggregate=True),
+                ParamSpec("sum_amount", "money", "Net total of orders matching.", aggregate=True),
+            ),
+            shopify_alias="orders_placed",
+        ),
+        FunctionSpec(
+            "abandoned_checkouts",
+            "Customers with abandoned checkouts matching every parameter.",
+            "abandoned_checkouts MATCHES (date >= -7d)",
+            "behavioural",
+            (
+                ParamSpec("date", "date", "The checkout's last activity."),
+                ParamSpec("count", "integer", "Abandoned checkouts matching.", aggregate=True),
+            ),
+        ),
+    )
+}
+
+# Shopify filters and functions we have no data for: named in the error, never guessed at.
+NOT_AVAILABLE: tuple[str, ...] = (
+    "anniversary",
+    "companies",
+    "created_by_app_id",
+    "customer_cities",
+    "customer_regions",
+    "customer_within_distance",
+    "predicted_spend_tier",
+    "product_subscription_status",
+    "sms_subscription_status",
+    "store_credit_accounts",
+)
+# Any name under these prefixes (`shopify_email.opened`, `metafields.custom.x`, …).
+NOT_AVAILABLE_PREFIXES: tuple[str, ...] = ("shopify_email.", "storefront_event.", "metafields.")
+
+
+def not_available(name: str) -> bool:
+    return name in NOT_AVAILABLE or name.startswith(NOT_AVAILABLE_PREFIXES)
+
+
+def all_names() -> list[str]:
+    """Every name a query may use, for suggestions."""
+    return [*FIELDS, *FUNCTIONS]

@@ -1,0 +1,178 @@
+"""Set-valued filters: tag and country lists, and the MATCHES functions as non-correlated
+`customers.id IN (SELECT customer_id … GROUP BY customer_id HAVING …)` subqueries."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+from typing import Any
+
+from sqlalchemy import Select, and_, func, literal, or_, select
+
+from plugin.profiles.metrics import abandoned_checkouts, checkout_activity
+from plugin.profiles.models import (
+    Checkout,
+    Customer,
+    CustomerTag,
+    Order,
+    Product,
+    ProductTag,
+    Purchase,
+)
+from plugin.segments import ast
+from plugin.segments.catalogue import FUNCTIONS
+from plugin.segments.compile_values import (
+    Cond,
+    Expr,
+    between,
+    integer_condition,
+    negate_if,
+    ordered,
+    present,
+    scaled,
+)
+from plugin.segments.context import CompileContext
+
+
+def compile_list_field(node: ast.Contains | ast.IsNull, ctx: CompileContext) -> Cond:
+    """customer_tags (the customer_tags table) and customer_countries (one country code)."""
+    if node.field == "customer_tags":
+        tags = select(CustomerTag.customer_id).where(
+            CustomerTag.shop_id == ctx.shop_id, CustomerTag.present.is_(True)
+        )
+        tags = _scoped(tags, CustomerTag.customer_id, ctx)
+        if isinstance(node, ast.Contains):
+            assert isinstance(node.value, ast.Str)
+            tags = tags.where(CustomerTag.tag_cf == literal(node.value.value.casefold()))
+            return negate_if(Customer.id.in_(tags), node.negated)
+        assert isinstance(node, ast.IsNull)
+        return negate_if(Customer.id.in_(tags), not node.negated)
+    code = Customer.country_code
+    known = and_(code.is_not(None), code != "")
+    if isinstance(node, ast.Contains):
+        assert isinstance(node.value, ast.Str)
+        match = func.upper(code) == literal(node.value.value.upper())
+        return negate_if(and_(known, match), node.negated)
+    assert isinstance(node, ast.IsNull)
+    return negate_if(known, not node.negated)
+
+
+def compile_matches(node: ast.Matches, ctx: CompileContext) -> Cond:
+    """NOT MATCHES is NOT IN over the same subquery (its customer ids are never NULL)."""
+    rows = _SOURCES[node.function](ctx)
+    for param in node.params:
+        if not FUNCTIONS[node.function].param(param.field).aggregate:  # type: ignore[union-attr]
+            rows = rows.where(_row_condition(node.function, param, ctx))
+    having = [
+        _aggregate_condition(node.function, p, ctx)
+        for p in node.params
+        if FUNCTIONS[node.function].param(p.field).aggregate  # type: ignore[union-attr]
+    ]
+    if having:
+        rows = rows.group_by(rows.selected_columns[0]).having(and_(*having))
+    return negate_if(Customer.id.in_(rows), node.negated)
+
+
+def _scoped(stmt: Select[Any], column: Any, ctx: CompileContext) -> Select[Any]:
+    """The real-time path: only the given customers' rows are read."""
+    return stmt if ctx.customer_ids is None else stmt.where(column.in_(list(ctx.customer_ids)))
+
+
+def _purchases(ctx: CompileContext) -> Select[Any]:
+    stmt = select(Purchase.customer_id).where(Purchase.shop_id == ctx.shop_id)
+    return _scoped(stmt, Purchase.customer_id, ctx)
+
+
+def _orders(ctx: CompileContext) -> Select[Any]:
+    """Counted orders of known customers: not test, not cancelled."""
+    stmt = select(Order.customer_id).where(
+        Order.shop_id == ctx.shop_id,
+        Order.customer_id.is_not(None),
+        Order.test.is_(False),
+        Order.cancelled_at.is_(None),
+    )
+    return _scoped(stmt, Order.customer_id, ctx)
+
+
+def _checkouts(ctx: CompileContext) -> Select[Any]:
+    cutoff = ctx.now - timedelta(hours=ctx.abandoned_after_hours)
+    stmt = select(Checkout.customer_id).where(
+        *abandoned_checkouts(ctx.shop_id, cutoff), Checkout.customer_id.is_not(None)
+    )
+    return _scoped(stmt, Checkout.customer_id, ctx)
+
+
+_SOURCES = {
+    "products_purchased": _purchases,
+    "orders_placed": _orders,
+    "abandoned_checkouts": _checkouts,
+}
+
+
+def _row_expr(function: str, param: str, ctx: CompileContext) -> tuple[Any, str]:
+    """The per-row column a parameter compares, with the type that comparison uses."""
+    columns: dict[tuple[str, str], tuple[Any, str]] = {
+        ("products_purchased", "id"): (Purchase.product_platform_id, "id"),
+        ("products_purchased", "product_type"): (Purchase.product_type_cf, "string"),
+        ("products_purchased", "vendor"): (Purchase.vendor_cf, "string"),
+        ("products_purchased", "tag"): (Purchase.product_platform_id, "tag"),
+        ("products_purchased", "date"): (Purchase.ordered_at, "date"),
+        ("orders_placed", "date"): (Order.ordered_at, "date"),
+        ("orders_placed", "amount"): (Order.net_total_minor, "money"),
+        ("abandoned_checkouts", "date"): (checkout_activity(), "date"),
+    }
+    return columns[(function, param)]
+
+
+def _row_condition(function: str, param: ast.Param, ctx: CompileContext) -> Cond:
+    expr, type_ = _row_expr(function, param.field, ctx)
+    if isinstance(param, ast.Between):
+        return present(expr, between(expr, param.low, param.high, type_, ctx))
+    values = param.values if isinstance(param, ast.InList) else (param.value,)
+    negated = param.negated if isinstance(param, ast.InList) else param.op == "!="
+    if type_ in ("date", "money"):
+        op = "=" if negated else param.op  # type: ignore[union-attr]
+        return negate_if(present(expr, ordered(expr, op, values[0], type_, ctx)), negated)
+    if type_ == "tag":
+        return negate_if(present(expr, expr.in_(_tagged_products(values, ctx))), negated)
+    keys = [_row_key(v, type_) for v in values]
+    return negate_if(present(expr, expr.in_(keys)), negated)
+
+
+def _row_key(value: ast.Value, type_: str) -> str:
+    if isinstance(value, ast.Num):
+        return str(int(value.value))
+    assert isinstance(value, ast.Str)
+    return value.value.casefold() if type_ == "string" else value.value
+
+
+def _tagged_products(values: tuple[ast.Value, ...], ctx: CompileContext) -> Select[Any]:
+    tags = [_row_key(v, "string") for v in values]
+    return (
+        select(Product.platform_id)
+        .join(ProductTag, ProductTag.product_id == Product.id)
+        .where(Product.shop_id == ctx.shop_id, ProductTag.tag_cf.in_(tags))
+    )
+
+
+def _aggregate_condition(function: str, param: ast.Param, ctx: CompileContext) -> Cond:
+    expr, type_ = _aggregate_expr(function, param.field)
+    if isinstance(param, ast.Between):
+        low = integer_condition(expr, ">=", scaled(param.low, type_, ctx))
+        return and_(low, integer_condition(expr, "<=", scaled(param.high, type_, ctx)))
+    if isinstance(param, ast.InList):
+        hits = or_(*(integer_condition(expr, "=", scaled(v, type_, ctx)) for v in param.values))
+        return negate_if(hits, param.negated)
+    op = "=" if param.op == "!=" else param.op
+    return negate_if(integer_condition(expr, op, scaled(param.value, type_, ctx)), op != param.op)
+
+
+def _aggregate_expr(function: str, param: str) -> tuple[Expr, str]:
+    if function == "products_purchased":
+        if param == "count":
+            return func.count(func.distinct(Purchase.order_id)), "integer"
+        return func.coalesce(func.sum(Purchase.quantity), 0), "integer"
+    if function == "orders_placed":
+        if param == "count":
+            return func.count(Order.id), "integer"
+        return func.coalesce(func.sum(Order.net_total_minor), 0), "money"
+    return func.count(Checkout.id), "integer"

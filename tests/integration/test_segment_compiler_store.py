@@ -1,0 +1,188 @@
+"""A hand-built store for the compiler and Shopify compatibility tests, and a local
+stand-in for the scalar field expressions (so these tests pin the compiler, not fields.py).
+
+Shop timezone Europe/Warsaw (UTC+2 in summer), currency USD, clock NOW = 2026-06-01 12:00
+UTC (14:00 local). Customers by platform id:
+  1 Ann  PL, subscribed, tags VIP + Żabka; orders 2025-11-15 (80.00, product 501 qty 1),
+         2026-03-01 (300.50, 502 qty 1), 2026-05-25 (120.00, 501 qty 2)
+  2 Ben  US, added 2026-05-31 23:30 UTC (June 1 local); tag wholesale; one order at
+         2026-05-31 22:30 UTC = 00:30 June 1 local (20.00, 503 qty 5)
+  3 Cy   DE, no orders, tag vip removed, a checkout abandoned 2026-05-30 08:00 UTC
+  4 Dee  no country, no email; a test order and a cancelled order only
+  5 Eve  PL, tag "x'; DROP TABLE customers; --"; one order 2025-06-01 (999.99, product 504
+         that the shop never sent, line vendor Indie)
+Products: 501 Shoes/Acme tags sale, Żółw; 502 Hats/acme tag premium; 503 Żupan/Other.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from datetime import UTC, datetime
+from typing import Any
+
+from sqlalchemy import ColumnElement, func, select
+from sqlalchemy.orm import Session
+
+from plugin.profiles.models import Customer
+from plugin.segments.compiler import compile_predicate
+from plugin.segments.context import CompileContext
+from plugin.segments.parser import parse_query
+from plugin.settings import Settings
+from plugin.shops.models import Shop
+from tests.support.profiles import (
+    NOW,
+    apply_payload,
+    checkout_payload,
+    customer_payload,
+    line_item,
+    make_shop,
+    order_payload,
+    product_payload,
+)
+
+EVIL_TAG = "x'; DROP TABLE customers; --"
+
+STAND_IN: dict[str, Callable[[], ColumnElement[Any]]] = {
+    "amount_spent": lambda: Customer.total_spent_minor,
+    "number_of_orders": lambda: Customer.orders_count,
+    "first_order_date": lambda: Customer.first_order_at,
+    "last_order_date": lambda: Customer.last_order_at,
+    "customer_added_date": lambda: Customer.platform_created_at,
+    "abandoned_checkout_date": lambda: Customer.last_abandoned_at,
+    "email_subscription_status": lambda: func.lower(Customer.email_marketing_state),
+    "customer_account_status": lambda: func.lower(Customer.state),
+    "customer_language": lambda: Customer.locale,
+    "average_order_value": lambda: Customer.avg_order_value_minor,
+    "discount_order_share": lambda: Customer.discount_order_share,
+}
+
+
+def stand_in(name: str, _ctx: CompileContext) -> ColumnElement[Any]:
+    return STAND_IN[name]()
+
+
+def members(
+    session: Session, shop: Shop, text: str, *, ids: list[int] | None = None, now: datetime = NOW
+) -> set[str]:
+    """Platform ids of the customers the query selects, through parse → compile → SQL."""
+    ctx = CompileContext(shop.id, now, shop.timezone, customer_ids=ids, currency=shop.currency)
+    predicate = compile_predicate(parse_query(text).ast, ctx, resolve=stand_in)
+    stmt = select(Customer.platform_id).where(Customer.shop_id == shop.id, predicate)
+    return set(session.scalars(stmt))
+
+
+def at(text: str) -> datetime:
+    return datetime.fromisoformat(text).replace(tzinfo=UTC)
+
+
+def build_store(session: Session, settings: Settings) -> Shop:
+    shop = make_shop(session, "segments.myshopify.com")
+    shop.timezone = "Europe/Warsaw"
+    session.commit()
+
+    def apply(topic: str, payload: dict[str, Any]) -> None:
+        apply_payload(session, shop, topic, payload, settings=settings, now=NOW)
+
+    _customers(apply)
+    for pid, type_, vendor, tags in [
+        ("501", "Shoes", "Acme", "sale, Żółw"),
+        ("502", "Hats", "acme", "premium"),
+        ("503", "Żupan", "Other", ""),
+    ]:
+        apply(
+            "products/create",
+            product_payload(
+                pid, product_type=type_, vendor=vendor, updated_at=at("2025-01-01"), tags=tags
+            ),
+        )
+    _orders(apply)
+    apply(
+        "checkouts/update",
+        checkout_payload("tok-cy", customer="3", total="50.00", updated_at=at("2026-05-30T08:00")),
+    )
+    return shop
+
+
+def _customers(apply: Callable[[str, dict[str, Any]], None]) -> None:
+    people = [
+        ("1", "ann@example.com", "2025-01-10T09:00", "PL"),
+        ("2", "ben@example.com", "2026-05-31T23:30", "US"),
+        ("3", "cy@example.com", "2024-06-01T09:00", "DE"),
+        ("4", None, "2026-01-01T09:00", None),
+        ("5", "eve@example.com", "2025-12-24T09:00", "PL"),
+    ]
+    for cid, email, created, country in people:
+        payload = customer_payload(
+            cid,
+            updated_at=at(created),
+            email=email,
+            created_at=at(created).isoformat(),
+            state="enabled",
+        )
+        if country is None:
+            payload["default_address"] = None
+        else:
+            payload["default_address"]["country_code"] = country
+        apply("customers/create", payload)
+    for cid, tags in [
+        ("1", ["VIP", "Żabka"]),
+        ("2", ["wholesale"]),
+        ("3", ["vip"]),
+        ("5", [EVIL_TAG]),
+    ]:
+        apply("customer.tags_added", _tags(cid, tags, "2026-01-01T00:00"))
+    apply("customer.tags_removed", _tags("3", ["vip"], "2026-02-01T00:00"))
+    for cid, state in [("1", "subscribed"), ("2", "not_subscribed")]:
+        apply(
+            "customers_email_marketing_consent/update",
+            {
+                "customer_id": int(cid),
+                "email_address": f"c{cid}@example.com",
+                "email_marketing_consent": {
+                    "state": state,
+                    "opt_in_level": "single_opt_in",
+                    "consent_updated_at": "2026-01-01T00:00:00Z",
+                },
+            },
+        )
+
+
+def _tags(cid: str, tags: list[str], when: str) -> dict[str, Any]:
+    return {
+        "customerId": f"gid://shopify/Customer/{cid}",
+        "tags": tags,
+        "occurredAt": at(when).isoformat(),
+    }
+
+
+def _orders(apply: Callable[[str, dict[str, Any]], None]) -> None:
+    orders = [
+        ("1003", "1", "80.00", "2025-11-15T10:00", [line_item("501", "80.00", 1)], {}),
+        ("1002", "1", "300.50", "2026-03-01T10:00", [line_item("502", "300.50", 1)], {}),
+        ("1001", "1", "120.00", "2026-05-25T10:00", [line_item("501", "60.00", 2)], {}),
+        ("1004", "2", "20.00", "2026-05-31T22:30", [line_item("503", "4.00", 5)], {}),
+        ("1005", "4", "10.00", "2026-05-01T10:00", None, {"test": True}),
+        (
+            "1006",
+            "4",
+            "10.00",
+            "2026-05-02T10:00",
+            None,
+            {"cancelled_at": "2026-05-03T10:00:00+00:00"},
+        ),
+        (
+            "1007",
+            "5",
+            "999.99",
+            "2025-06-01T12:00",
+            [line_item("504", "999.99", 1, vendor="Indie")],
+            {},
+        ),
+    ]
+    for oid, cid, total, when, lines, extra in orders:
+        apply(
+            "orders/create",
+            order_payload(
+                oid, customer=cid, total=total, updated_at=at(when), lines=lines, **extra
+            ),
+        )

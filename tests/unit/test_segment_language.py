@@ -1,0 +1,227 @@
+"""The segment query language: parsing, canonical printing, checks and error positions."""
+
+from __future__ import annotations
+
+import contextlib
+from datetime import date, datetime
+from decimal import Decimal
+
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+from hypothesis.extra.lark import from_lark
+
+from plugin.errors import ValidationError
+from plugin.segments import ast
+from plugin.segments.errors import QueryError
+from plugin.segments.parser import interactive, lark_parser, parse_query
+from plugin.segments.printer import to_text
+
+
+def canonical(text: str) -> str:
+    return parse_query(text).canonical
+
+
+def error_of(text: str) -> QueryError:
+    with pytest.raises(QueryError) as caught:
+        parse_query(text)
+    return caught.value
+
+
+def test_and_binds_tighter_than_or() -> None:
+    node = parse_query("number_of_orders > 1 or vip = true and amount_spent > 5").ast
+    assert isinstance(node, ast.Or)
+    assert isinstance(node.items[1], ast.And)
+    assert canonical("(vip = true OR vip = false) and amount_spent > 5") == (
+        "(vip = true OR vip = false) AND amount_spent > 5"
+    )
+
+
+def test_values_are_typed() -> None:
+    node = parse_query(
+        "amount_spent BETWEEN 100 AND 999.99 AND last_order_date = 2024-02-29 "
+        "AND first_order_date > 2024-01-01T10:30:00 AND customer_added_date >= -24h "
+        "AND abandoned_checkout_date = yesterday"
+    ).ast
+    assert isinstance(node, ast.And)
+    assert node.items == (
+        ast.Between("amount_spent", ast.Num(Decimal("100")), ast.Num(Decimal("999.99"))),
+        ast.Comparison("last_order_date", "=", ast.AbsDate(date(2024, 2, 29))),
+        ast.Comparison("first_order_date", ">", ast.AbsDateTime(datetime(2024, 1, 1, 10, 30))),
+        ast.Comparison("customer_added_date", ">=", ast.RelDate(-24, "h")),
+        ast.Comparison("abandoned_checkout_date", "=", ast.NamedDay("yesterday")),
+    )
+
+
+def test_enum_values_match_case_insensitively_and_print_in_shopify_spelling() -> None:
+    assert canonical("email_subscription_status = 'subscribed'") == (
+        "email_subscription_status = 'SUBSCRIBED'"
+    )
+    assert canonical("RFM_GROUP in ('needs_attention', 'Champions')") == (
+        "rfm_group IN ('NEEDS_ATTENTION', 'CHAMPIONS')"
+    )
+
+
+def test_escaped_quotes_and_backslashes_survive_a_round_trip() -> None:
+    node = parse_query(r"customer_tags CONTAINS 'it\'s \\ ok'").ast
+    assert node == ast.Contains("customer_tags", ast.Str("it's \\ ok"))
+    assert parse_query(to_text(node)).ast == node
+
+
+def test_deprecated_function_form_is_rewritten_with_a_notice() -> None:
+    parsed = parse_query("products_purchased(id: (1012, 1013), date: 30_days_ago) = true")
+    assert parsed.canonical == "products_purchased MATCHES (id IN (1012, 1013), date >= -30d)"
+    assert any("deprecated" in n and "products_purchased" in n for n in parsed.notices)
+    assert any("30_days_ago" in n for n in parsed.notices)
+    negated = parse_query("products_purchased(tag: 'sale') = false")
+    assert negated.canonical == "products_purchased NOT MATCHES (tag = 'sale')"
+
+
+def test_named_dates_become_offsets() -> None:
+    parsed = parse_query("last_order_date >= 12_months_ago")
+    assert parsed.canonical == "last_order_date >= -12m"
+    assert parsed.notices
+
+
+def test_pasted_from_customers_wrapper_is_stripped() -> None:
+    text = (
+        "FROM customers\nSHOW customer_name, amount_spent\n"
+        "WHERE amount_spent > 10 AND number_of_orders = 1\nORDER BY updated_at DESC"
+    )
+    parsed = parse_query(text)
+    assert parsed.canonical == "amount_spent > 10 AND number_of_orders = 1"
+    assert parsed.notices
+
+
+def test_wrapper_keeps_error_positions_in_the_original_text() -> None:
+    error = error_of("FROM customers SHOW a\nWHERE amount_spnt > 10")
+    assert (error.line, error.column) == (2, 7)
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "number_of_orders >= 3 AND amount_spent > 500",
+        "products_purchased NOT MATCHES (product_type IN ('a', 'b'), date BETWEEN -30d AND today)",
+        "orders_placed MATCHES (count >= 2, sum_amount > 100.5)",
+        "abandoned_checkouts MATCHES ()",
+        "customer_tags NOT CONTAINS 'vip' OR customer_countries IS NULL",
+        "(vip = true OR rfm_r IN (4, 5)) AND lifecycle_stage != 'AT_RISK'",
+    ],
+)
+def test_canonical_text_is_a_fixed_point(text: str) -> None:
+    first = parse_query(text)
+    assert first.canonical == text
+    assert parse_query(first.canonical).ast == first.ast
+
+
+def test_unknown_field_names_position_and_nearest_name() -> None:
+    error = error_of("number_of_orders > 1 AND\n  amount_spnt > 5")
+    assert (error.line, error.column) == (2, 3)
+    assert "unknown field 'amount_spnt'" in error.detail
+    assert "did you mean 'amount_spent'" in error.detail
+    assert isinstance(error, ValidationError)
+
+
+def test_wrong_value_type_is_refused_at_the_value() -> None:
+    error = error_of("number_of_orders >= 'three'")
+    assert error.column == 21
+    assert "whole number" in error.detail
+    assert "date" in error_of("last_order_date > 5").detail
+    assert "does not take CONTAINS" in error_of("amount_spent CONTAINS '5'").detail
+    assert "no value 'GOLD'" in error_of("rfm_group = 'GOLD'").detail
+
+
+def test_unbalanced_parenthesis_says_what_was_expected() -> None:
+    error = error_of("(number_of_orders > 1 OR vip = true")
+    assert "expected ')'" in error.detail
+    assert (error.line, error.column) == (1, 36)
+    assert "unexpected ')'" in error_of("number_of_orders > 1)").detail
+
+
+def test_missing_operator_lists_the_operators() -> None:
+    error = error_of("number_of_orders 5")
+    assert error.column == 18
+    assert "an operator (=, !=, <, <=, >, >=)" in error.detail
+
+
+def test_depth_fifty_is_refused_with_a_position() -> None:
+    error = error_of("(" * 50 + "vip = true" + ")" * 50)
+    assert "deeper than 10" in error.detail
+    assert error.column == 11
+    assert parse_query("(" * 10 + "vip = true" + ")" * 10).ast == ast.Comparison(
+        "vip", "=", ast.Bool(True)
+    )
+
+
+def test_ten_kilobytes_of_garbage_is_refused() -> None:
+    error = error_of("#%&garbage " * 1000)
+    assert "limit is 5120" in error.detail
+
+
+def test_in_lists_hold_at_most_500_values() -> None:
+    ok = "number_of_orders IN (" + ", ".join(str(i) for i in range(500)) + ")"
+    assert len(parse_query(ok).ast.values) == 500  # type: ignore[union-attr]
+    error = error_of("number_of_orders IN (" + ", ".join(str(i) for i in range(501)) + ")")
+    assert "at most 500" in error.detail
+
+
+@pytest.mark.parametrize(
+    "text,name",
+    [
+        ("shopify_email.opened MATCHES (activity_id = 5)", "shopify_email.opened"),
+        ("storefront_event.product_viewed MATCHES ()", "storefront_event.product_viewed"),
+        ("predicted_spend_tier = 'HIGH'", "predicted_spend_tier"),
+        ("sms_subscription_status = 'SUBSCRIBED'", "sms_subscription_status"),
+        ("metafields.custom.size = 'M'", "metafields.custom.size"),
+    ],
+)
+def test_filters_without_data_are_named(text: str, name: str) -> None:
+    assert error_of(text).message == f"not available in this app: {name}"
+
+
+def test_function_parameters_are_checked_against_the_function() -> None:
+    assert "has no parameter 'qty'" in error_of("products_purchased MATCHES (qty = 1)").detail
+    assert "sum_amount" in error_of("orders_placed MATCHES (sum_amnt > 1)").detail
+    assert "is a function" in error_of("orders_placed = 1").detail
+
+
+INJECTIONS = ["'; DROP TABLE customers; --", "1' OR '1'='1", "x\\' OR 1=1 --", "Robert'); --"]
+
+
+@pytest.mark.parametrize("payload", INJECTIONS)
+def test_injection_strings_are_plain_string_literals(payload: str) -> None:
+    quoted = "'" + payload.replace("\\", "\\\\").replace("'", "\\'") + "'"
+    node = parse_query(f"customer_tags CONTAINS {quoted}").ast
+    assert node == ast.Contains("customer_tags", ast.Str(payload))
+    # pasted without escaping: refused, or still one literal, never a second condition
+    try:
+        raw = parse_query(f"customer_tags CONTAINS '{payload}'").ast
+    except QueryError as error:
+        assert error.line == 1
+    else:
+        assert isinstance(raw, ast.Contains)
+
+
+def test_accepts_after_a_field_lists_the_comparison_operators() -> None:
+    accepts = interactive("number_of_orders ").accepts()
+    assert {"CMP_OP", "BETWEEN", "IN", "IS", "NOT"} <= accepts
+    assert "NUMBER" not in accepts
+
+
+@settings(max_examples=30, suppress_health_check=[HealthCheck.too_slow], deadline=None)
+@given(from_lark(lark_parser(), start="start"))
+def test_any_sentence_of_the_grammar_parses_or_fails_with_a_query_error(text: str) -> None:
+    try:
+        parsed = parse_query(text)
+    except QueryError as error:
+        assert error.line >= 1 and error.column >= 1
+    else:
+        assert parse_query(parsed.canonical).ast == parsed.ast
+
+
+@settings(max_examples=30, deadline=None)
+@given(st.text(max_size=200))
+def test_arbitrary_text_never_crashes_the_parser(text: str) -> None:
+    with contextlib.suppress(QueryError):
+        parse_query(text)
