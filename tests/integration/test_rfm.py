@@ -18,6 +18,14 @@ from tests.support.profiles import NOW
 
 DAY = timedelta(days=1)
 F = [1, 1, 1, 1, 2, 2, 3, 5, 8, 13]
+# docs/segments-fields.md: R score (5 first) by FM score 1..5
+DOCUMENTED_TABLE = {
+    5: ("new", "new", "active", "champions", "champions"),
+    4: ("promising", "promising", "active", "loyal", "loyal"),
+    3: ("promising", "needs_attention", "needs_attention", "loyal", "loyal"),
+    2: ("almost_lost", "almost_lost", "at_risk", "at_risk", "previously_loyal"),
+    1: ("dormant", "dormant", "almost_lost", "at_risk", "previously_loyal"),
+}
 
 
 def add(session: Session, shop: Shop, key: str, **columns: Any) -> None:
@@ -106,13 +114,7 @@ def test_new_customers_are_scored_against_stored_cut_offs(session: Session, shop
 
 def test_every_cell_of_the_documented_table(session: Session, shop: Shop) -> None:
     """Cut-offs 1..4 make F = M = s score s, so FM = s; last orders 5 - r days ago score r."""
-    table = {
-        5: ("new", "new", "active", "champions", "champions"),
-        4: ("promising", "promising", "active", "loyal", "loyal"),
-        3: ("promising", "needs_attention", "needs_attention", "loyal", "loyal"),
-        2: ("almost_lost", "almost_lost", "at_risk", "at_risk", "previously_loyal"),
-        1: ("dormant", "dormant", "almost_lost", "at_risk", "previously_loyal"),
-    }
+    table = DOCUMENTED_TABLE
     session.add(RfmCutoffs(shop_id=shop.id, computed_at=NOW, customers=25,
                            **{f"r{k}": NOW - (5 - k) * DAY for k in range(1, 5)},
                            **{f"{d}{k}": k for d in "fm" for k in range(1, 5)}))  # fmt: skip
