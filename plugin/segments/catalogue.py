@@ -54,6 +54,8 @@ class FunctionSpec:
     shopify_alias: str | None = None
     platforms: tuple[str, ...] = ("shopify",)
     computed_by: str = "event"
+    # Shopify's parameter names we read as one of ours (said in a notice and the docs)
+    aliases: tuple[tuple[str, str], ...] = ()
     param_names: tuple[str, ...] = field(init=False)
 
     def __post_init__(self) -> None:
@@ -292,6 +294,7 @@ FUNCTIONS: dict[str, FunctionSpec] = {
                 ParamSpec("sum_quantity", "integer", "Units in such lines.", aggregate=True),
             ),
             shopify_alias="products_purchased",
+            aliases=(("quantity", "sum_quantity"),),
         ),
         FunctionSpec(
             "orders_placed",

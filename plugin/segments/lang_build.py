@@ -159,7 +159,11 @@ class Builder(Transformer[Token, Any]):
 
     def param(self, spec: FunctionSpec, raw: RawParam) -> ast.Param:
         kind, name, op, raws = raw
-        param = spec.param(str(name).lower())
+        key = str(name).lower()
+        alias = dict(spec.aliases).get(key)
+        if alias is not None:
+            self.notices.append(f"{spec.name} parameter {key} is read as {alias}")
+        param = spec.param(alias or key)
         if param is None:
             hint = suggestion(str(name), list(spec.param_names))
             raise fail(f"{spec.name} has no parameter '{name}'{hint}", name)

@@ -12,6 +12,7 @@ from lark.exceptions import UnexpectedCharacters, UnexpectedEOF, UnexpectedInput
 from lark.parsers.lalr_interactive_parser import InteractiveParser
 
 from plugin.segments import ast
+from plugin.segments.catalogue import not_available
 from plugin.segments.errors import QueryError
 from plugin.segments.lang_build import Builder
 from plugin.segments.lang_errors import describe_expected, position_of
@@ -21,6 +22,7 @@ MAX_BYTES = 5 * 1024
 MAX_DEPTH = 10
 # Shopify's editor shows the WHERE clause inside `FROM customers SHOW … WHERE …`.
 WRAPPER = re.compile(r"\A\s*FROM\s+customers\b.*?\bWHERE\b", re.IGNORECASE | re.DOTALL)
+NAME_OUTSIDE_STRINGS = re.compile(r"'(?:\\.|[^'\\])*'|([A-Za-z_][\w.]*)")
 TRAILER = re.compile(r"\s+ORDER\s+BY\s+[A-Za-z_][\w\s,]*\Z", re.IGNORECASE)
 
 
@@ -61,6 +63,7 @@ def _tree(body: str) -> Tree[Token]:
     try:
         return lark_parser().parse(body)
     except UnexpectedInput as error:
+        _check_names(body)  # a Shopify-only filter is the better message than its syntax
         raise _syntax_error(body, error) from None
 
 
@@ -86,6 +89,14 @@ def _syntax_error(body: str, error: UnexpectedInput) -> QueryError:
         getattr(error, "expected", None) or getattr(error, "allowed", None) or set()
     )
     return QueryError(f"unexpected {found}; expected {expected}", line, column)
+
+
+def _check_names(body: str) -> None:
+    for found in NAME_OUTSIDE_STRINGS.finditer(body):
+        if found.group(1) and not_available(found.group(1).lower()):
+            line = body.count("\n", 0, found.start(1)) + 1
+            column = found.start(1) - (body.rfind("\n", 0, found.start(1)) + 1) + 1
+            raise QueryError(f"not available in this app: {found.group(1)}", line, column)
 
 
 def _check_size(text: str) -> None:
