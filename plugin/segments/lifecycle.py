@@ -13,6 +13,7 @@ from sqlalchemy.sql.functions import FunctionElement
 
 from plugin.profiles.models import Customer
 from plugin.segments.context import CompileContext
+from plugin.segments.dates import day_start, local_today
 
 EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 MICROS_PER_DAY = 86_400_000_000
@@ -73,27 +74,32 @@ def order_gap_ratio(ctx: CompileContext) -> ColumnElement[float]:
     return case((avg > 0, elapsed / (avg * per_day)), else_=None)
 
 
-def _before(ctx: CompileContext, name: str, days: int) -> ColumnElement[datetime]:
-    return bindparam(name, ctx.now - timedelta(days=days), type_=Customer.last_order_at.type)
+def _day_start(ctx: CompileContext, name: str, days_ago: int) -> ColumnElement[datetime]:
+    """The first instant of the shop-local day `days_ago` days before today, as Shopify's
+    `-Nd` resolves it, so stages agree with the built-in segments' whole-day rules."""
+    day = local_today(ctx.now, ctx.timezone) - timedelta(days=days_ago)
+    return bindparam(name, day_start(day, ctx.timezone), type_=Customer.last_order_at.type)
 
 
 def lifecycle_stage(ctx: CompileContext) -> ColumnElement[str]:
-    """Exactly one stage per customer; the first matching branch wins."""
+    """Exactly one stage per customer; the first matching branch wins (whole shop-local
+    days: `new` is a first order on or after the day 30 days ago, like `>= -30d`)."""
     ratio = order_gap_ratio(ctx)
     last = Customer.last_order_at
     return case(
         (Customer.orders_count == 0, "prospect"),
-        (Customer.first_order_at > _before(ctx, "lifecycle_new_since", NEW_DAYS), "new"),
+        (Customer.first_order_at >= _day_start(ctx, "lifecycle_new_since", NEW_DAYS), "new"),
         (
             or_(
-                last <= _before(ctx, "lifecycle_inactive_before", INACTIVE_DAYS),
+                last < _day_start(ctx, "lifecycle_inactive_before", INACTIVE_DAYS),
                 ratio > INACTIVE_GAP,
             ),
             "inactive",
         ),
         (
             or_(
-                last <= _before(ctx, "lifecycle_at_risk_before", AT_RISK_DAYS), ratio > AT_RISK_GAP
+                last < _day_start(ctx, "lifecycle_at_risk_before", AT_RISK_DAYS),
+                ratio > AT_RISK_GAP,
             ),
             "at_risk",
         ),

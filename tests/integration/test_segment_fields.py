@@ -16,6 +16,7 @@ from plugin.shops.models import Shop
 from tests.support.profiles import NOW
 
 DAY = timedelta(days=1)
+HOUR = timedelta(hours=1)
 US = timedelta(microseconds=1)
 CONTRACT = {
     "amount_spent", "number_of_orders", "first_order_date", "last_order_date",
@@ -160,42 +161,55 @@ def test_open_abandoned_checkout_is_cleared_by_a_later_order(session: Session, s
 
 
 def test_lifecycle_stage_takes_the_first_matching_branch(session: Session, shop: Shop) -> None:
+    """NOW is 12:00 UTC, so the shop-local day N days ago starts at NOW - N days - 12 h."""
+    day_30, day_60, day_90 = (NOW - n * DAY - 12 * HOUR for n in (30, 60, 90))
     stages = {
         "prospect": {},
         # new wins over regular (3 orders) and the gap ratio (1 day since, 0.5-day rhythm)
-        "new_regular": buyer(3, 29 * DAY, DAY, 0.5),
-        "not_new_at_30_days": buyer(1, 30 * DAY, 30 * DAY, None),
-        "inactive_90_days": buyer(5, 400 * DAY, 90 * DAY, 200.0),
+        "new_regular": buyer(3, NOW - day_30, DAY, 0.5),
+        "not_new_before_day_30": buyer(1, NOW - day_30 + US, NOW - day_30 + US, None),
+        "inactive_before_day_90": buyer(5, 400 * DAY, NOW - day_90 + US, 200.0),
         "inactive_ratio": buyer(5, 100 * DAY, 31 * DAY, 15.0),
-        "at_risk_just_under_90": buyer(5, 400 * DAY, 90 * DAY - US, 200.0),
-        "at_risk_60_days_one_order": buyer(1, 60 * DAY, 60 * DAY, None),
+        "at_risk_on_day_90": buyer(5, 400 * DAY, NOW - day_90, 200.0),
+        "at_risk_before_day_60_one_order": buyer(1, 70 * DAY, NOW - day_60 + US, None),
         "at_risk_ratio": buyer(2, 50 * DAY, 16 * DAY, 10.0),
         "ratio_exactly_2_is_at_risk": buyer(2, 60 * DAY, 40 * DAY, 20.0),
         "regular": buyer(3, 40 * DAY, 5 * DAY, 10.0),
         "active_two_orders": buyer(2, 40 * DAY, 5 * DAY, 35.0),
-        "active_one_order": buyer(1, 59 * DAY, 59 * DAY, None),
+        "active_on_day_60": buyer(1, NOW - day_60, NOW - day_60, None),
     }
     for key, columns in stages.items():
         add(session, shop, key, **columns)
     expected = {
         "prospect": "prospect",
         "new_regular": "new",
-        "not_new_at_30_days": "active",
-        "inactive_90_days": "inactive",
+        "not_new_before_day_30": "active",
+        "inactive_before_day_90": "inactive",
         "inactive_ratio": "inactive",
-        "at_risk_just_under_90": "at_risk",
-        "at_risk_60_days_one_order": "at_risk",
+        "at_risk_on_day_90": "at_risk",
+        "at_risk_before_day_60_one_order": "at_risk",
         "at_risk_ratio": "at_risk",
         "ratio_exactly_2_is_at_risk": "at_risk",
         "regular": "regular",
         "active_two_orders": "active",
-        "active_one_order": "active",
+        "active_on_day_60": "active",
     }
     assert values(session, shop, "lifecycle_stage") == expected
 
 
+def test_lifecycle_days_are_the_shop_local_days(session: Session, shop: Shop) -> None:
+    """In Kathmandu (+05:45) NOW is 17:45 on June 1 and day -90 (March 3) began at
+    18:15 UTC on March 2; in UTC it began six hours later."""
+    last = datetime(2026, 3, 2, 20, 0, tzinfo=UTC)
+    add(session, shop, "a", **buyer(2, NOW - last + DAY, NOW - last, 500.0))
+    session.commit()
+    stage = field_expression("lifecycle_stage", CompileContext(shop.id, NOW, "Asia/Kathmandu"))
+    assert session.scalar(select(stage)) == "at_risk"
+    assert values(session, shop, "lifecycle_stage") == {"a": "inactive"}
+
+
 def test_relative_fields_follow_the_context_clock(session: Session, shop: Shop) -> None:
-    add(session, shop, "a", **buyer(3, 30 * DAY, 10 * DAY, 10.0))
+    add(session, shop, "a", **buyer(3, 31 * DAY, 10 * DAY, 10.0))
     later = NOW + 15 * DAY
     assert values(session, shop, "days_since_last_order", later) == {"a": 25}
     assert values(session, shop, "order_gap_ratio", later) == {"a": 2.5}
