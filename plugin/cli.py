@@ -7,6 +7,7 @@ import click
 from plugin.commands import core, inbox, replay
 from plugin.commands import customers as customer_commands
 from plugin.commands import privacy as privacy_commands
+from plugin.commands import segments as segment_commands
 from plugin.commands import shops as shop_commands
 
 
@@ -22,3 +23,4 @@ main.add_command(inbox.inbox)
 main.add_command(replay.replay)
 main.add_command(privacy_commands.privacy)
 main.add_command(customer_commands.customers)
+main.add_command(segment_commands.segments)

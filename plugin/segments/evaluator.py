@@ -10,9 +10,10 @@ scoped to the customers an event touched (`plugin.segments.evaluator_realtime`).
 from __future__ import annotations
 
 import logging
+import re
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import datetime
 from typing import Any
 
@@ -26,10 +27,13 @@ from plugin.runtime import Runtime
 from plugin.segments import evaluator_language as language
 from plugin.segments.context import CompileContext
 from plugin.segments.evaluator_membership import Change, write_changes
-from plugin.segments.models import INITIAL, SWEEP, Segment, SegmentState
+from plugin.segments.models import INITIAL, SWEEP, THRESHOLD, Segment, SegmentState
 from plugin.shops.models import Shop
 
 BATCH_SIZE = 50_000
+# Virtual fields computed from the shop's cut-off row, which only the sweep rewrites.
+THRESHOLD_FIELDS = frozenset({"rfm_group", "rfm_r", "rfm_f", "rfm_m", "vip", "lifecycle_stage"})
+QUOTED = re.compile(r"'(?:\\.|[^'\\])*'")
 
 log = logging.getLogger(__name__)
 
@@ -56,6 +60,18 @@ class SweepResult:
     exited: int = 0
     batches: int = 0
     reasons: dict[str, int] = field(default_factory=dict)
+
+
+def reads_thresholds(query: str) -> bool:
+    """Whether a rule reads a field whose value depends on the shop's RFM/VIP thresholds."""
+    words = set(re.findall(r"[a-z_]+", QUOTED.sub("", query)))
+    return bool(words & THRESHOLD_FIELDS)
+
+
+def threshold_reason(rule: Rule) -> Rule:
+    if rule.pending_reason is None and reads_thresholds(rule.query):
+        return replace(rule, pending_reason=THRESHOLD)
+    return rule
 
 
 def shop_lock(session: Session, shop_id: int) -> None:
@@ -223,18 +239,22 @@ def evaluate_shop(
     reason: str = SWEEP,
     *,
     batch_size: int = BATCH_SIZE,
+    thresholds_moved: bool = False,
 ) -> SweepResult:
     """Evaluate every enabled segment of a shop over all its customers under one clock.
 
     With a runtime each batch commits on its own (short write locks); with a session
     everything happens in the caller's transaction. Customers whose mask did not change
-    write nothing.
+    write nothing. When the sweep moved the RFM/VIP thresholds, changes of rules that read
+    them get reason `threshold` (no trigger fires for them).
     """
     from plugin.segments.evaluator_realtime import close_vanished
 
     result = SweepResult()
     with _unit(target) as session:
         rules = enabled_rules(session, shop_id)
+        if thresholds_moved:
+            rules = [threshold_reason(rule) for rule in rules]
         ctx = compile_context(session, shop_id, now)
         bounds = batch_bounds(session, shop_id, batch_size)
         shop_lock(session, shop_id)

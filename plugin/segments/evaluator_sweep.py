@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import logging
 from datetime import datetime, timedelta
+from typing import Any
 from zoneinfo import ZoneInfo
 
 from sqlalchemy import func, select
@@ -18,9 +19,15 @@ from sqlalchemy.orm import Session
 from plugin.runtime import Runtime
 from plugin.segments.evaluator import SweepResult, evaluate_shop
 from plugin.segments.models import SWEEP, Segment
+from plugin.segments.rfm import refresh_sweep_inputs
+from plugin.segments.rfm_models import RfmCutoffs
 from plugin.shops.models import Shop, ShopSetting
 
 SWEEP_MINUTES = "segment_sweep_minutes"
+# What a sweep compares to tell whether thresholds moved (not when or over how many).
+CUTOFF_COLUMNS = [
+    c for c in RfmCutoffs.__table__.c if c.key not in ("shop_id", "computed_at", "customers")
+]
 DEFAULT_SWEEP_MINUTES = 60
 
 log = logging.getLogger(__name__)
@@ -56,23 +63,26 @@ def sweep_due(session: Session, shop_id: int, now: datetime) -> bool:
     return bool(oldest.astimezone(zone).date() < now.astimezone(zone).date())
 
 
-def refresh_inputs(session: Session, shop_id: int, now: datetime) -> None:
-    """Time-based metrics and RFM cut-offs, as of `now`, before the rules read them."""
-    try:  # TEMPORARY until plugin.segments.fields / rfm land
-        from plugin.segments.fields import refresh_time_metrics
-        from plugin.segments.rfm import refresh_rfm_cutoffs
-    except ImportError:
-        return
-    refresh_time_metrics(session, shop_id, now)
-    refresh_rfm_cutoffs(session, shop_id, now)
+def _cutoff_values(row: RfmCutoffs | None) -> tuple[Any, ...] | None:
+    if row is None:
+        return None
+    return tuple(getattr(row, c.key) for c in CUTOFF_COLUMNS)
+
+
+def refresh_inputs(session: Session, shop_id: int, now: datetime) -> bool:
+    """Time-window metrics and RFM cut-offs as of `now`, before the rules read them; True
+    when a threshold (an RFM cut-off or the VIP threshold) moved."""
+    before = _cutoff_values(session.get(RfmCutoffs, shop_id))
+    after = _cutoff_values(refresh_sweep_inputs(session, shop_id, now))
+    return before != after
 
 
 def sweep_shop(runtime: Runtime, shop_id: int, now: datetime) -> SweepResult:
     """Refresh in its own transaction (it updates many customer rows, so it must not hold
     the shop's segment lock), then evaluate in batches."""
     with runtime.sessions.begin() as session:
-        refresh_inputs(session, shop_id, now)
-    return evaluate_shop(runtime, shop_id, now, SWEEP)
+        moved = refresh_inputs(session, shop_id, now)
+    return evaluate_shop(runtime, shop_id, now, SWEEP, thresholds_moved=moved)
 
 
 def sweep_due_shops(runtime: Runtime, shop_ids: list[int], now: datetime) -> int:

@@ -191,7 +191,9 @@ def segment_summaries(session: Session, shop_id: int) -> list[SegmentSummary]:
             select(SegmentMembership.segment_id, func.count())
             .where(SegmentMembership.shop_id == shop_id, SegmentMembership.exited_at.is_(None))
             .group_by(SegmentMembership.segment_id)
-        ).tuples()
+        )
+        .tuples()
+        .all()
     )
     segments = session.scalars(
         select(Segment).where(Segment.shop_id == shop_id).order_by(Segment.bit)

@@ -1,0 +1,206 @@
+"""`shopseg segments`: list, create, edit, disable/enable, preview, members, fields, evaluate."""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from dataclasses import asdict
+from typing import Any, TypeVar
+
+import click
+from sqlalchemy.orm import Session
+
+from plugin.commands.core import load_runtime
+from plugin.commands.customers import find_shop
+from plugin.db import utcnow
+from plugin.errors import ShopSegError
+from plugin.runtime import Runtime
+from plugin.segments import services
+from plugin.segments.errors import QueryError
+
+T = TypeVar("T")
+
+
+@click.group()
+def segments() -> None:
+    """Customer segments: rules in Shopify's segment language, members, evaluation."""
+
+
+@contextmanager
+def _runtime() -> Iterator[Runtime]:
+    runtime = load_runtime(migrate_sqlite=True)
+    try:
+        yield runtime
+    except ShopSegError as exc:
+        raise click.ClickException(exc.detail) from exc
+    finally:
+        runtime.close()
+
+
+def _write(domain: str, work: Callable[[Session, int], T]) -> T:
+    """Run `work(session, shop_id)` in one transaction; nothing is saved if it raises."""
+    with _runtime() as runtime, runtime.sessions.begin() as session:
+        return work(session, find_shop(session, domain).id)
+
+
+def _caret(query: str, exc: QueryError) -> str:
+    """The offending line with a caret under the column."""
+    lines = query.splitlines() or [""]
+    line = lines[min(exc.line, len(lines)) - 1]
+    return f"  {line}\n  {' ' * (exc.column - 1)}^"
+
+
+def _segment_row(summary: services.SegmentSummary) -> dict[str, Any]:
+    row = asdict(summary)
+    at = summary.last_evaluated_at
+    row["last_evaluated_at"] = at.isoformat() if at else None
+    return row
+
+
+@segments.command("list")
+@click.argument("domain")
+@click.option("--json", "as_json", is_flag=True, help="Print the segments as JSON.")
+def list_(domain: str, as_json: bool) -> None:
+    """The segments of shop DOMAIN with their size and when they were last evaluated."""
+    rows = _write(domain, lambda s, shop_id: services.segment_summaries(s, shop_id))
+    if as_json:
+        click.echo(json.dumps([_segment_row(r) for r in rows], indent=2, ensure_ascii=False))
+        return
+    click.echo(f"{'name':<24} {'state':<8} {'size':>8}  {'last evaluated':<25} query")
+    for r in rows:
+        state = "on" if r.enabled else "off"
+        at = r.last_evaluated_at.isoformat(timespec="seconds") if r.last_evaluated_at else "never"
+        click.echo(f"{r.name:<24} {state:<8} {r.size:>8}  {at:<25} {r.query}")
+
+
+def _parse_or_show(query: str) -> None:
+    """Parse first: a bad query shows the error with its position and nothing is saved."""
+    try:
+        services.canonical_query(query)
+    except QueryError as exc:
+        raise click.ClickException(f"{exc.detail}\n{_caret(query, exc)}") from exc
+
+
+@segments.command()
+@click.argument("domain")
+@click.argument("name")
+@click.argument("query")
+@click.option("--tag", help="The customer tag this segment writes into the shop.")
+def create(domain: str, name: str, query: str, tag: str | None) -> None:
+    """Create segment NAME in shop DOMAIN from QUERY (Shopify's segment language)."""
+    _parse_or_show(query)
+    now = utcnow()
+    segment = _write(
+        domain,
+        lambda s, shop_id: services.create_segment(s, shop_id, name, query, now=now, tag=tag),
+    )
+    click.echo(f"Created {segment.name!r}: {segment.query}")
+    click.echo("Members are computed by the next sweep (`shopseg segments evaluate`).")
+
+
+@segments.command()
+@click.argument("domain")
+@click.argument("name")
+@click.argument("query")
+def edit(domain: str, name: str, query: str) -> None:
+    """Replace the rule of segment NAME; members move at the next evaluation."""
+    _parse_or_show(query)
+    now = utcnow()
+    segment = _write(
+        domain, lambda s, shop_id: services.edit_segment(s, shop_id, name, query, now=now)
+    )
+    click.echo(f"Updated {segment.name!r}: {segment.query}")
+
+
+@segments.command()
+@click.argument("domain")
+@click.argument("name")
+def disable(domain: str, name: str) -> None:
+    """Switch segment NAME off: its members leave it (reason `disabled`)."""
+    now = utcnow()
+    closed = _write(domain, lambda s, shop_id: services.disable_segment(s, shop_id, name, now=now))
+    click.echo(f"Disabled {name!r}; {closed} memberships closed.")
+
+
+@segments.command()
+@click.argument("domain")
+@click.argument("name")
+def enable(domain: str, name: str) -> None:
+    """Switch segment NAME back on; members return at the next evaluation."""
+    now = utcnow()
+    _write(domain, lambda s, shop_id: services.enable_segment(s, shop_id, name, now=now))
+    click.echo(f"Enabled {name!r}.")
+
+
+@segments.command()
+@click.argument("domain")
+@click.argument("query")
+def preview(domain: str, query: str) -> None:
+    """How many customers of DOMAIN match QUERY now, and 20 of them (nothing is saved)."""
+    from plugin.segments.preview import preview_query
+
+    _parse_or_show(query)
+    now = utcnow()
+    result = _write(domain, lambda s, shop_id: preview_query(s, shop_id, query, now))
+    for notice in result.notices:
+        click.echo(f"Note: {notice}")
+    click.echo(f"Query: {result.canonical}")
+    click.echo(f"Matches: {result.count}")
+    click.echo(f"Sample: {', '.join(result.sample) or '-'}")
+
+
+@segments.command()
+@click.argument("domain")
+@click.argument("name")
+@click.option("--csv", "as_csv", is_flag=True, help="One customer_id per row, with a header.")
+def members(domain: str, name: str, as_csv: bool) -> None:
+    """The platform customer ids of segment NAME's current members."""
+
+    def work(session: Session, shop_id: int) -> list[str]:
+        return services.member_ids(session, shop_id, services.find_segment(session, shop_id, name))
+
+    ids = _write(domain, work)
+    if as_csv:
+        out = io.StringIO()
+        writer = csv.writer(out, lineterminator="\n")
+        writer.writerow(["customer_id"])
+        writer.writerows([i] for i in ids)
+        click.echo(out.getvalue(), nl=False)
+    else:
+        for customer_id in ids:
+            click.echo(customer_id)
+
+
+@segments.command()
+def fields() -> None:
+    """The fields and functions a query can use, from the catalogue."""
+    from plugin.segments.catalogue import FIELDS, FUNCTIONS
+
+    for spec in FIELDS.values():
+        click.echo(f"{spec.name:<32} {spec.type:<12} {spec.description}  e.g. {spec.example}")
+    for fn in FUNCTIONS.values():
+        params = ", ".join(fn.param_names)
+        click.echo(f"{fn.name + '(' + params + ')':<32} {'function':<12} {fn.description}")
+
+
+@segments.command()
+@click.argument("domain")
+def evaluate(domain: str) -> None:
+    """Sweep shop DOMAIN now: refresh time-based metrics and RFM, evaluate every segment."""
+    from plugin.segments.evaluator_sweep import sweep_shop
+
+    now = utcnow()
+    with _runtime() as runtime:
+        with runtime.sessions() as session:
+            shop_id = find_shop(session, domain).id
+        result = sweep_shop(runtime, shop_id, now)
+    click.echo(
+        f"Evaluated {domain}: {result.customers_changed} customers changed, "
+        f"{result.entered} entered, {result.exited} exited."
+    )
+
+
+COMMANDS: list[click.Command] = [segments]

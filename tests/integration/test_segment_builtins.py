@@ -1,0 +1,74 @@
+"""Built-in segments: shipped as valid canonical queries, created once per shop at install,
+editable and switchable off, never duplicated or reset by a reinstall."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+
+import pytest
+from sqlalchemy import select
+
+from plugin.errors import ValidationError
+from plugin.runtime import Runtime
+from plugin.segments.builtins import BUILTINS
+from plugin.segments.models import BUILTIN, INITIAL, MAX_SEGMENTS, Segment
+from plugin.segments.parser import parse_query
+from plugin.segments.services import add_segment, disable_segment, edit_segment
+from plugin.settings import Settings
+from tests.integration.test_segment_eval_support import installed
+
+NOW = datetime(2026, 3, 2, 9, 0, tzinfo=UTC)
+
+
+@pytest.mark.parametrize("builtin", BUILTINS, ids=[b.key for b in BUILTINS])
+def test_every_builtin_parses_to_its_own_canonical_text(builtin) -> None:
+    parsed = parse_query(builtin.query)
+    assert parsed.canonical == builtin.query
+    assert parsed.notices == ()
+
+
+def test_builtins_cover_the_playbook_and_every_rfm_group() -> None:
+    keys = {b.key for b in BUILTINS}
+    assert {"new_customers", "regular", "vip", "abandoned_cart", "inactive"} <= keys
+    assert {"one_time_buyers", "engaged_non_buyers"} <= keys
+    assert len([k for k in keys if k.startswith("rfm_")]) == 11
+
+
+def test_install_creates_each_builtin_once_on_its_own_bit(
+    runtime: Runtime, settings: Settings
+) -> None:
+    shop_id = installed(runtime, settings, "a.myshopify.com", NOW)
+    with runtime.sessions() as session:
+        rows = session.scalars(select(Segment).where(Segment.shop_id == shop_id)).all()
+    assert sorted(r.builtin_key for r in rows) == sorted(b.key for b in BUILTINS)
+    assert len({r.bit for r in rows}) == len(rows)
+    assert {(r.kind, r.enabled, r.pending_reason) for r in rows} == {(BUILTIN, True, INITIAL)}
+
+
+def test_a_reinstall_keeps_the_merchants_edits_and_adds_nothing(
+    runtime: Runtime, settings: Settings
+) -> None:
+    domain = "a.myshopify.com"
+    shop_id = installed(runtime, settings, domain, NOW)
+    with runtime.sessions.begin() as session:
+        edit_segment(session, shop_id, "Regular", "number_of_orders >= 5", now=NOW)
+        disable_segment(session, shop_id, "VIP", now=NOW)
+    assert installed(runtime, settings, domain, NOW) == shop_id
+
+    with runtime.sessions() as session:
+        rows = {
+            s.builtin_key: s
+            for s in session.scalars(select(Segment).where(Segment.shop_id == shop_id))
+        }
+    assert len(rows) == len(BUILTINS)
+    assert rows["regular"].query == "number_of_orders >= 5"
+    assert rows["vip"].enabled is False
+
+
+def test_a_shop_holds_at_most_63_segments(runtime: Runtime, settings: Settings) -> None:
+    shop_id = installed(runtime, settings, "a.myshopify.com", NOW)
+    with runtime.sessions.begin() as session:
+        for n in range(MAX_SEGMENTS - len(BUILTINS)):
+            add_segment(session, shop_id, f"custom {n}", "number_of_orders >= 1", now=NOW)
+        with pytest.raises(ValidationError, match="at most 63"):
+            add_segment(session, shop_id, "one too many", "number_of_orders >= 1", now=NOW)

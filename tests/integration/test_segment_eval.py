@@ -1,0 +1,237 @@
+"""Evaluation: diffs only, batches, real time through the worker, rule edits, disabling,
+redaction and merges, and one shop never touching another's memberships."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+
+import pytest
+from sqlalchemy import func, select
+from sqlalchemy.orm import Session
+
+from plugin.runtime import Runtime
+from plugin.segments.evaluator import evaluate_shop
+from plugin.segments.evaluator_sweep import sweep_shop
+from plugin.segments.models import SegmentMembership, SegmentState
+from plugin.segments.services import (
+    create_segment,
+    disable_segment,
+    edit_segment,
+    enable_segment,
+    find_segment,
+)
+from plugin.settings import Settings
+from plugin.shops.models import Shop
+from plugin.worker import process_batch
+from tests.integration.test_segment_eval_support import (
+    customer_id,
+    events,
+    installed,
+    order_through_worker,
+    segment_id,
+    segment_language,  # noqa: F401  (fixture)
+    stays,
+)
+from tests.support.inbox import deliver
+from tests.support.profiles import apply_payload, order_payload
+
+pytestmark = pytest.mark.usefixtures("segment_language")
+
+A = "alpha.myshopify.com"
+B = "beta.myshopify.com"
+T0 = datetime(2026, 3, 2, 9, 0, tzinfo=UTC)
+
+
+def at(hours: float) -> datetime:
+    return T0 + timedelta(hours=hours)
+
+
+def history(runtime: Runtime, settings: Settings, shop_id: int, orders: dict[str, int]) -> None:
+    """Orders per customer (platform id → count) stored without the real-time hook."""
+    with runtime.sessions() as session:
+        shop = session.get(Shop, shop_id)
+        assert shop is not None
+        for customer, count in orders.items():
+            for n in range(count):
+                order_id = f"{shop_id}{customer}{n}"
+                when = T0 - timedelta(days=10 - n)
+                payload = order_payload(order_id, customer=customer, total="20.00", updated_at=when)
+                apply_payload(session, shop, "orders/create", payload, settings=settings, now=when)
+
+
+def open_members(session: Session, shop_id: int, key_or_id: str | int) -> set[str]:
+    from plugin.profiles.models import Customer
+
+    seg = key_or_id if isinstance(key_or_id, int) else segment_id(session, shop_id, key_or_id)
+    rows = session.scalars(
+        select(Customer.platform_id)
+        .join(SegmentMembership, SegmentMembership.customer_id == Customer.id)
+        .where(SegmentMembership.segment_id == seg, SegmentMembership.exited_at.is_(None))
+    )
+    return set(rows)
+
+
+def state_rows(session: Session, shop_id: int) -> list[tuple[int, int, int, datetime]]:
+    rows = session.execute(
+        select(
+            SegmentState.customer_id,
+            SegmentState.mask,
+            SegmentState.version,
+            SegmentState.evaluated_at,
+        )
+        .where(SegmentState.shop_id == shop_id)
+        .order_by(SegmentState.customer_id)
+    )
+    return [tuple(r) for r in rows]  # type: ignore[misc]
+
+
+def count_events(session: Session) -> int:
+    from plugin.segments.models import SegmentEvent
+
+    return session.scalar(select(func.count()).select_from(SegmentEvent)) or 0
+
+
+def test_a_sweep_that_changes_nothing_writes_nothing(runtime: Runtime, settings: Settings) -> None:
+    shop_id = installed(runtime, settings, A, at(-400))
+    history(runtime, settings, shop_id, {"1": 1, "2": 3, "3": 4})
+    sweep_shop(runtime, shop_id, at(0))
+    with runtime.sessions() as session:
+        first = state_rows(session, shop_id)
+        written = count_events(session)
+        assert open_members(session, shop_id, "regular") == {"2", "3"}
+        assert len(first) == 3 and written > 0
+
+    sweep_shop(runtime, shop_id, at(1))
+    with runtime.sessions() as session:
+        assert state_rows(session, shop_id) == first  # same masks, versions and times
+        assert count_events(session) == written
+
+
+def test_batches_give_what_one_pass_gives(runtime: Runtime, settings: Settings) -> None:
+    shop_id = installed(runtime, settings, A, at(-400))
+    history(runtime, settings, shop_id, {"1": 1, "2": 3, "3": 4, "4": 0, "5": 3})
+    result = evaluate_shop(runtime, shop_id, at(0), batch_size=2)
+    assert result.batches == 3
+    with runtime.sessions() as session:
+        assert open_members(session, shop_id, "regular") == {"2", "3", "5"}
+        assert len(state_rows(session, shop_id)) == 4  # "4" never ordered: no profile
+
+
+def test_worker_updates_memberships_in_real_time(runtime: Runtime, settings: Settings) -> None:
+    shop_id = installed(runtime, settings, A, at(-1))
+    sweep_shop(runtime, shop_id, at(0))
+    for n in range(3):
+        order_through_worker(runtime, A, f"90{n}", "7", at(1 + n))
+    with runtime.sessions() as session:
+        regular = segment_id(session, shop_id, "regular")
+        seven = customer_id(session, shop_id, "7")
+        assert stays(session, regular, seven) == [(at(3), None, "realtime", None)]
+        mask = session.scalar(select(SegmentState.mask).where(SegmentState.customer_id == seven))
+        assert mask is not None and mask >> find_segment(session, shop_id, "Regular").bit & 1
+
+
+def test_a_new_rule_waits_for_the_sweep_and_enters_with_rule_edit(
+    runtime: Runtime, settings: Settings
+) -> None:
+    shop_id = installed(runtime, settings, A, at(-1))
+    sweep_shop(runtime, shop_id, at(0))
+    with runtime.sessions.begin() as session:
+        big = create_segment(session, shop_id, "Big spenders", "amount_spent > 100", now=at(0)).id
+    order_through_worker(runtime, A, "501", "7", at(1), total="150.00")
+    with runtime.sessions() as session:
+        assert open_members(session, shop_id, big) == set()  # a rule change, not behaviour
+
+    sweep_shop(runtime, shop_id, at(2))
+    order_through_worker(runtime, A, "502", "8", at(3), total="300.00")
+    with runtime.sessions() as session:
+        seven, eight = customer_id(session, shop_id, "7"), customer_id(session, shop_id, "8")
+        assert stays(session, big, seven) == [(at(2), None, "rule_edit", None)]
+        assert stays(session, big, eight) == [(at(3), None, "realtime", None)]
+
+
+def test_an_edited_rule_moves_members_with_reason_rule_edit(
+    runtime: Runtime, settings: Settings
+) -> None:
+    shop_id = installed(runtime, settings, A, at(-400))
+    history(runtime, settings, shop_id, {"1": 2, "2": 3})
+    sweep_shop(runtime, shop_id, at(0))
+    with runtime.sessions.begin() as session:
+        edit_segment(session, shop_id, "regular", "number_of_orders = 2", now=at(1))
+    sweep_shop(runtime, shop_id, at(2))
+    with runtime.sessions() as session:
+        regular = segment_id(session, shop_id, "regular")
+        one, two = customer_id(session, shop_id, "1"), customer_id(session, shop_id, "2")
+        assert stays(session, regular, one) == [(at(2), None, "rule_edit", None)]
+        assert stays(session, regular, two) == [(at(0), at(2), "initial", "rule_edit")]
+
+
+def test_disabling_closes_memberships_and_enabling_restores_them_as_a_rule_edit(
+    runtime: Runtime, settings: Settings
+) -> None:
+    shop_id = installed(runtime, settings, A, at(-400))
+    history(runtime, settings, shop_id, {"1": 3})
+    sweep_shop(runtime, shop_id, at(0))
+    with runtime.sessions.begin() as session:
+        assert disable_segment(session, shop_id, "Regular", now=at(1)) == 1
+    sweep_shop(runtime, shop_id, at(2))  # a disabled segment is not evaluated
+    with runtime.sessions() as session:
+        regular = segment_id(session, shop_id, "regular")
+        one = customer_id(session, shop_id, "1")
+        assert stays(session, regular, one) == [(at(0), at(1), "initial", "disabled")]
+        bit = find_segment(session, shop_id, "regular").bit
+        assert not state_rows(session, shop_id)[0][1] >> bit & 1
+
+    with runtime.sessions.begin() as session:
+        enable_segment(session, shop_id, "Regular", now=at(3))
+    sweep_shop(runtime, shop_id, at(4))
+    with runtime.sessions() as session:
+        assert stays(session, regular, one)[1:] == [(at(4), None, "rule_edit", None)]
+
+
+def test_redacted_and_merged_customers_leave_with_their_reason(
+    runtime: Runtime, settings: Settings
+) -> None:
+    shop_id = installed(runtime, settings, A, at(-400))
+    history(runtime, settings, shop_id, {"1": 3, "2": 3, "3": 1})
+    sweep_shop(runtime, shop_id, at(0))
+    with runtime.sessions() as session:
+        one, two = customer_id(session, shop_id, "1"), customer_id(session, shop_id, "2")
+        regular = segment_id(session, shop_id, "regular")
+    redact = {"shop_domain": A, "customer": {"id": 1}, "orders_to_redact": []}
+    deliver(runtime, A, redact, topic="customers/redact", triggered_at=at(1))
+    merge = {
+        "admin_graphql_api_customer_kept_id": "gid://shopify/Customer/3",
+        "admin_graphql_api_customer_deleted_id": "gid://shopify/Customer/2",
+        "admin_graphql_api_job_id": None,
+        "status": "completed",
+        "errors": [],
+    }
+    deliver(runtime, A, merge, topic="customers/merge", triggered_at=at(1))
+    assert process_batch(runtime, now=at(1)) == 2
+
+    with runtime.sessions() as session:
+        assert stays(session, regular, one) == [(at(0), at(1), "initial", "redacted")]
+        assert stays(session, regular, two) == [(at(0), at(1), "initial", "merged")]
+        # The kept customer now holds 4 orders: they enter Regular as they act.
+        three = customer_id(session, shop_id, "3")
+        assert stays(session, regular, three) == [(at(1), None, "realtime", None)]
+
+
+def test_one_shop_never_touches_another_shops_memberships(
+    runtime: Runtime, settings: Settings
+) -> None:
+    a, b = installed(runtime, settings, A, at(-400)), installed(runtime, settings, B, at(-400))
+    history(runtime, settings, a, {"7": 3})
+    history(runtime, settings, b, {"7": 3})  # the same platform id in another shop
+    sweep_shop(runtime, a, at(0))
+    with runtime.sessions() as session:
+        assert open_members(session, a, "regular") == {"7"}
+        assert state_rows(session, b) == [] and events(session, b) == []
+
+    sweep_shop(runtime, b, at(1))
+    with runtime.sessions.begin() as session:
+        disable_segment(session, a, "regular", now=at(2))
+    with runtime.sessions() as session:
+        assert open_members(session, a, "regular") == set()
+        assert open_members(session, b, "regular") == {"7"}
+        assert {e[3] for e in events(session, b)} == {"initial"}
