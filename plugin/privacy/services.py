@@ -31,6 +31,7 @@ from plugin.privacy.subjects import (
 from plugin.profiles.models import Checkout, Customer, CustomerTag, Order, OrderLine, Purchase
 from plugin.profiles.models import Refund as RefundRow
 from plugin.profiles.tombstones import add_tombstone
+from plugin.segments.services import erase_memberships, export_memberships
 from plugin.shops.models import Shop
 
 log = logging.getLogger(__name__)
@@ -162,6 +163,21 @@ def _erase_purchases(session: Session, s: DataSubject, _: Erasure) -> int:
     )
 
 
+SEGMENT_TABLES = ("segment_state", "segment_memberships", "segment_events")
+
+
+def _export_segments(session: Session, s: DataSubject) -> list[dict[str, Any]]:
+    if s.customer_id is None:
+        return []
+    return export_memberships(session, s.shop_id, s.customer_id)
+
+
+def _erase_segments(session: Session, s: DataSubject, _: Erasure) -> int:
+    if s.customer_id is None:
+        return 0
+    return erase_memberships(session, s.shop_id, s.customer_id)
+
+
 def _customer_row(s: DataSubject) -> Any:
     return Customer.shop_id == s.shop_id, Customer.platform_id == s.platform_id
 
@@ -224,6 +240,7 @@ PERSONAL_DATA: tuple[PersonalData, ...] = (
     PersonalData("checkouts", ("checkouts",), _export_checkouts, _erase_checkouts),
     PersonalData("tags", ("customer_tags",), _export_tags, _erase_tags),
     PersonalData("purchases", ("purchases",), _export_purchases, _erase_purchases),
+    PersonalData("segments", SEGMENT_TABLES, _export_segments, _erase_segments),
     PersonalData("profile", ("customers",), _export_profile, _erase_profile),
     PersonalData("deliveries", ("webhook_inbox",), _export_deliveries, _erase_deliveries),
     PersonalData("exports", ("privacy_exports",), None, _erase_exports),
@@ -237,6 +254,7 @@ NO_CUSTOMER_DATA: dict[str, str] = {
     "products": "the shop's catalogue",
     "product_tags": "the shop's catalogue",
     "tombstones": "platform ids are stored only as salted hashes",
+    "segments": "the merchant's segment definitions",
 }
 
 

@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import bindparam, insert, update
+from sqlalchemy import Table, bindparam, insert, update
 from sqlalchemy.orm import Session
 
 from plugin.segments.models import (
@@ -63,6 +63,7 @@ def _write_state(session: Session, shop_id: int, changes: Sequence[Change], now:
     moved = [{"b_customer": c.customer_id, "b_mask": c.after} for c in changes if not c.new]
     if moved:
         table = SegmentState.__table__
+        assert isinstance(table, Table)
         stmt = (
             update(table)
             .where(table.c.shop_id == shop_id, table.c.customer_id == bindparam("b_customer"))
@@ -75,7 +76,8 @@ def _split(
     changes: Sequence[Change], segment_of_bit: Mapping[int, int]
 ) -> tuple[list[tuple[int, int, str]], list[tuple[int, int, str]]]:
     """(segment id, customer id, reason) entered and exited."""
-    entered, exited = [], []
+    entered: list[tuple[int, int, str]] = []
+    exited: list[tuple[int, int, str]] = []
     for change in changes:
         for bit, reason in change.flips.items():
             item = (segment_of_bit[bit], change.customer_id, reason)

@@ -10,8 +10,9 @@ import re
 import unicodedata
 from dataclasses import dataclass
 from datetime import datetime
+from typing import Any, cast
 
-from sqlalchemy import func, select, update
+from sqlalchemy import CursorResult, delete, func, select, update
 from sqlalchemy.orm import Session
 
 from plugin.errors import NotFoundError, ValidationError
@@ -25,6 +26,7 @@ from plugin.segments.models import (
     MAX_SEGMENTS,
     RULE_EDIT,
     Segment,
+    SegmentEvent,
     SegmentMembership,
     SegmentState,
 )
@@ -227,3 +229,46 @@ def member_ids(session: Session, shop_id: int, segment: Segment) -> list[str]:
         .order_by(Customer.id)
     )
     return list(session.scalars(stmt))
+
+
+# --- privacy: what a data request exports and a redaction erases ----------------------------
+
+
+def export_memberships(session: Session, shop_id: int, customer_id: int) -> list[dict[str, Any]]:
+    """A customer's segment stays, for a data request."""
+    stmt = (
+        select(
+            Segment.name,
+            SegmentMembership.entered_at,
+            SegmentMembership.exited_at,
+            SegmentMembership.entered_reason,
+            SegmentMembership.exited_reason,
+        )
+        .join(Segment, Segment.id == SegmentMembership.segment_id)
+        .where(SegmentMembership.shop_id == shop_id, SegmentMembership.customer_id == customer_id)
+        .order_by(SegmentMembership.id)
+    )
+    return [
+        {
+            "segment": row.name,
+            "entered_at": row.entered_at.isoformat(),
+            "exited_at": row.exited_at.isoformat() if row.exited_at else None,
+            "entered_reason": row.entered_reason,
+            "exited_reason": row.exited_reason,
+        }
+        for row in session.execute(stmt)
+    ]
+
+
+def erase_memberships(session: Session, shop_id: int, customer_id: int) -> int:
+    """A redacted customer's segment history goes entirely (state, stays and events): a
+    redaction leaves nothing to close. Returns rows deleted."""
+    deleted = 0
+    for model in (SegmentEvent, SegmentMembership, SegmentState):
+        result = session.execute(
+            delete(model)
+            .where(model.shop_id == shop_id, model.customer_id == customer_id)
+            .execution_options(synchronize_session=False)
+        )
+        deleted += cast(CursorResult[Any], result).rowcount
+    return deleted

@@ -32,6 +32,7 @@ from plugin.profiles.models import (
     Refund,
     Tombstone,
 )
+from plugin.segments.models import Segment, SegmentEvent, SegmentMembership, SegmentState
 from plugin.shops.models import UNINSTALLED, OAuthState, Shop, ShopSetting
 
 T0 = datetime(2026, 3, 1, 12, 0, tzinfo=UTC)
@@ -124,6 +125,7 @@ def _build_shop(session: Session, domain: str, prefix: str, base: int) -> ShopDa
     _add_checkouts(session, shop, prefix, zelda, otto)
     _add_inbox(session, data, prefix)
     _add_exports(session, data)
+    _add_segments(session, shop, zelda)
     session.add(
         Tombstone(shop_id=shop.id, kind="order", platform_id=f"{prefix}-gone", reason="deleted")
     )
@@ -340,6 +342,23 @@ def _add_inbox(session: Session, data: ShopData, prefix: str) -> None:
         )
         session.add(row)
         data.inbox[key] = row
+
+
+def _add_segments(session: Session, shop: Shop, member: Customer) -> None:
+    """A segment the customer is in: its state, an open stay and the entered event."""
+    segment = Segment(
+        shop_id=shop.id, name="Regular", slug="regular", query="number_of_orders >= 3", bit=0
+    )
+    session.add(segment)
+    session.flush()
+    who = {"shop_id": shop.id, "customer_id": member.id}
+    session.add(SegmentState(**who, mask=1, evaluated_at=T0))
+    session.add(
+        SegmentMembership(**who, segment_id=segment.id, entered_at=T0, entered_reason="initial")
+    )
+    session.add(
+        SegmentEvent(**who, segment_id=segment.id, kind="entered", reason="initial", occurred_at=T0)
+    )
 
 
 def _add_exports(session: Session, data: ShopData) -> None:

@@ -6,9 +6,10 @@ from __future__ import annotations
 from datetime import UTC, datetime, timedelta
 
 import pytest
-from sqlalchemy import func, select
+from sqlalchemy import delete, func, select
 from sqlalchemy.orm import Session
 
+from plugin.profiles.models import Customer
 from plugin.runtime import Runtime
 from plugin.segments.evaluator import evaluate_shop
 from plugin.segments.evaluator_sweep import sweep_shop
@@ -60,8 +61,6 @@ def history(runtime: Runtime, settings: Settings, shop_id: int, orders: dict[str
 
 
 def open_members(session: Session, shop_id: int, key_or_id: str | int) -> set[str]:
-    from plugin.profiles.models import Customer
-
     seg = key_or_id if isinstance(key_or_id, int) else segment_id(session, shop_id, key_or_id)
     rows = session.scalars(
         select(Customer.platform_id)
@@ -188,14 +187,14 @@ def test_disabling_closes_memberships_and_enabling_restores_them_as_a_rule_edit(
         assert stays(session, regular, one)[1:] == [(at(4), None, "rule_edit", None)]
 
 
-def test_redacted_and_merged_customers_leave_with_their_reason(
+def test_redacted_deleted_and_merged_customers_leave_as_defined(
     runtime: Runtime, settings: Settings
 ) -> None:
     shop_id = installed(runtime, settings, A, at(-400))
-    history(runtime, settings, shop_id, {"1": 3, "2": 3, "3": 1})
+    history(runtime, settings, shop_id, {"1": 3, "2": 3, "3": 1, "4": 3})
     sweep_shop(runtime, shop_id, at(0))
     with runtime.sessions() as session:
-        one, two = customer_id(session, shop_id, "1"), customer_id(session, shop_id, "2")
+        one, two, four = (customer_id(session, shop_id, c) for c in ("1", "2", "4"))
         regular = segment_id(session, shop_id, "regular")
     redact = {"shop_domain": A, "customer": {"id": 1}, "orders_to_redact": []}
     deliver(runtime, A, redact, topic="customers/redact", triggered_at=at(1))
@@ -207,14 +206,34 @@ def test_redacted_and_merged_customers_leave_with_their_reason(
         "errors": [],
     }
     deliver(runtime, A, merge, topic="customers/merge", triggered_at=at(1))
-    assert process_batch(runtime, now=at(1)) == 2
+    deliver(runtime, A, {"id": 4}, topic="customers/delete", triggered_at=at(1))
+    assert process_batch(runtime, now=at(1)) == 3
 
     with runtime.sessions() as session:
-        assert stays(session, regular, one) == [(at(0), at(1), "initial", "redacted")]
+        # A redaction erases the person's segment history with the rest of their data.
+        assert stays(session, regular, one) == []
+        assert [e for e in events(session, shop_id) if e[1] == one] == []
         assert stays(session, regular, two) == [(at(0), at(1), "initial", "merged")]
+        assert stays(session, regular, four) == [(at(0), at(1), "initial", "redacted")]
         # The kept customer now holds 4 orders: they enter Regular as they act.
         three = customer_id(session, shop_id, "3")
         assert stays(session, regular, three) == [(at(1), None, "realtime", None)]
+        assert {row[0] for row in state_rows(session, shop_id)} == {three}
+
+
+def test_a_sweep_closes_memberships_of_customers_removed_outside_the_worker(
+    runtime: Runtime, settings: Settings
+) -> None:
+    shop_id = installed(runtime, settings, A, at(-400))
+    history(runtime, settings, shop_id, {"1": 3})
+    sweep_shop(runtime, shop_id, at(0))
+    with runtime.sessions.begin() as session:
+        one = customer_id(session, shop_id, "1")
+        session.execute(delete(Customer).where(Customer.id == one))
+    sweep_shop(runtime, shop_id, at(1))
+    with runtime.sessions() as session:
+        regular = segment_id(session, shop_id, "regular")
+        assert stays(session, regular, one) == [(at(0), at(1), "initial", "redacted")]
 
 
 def test_one_shop_never_touches_another_shops_memberships(
