@@ -255,6 +255,7 @@ NO_CUSTOMER_DATA: dict[str, str] = {
     "product_tags": "the shop's catalogue",
     "tombstones": "platform ids are stored only as salted hashes",
     "segments": "the merchant's segment definitions",
+    "rfm_cutoffs": "the shop's RFM quintile cut-offs and VIP threshold: no customer ids",
 }
 
 

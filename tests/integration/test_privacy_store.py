@@ -33,6 +33,7 @@ from plugin.profiles.models import (
     Tombstone,
 )
 from plugin.segments.models import Segment, SegmentEvent, SegmentMembership, SegmentState
+from plugin.segments.rfm_models import RfmCutoffs
 from plugin.shops.models import UNINSTALLED, OAuthState, Shop, ShopSetting
 
 T0 = datetime(2026, 3, 1, 12, 0, tzinfo=UTC)
@@ -126,6 +127,7 @@ def _build_shop(session: Session, domain: str, prefix: str, base: int) -> ShopDa
     _add_inbox(session, data, prefix)
     _add_exports(session, data)
     _add_segments(session, shop, zelda)
+    session.add(RfmCutoffs(shop_id=shop.id, computed_at=T0, customers=2, f1=1, vip_population=2))
     session.add(
         Tombstone(shop_id=shop.id, kind="order", platform_id=f"{prefix}-gone", reason="deleted")
     )
