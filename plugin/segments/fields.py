@@ -6,10 +6,10 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
-from sqlalchemy import ColumnElement, and_, case, func
+from sqlalchemy import ColumnElement, case, func
 
 from plugin.profiles.models import Customer
-from plugin.segments import lifecycle, rfm
+from plugin.segments import lifecycle, rfm, time_fields
 from plugin.segments.context import CompileContext
 
 Builder = Callable[[CompileContext], ColumnElement[Any]]
@@ -27,20 +27,13 @@ def email_domain(email: Any) -> ColumnElement[str]:
     return case((func.length(through_at) > 0, after), else_=None)
 
 
-def open_abandoned_checkout_at(_ctx: CompileContext) -> ColumnElement[Any]:
-    """The latest abandoned checkout's last activity, unless an order came after it."""
-    last = Customer.last_abandoned_at
-    cleared = and_(Customer.last_order_at.is_not(None), Customer.last_order_at >= last)
-    return case((and_(last.is_not(None), ~cleared), last), else_=None)
-
-
 FIELDS: dict[str, Builder] = {
     "amount_spent": _column(Customer.total_spent_minor),
     "number_of_orders": _column(Customer.orders_count),
     "first_order_date": _column(Customer.first_order_at),
     "last_order_date": _column(Customer.last_order_at),
     "customer_added_date": _column(Customer.platform_created_at),
-    "abandoned_checkout_date": _column(Customer.last_abandoned_at),
+    "abandoned_checkout_date": time_fields.last_abandoned_at,
     # stored lowercase as Shopify sends them (subscribed, not_subscribed, …; enabled, …)
     "email_subscription_status": lambda _ctx: func.lower(Customer.email_marketing_state),
     "customer_account_status": lambda _ctx: func.lower(Customer.state),
@@ -50,14 +43,16 @@ FIELDS: dict[str, Builder] = {
     "rfm_r": lambda ctx: rfm.rfm_score(ctx.shop_id, "r"),
     "rfm_f": lambda ctx: rfm.rfm_score(ctx.shop_id, "f"),
     "rfm_m": lambda ctx: rfm.rfm_score(ctx.shop_id, "m"),
-    "vip": lambda ctx: rfm.vip(ctx.shop_id),
+    "vip": lambda ctx: rfm.vip(
+        ctx.shop_id, time_fields.orders_365d(ctx), time_fields.spent_365d(ctx)
+    ),
     "lifecycle_stage": lifecycle.lifecycle_stage,
     "order_gap_ratio": lifecycle.order_gap_ratio,
     "days_since_last_order": lifecycle.days_since_last_order,
-    "spent_365d": _column(Customer.spent_365d_minor),
-    "orders_365d": _column(Customer.orders_365d),
+    "spent_365d": time_fields.spent_365d,
+    "orders_365d": time_fields.orders_365d,
     "average_order_value": _column(Customer.avg_order_value_minor),
-    "open_abandoned_checkout_at": open_abandoned_checkout_at,
+    "open_abandoned_checkout_at": time_fields.open_abandoned_checkout_at,
     "discount_order_share": _column(Customer.discount_order_share),
 }
 SCALAR_FIELDS: frozenset[str] = frozenset(FIELDS)

@@ -160,8 +160,8 @@ def rfm_group(shop_id: int) -> ColumnElement[str]:
     return case((Customer.orders_count == 0, PROSPECTS), else_=case(cells, value=code))
 
 
-def vip(shop_id: int) -> ColumnElement[bool]:
+def vip(shop_id: int, orders_365d: Any, spent_365d: Any) -> ColumnElement[bool]:
     """spent_365d at or above the shop's stored threshold; false before the first sweep."""
     threshold = _cutoff(shop_id, "vip_threshold_minor")
-    qualifies = and_(Customer.orders_365d > 0, Customer.spent_365d_minor >= threshold)
+    qualifies = and_(orders_365d > 0, spent_365d >= threshold)
     return case((qualifies, true()), else_=false())

@@ -127,3 +127,30 @@ def test_sweep_refresh_equals_a_recompute_at_the_same_instant(
         assert swept == snapshot(session, shop), later
     c = profile(session, shop, "100")
     assert (c.orders_365d, c.spent_365d_minor) == (0, 0)  # order 2 left at +335 days
+
+
+def test_fields_are_exact_at_any_clock_before_the_sweep_refreshes(
+    apply: Apply, session: Session, shop: Shop
+) -> None:
+    """A preview between sweeps reads the same values a sweep would after refreshing:
+    past the due instant (or before the last recompute) the fields aggregate the rows."""
+    apply("orders/create", order("1", "100", "10.00", NOW - 400 * DAY))
+    apply("orders/create", order("2", "100", "20.00", NOW - 200 * DAY))
+    apply("orders/create", order("3", "100", "30.00", NOW - 10 * DAY))
+    apply("checkouts/update", checkout_payload("tok", customer="100", total="9.00",
+                                               updated_at=NOW - HOUR))  # fmt: skip
+
+    def window(now: datetime) -> tuple[Any, ...]:
+        names = ("orders_365d", "spent_365d", "abandoned_checkout_date")
+        return tuple(field(session, shop, n, "100", now) for n in names)
+
+    stored_until_due = window(NOW + 9 * HOUR - US)
+    assert stored_until_due == (2, 5000, None)
+    assert window(NOW + 9 * HOUR) == (2, 5000, NOW - HOUR)  # the checkout is abandoned now
+    assert field(session, shop, "open_abandoned_checkout_at", "100", NOW + 9 * HOUR) == (NOW - HOUR)
+    assert window(NOW + 166 * DAY) == (1, 3000, NOW - HOUR)  # order 2 has left
+    assert window(NOW - 40 * DAY) == (3, 6000, None)  # before the recompute's clock
+    assert profile(session, shop, "100").orders_365d == 2  # nothing was written
+
+    refresh_time_metrics(session, shop.id, NOW + 166 * DAY)
+    assert window(NOW + 166 * DAY) == (1, 3000, NOW - HOUR)
