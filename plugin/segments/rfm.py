@@ -3,7 +3,6 @@ over stored columns and the shop's cut-off row (identical in sweep, real time an
 
 from __future__ import annotations
 
-from collections.abc import Sequence
 from datetime import datetime
 from typing import Any
 
@@ -59,13 +58,6 @@ GROUPS = (
 def quintile_positions(n: int) -> list[int]:
     """1-based ranks of the cut-offs c_k = v(⌈k·n/5⌉), k = 1..4."""
     return [(k * n + 4) // 5 for k in range(1, 5)]
-
-
-def score(value: Any, cutoffs: Sequence[Any]) -> int | None:
-    """1 + #{k : value > c_k} (the Python twin of `rfm_score`, for messages and tests)."""
-    if value is None or any(c is None for c in cutoffs):
-        return None
-    return 1 + sum(1 for c in cutoffs if value > c)
 
 
 def rfm_population(shop_id: int) -> list[ColumnElement[bool]]:
