@@ -158,3 +158,17 @@ def test_vip_is_at_or_above_the_90th_percentile_of_spend_in_365_days(
     vip = {k: v[0] for k, v in fields(session, shop, "vip").items()}
     assert {k for k, v in vip.items() if v} == {"c09", "c10"}
     assert vip["old"] is False and vip["p1"] is False
+
+
+def test_cut_offs_are_per_shop(session: Session, shop: Shop) -> None:
+    ten_buyers_two_prospects(session, shop)
+    other = Shop(domain="beta.myshopify.com", install_state="installed")
+    session.add(other)
+    session.flush()
+    for i in range(20):
+        add(session, other, f"w{i}", **buyer(99, 10**7, 0, spent_365d_minor=10**7, orders_365d=9))
+    session.commit()
+    row = refresh_rfm_cutoffs(session, shop.id, NOW)
+    assert (row.customers, row.f4, row.m4, row.vip_population) == (10, 5, 800, 0)
+    assert refresh_rfm_cutoffs(session, other.id, NOW).f1 == 99
+    assert fields(session, shop, "rfm_f")["c10"] == (5,)

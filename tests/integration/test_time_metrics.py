@@ -154,3 +154,14 @@ def test_fields_are_exact_at_any_clock_before_the_sweep_refreshes(
 
     refresh_time_metrics(session, shop.id, NOW + 166 * DAY)
     assert window(NOW + 166 * DAY) == (1, 3000, NOW - HOUR)
+
+
+def test_refresh_touches_only_the_given_shop(apply: Apply, session: Session, shop: Shop) -> None:
+    other = Shop(domain="beta.myshopify.com", install_state="installed")
+    session.add(other)
+    session.commit()
+    apply("orders/create", order("1", "100", "10.00", NOW - 300 * DAY))
+    apply("orders/create", order("1", "100", "10.00", NOW - 300 * DAY), shop=other)
+    assert refresh_time_metrics(session, other.id, NOW + 66 * DAY) == 1
+    assert profile(session, shop, "100").orders_365d == 1  # still stored, not refreshed
+    assert field(session, shop, "orders_365d", "100", NOW + 66 * DAY) == 0  # yet exact
