@@ -17,7 +17,7 @@ from dataclasses import dataclass, field, replace
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import ColumnElement, and_, case, literal, or_, select, update
+from sqlalchemy import ColumnElement, Select, and_, case, literal, or_, select, update
 from sqlalchemy.orm import Session
 
 from plugin.db import lock_keys
@@ -82,13 +82,11 @@ def shop_lock(session: Session, shop_id: int) -> None:
 
 def enabled_rules(session: Session, shop_id: int) -> list[Rule]:
     stmt = (
-        select(Segment)
+        select(Segment.id, Segment.bit, Segment.rule_version, Segment.pending_reason, Segment.query)
         .where(Segment.shop_id == shop_id, Segment.enabled.is_(True))
         .order_by(Segment.bit)
     )
-    return [
-        Rule(s.id, s.bit, s.rule_version, s.pending_reason, s.query) for s in session.scalars(stmt)
-    ]
+    return [Rule(*row) for row in session.execute(stmt)]
 
 
 def compile_context(session: Session, shop_id: int, now: datetime, **scope: Any) -> CompileContext:
@@ -118,9 +116,9 @@ def mask_expression(rules: Sequence[Rule], ctx: CompileContext) -> ColumnElement
     return total
 
 
-def changed_masks(
-    session: Session, shop_id: int, mask: ColumnElement[int], *where: ColumnElement[bool]
-) -> list[Any]:
+def changes_statement(
+    shop_id: int, mask: ColumnElement[int], *where: ColumnElement[bool]
+) -> Select[Any]:
     """(customer id, new mask, stored mask or None) for customers whose mask changed."""
     computed = (
         select(Customer.id.label("cid"), mask.label("mask"))
@@ -136,7 +134,7 @@ def changed_masks(
         .where(or_(SegmentState.customer_id.is_(None), SegmentState.mask != computed.c.mask))
         .order_by(computed.c.cid)
     )
-    return list(session.execute(stmt))
+    return stmt
 
 
 def diff_rows(
@@ -162,6 +160,24 @@ def diff_rows(
     return changes
 
 
+def apply_statement(
+    session: Session,
+    shop_id: int,
+    rules: Sequence[Rule],
+    stmt: Select[Any],
+    reason: str,
+    now: datetime,
+    *,
+    keep: int = 0,
+    params: dict[str, Any] | None = None,
+) -> list[Change]:
+    """Run a changes statement and write the diff it finds at `now`."""
+    rows = list(session.execute(stmt, params or {}))
+    changes = diff_rows(rows, rules, reason, keep=keep)
+    write_changes(session, shop_id, changes, {r.bit: r.segment_id for r in rules}, now)
+    return changes
+
+
 def evaluate_batch(
     session: Session,
     shop_id: int,
@@ -169,14 +185,11 @@ def evaluate_batch(
     ctx: CompileContext,
     reason: str,
     *where: ColumnElement[bool],
-    keep: int = 0,
 ) -> list[Change]:
     """Evaluate one slice of a shop's customers and write what changed (caller holds the
     shop lock and owns the transaction)."""
-    rows = changed_masks(session, shop_id, mask_expression(rules, ctx), *where)
-    changes = diff_rows(rows, rules, reason, keep=keep)
-    write_changes(session, shop_id, changes, {r.bit: r.segment_id for r in rules}, ctx.now)
-    return changes
+    stmt = changes_statement(ctx.shop_id, mask_expression(rules, ctx), *where)
+    return apply_statement(session, shop_id, rules, stmt, reason, ctx.now)
 
 
 def batch_bounds(session: Session, shop_id: int, batch_size: int) -> list[tuple[int, int | None]]:

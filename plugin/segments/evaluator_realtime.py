@@ -9,24 +9,35 @@ away) have their open memberships closed with reason `redacted` or `merged`.
 
 from __future__ import annotations
 
+import threading
+from collections import OrderedDict
 from collections.abc import Collection, Mapping, Sequence
 from datetime import datetime
+from typing import Any, cast
 
-from sqlalchemy import exists, select
+from sqlalchemy import BigInteger, Select, bindparam, exists, select
 from sqlalchemy.orm import Session
 
 from plugin.events import CustomersMerged, Event, subject_customer_ids
 from plugin.profiles.models import Customer
 from plugin.segments.evaluator import (
+    Rule,
+    apply_statement,
+    changes_statement,
     compile_context,
     enabled_rules,
-    evaluate_batch,
+    mask_expression,
     shop_lock,
 )
 from plugin.segments.evaluator_membership import Change, close_memberships
 from plugin.segments.models import MAX_SEGMENTS, MERGED, REALTIME, REDACTED, SegmentMembership
 
 ALL_BITS = (1 << MAX_SEGMENTS) - 1
+ID_PARAM = "realtime_customer_"
+CACHE_SIZE = 256  # statements: shops x rule sets x scope sizes seen in the last minute
+
+_STATEMENTS: OrderedDict[tuple[Any, ...], Select[Any]] = OrderedDict()
+_LOCK = threading.Lock()
 
 
 def _surrogate_ids(session: Session, shop_id: int, platform_ids: Collection[str]) -> dict[int, str]:
@@ -78,12 +89,37 @@ def evaluate_customers(
         return []
     session.flush()
     shop_lock(session, shop_id)
-    close_vanished(session, shop_id, now, customer_ids=customer_ids, reasons=gone or {})
+    ids = sorted(set(customer_ids))
+    close_vanished(session, shop_id, now, customer_ids=ids, reasons=gone or {})
     settled = [rule for rule in rules if rule.pending_reason is None]
     keep = ALL_BITS & ~sum(rule.flag for rule in settled)
-    ctx = compile_context(session, shop_id, now, customer_ids=list(customer_ids))
-    scope = Customer.id.in_(list(customer_ids))
-    return evaluate_batch(session, shop_id, settled, ctx, reason, scope, keep=keep)
+    stmt = realtime_statement(session, shop_id, settled, now, len(ids))
+    params = {f"{ID_PARAM}{n}": cid for n, cid in enumerate(ids)}
+    return apply_statement(session, shop_id, settled, stmt, reason, now, keep=keep, params=params)
+
+
+def realtime_statement(
+    session: Session, shop_id: int, rules: Sequence[Rule], now: datetime, count: int
+) -> Select[Any]:
+    """The changes statement for `count` customers, built once per shop, rule set, minute
+    and count, then reused with new ids: building the SQL of a shop's rules costs far
+    more than running it for one customer. Relative dates resolve against the minute."""
+    minute = now.replace(second=0, microsecond=0)
+    slots = [bindparam(f"{ID_PARAM}{n}", type_=BigInteger) for n in range(count)]
+    ctx = compile_context(session, shop_id, minute, customer_ids=cast(Sequence[int], slots))
+    signature = tuple((r.segment_id, r.bit, r.rule_version, r.query) for r in rules)
+    key = (shop_id, signature, minute, ctx.timezone, ctx.currency, ctx.abandoned_after_hours, count)
+    with _LOCK:
+        stmt = _STATEMENTS.get(key)
+        if stmt is not None:
+            _STATEMENTS.move_to_end(key)
+            return stmt
+    stmt = changes_statement(shop_id, mask_expression(rules, ctx), Customer.id.in_(slots))
+    with _LOCK:
+        _STATEMENTS[key] = stmt
+        while len(_STATEMENTS) > CACHE_SIZE:
+            _STATEMENTS.popitem(last=False)
+    return stmt
 
 
 def close_vanished(

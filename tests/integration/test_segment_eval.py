@@ -5,13 +5,13 @@ from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
 
-import pytest
 from sqlalchemy import delete, func, select
 from sqlalchemy.orm import Session
 
 from plugin.profiles.models import Customer
 from plugin.runtime import Runtime
-from plugin.segments.evaluator import evaluate_shop
+from plugin.segments.evaluator import enabled_rules, evaluate_shop
+from plugin.segments.evaluator_realtime import evaluate_customers, realtime_statement
 from plugin.segments.evaluator_sweep import sweep_shop
 from plugin.segments.models import SegmentMembership, SegmentState
 from plugin.segments.services import (
@@ -30,13 +30,10 @@ from tests.integration.test_segment_eval_support import (
     installed,
     order_through_worker,
     segment_id,
-    segment_language,  # noqa: F401  (fixture)
     stays,
 )
 from tests.support.inbox import deliver
 from tests.support.profiles import apply_payload, order_payload
-
-pytestmark = pytest.mark.usefixtures("segment_language")
 
 A = "alpha.myshopify.com"
 B = "beta.myshopify.com"
@@ -254,3 +251,35 @@ def test_one_shop_never_touches_another_shops_memberships(
         assert open_members(session, a, "regular") == set()
         assert open_members(session, b, "regular") == {"7"}
         assert {e[3] for e in events(session, b)} == {"initial"}
+
+
+def test_real_time_statements_are_built_once_per_rule_set_and_minute(
+    runtime: Runtime, settings: Settings
+) -> None:
+    shop_id = installed(runtime, settings, A, at(-400))
+    history(runtime, settings, shop_id, {"1": 3, "2": 1})
+    sweep_shop(runtime, shop_id, at(0))
+
+    def statement(now: datetime, count: int = 1) -> object:
+        with runtime.sessions() as session:
+            return realtime_statement(session, shop_id, enabled_rules(session, shop_id), now, count)
+
+    first = statement(at(1))
+    assert statement(at(1) + timedelta(seconds=59)) is first
+    assert statement(at(1) + timedelta(seconds=60)) is not first
+    assert statement(at(1), count=2) is not first
+    with runtime.sessions.begin() as session:
+        edit_segment(session, shop_id, "regular", "number_of_orders >= 1", now=at(1))
+    assert statement(at(1)) is not first
+
+    # One statement serves any customers: two never evaluated, in one call.
+    sweep_shop(runtime, shop_id, at(2))
+    history(runtime, settings, shop_id, {"3": 3, "4": 1})
+    with runtime.sessions.begin() as session:
+        three, four = customer_id(session, shop_id, "3"), customer_id(session, shop_id, "4")
+        regular = find_segment(session, shop_id, "regular").bit
+        changes = {
+            c.customer_id: c for c in evaluate_customers(session, shop_id, [four, three], at(3))
+        }
+    assert set(changes) == {three, four} and all(c.new for c in changes.values())
+    assert changes[three].flips[regular] == changes[four].flips[regular] == "realtime"

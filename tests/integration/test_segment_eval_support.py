@@ -1,28 +1,16 @@
 """Helpers for the segment evaluation tests: installing a shop, delivering orders through
-the worker, reading memberships, and a stand-in language while the real compiler is
-missing (`segment_language` uses the real parser and compiler as soon as they exist)."""
+the worker, reading memberships and their events."""
 
 from __future__ import annotations
 
-import importlib.util
-import re
-from collections.abc import Iterator
-from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import datetime
 from typing import Any
 
-import pytest
-from sqlalchemy import ColumnElement, false, select
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from plugin.profiles.models import Customer
 from plugin.runtime import Runtime
-from plugin.segments import (
-    evaluator_language,
-    rfm_models,  # noqa: F401  (until plugin/models.py registers it)
-)
-from plugin.segments.context import CompileContext
-from plugin.segments.errors import QueryError
 from plugin.segments.models import Segment, SegmentEvent, SegmentMembership
 from plugin.settings import Settings
 from plugin.shops.models import Shop
@@ -31,83 +19,6 @@ from plugin.shops.tokens import Credentials
 from plugin.worker import process_batch
 from tests.support.inbox import deliver
 from tests.support.profiles import order_payload
-
-REAL_LANGUAGE = importlib.util.find_spec("plugin.segments.compiler") is not None
-
-# --- stand-in language: `field op value` atoms joined by one AND or OR ----------------------
-
-ATOM = re.compile(r"^\s*(\w+)\s*(>=|<=|!=|=|<|>)\s*(.+?)\s*$")
-KNOWN = {
-    "number_of_orders",
-    "amount_spent",
-    "first_order_date",
-    "last_order_date",
-    "order_gap_ratio",
-    "vip",
-    "open_abandoned_checkout_at",
-    "customer_account_status",
-    "abandoned_checkout_date",
-    "rfm_group",
-}
-
-
-@dataclass(frozen=True)
-class StandInQuery:
-    ast: str
-    canonical: str
-    notices: tuple[str, ...] = ()
-
-
-def standin_parse(text: str) -> StandInQuery:
-    for word in re.findall(r"\b([a-z_]+)\s*(?:>=|<=|!=|=|<|>)", text):
-        if word not in KNOWN:
-            column = text.index(word) + 1
-            raise QueryError(f"unknown field {word!r}", 1, column)
-    canonical = " ".join(text.split())
-    return StandInQuery(canonical, canonical)
-
-
-def _atom(text: str, ctx: CompileContext) -> ColumnElement[bool]:
-    match = ATOM.match(text)
-    if match is None:
-        return false()
-    name, op, raw = match.groups()
-    if name == "number_of_orders":
-        column: Any = Customer.orders_count
-        value: Any = int(raw)
-    elif name in ("first_order_date", "last_order_date") and raw.endswith("d"):
-        column = Customer.first_order_at if name == "first_order_date" else Customer.last_order_at
-        value = ctx.now - timedelta(days=int(raw[1:-1]))
-    else:
-        return false()
-    ops = {">=": column >= value, "<=": column <= value, "=": column == value}
-    ops.update({"<": column < value, ">": column > value, "!=": column != value})
-    return column.is_not(None) & ops[op]
-
-
-def standin_predicate(query: str, ctx: CompileContext) -> ColumnElement[bool]:
-    if ctx.customer_ids is not None:
-        assert ctx.customer_ids, "the real-time scope is never empty"
-    for joiner in (" OR ", " AND "):
-        if joiner in query:
-            parts = [_atom(p, ctx) for p in query.split(joiner)]
-            result = parts[0]
-            for part in parts[1:]:
-                result = (result | part) if joiner == " OR " else (result & part)
-            return result
-    return _atom(query, ctx)
-
-
-@pytest.fixture
-def segment_language(monkeypatch: pytest.MonkeyPatch) -> Iterator[bool]:
-    """The real language when it exists, the stand-in otherwise; True when real."""
-    evaluator_language.parsed_ast.cache_clear()
-    if not REAL_LANGUAGE:
-        monkeypatch.setattr(evaluator_language, "parse", standin_parse)
-        monkeypatch.setattr(evaluator_language, "predicate", standin_predicate)
-    yield REAL_LANGUAGE
-    evaluator_language.parsed_ast.cache_clear()
-
 
 # --- shops, deliveries, memberships ---------------------------------------------------------
 

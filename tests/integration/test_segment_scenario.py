@@ -5,7 +5,6 @@ from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
 
-import pytest
 from sqlalchemy import func, select
 
 from plugin.runtime import Runtime
@@ -18,12 +17,9 @@ from tests.integration.test_segment_eval_support import (
     installed,
     order_through_worker,
     segment_id,
-    segment_language,  # noqa: F401  (fixture)
     stays,
 )
 from tests.support.profiles import apply_payload, order_payload
-
-pytestmark = pytest.mark.usefixtures("segment_language")
 
 SHOP = "scenario.myshopify.com"
 DAY0 = datetime(2026, 1, 5, 12, 0, tzinfo=UTC)
