@@ -1,0 +1,237 @@
+"""An independent reference evaluator: decides membership from the raw rows in Python.
+
+It shares no date, catalogue or normalisation code with the app: whole days are compared
+as local calendar dates (not as UTC ranges), money as exact decimals of the currency's
+major unit (not as rounded minor units), names and enum spellings come from here.
+"""
+
+from __future__ import annotations
+
+import operator
+from collections.abc import Callable
+from datetime import date, datetime, timedelta
+from decimal import Decimal
+from typing import Any
+from zoneinfo import ZoneInfo
+
+from plugin.segments import ast
+from tests.integration.test_segment_property_store import NOW, Raw
+
+OPS: dict[str, Callable[[Any, Any], bool]] = {
+    "=": operator.eq,
+    "!=": operator.ne,
+    "<": operator.lt,
+    "<=": operator.le,
+    ">": operator.gt,
+    ">=": operator.ge,
+}
+SCALARS = {
+    "amount_spent": ("total_spent_minor", "money"),
+    "number_of_orders": ("orders_count", "int"),
+    "average_order_value": ("avg_order_value_minor", "money"),
+    "discount_order_share": ("discount_order_share", "float"),
+    "first_order_date": ("first_order_at", "date"),
+    "last_order_date": ("last_order_at", "date"),
+    "customer_added_date": ("platform_created_at", "date"),
+    "abandoned_checkout_date": ("last_abandoned_at", "date"),
+    "email_subscription_status": ("email_marketing_state", "enum"),
+    "customer_language": ("locale", "str"),
+}
+
+
+def shift_months(day: date, months: int) -> date:
+    """Step month by month, then clamp the day to that month's length."""
+    year, month = day.year, day.month
+    step = 1 if months > 0 else -1
+    for _ in range(abs(months)):
+        month += step
+        if month == 13:
+            year, month = year + 1, 1
+        if month == 0:
+            year, month = year - 1, 12
+    next_first = date(year + (month == 12), month % 12 + 1, 1)
+    return date(year, month, min(day.day, (next_first - timedelta(days=1)).day))
+
+
+class Reference:
+    def __init__(self, raw: Raw, shop_id: int) -> None:
+        self.raw = raw
+        self.shop_id = shop_id
+        _, tz, self.exponent = raw.shops[shop_id]
+        self.zone = ZoneInfo(tz)
+        self.today = NOW.astimezone(self.zone).date()
+        self.customers = [c for c in raw.customers if c["shop_id"] == shop_id]
+
+    def members(self, node: ast.Node) -> set[int]:
+        return {c["id"] for c in self.customers if self.holds(node, c)}
+
+    def holds(self, node: ast.Node, c: dict[str, Any]) -> bool:
+        if isinstance(node, ast.And):
+            return all(self.holds(i, c) for i in node.items)
+        if isinstance(node, ast.Or):
+            return any(self.holds(i, c) for i in node.items)
+        if isinstance(node, ast.Matches):
+            return self.matches(node, c) != node.negated
+        if node.field == "customer_tags":
+            tags = {
+                t["tag"].casefold()
+                for t in self.raw.tags
+                if t["customer_id"] == c["id"] and t["present"]
+            }
+            return self.list_atom(node, tags, str.casefold)
+        if node.field == "customer_countries":
+            code = c["country_code"]
+            return self.list_atom(node, {code.upper()} if code else set(), str.upper)
+        column, kind = SCALARS[node.field]
+        return self.scalar(node, c[column], kind)
+
+    def list_atom(self, node: ast.Node, values: set[str], norm: Callable[[str], str]) -> bool:
+        if isinstance(node, ast.IsNull):
+            return bool(values) == node.negated
+        assert isinstance(node, ast.Contains) and isinstance(node.value, ast.Str)
+        return (norm(node.value.value) in values) != node.negated
+
+    # --- scalars
+    def scalar(self, node: ast.Node, stored: Any, kind: str) -> bool:
+        if isinstance(node, ast.IsNull):
+            return (stored is None) != node.negated
+        if isinstance(node, ast.InList):
+            hit = stored is not None and any(self.cmp(stored, "=", v, kind) for v in node.values)
+            return hit != node.negated
+        if isinstance(node, ast.Between):
+            return stored is not None and self.between(stored, node.low, node.high, kind)
+        assert isinstance(node, ast.Comparison)
+        if node.op == "!=":
+            return not (stored is not None and self.cmp(stored, "=", node.value, kind))
+        return stored is not None and self.cmp(stored, node.op, node.value, kind)
+
+    def between(self, stored: Any, low: ast.Value, high: ast.Value, kind: str) -> bool:
+        return self.cmp(stored, ">=", low, kind) and self.cmp(stored, "<=", high, kind)
+
+    def cmp(self, stored: Any, op: str, value: ast.Value, kind: str) -> bool:
+        if kind == "date":
+            return self.date_cmp(stored, op, value)
+        if kind == "money":
+            assert isinstance(value, ast.Num)
+            return OPS[op](Decimal(stored) / Decimal(10) ** self.exponent, value.value)
+        if kind in ("int", "float"):
+            assert isinstance(value, ast.Num)
+            literal = float(value.value) if kind == "float" else value.value
+            return OPS[op](stored, literal)
+        assert isinstance(value, ast.Str)
+        if kind == "enum":
+            return OPS[op](stored.upper(), value.value.upper())
+        if kind == "caseless":
+            return OPS[op](stored.casefold(), value.value.casefold())
+        return OPS[op](stored, value.value)
+
+    def date_cmp(self, stored: datetime, op: str, value: ast.Value) -> bool:
+        day = self.day_of(value)
+        if day is None:
+            return OPS[op](stored, self.instant_of(value))
+        return OPS[op](stored.astimezone(self.zone).date(), day)
+
+    def day_of(self, value: ast.Value) -> date | None:
+        if isinstance(value, ast.AbsDate):
+            return value.value
+        if isinstance(value, ast.NamedDay):
+            return self.today - timedelta(days=0 if value.name == "today" else 1)
+        if isinstance(value, ast.RelDate) and value.unit in "dw":
+            return self.today + timedelta(days=value.amount * (7 if value.unit == "w" else 1))
+        if isinstance(value, ast.RelDate) and value.unit in "my":
+            return shift_months(self.today, value.amount * (12 if value.unit == "y" else 1))
+        return None
+
+    def instant_of(self, value: ast.Value) -> datetime:
+        if isinstance(value, ast.RelDate):
+            return NOW + timedelta(hours=value.amount)
+        assert isinstance(value, ast.AbsDateTime)
+        return value.value.replace(tzinfo=self.zone)
+
+    # --- functions
+    def matches(self, node: ast.Matches, c: dict[str, Any]) -> bool:
+        rows = self.rows(node.function, c)
+        aggregates = {"count", "sum_quantity", "sum_amount"}
+        rows = [
+            r
+            for r in rows
+            if all(
+                self.row_holds(node.function, p, r)
+                for p in node.params
+                if p.field not in aggregates
+            )
+        ]
+        if not rows:
+            return False
+        return all(
+            self.aggregate_holds(node.function, p, rows)
+            for p in node.params
+            if p.field in aggregates
+        )
+
+    def rows(self, function: str, c: dict[str, Any]) -> list[dict[str, Any]]:
+        if function == "products_purchased":
+            return [p for p in self.raw.purchases if p["customer_id"] == c["id"]]
+        if function == "orders_placed":
+            return [
+                o
+                for o in self.raw.orders
+                if o["customer_id"] == c["id"] and not o["test"] and o["cancelled_at"] is None
+            ]
+        ordered = {
+            o["checkout_token"]
+            for o in self.raw.orders
+            if o["shop_id"] == self.shop_id and o["checkout_token"]
+        }
+        out = []
+        for k in self.raw.checkouts:
+            activity = k["updated"] or k["created"]
+            if (
+                k["customer_id"] == c["id"]
+                and k["completed"] is None
+                and k["token"] not in ordered
+                and activity is not None
+                and activity <= NOW - timedelta(hours=10)
+            ):
+                out.append({**k, "activity": activity})
+        return out
+
+    def row_holds(self, function: str, param: ast.Param, row: dict[str, Any]) -> bool:
+        stored, kind = self.row_value(function, param.field, row)
+        if param.field == "tag":
+            return self.tag_holds(param, stored)
+        return self.scalar(param, stored, kind)
+
+    def row_value(self, function: str, name: str, row: dict[str, Any]) -> tuple[Any, str]:
+        if function == "products_purchased":
+            product = self.raw.products[(self.shop_id, row["product"])]
+            if name == "id":
+                return Decimal(row["product"]), "int"
+            if name in ("product_type", "vendor"):
+                text = product["type" if name == "product_type" else "vendor"]
+                return text, "caseless"
+            if name == "tag":
+                return {t.casefold() for t in product["tags"]}, "tags"
+            return row["ordered_at"], "date"
+        if function == "orders_placed":
+            if name == "amount":
+                return row["net_total_minor"], "money"
+            return row["ordered_at"], "date"
+        return row["activity"], "date"
+
+    def tag_holds(self, param: ast.Param, tags: set[str]) -> bool:
+        values = param.values if isinstance(param, ast.InList) else (param.value,)
+        hit = any(isinstance(v, ast.Str) and v.value.casefold() in tags for v in values)
+        negated = param.negated if isinstance(param, ast.InList) else param.op == "!="
+        return hit != negated
+
+    def aggregate_holds(self, function: str, param: ast.Param, rows: list[dict[str, Any]]) -> bool:
+        if param.field == "count":
+            key = "order_id" if function == "products_purchased" else None
+            total = Decimal(len({r[key] for r in rows}) if key else len(rows))
+            kind = "int"
+        elif param.field == "sum_quantity":
+            total, kind = Decimal(sum(r["quantity"] for r in rows)), "int"
+        else:
+            total, kind = sum(r["net_total_minor"] for r in rows), "money"
+        return self.scalar(param, total, kind)

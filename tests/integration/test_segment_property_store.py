@@ -1,0 +1,268 @@
+"""Generated raw rows for the property test: three shops (JPY in Asia/Kathmandu, KWD in
+Europe/Warsaw across the October DST change, USD in America/Santiago), NULLs, empty tag
+lists, Unicode tags and types, instants at and around local midnights; one fixed seed."""
+
+from __future__ import annotations
+
+import random
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, time, timedelta
+from typing import Any
+from zoneinfo import ZoneInfo
+
+from sqlalchemy.orm import Session
+
+from plugin.profiles.models import (
+    Checkout,
+    Customer,
+    CustomerTag,
+    Order,
+    Product,
+    ProductTag,
+    Purchase,
+)
+from plugin.shops.models import INSTALLED, Shop
+
+# The day after Warsaw leaves summer time: -1d and -2d straddle the 25-hour day.
+NOW = datetime(2026, 10, 26, 9, 30, tzinfo=UTC)
+SHOPS = [("JPY", "Asia/Kathmandu", 0), ("KWD", "Europe/Warsaw", 3), ("USD", "America/Santiago", 2)]
+TAGS = ["VIP", "Żabka", "żubr", "sale", "ŻUBR-2", "x'; DROP TABLE customers; --"]
+TYPES = ["Żupan", "Shoes", "shoes ", None]
+VENDORS = ["Acme", "ACME", "Łódź Ltd", None]
+STATES = ["subscribed", "not_subscribed", "pending", "unsubscribed", None]
+LOCALES = ["en", "pl", "pt-BR", None]
+COUNTRIES = ["PL", "JP", "CL", None, ""]
+
+
+@dataclass
+class Raw:
+    """Everything the reference evaluator may read, as plain values."""
+
+    shops: dict[int, tuple[str, str, int]] = field(default_factory=dict)  # currency, tz, exp
+    customers: list[dict[str, Any]] = field(default_factory=list)
+    tags: list[dict[str, Any]] = field(default_factory=list)
+    products: dict[tuple[int, str], dict[str, Any]] = field(default_factory=dict)
+    orders: list[dict[str, Any]] = field(default_factory=list)
+    purchases: list[dict[str, Any]] = field(default_factory=list)
+    checkouts: list[dict[str, Any]] = field(default_factory=list)
+
+
+def near_midnight(rnd: random.Random, tz: str) -> datetime:
+    """An instant at, just before or just after a local midnight within ~400 days of NOW."""
+    # few distinct days (the DST change, week, month and year edges), so literals drawn
+    # from the rows land on the boundaries of other rows
+    back = rnd.choice([-2, 0, 1, 2, 3, 7, 8, 30, 31, 58, 91, 182, 365, 366])
+    day = (NOW.astimezone(ZoneInfo(tz)) - timedelta(days=back)).date()
+    start = datetime.combine(day, time(0), tzinfo=ZoneInfo(tz)).astimezone(UTC)
+    offset = rnd.choice([0, 0, -1, 1, -3600, 3600, 12 * 3600])
+    return start + timedelta(seconds=offset)
+
+
+def maybe(rnd: random.Random, value: Any, none_share: float = 0.2) -> Any:
+    return None if rnd.random() < none_share else value
+
+
+def build(session: Session, customers_per_shop: int = 24, seed: int = 20261026) -> Raw:
+    rnd = random.Random(seed)
+    raw = Raw()
+    for index, (currency, tz, exponent) in enumerate(SHOPS):
+        shop = Shop(
+            domain=f"prop{index}.myshopify.com",
+            install_state=INSTALLED,
+            currency=currency,
+            timezone=tz,
+        )
+        session.add(shop)
+        session.flush()
+        raw.shops[shop.id] = (currency, tz, exponent)
+        _products(session, raw, rnd, shop.id)
+        for n in range(customers_per_shop):
+            _customer(session, raw, rnd, shop.id, tz, n)
+    session.commit()
+    return raw
+
+
+def _products(session: Session, raw: Raw, rnd: random.Random, shop_id: int) -> None:
+    for n in range(5):
+        type_, vendor = TYPES[n % len(TYPES)], VENDORS[(n + 1) % len(VENDORS)]
+        product = Product(
+            shop_id=shop_id,
+            platform_id=str(700 + n),
+            product_type=type_,
+            product_type_cf=type_.casefold() if type_ else None,
+            vendor=vendor,
+            vendor_cf=vendor.casefold() if vendor else None,
+        )
+        session.add(product)
+        session.flush()
+        tags = rnd.sample(TAGS, rnd.randint(0, 2))
+        for tag in tags:
+            session.add(
+                ProductTag(shop_id=shop_id, product_id=product.id, tag=tag, tag_cf=tag.casefold())
+            )
+        raw.products[(shop_id, product.platform_id)] = {
+            "type": type_,
+            "vendor": vendor,
+            "tags": tags,
+        }
+
+
+def _customer(
+    session: Session, raw: Raw, rnd: random.Random, shop_id: int, tz: str, n: int
+) -> None:
+    spent = rnd.choice([0, 1, 999, 1000, 1001, 50_000, 123_456])
+    customer = Customer(
+        shop_id=shop_id,
+        platform_id=f"{shop_id}-{n:03d}",
+        orders_count=rnd.randint(0, 4),
+        total_spent_minor=spent,
+        avg_order_value_minor=maybe(rnd, rnd.choice([0, 500, 999, 1000, 1500])),
+        discount_order_share=maybe(rnd, rnd.choice([0.0, 0.25, 1 / 3, 0.5, 1.0])),
+        first_order_at=maybe(rnd, near_midnight(rnd, tz)),
+        last_order_at=maybe(rnd, near_midnight(rnd, tz)),
+        platform_created_at=maybe(rnd, near_midnight(rnd, tz)),
+        last_abandoned_at=maybe(rnd, near_midnight(rnd, tz), 0.5),
+        email_marketing_state=rnd.choice(STATES),
+        locale=rnd.choice(LOCALES),
+        country_code=rnd.choice(COUNTRIES),
+        state="enabled",
+    )
+    session.add(customer)
+    session.flush()
+    raw.customers.append(
+        {
+            c: getattr(customer, c)
+            for c in (
+                "id",
+                "shop_id",
+                "orders_count",
+                "total_spent_minor",
+                "avg_order_value_minor",
+                "discount_order_share",
+                "first_order_at",
+                "last_order_at",
+                "platform_created_at",
+                "last_abandoned_at",
+                "email_marketing_state",
+                "locale",
+                "country_code",
+            )
+        }
+    )
+    for tag in rnd.sample(TAGS, rnd.randint(0, 3)):
+        present = rnd.random() < 0.8
+        session.add(
+            CustomerTag(
+                shop_id=shop_id,
+                customer_id=customer.id,
+                tag=tag,
+                tag_cf=tag.casefold(),
+                present=present,
+            )
+        )
+        raw.tags.append({"customer_id": customer.id, "tag": tag, "present": present})
+    for k in range(rnd.randint(0, 4)):
+        _order(session, raw, rnd, shop_id, tz, customer.id, f"{customer.platform_id}-{k}")
+    for k in range(rnd.randint(0, 2)):
+        _checkout(session, raw, rnd, shop_id, tz, customer.id, f"{customer.platform_id}-c{k}")
+
+
+def _order(
+    session: Session,
+    raw: Raw,
+    rnd: random.Random,
+    shop_id: int,
+    tz: str,
+    customer_id: int,
+    key: str,
+) -> None:
+    ordered_at = near_midnight(rnd, tz)
+    test, cancelled = rnd.random() < 0.1, rnd.random() < 0.1
+    order = Order(
+        shop_id=shop_id,
+        platform_id=key,
+        customer_id=maybe(rnd, customer_id, 0.1),
+        net_total_minor=rnd.choice([0, 999, 1000, 1001, 25_000]),
+        test=test,
+        cancelled_at=ordered_at if cancelled else None,
+        ordered_at=ordered_at,
+        checkout_token=f"tok-{key}" if rnd.random() < 0.3 else None,
+    )
+    session.add(order)
+    session.flush()
+    raw.orders.append(
+        {
+            c: getattr(order, c)
+            for c in (
+                "id",
+                "shop_id",
+                "customer_id",
+                "net_total_minor",
+                "test",
+                "cancelled_at",
+                "ordered_at",
+                "checkout_token",
+            )
+        }
+    )
+    if test or cancelled or order.customer_id is None:
+        return  # purchases hold counted orders of known customers only
+    for _ in range(rnd.randint(1, 2)):
+        product_id = str(700 + rnd.randint(0, 4))
+        product = raw.products[(shop_id, product_id)]
+        purchase = Purchase(
+            shop_id=shop_id,
+            customer_id=customer_id,
+            order_id=order.id,
+            ordered_at=ordered_at,
+            product_platform_id=product_id,
+            product_type_cf=product["type"].casefold() if product["type"] else None,
+            vendor_cf=product["vendor"].casefold() if product["vendor"] else None,
+            quantity=rnd.randint(1, 3),
+            amount_minor=rnd.choice([100, 999]),
+        )
+        session.add(purchase)
+        raw.purchases.append(
+            {
+                "customer_id": customer_id,
+                "order_id": order.id,
+                "ordered_at": ordered_at,
+                "product": product_id,
+                "shop_id": shop_id,
+                "quantity": purchase.quantity,
+            }
+        )
+
+
+def _checkout(
+    session: Session,
+    raw: Raw,
+    rnd: random.Random,
+    shop_id: int,
+    tz: str,
+    customer_id: int,
+    key: str,
+) -> None:
+    # some tokens are an order's checkout token (completed by it), some completed outright
+    token = rnd.choice([f"tok-{key}", f"tok-{key[:-3]}-0", f"tok-{key[:-3]}-1"])
+    if any(c["token"] == token and c["shop_id"] == shop_id for c in raw.checkouts):
+        return
+    checkout = Checkout(
+        shop_id=shop_id,
+        token=token,
+        customer_id=maybe(rnd, customer_id, 0.1),
+        platform_created_at=near_midnight(rnd, tz),
+        platform_updated_at=maybe(rnd, NOW - timedelta(hours=rnd.choice([1, 9, 10, 11, 30]))),
+        completed_at=NOW if rnd.random() < 0.2 else None,
+    )
+    session.add(checkout)
+    raw.checkouts.append(
+        {
+            "shop_id": shop_id,
+            "token": token,
+            "customer_id": checkout.customer_id,
+            "created": checkout.platform_created_at,
+            "updated": checkout.platform_updated_at,
+            "completed": checkout.completed_at,
+        }
+    )
