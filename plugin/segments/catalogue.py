@@ -1,8 +1,21 @@
-"""The one field catalogue: parser checks, compiler, docs and autocomplete all read it."""
+"""The one field catalogue: parser checks, compiler, docs and autocomplete all read it.
+
+Functions and the unavailable Shopify filters live in `lang_functions` and are re-exported.
+"""
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass
+from typing import Any
+
+from plugin.segments.lang_functions import (
+    FUNCTIONS,
+    NOT_AVAILABLE,
+    NOT_AVAILABLE_PREFIXES,
+    FunctionSpec,
+    ParamSpec,
+    not_available,
+)
 
 # Field types and the operators each accepts ("IS NULL" covers IS NOT NULL, "IN" NOT IN,
 # "CONTAINS" NOT CONTAINS; "!=" is the negation of "=").
@@ -36,36 +49,10 @@ class FieldSpec:
     casefold: bool = False
 
 
-@dataclass(frozen=True)
-class ParamSpec:
-    name: str
-    type: str
-    description: str
-    aggregate: bool = False  # compiles to HAVING over the matching rows
-
-
-@dataclass(frozen=True)
-class FunctionSpec:
-    name: str
-    description: str
-    example: str
-    dimension: str
-    params: tuple[ParamSpec, ...]
-    shopify_alias: str | None = None
-    platforms: tuple[str, ...] = ("shopify",)
-    computed_by: str = "event"
-    # Shopify's parameter names we read as one of ours (said in a notice and the docs)
-    aliases: tuple[tuple[str, str], ...] = ()
-    param_names: tuple[str, ...] = field(init=False)
-
-    def __post_init__(self) -> None:
-        object.__setattr__(self, "param_names", tuple(p.name for p in self.params))
-
-    def param(self, name: str) -> ParamSpec | None:
-        return next((p for p in self.params if p.name == name), None)
-
-
-def _shopify(name: str, type_: str, description: str, example: str, dimension: str, **kw):  # type: ignore[no-untyped-def]
+def _shopify(
+    name: str, type_: str, description: str, example: str, dimension: str, **kw: Any
+) -> FieldSpec:
+    """A Shopify filter we support under its own name."""
     return FieldSpec(name, type_, description, example, dimension, shopify_alias=name, **kw)
 
 
@@ -275,74 +262,21 @@ _FIELDS: tuple[FieldSpec, ...] = (
 )
 FIELDS: dict[str, FieldSpec] = {f.name: f for f in _FIELDS}
 
-_DATE = ParamSpec("date", "date", "When the order was placed.")
-FUNCTIONS: dict[str, FunctionSpec] = {
-    f.name: f
-    for f in (
-        FunctionSpec(
-            "products_purchased",
-            "Customers with a counted order line matching every parameter.",
-            "products_purchased MATCHES (product_type = 'shoes', date >= -90d)",
-            "psychographic",
-            (
-                ParamSpec("id", "id", "The product's platform id."),
-                ParamSpec("tag", "string", "A tag of the product (case-insensitive)."),
-                ParamSpec("product_type", "string", "Product type (case-insensitive)."),
-                ParamSpec("vendor", "string", "Vendor (case-insensitive)."),
-                _DATE,
-                ParamSpec("count", "integer", "Orders with such a line.", aggregate=True),
-                ParamSpec("sum_quantity", "integer", "Units in such lines.", aggregate=True),
-            ),
-            shopify_alias="products_purchased",
-            aliases=(("quantity", "sum_quantity"),),
-        ),
-        FunctionSpec(
-            "orders_placed",
-            "Customers with counted orders matching every parameter.",
-            "orders_placed MATCHES (date >= -30d, count >= 2)",
-            "behavioural",
-            (
-                _DATE,
-                ParamSpec("amount", "money", "The order's net total."),
-                ParamSpec("count", "integer", "Orders matching.", aggregate=True),
-                ParamSpec("sum_amount", "money", "Net total of orders matching.", aggregate=True),
-            ),
-            shopify_alias="orders_placed",
-        ),
-        FunctionSpec(
-            "abandoned_checkouts",
-            "Customers with abandoned checkouts matching every parameter.",
-            "abandoned_checkouts MATCHES (date >= -7d)",
-            "behavioural",
-            (
-                ParamSpec("date", "date", "The checkout's last activity."),
-                ParamSpec("count", "integer", "Abandoned checkouts matching.", aggregate=True),
-            ),
-        ),
-    )
-}
-
-# Shopify filters and functions we have no data for: named in the error, never guessed at.
-NOT_AVAILABLE: tuple[str, ...] = (
-    "anniversary",
-    "companies",
-    "created_by_app_id",
-    "customer_cities",
-    "customer_regions",
-    "customer_within_distance",
-    "predicted_spend_tier",
-    "product_subscription_status",
-    "sms_subscription_status",
-    "store_credit_accounts",
-)
-# Any name under these prefixes (`shopify_email.opened`, `metafields.custom.x`, …).
-NOT_AVAILABLE_PREFIXES: tuple[str, ...] = ("shopify_email.", "storefront_event.", "metafields.")
-
-
-def not_available(name: str) -> bool:
-    return name in NOT_AVAILABLE or name.startswith(NOT_AVAILABLE_PREFIXES)
-
 
 def all_names() -> list[str]:
     """Every name a query may use, for suggestions."""
     return [*FIELDS, *FUNCTIONS]
+
+
+__all__ = [
+    "FIELDS",
+    "FUNCTIONS",
+    "NOT_AVAILABLE",
+    "NOT_AVAILABLE_PREFIXES",
+    "OPERATORS",
+    "FieldSpec",
+    "FunctionSpec",
+    "ParamSpec",
+    "all_names",
+    "not_available",
+]

@@ -5,6 +5,7 @@ from __future__ import annotations
 import re
 from datetime import date, datetime
 from decimal import Decimal, InvalidOperation
+from typing import TypeVar
 
 from lark import Token
 
@@ -14,6 +15,8 @@ from plugin.segments.errors import QueryError
 # Offsets beyond these would leave the calendar (year 1..9999) from any plausible clock.
 MAX_OFFSET = {"h": 8_760_000, "d": 365_000, "w": 52_000, "m": 12_000, "y": 1_000}
 MAX_NUMBER = Decimal(10) ** 15
+MIN_YEAR, MAX_YEAR = 1000, 8999
+D = TypeVar("D", date, datetime)
 NAMED = re.compile(r"(\d+)_(day|week|month|year)s?_ago")
 TYPE_WORDS = {
     "integer": "a whole number",
@@ -92,9 +95,9 @@ def _date(kind: str, token: Token, notices: list[str]) -> ast.Value | None:
     text = str(token)
     try:
         if kind == "date":
-            return ast.AbsDate(date.fromisoformat(text))
+            return ast.AbsDate(_in_range(date.fromisoformat(text), token))
         if kind == "datetime":
-            return ast.AbsDateTime(datetime.fromisoformat(text))
+            return ast.AbsDateTime(_in_range(datetime.fromisoformat(text), token))
     except ValueError:
         raise fail(f"'{text}' is not a valid date", token) from None
     if kind == "reldate":
@@ -108,6 +111,13 @@ def _date(kind: str, token: Token, notices: list[str]) -> ast.Value | None:
     if kind == "word" and text.lower() in ("today", "yesterday"):
         return ast.NamedDay(text.lower())
     return None
+
+
+def _in_range(value: D, token: Token) -> D:
+    # the day after, in any timezone, must still be a date Python can hold
+    if not MIN_YEAR <= value.year <= MAX_YEAR:
+        raise fail(f"date {token} is out of range ({MIN_YEAR}-{MAX_YEAR})", token)
+    return value
 
 
 def _offset(amount: int, unit: str, token: Token) -> ast.RelDate:

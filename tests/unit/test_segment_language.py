@@ -160,6 +160,19 @@ def test_ten_kilobytes_of_garbage_is_refused() -> None:
     assert "limit is 5120" in error.detail
 
 
+def test_garbage_under_the_size_limit_fails_with_a_position() -> None:
+    garbage = "".join(chr(33 + (i * 7919) % 90) for i in range(4000))
+    error = error_of(garbage)
+    assert error.line == 1 and 1 <= error.column <= len(garbage)
+    assert "unexpected" in error.detail or "unknown" in error.detail
+
+
+def test_dates_outside_the_calendar_we_can_shift_are_refused() -> None:
+    assert "out of range" in error_of("last_order_date <= 9999-12-31").detail
+    assert "out of range" in error_of("last_order_date > -100000y").detail
+    assert "not a valid date" in error_of("last_order_date = 2026-02-30").detail
+
+
 def test_in_lists_hold_at_most_500_values() -> None:
     ok = "number_of_orders IN (" + ", ".join(str(i) for i in range(500)) + ")"
     assert len(parse_query(ok).ast.values) == 500  # type: ignore[union-attr]
