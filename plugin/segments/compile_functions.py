@@ -58,14 +58,13 @@ def compile_list_field(node: ast.Contains | ast.IsNull, ctx: CompileContext) -> 
 
 def compile_matches(node: ast.Matches, ctx: CompileContext) -> Cond:
     """NOT MATCHES is NOT IN over the same subquery (its customer ids are never NULL)."""
+    aggregates = {p.name for p in FUNCTIONS[node.function].params if p.aggregate}
     rows = _SOURCES[node.function](ctx)
     for param in node.params:
-        if not FUNCTIONS[node.function].param(param.field).aggregate:  # type: ignore[union-attr]
+        if param.field not in aggregates:
             rows = rows.where(_row_condition(node.function, param, ctx))
     having = [
-        _aggregate_condition(node.function, p, ctx)
-        for p in node.params
-        if FUNCTIONS[node.function].param(p.field).aggregate  # type: ignore[union-attr]
+        _aggregate_condition(node.function, p, ctx) for p in node.params if p.field in aggregates
     ]
     if having:
         rows = rows.group_by(rows.selected_columns[0]).having(and_(*having))

@@ -125,6 +125,12 @@ def test_scope_pushes_the_ids_into_every_subquery(session: Session, store: Shop)
     sql = str(compile_predicate(parse_query(query).ast, ctx, resolve=stand_in))
     assert "purchases.customer_id IN" in sql
     assert "customer_tags.customer_id IN" in sql
+    everything = parse_query(
+        "orders_placed MATCHES (count >= 1) AND abandoned_checkouts NOT MATCHES ()"
+    ).ast
+    scoped = str(compile_predicate(everything, ctx, resolve=stand_in))
+    assert "orders.customer_id IN" in scoped
+    assert "checkouts.customer_id IN" in scoped
     sweep = str(
         compile_predicate(parse_query(query).ast, CompileContext(store.id, NOW), resolve=stand_in)
     )
