@@ -25,6 +25,9 @@ ORDER = ["NAME", "CMP_OP", "STRING", "NUMBER", "DATE", "RELDATE", "LPAR", "RPAR"
 def describe_expected(terminals: set[str] | frozenset[str]) -> str:
     """`{"CMP_OP", "IN", "BETWEEN"}` → "an operator (=, …), BETWEEN or IN"."""
     words: list[str] = []
+    if "STRING" in terminals:  # in a value's place a bare word is one of these
+        words.append("today, yesterday, true or false")
+        terminals = set(terminals) - {"NAME"}
     for name in sorted(terminals, key=lambda t: (ORDER.index(t) if t in ORDER else 99, t)):
         word = TERMINAL_WORDS.get(name, name)
         if word not in words:

@@ -78,17 +78,45 @@ def _build(builder: Builder, tree: Tree[Token]) -> ast.Node:
 
 def _syntax_error(body: str, error: UnexpectedInput) -> QueryError:
     line, column = position_of(body, error)
+    pos = _offset(body, error)
+    if isinstance(error, UnexpectedCharacters) and body[pos : pos + 1] == "'":
+        return QueryError("a string starts here but its closing quote is missing", line, column)
+    expected = describe_expected(_expected_at(body[:pos]) or _lark_expected(error))
+    return QueryError(f"unexpected {_found(body, error)}; expected {expected}", line, column)
+
+
+def _offset(body: str, error: UnexpectedInput) -> int:
+    token = getattr(error, "token", None)
+    if isinstance(error, UnexpectedEOF) or getattr(token, "type", None) == "$END":
+        return len(body)  # lark's $END borrows the last token's position
+    if token is not None and token.start_pos is not None:
+        return int(token.start_pos)
+    pos = getattr(error, "pos_in_stream", None)
+    return len(body) if pos is None else int(pos)
+
+
+def _expected_at(prefix: str) -> set[str]:
+    """Exactly what the grammar accepts after `prefix` (LALR's merged states over-report)."""
+    try:
+        return set(interactive(prefix).accepts())
+    except UnexpectedInput:
+        return set()
+
+
+def _lark_expected(error: UnexpectedInput) -> set[str]:
+    return set(getattr(error, "expected", None) or getattr(error, "allowed", None) or ())
+
+
+def _found(body: str, error: UnexpectedInput) -> str:
     if isinstance(error, UnexpectedEOF):
-        found = "end of the query"
-    elif isinstance(error, UnexpectedCharacters):
-        found = repr(body[error.pos_in_stream]) if error.pos_in_stream is not None else "?"
-    else:
-        token = getattr(error, "token", None)
-        found = "end of the query" if token is None or token.type == "$END" else repr(str(token))
-    expected = describe_expected(
-        getattr(error, "expected", None) or getattr(error, "allowed", None) or set()
-    )
-    return QueryError(f"unexpected {found}; expected {expected}", line, column)
+        return "end of the query"
+    if isinstance(error, UnexpectedCharacters):
+        pos = error.pos_in_stream
+        return repr(body[pos]) if pos is not None and pos < len(body) else "?"
+    token = getattr(error, "token", None)
+    if token is None or token.type == "$END":
+        return "end of the query"
+    return repr(str(token))
 
 
 def _check_names(body: str) -> None:

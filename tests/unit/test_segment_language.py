@@ -137,7 +137,19 @@ def test_unbalanced_parenthesis_says_what_was_expected() -> None:
     error = error_of("(number_of_orders > 1 OR vip = true")
     assert "expected ')'" in error.detail
     assert (error.line, error.column) == (1, 36)
-    assert "unexpected ')'" in error_of("number_of_orders > 1)").detail
+    # exactly what may follow here, not LALR's merged lookahead (no "',' or ')'")
+    assert error_of("number_of_orders > 1)").message == (
+        "unexpected ')'; expected the end of the query, AND or OR"
+    )
+    assert error_of("products_purchased MATCHES (id = 1").message == (
+        "unexpected end of the query; expected ')' or ','"
+    )
+
+
+def test_an_unclosed_quote_points_at_its_opening() -> None:
+    error = error_of("customer_tags CONTAINS 'vip")
+    assert "closing quote is missing" in error.message
+    assert error.column == 24
 
 
 def test_missing_operator_lists_the_operators() -> None:
