@@ -31,6 +31,12 @@ CASES = [
     ("amount_spent > 500.5", {"5"}),
     ("amount_spent >= 500.5", {"1", "5"}),
     ("amount_spent = 500.5", {"1"}),
+    # half a cent: exact against integer cents, whichever way rounding would go
+    ("amount_spent > 500.495", {"1", "5"}),
+    ("amount_spent <= 500.495", {"2", "3", "4"}),
+    ("amount_spent >= 500.505", {"5"}),
+    ("amount_spent < 500.505", {"1", "2", "3", "4"}),
+    ("amount_spent BETWEEN 500.495 AND 500.505", {"1"}),
     ("amount_spent < 500.501", {"1", "2", "3", "4"}),
     ("amount_spent = 500.505", set()),
     ("amount_spent BETWEEN 20 AND 999.99", {"1", "2", "5"}),

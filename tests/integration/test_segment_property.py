@@ -17,6 +17,7 @@ from sqlalchemy.orm import Session
 
 from plugin.profiles.models import Customer
 from plugin.segments import ast
+from plugin.segments.catalogue import FIELDS, OPERATORS
 from plugin.segments.compiler import compile_predicate
 from plugin.segments.context import CompileContext
 from plugin.segments.parser import parse_query
@@ -34,7 +35,8 @@ from tests.integration.test_segment_property_store import (
     build,
 )
 
-EMAIL = ["SUBSCRIBED", "NOT_SUBSCRIBED", "PENDING", "UNSUBSCRIBED", "REDACTED", "INVALID"]
+# In scope: the fields this compiler owns and the stored scalars (no RFM, lifecycle, …).
+SCALAR_SPECS = [spec for spec in FIELDS.values() if spec.name in SCALARS]
 ORDERED = ["=", "!=", "<", "<=", ">", ">="]
 
 
@@ -92,23 +94,26 @@ class Gen:
 
     # --- conditions
     def scalar(self) -> ast.Condition:
-        field = self.pick(sorted(SCALARS))
-        column, kind = SCALARS[field]
-        if self.pick([True, *[False] * 9]):
-            return ast.IsNull(field, self.flag())
-        if kind in ("enum", "str"):
-            values = EMAIL if kind == "enum" else [v for v in LOCALES if v] + ["zz"]
-            if self.flag():
-                return ast.Comparison(field, self.pick(["=", "!="]), ast.Str(self.pick(values)))
-            chosen = self.some(values, 3)
-            return ast.InList(field, tuple(ast.Str(v) for v in chosen), self.flag())
+        """A field and an operator the catalogue allows for its type, a literal from the
+        rows (the reference evaluator knows the fields on its own, not from the catalogue)."""
+        spec = self.pick(SCALAR_SPECS)
+        form = self.pick([op for op in OPERATORS[spec.type] for _ in range(1 + (op != "IS NULL"))])
+        if form == "IS NULL":
+            return ast.IsNull(spec.name, self.flag())
+        if spec.type in ("enum", "string"):
+            values = list(spec.enum_values) or [v for v in LOCALES if v] + ["zz"]
+            if form == "IN":
+                chosen = self.some(values, 3)
+                return ast.InList(spec.name, tuple(ast.Str(v) for v in chosen), self.flag())
+            return ast.Comparison(spec.name, self.pick(["=", "!="]), ast.Str(self.pick(values)))
+        column, kind = SCALARS[spec.name]
         value = self.literal(kind, self.column(column))
-        if self.pick([True, False, False]):
-            return ast.Between(field, value, self.literal(kind, self.column(column)))
-        if kind == "int" and self.pick([True, False, False]):
+        if form == "BETWEEN":
+            return ast.Between(spec.name, value, self.literal(kind, self.column(column)))
+        if form == "IN":
             values = (value, self.literal(kind, self.column(column)))
-            return ast.InList(field, values, self.flag())
-        return ast.Comparison(field, self.pick(ORDERED), value)
+            return ast.InList(spec.name, values, self.flag())
+        return ast.Comparison(spec.name, form, value)
 
     def literal(self, kind: str, stored: list[Any]) -> ast.Value:
         if kind == "money":
@@ -202,6 +207,12 @@ class Gen:
         if len(items) == 1:
             items.append(self.leaf())
         return outer(tuple(items))
+
+
+def test_the_generator_covers_every_field_in_scope() -> None:
+    assert {s.name for s in SCALAR_SPECS} == set(SCALARS)
+    lists = {s.name for s in FIELDS.values() if s.type == "string_list"}
+    assert lists == {"customer_tags", "customer_countries"}
 
 
 def sql_members(session: Session, node: ast.Node, raw: Raw, shop_id: int) -> set[int]:
