@@ -183,6 +183,14 @@ def test_injection_strings_are_only_ever_literals(
             assert len(found) >= 1
         else:
             assert found == expected, position
+        sql = str(
+            compile_predicate(
+                parse_query(position.format(quoted(payload))).ast,
+                CompileContext(store.id, NOW),
+                resolve=stand_in,
+            )
+        )
+        assert payload not in sql and "DROP" not in sql and "DELETE" not in sql  # bound
     with pytest.raises(QueryError):
         parse_query(f"email_subscription_status = {quoted(payload)}")
     assert session.scalar(select(func.count()).select_from(Customer)) == before

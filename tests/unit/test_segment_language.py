@@ -38,6 +38,21 @@ def test_and_binds_tighter_than_or() -> None:
     )
 
 
+def test_between_takes_its_own_and() -> None:
+    node = parse_query("amount_spent BETWEEN 1 AND 2 AND vip = true OR vip = false").ast
+    assert node == ast.Or(
+        (
+            ast.And(
+                (
+                    ast.Between("amount_spent", ast.Num(Decimal(1)), ast.Num(Decimal(2))),
+                    ast.Comparison("vip", "=", ast.Bool(True)),
+                )
+            ),
+            ast.Comparison("vip", "=", ast.Bool(False)),
+        )
+    )
+
+
 def test_values_are_typed() -> None:
     node = parse_query(
         "amount_spent BETWEEN 100 AND 999.99 AND last_order_date = 2024-02-29 "
