@@ -112,6 +112,24 @@ def test_queries_select_the_expected_customers(session: Session, store: Shop) ->
     assert {q: got for q, got in wrong.items() if got[0] != got[1]} == {}
 
 
+def test_the_real_field_expressions_agree_with_the_stand_in(session: Session, store: Shop) -> None:
+    """The same cases through plugin.segments.fields (what the evaluator uses)."""
+    ctx = CompileContext(store.id, NOW, store.timezone, currency=store.currency)
+
+    def real(query: str) -> set[str]:
+        predicate = compile_predicate(parse_query(query).ast, ctx)
+        stmt = select(Customer.platform_id).where(Customer.shop_id == store.id, predicate)
+        return set(session.scalars(stmt))
+
+    cases = [
+        *CASES,
+        # Dee's address comes from her orders (a stub fills what the profile lacks)
+        ("customer_email_domain = 'EXAMPLE.com'", {"1", "2", "3", "4", "5"}),
+        ("customer_email_domain != 'example.com'", set()),
+    ]
+    assert {q: real(q) for q, e in cases if real(q) != e} == {}
+
+
 def test_the_same_query_in_utc_sees_a_different_day(session: Session, store: Shop) -> None:
     store.timezone = "UTC"
     assert members(session, store, "last_order_date = 2026-05-31") == {"2"}
