@@ -257,7 +257,7 @@ NAMES = st.sampled_from(
 QUIET = [HealthCheck.too_slow, HealthCheck.data_too_large, HealthCheck.filter_too_much]
 
 
-@settings(max_examples=30, suppress_health_check=QUIET, deadline=None)
+@settings(max_examples=20, suppress_health_check=QUIET, deadline=None)
 @given(from_lark(lark_parser(), start="start", explicit={"NAME": NAMES}))
 def test_any_sentence_of_the_grammar_parses_or_fails_with_a_query_error(text: str) -> None:
     try:
