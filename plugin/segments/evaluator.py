@@ -17,16 +17,16 @@ from dataclasses import dataclass, field, replace
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import ColumnElement, Select, and_, case, literal, or_, select, update
+from sqlalchemy import ColumnElement, Select, and_, or_, select, update
 from sqlalchemy.orm import Session
 
-from plugin.db import lock_keys
+from plugin.db import is_postgresql, lock_keys
 from plugin.profiles.models import Customer
 from plugin.profiles.shop_settings import abandoned_after_hours
 from plugin.runtime import Runtime
-from plugin.segments import evaluator_language as language
 from plugin.segments.context import CompileContext
 from plugin.segments.evaluator_membership import Change, write_changes
+from plugin.segments.evaluator_shared import masks_select
 from plugin.segments.models import INITIAL, SWEEP, THRESHOLD, Segment, SegmentState
 from plugin.shops.models import Shop
 
@@ -102,39 +102,21 @@ def compile_context(session: Session, shop_id: int, now: datetime, **scope: Any)
     )
 
 
-def mask_expression(rules: Sequence[Rule], ctx: CompileContext) -> ColumnElement[int]:
-    """The sum of each matching rule's bit: a customer's membership mask."""
-    terms = [
-        case((language.predicate(language.parsed_ast(rule.query), ctx), rule.flag), else_=0)
-        for rule in rules
-    ]
-    if not terms:
-        return literal(0)
-    total: ColumnElement[int] = terms[0]
-    for term in terms[1:]:
-        total = total + term
-    return total
-
-
-def changes_statement(
-    shop_id: int, mask: ColumnElement[int], *where: ColumnElement[bool]
-) -> Select[Any]:
+def changes_statement(shop_id: int, computed_select: Select[Any]) -> Select[Any]:
     """(customer id, new mask, stored mask or None) for customers whose mask changed."""
-    computed = (
-        select(Customer.id.label("cid"), mask.label("mask"))
-        .where(Customer.shop_id == shop_id, *where)
-        .subquery()
-    )
-    stmt = (
+    computed = computed_select.subquery()
+    return (
         select(computed.c.cid, computed.c.mask, SegmentState.mask.label("old"))
         .outerjoin(
             SegmentState,
-            and_(SegmentState.shop_id == shop_id, SegmentState.customer_id == computed.c.cid),
+            and_(
+                SegmentState.shop_id == shop_id,
+                SegmentState.customer_id == computed.c.cid,
+            ),
         )
         .where(or_(SegmentState.customer_id.is_(None), SegmentState.mask != computed.c.mask))
         .order_by(computed.c.cid)
     )
-    return stmt
 
 
 def diff_rows(
@@ -188,7 +170,8 @@ def evaluate_batch(
 ) -> list[Change]:
     """Evaluate one slice of a shop's customers and write what changed (caller holds the
     shop lock and owns the transaction)."""
-    stmt = changes_statement(ctx.shop_id, mask_expression(rules, ctx), *where)
+    lateral = is_postgresql(session)
+    stmt = changes_statement(shop_id, masks_select(rules, ctx, *where, lateral=lateral))
     return apply_statement(session, shop_id, rules, stmt, reason, ctx.now)
 
 

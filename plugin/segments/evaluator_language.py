@@ -27,8 +27,9 @@ def parsed_ast(text: str) -> Any:
     return parse(text).ast
 
 
-def predicate(ast: Any, ctx: CompileContext) -> ColumnElement[bool]:
-    """The rule as a boolean over `customers` (one shop, one clock, optional id scope)."""
+def predicate(ast: Any, ctx: CompileContext, resolve: Any = None) -> ColumnElement[bool]:
+    """The rule as a boolean over `customers` (one shop, one clock, optional id scope);
+    `resolve(name, ctx)` may give a field's expression (default: the field's own SQL)."""
     from plugin.segments.compiler import compile_predicate
 
-    return compile_predicate(ast, ctx)
+    return compile_predicate(ast, ctx, resolve)

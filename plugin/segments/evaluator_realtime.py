@@ -18,6 +18,7 @@ from typing import Any, cast
 from sqlalchemy import BigInteger, Select, bindparam, exists, select
 from sqlalchemy.orm import Session
 
+from plugin.db import is_postgresql
 from plugin.events import CustomersMerged, Event, subject_customer_ids
 from plugin.profiles.models import Customer
 from plugin.segments.evaluator import (
@@ -26,10 +27,10 @@ from plugin.segments.evaluator import (
     changes_statement,
     compile_context,
     enabled_rules,
-    mask_expression,
     shop_lock,
 )
 from plugin.segments.evaluator_membership import Change, close_memberships
+from plugin.segments.evaluator_shared import masks_select
 from plugin.segments.models import MAX_SEGMENTS, MERGED, REALTIME, REDACTED, SegmentMembership
 
 ALL_BITS = (1 << MAX_SEGMENTS) - 1
@@ -114,7 +115,9 @@ def realtime_statement(
         if stmt is not None:
             _STATEMENTS.move_to_end(key)
             return stmt
-    stmt = changes_statement(shop_id, mask_expression(rules, ctx), Customer.id.in_(slots))
+    scope = Customer.id.in_(slots)
+    masks = masks_select(rules, ctx, scope, lateral=is_postgresql(session))
+    stmt = changes_statement(shop_id, masks)
     with _LOCK:
         _STATEMENTS[key] = stmt
         while len(_STATEMENTS) > CACHE_SIZE:

@@ -10,10 +10,11 @@ from sqlalchemy.orm import Session
 
 from plugin.profiles.models import Customer
 from plugin.runtime import Runtime
-from plugin.segments.evaluator import enabled_rules, evaluate_shop
+from plugin.segments.evaluator import compile_context, enabled_rules, evaluate_shop
+from plugin.segments.evaluator_language import parsed_ast, predicate
 from plugin.segments.evaluator_realtime import evaluate_customers, realtime_statement
 from plugin.segments.evaluator_sweep import sweep_shop
-from plugin.segments.models import SegmentMembership, SegmentState
+from plugin.segments.models import Segment, SegmentMembership, SegmentState
 from plugin.segments.services import (
     create_segment,
     disable_segment,
@@ -283,3 +284,38 @@ def test_real_time_statements_are_built_once_per_rule_set_and_minute(
         }
     assert set(changes) == {three, four} and all(c.new for c in changes.values())
     assert changes[three].flips[regular] == changes[four].flips[regular] == "realtime"
+
+
+def test_every_rule_in_the_one_pass_mask_selects_what_it_selects_alone(
+    runtime: Runtime, settings: Settings
+) -> None:
+    """The mask computes virtual fields (RFM, VIP, lifecycle, gap ratio) once per row; each
+    rule must still select exactly the customers its own compiled predicate selects."""
+    shop_id = installed(runtime, settings, A, at(-900))
+    with runtime.sessions() as session:
+        shop = session.get(Shop, shop_id)
+        assert shop is not None
+        for n in range(24):  # spread over recency, frequency and spend
+            for k in range(n % 5 + (n % 3 == 0)):
+                when = T0 - timedelta(days=3 + 17 * n + 41 * k)
+                payload = order_payload(
+                    f"9{n:02d}{k}",
+                    customer=str(100 + n),
+                    total=f"{10 + 7 * n * (k + 1)}.00",
+                    updated_at=when,
+                )
+                apply_payload(session, shop, "orders/create", payload, settings=settings, now=when)
+    sweep_shop(runtime, shop_id, T0)
+    with runtime.sessions() as session:
+        ctx = compile_context(session, shop_id, T0)
+        nontrivial = 0
+        for segment in session.scalars(select(Segment).where(Segment.shop_id == shop_id)):
+            alone = predicate(parsed_ast(segment.query), ctx)
+            expected = set(
+                session.scalars(
+                    select(Customer.platform_id).where(Customer.shop_id == shop_id, alone)
+                )
+            )
+            assert open_members(session, shop_id, segment.id) == expected, segment.name
+            nontrivial += 0 < len(expected) < 24
+    assert nontrivial >= 8
