@@ -4,6 +4,7 @@ redaction and merges, and one shop never touching another's memberships."""
 from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
+from typing import Any
 
 from sqlalchemy import delete, func, select
 from sqlalchemy.orm import Session
@@ -196,7 +197,7 @@ def test_redacted_deleted_and_merged_customers_leave_as_defined(
         regular = segment_id(session, shop_id, "regular")
     redact = {"shop_domain": A, "customer": {"id": 1}, "orders_to_redact": []}
     deliver(runtime, A, redact, topic="customers/redact", triggered_at=at(1))
-    merge = {
+    merge: dict[str, Any] = {
         "admin_graphql_api_customer_kept_id": "gid://shopify/Customer/3",
         "admin_graphql_api_customer_deleted_id": "gid://shopify/Customer/2",
         "admin_graphql_api_job_id": None,
