@@ -84,3 +84,14 @@ def sweep_segments(runtime: Runtime, now: datetime) -> None:
     swept = sweep_due_shops(runtime, shop_ids, now)
     if swept:
         log.info("jobs.segment_sweep shops=%d", swept)
+
+
+def segment_daily_kpis(runtime: Runtime, now: datetime) -> None:
+    """Each shop's segment KPIs for its local yesterday, once that day has ended."""
+    from plugin.segments.health import ensure_daily
+
+    for shop_id, _platform, domain in installed_shops(runtime):
+        with runtime.sessions.begin() as session:
+            day = ensure_daily(session, shop_id, now)
+        if day:
+            log.info("jobs.segment_daily shop=%s day=%s", domain, day)

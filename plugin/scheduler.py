@@ -22,7 +22,12 @@ from plugin.inbox.services import (
     reduce_processed_payloads,
     release_installed_shops,
 )
-from plugin.jobs import lookup_unknown_products, refresh_abandoned_checkouts, sweep_segments
+from plugin.jobs import (
+    lookup_unknown_products,
+    refresh_abandoned_checkouts,
+    segment_daily_kpis,
+    sweep_segments,
+)
 from plugin.runtime import Runtime
 
 log = logging.getLogger(__name__)
@@ -56,6 +61,7 @@ def default_jobs() -> list[Job]:
         Job("products.lookup", lookup_unknown_products, timedelta(minutes=15)),
         # Checks every shop's due time (hourly, after local midnight, after rule edits).
         Job("segments.sweep", sweep_segments, timedelta(minutes=5)),
+        Job("segments.daily", segment_daily_kpis, timedelta(minutes=30)),
     ]
 
 

@@ -1,4 +1,4 @@
-"""`shopseg segments`: list, create, edit, disable/enable, preview, members, fields, evaluate."""
+"""`shopseg segments`: define, inspect, evaluate and check the health of segments."""
 
 from __future__ import annotations
 
@@ -201,6 +201,63 @@ def evaluate(domain: str) -> None:
         f"Evaluated {domain}: {result.customers_changed} customers changed, "
         f"{result.entered} entered, {result.exited} exited."
     )
+
+
+@segments.command()
+@click.argument("domain")
+@click.option("--dismiss", "dismiss", metavar="FLAG", help="Hide this flag from now on.")
+@click.option("--json", "as_json", is_flag=True, help="Print KPIs and flags as JSON.")
+def health(domain: str, dismiss: str | None, as_json: bool) -> None:
+    """KPIs of each segment for the shop's last complete day, and health flags."""
+    from plugin.segments import health as kpis
+
+    now = utcnow()
+
+    def work(session: Session, shop_id: int) -> tuple[list[dict[str, Any]], list[Any]]:
+        if dismiss:
+            kpis.dismiss_flag(session, shop_id, dismiss, now)
+        kpis.ensure_daily(session, shop_id, now)
+        rows = [_health_row(seg, daily) for seg, daily in kpis.latest_daily(session, shop_id)]
+        return rows, kpis.health_flags(session, shop_id)
+
+    rows, flags = _write(domain, work)
+    if as_json:
+        document = {"segments": rows, "flags": [asdict(f) for f in flags]}
+        click.echo(json.dumps(document, indent=2, ensure_ascii=False))
+        return
+    click.echo(f"{'segment':<24} {'size':>7} {'revenue 90d':>12} {'AOV':>8} {'repeat':>7} conv 30d")
+    for r in rows:
+        click.echo(
+            f"{r['segment']:<24} {r['size']:>7} {r['revenue_90d_minor']:>12} "
+            f"{_show(r['aov_minor']):>8} {_show(r['repeat_rate']):>7} "
+            f"{_show(r['conversion_30d'])} (n={r['conversion_n']})"
+        )
+    for flag in flags:
+        click.echo(f"! {flag.message}  [{flag.key}]")
+
+
+HEALTH_KEYS = (
+    "size",
+    "revenue_90d_minor",
+    "orders_90d",
+    "aov_minor",
+    "orders_per_member",
+    "repeat_rate",
+    "conversion_30d",
+    "conversion_n",
+)
+
+
+def _health_row(segment: Any, daily: Any) -> dict[str, Any]:
+    return {"segment": segment.name, "day": daily.day.isoformat()} | {
+        k: getattr(daily, k) for k in HEALTH_KEYS
+    }
+
+
+def _show(value: float | int | None) -> str:
+    if value is None:
+        return "-"
+    return f"{value:.2f}" if isinstance(value, float) else str(value)
 
 
 COMMANDS: list[click.Command] = [segments]

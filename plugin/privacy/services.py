@@ -256,6 +256,8 @@ NO_CUSTOMER_DATA: dict[str, str] = {
     "tombstones": "platform ids are stored only as salted hashes",
     "segments": "the merchant's segment definitions",
     "rfm_cutoffs": "the shop's RFM quintile cut-offs and VIP threshold: no customer ids",
+    "segment_daily": "per-segment totals of a day, about no one customer",
+    "segment_flag_dismissals": "the merchant's dismissed health flags",
 }
 
 

@@ -8,11 +8,13 @@ must outlive the customer row (it carries no personal data).
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import date, datetime
 
 from sqlalchemy import (
     BigInteger,
     Boolean,
+    Date,
+    Float,
     ForeignKey,
     Index,
     Integer,
@@ -131,3 +133,34 @@ class SegmentEvent(Base):
     kind: Mapped[str] = mapped_column(String(8))  # entered | exited
     reason: Mapped[str] = mapped_column(String(16))
     occurred_at: Mapped[datetime]
+
+
+class SegmentDaily(Base):
+    """A segment's KPIs for one local day of its shop (the admin reads only this)."""
+
+    __tablename__ = "segment_daily"
+
+    segment_id: Mapped[int] = mapped_column(
+        BigInteger, ForeignKey("segments.id", ondelete="CASCADE"), primary_key=True
+    )
+    day: Mapped[date] = mapped_column(Date, primary_key=True)
+    shop_id: Mapped[int] = mapped_column(BigInteger, _shop_fk())
+    size: Mapped[int] = mapped_column(Integer, default=0)
+    revenue_90d_minor: Mapped[int] = mapped_column(BigInteger, default=0)
+    orders_90d: Mapped[int] = mapped_column(Integer, default=0)
+    aov_minor: Mapped[int | None] = mapped_column(BigInteger)
+    orders_per_member: Mapped[float | None] = mapped_column(Float)
+    repeat_rate: Mapped[float | None] = mapped_column(Float)
+    conversion_30d: Mapped[float | None] = mapped_column(Float)
+    conversion_n: Mapped[int] = mapped_column(Integer, default=0)
+    computed_at: Mapped[datetime]
+
+
+class SegmentFlagDismissal(Base):
+    """A health flag the merchant dismissed (e.g. `merge:vip:regular`); it stays hidden."""
+
+    __tablename__ = "segment_flag_dismissals"
+
+    shop_id: Mapped[int] = mapped_column(BigInteger, _shop_fk(), primary_key=True)
+    flag: Mapped[str] = mapped_column(String(255), primary_key=True)
+    dismissed_at: Mapped[datetime]

@@ -32,7 +32,14 @@ from plugin.profiles.models import (
     Refund,
     Tombstone,
 )
-from plugin.segments.models import Segment, SegmentEvent, SegmentMembership, SegmentState
+from plugin.segments.models import (
+    Segment,
+    SegmentDaily,
+    SegmentEvent,
+    SegmentFlagDismissal,
+    SegmentMembership,
+    SegmentState,
+)
 from plugin.segments.rfm_models import RfmCutoffs
 from plugin.shops.models import UNINSTALLED, OAuthState, Shop, ShopSetting
 
@@ -361,6 +368,10 @@ def _add_segments(session: Session, shop: Shop, member: Customer) -> None:
     session.add(
         SegmentEvent(**who, segment_id=segment.id, kind="entered", reason="initial", occurred_at=T0)
     )
+    session.add(
+        SegmentDaily(shop_id=shop.id, segment_id=segment.id, day=T0.date(), size=1, computed_at=T0)
+    )
+    session.add(SegmentFlagDismissal(shop_id=shop.id, flag="small:regular", dismissed_at=T0))
 
 
 def _add_exports(session: Session, data: ShopData) -> None:

@@ -117,3 +117,18 @@ def test_fields_come_from_the_catalogue() -> None:
     names = {line.split()[0] for line in out.splitlines()}
     assert {"amount_spent", "order_gap_ratio", "rfm_group"} <= names
     assert any(n.startswith("products_purchased(") for n in names)
+
+
+def test_health_shows_kpis_and_flags_and_dismisses(runtime: Runtime, shop_id: int) -> None:
+    run("segments", "evaluate", SHOP)
+    code, out = run("segments", "health", SHOP, "--json")
+    assert code == 0, out
+    document = json.loads(out)
+    regular = next(row for row in document["segments"] if row["segment"] == "Regular")
+    # KPIs are of the last complete local day; members entered today are not in it yet.
+    yesterday = (utcnow() - timedelta(days=1)).date().isoformat()
+    assert (regular["day"], regular["size"], regular["conversion_n"]) == (yesterday, 0, 0)
+    assert "small:regular" in {flag["key"] for flag in document["flags"]}
+
+    code, out = run("segments", "health", SHOP, "--dismiss", "small:regular")
+    assert code == 0 and "[small:regular]" not in out and "Regular" in out
