@@ -64,16 +64,24 @@ def _segment_row(summary: services.SegmentSummary) -> dict[str, Any]:
 @click.argument("domain")
 @click.option("--json", "as_json", is_flag=True, help="Print the segments as JSON.")
 def list_(domain: str, as_json: bool) -> None:
-    """The segments of shop DOMAIN with their size and when they were last evaluated."""
-    rows = _write(domain, lambda s, shop_id: services.segment_summaries(s, shop_id))
+    """The segments of shop DOMAIN: size, last evaluation and health flags."""
+    from plugin.segments.health import health_flags
+
+    def work(session: Session, shop_id: int) -> tuple[list[Any], list[Any]]:
+        return services.segment_summaries(session, shop_id), health_flags(session, shop_id)
+
+    rows, flags = _write(domain, work)
+    flagged = {r.slug: [f.key for f in flags if r.slug in f.key.split(":")[1:]] for r in rows}
     if as_json:
-        click.echo(json.dumps([_segment_row(r) for r in rows], indent=2, ensure_ascii=False))
+        document = [_segment_row(r) | {"flags": flagged[r.slug]} for r in rows]
+        click.echo(json.dumps(document, indent=2, ensure_ascii=False))
         return
-    click.echo(f"{'name':<24} {'state':<8} {'size':>8}  {'last evaluated':<25} query")
+    click.echo(f"{'name':<24} {'state':<5} {'size':>8}  {'last evaluated':<25} {'flags':<6} query")
     for r in rows:
         state = "on" if r.enabled else "off"
         at = r.last_evaluated_at.isoformat(timespec="seconds") if r.last_evaluated_at else "never"
-        click.echo(f"{r.name:<24} {state:<8} {r.size:>8}  {at:<25} {r.query}")
+        marks = ",".join(k.split(":")[0] for k in flagged[r.slug]) or "-"
+        click.echo(f"{r.name:<24} {state:<5} {r.size:>8}  {at:<25} {marks:<6} {r.query}")
 
 
 def _parse_or_show(query: str) -> None:

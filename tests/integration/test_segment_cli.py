@@ -74,6 +74,7 @@ def test_create_evaluate_list_and_members(runtime: Runtime, shop_id: int) -> Non
     rows = {r["slug"]: r for r in json.loads(run("segments", "list", SHOP, "--json")[1])}
     assert rows["loyal-3"]["size"] == 1 and rows["loyal-3"]["last_evaluated_at"]
     assert rows["one-time-buyers"]["size"] == 1
+    assert rows["loyal-3"]["flags"] == ["small:loyal-3"]  # 1 member, under the minimum of 50
 
     assert run("segments", "members", SHOP, "Loyal 3", "--csv") == (0, f"customer_id\n{BIG_ID}\n")
     assert run("segments", "members", SHOP, "one-time buyers") == (0, "5\n")
