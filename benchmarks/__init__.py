@@ -1,0 +1,1 @@
+"""Benchmarks of the webhook ingest path and the worker (`python -m benchmarks.ingest`)."""

@@ -1,0 +1,196 @@
+"""Benchmark of the webhook receiver and the worker on CDNOW orders, with baselines."""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import secrets
+import shlex
+import sys
+from collections import Counter
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
+from dataclasses import replace
+from datetime import UTC, datetime
+from pathlib import Path
+
+from benchmarks.cdnow import (
+    CDNOW_FILE,
+    PROJECT,
+    SignedDelivery,
+    Transaction,
+    read_transactions,
+    sign,
+    signed_deliveries,
+)
+from benchmarks.databases import BACKENDS, server_version, throwaway_database
+from benchmarks.errors import BenchmarkError
+from benchmarks.report import (
+    BackendResult,
+    app_commit,
+    load_average,
+    machine,
+    render,
+    update_document,
+)
+from benchmarks.serving import Client, LoadResult, http_floor, quiet, serve
+from benchmarks.work import (
+    Expected,
+    adapter_only,
+    check_stored,
+    timed_drain,
+)
+from plugin.app import create_app
+from plugin.db import utcnow
+from plugin.migrate import upgrade_head
+from plugin.runtime import Runtime, build_runtime
+from plugin.settings import Settings
+from plugin.shops.models import INSTALLED, Shop
+
+SHOP = "cdnow-bench.myshopify.com"
+WEBHOOK_PATH = "/webhooks/shopify"
+DEFAULT_ORDERS = 5000
+DEFAULT_CLIENTS = 4
+DEFAULT_OUT = PROJECT / "docs" / "benchmarks.md"
+# Enough requests to open every keep-alive connection and the app's database pool.
+WARMUP_REQUESTS = 40
+WORKERS = {"sqlite": (1,), "postgresql": (1, 2)}
+
+log = logging.getLogger("benchmarks.ingest")
+
+
+def run_backend(
+    backend: str, orders: int, clients: int = DEFAULT_CLIENTS, data: Path = CDNOW_FILE
+) -> BackendResult:
+    """The whole benchmark on one backend, in a throwaway database."""
+    transactions = read_transactions(orders, data)
+    load_before = load_average()
+    with throwaway_database(backend) as url, app_runtime(url) as runtime:
+        install_shop(runtime)
+        deliveries = signed_deliveries(transactions, SHOP, runtime.settings.shopify_api_secret)
+        expected = expect(transactions, deliveries)
+        floor, receiver = measure_receiver(runtime, deliveries, clients)
+        check_stored(runtime, expected)
+        log.info("%s: receiver %.0f req/s, floor %.0f req/s", backend, receiver.rate, floor.rate)
+        adapter = adapter_only(runtime, expected)
+        timeout = 120 + 0.2 * orders
+        drains = []
+        for workers in WORKERS[backend]:
+            drains.append(timed_drain(runtime, expected, workers, timeout))
+            log.info("%s: %s %.0f rows/s", backend, drains[-1].label, drains[-1].rows_per_second)
+        database = server_version(runtime.engine)
+    body_bytes = sum(len(d.body) for d in deliveries) // len(deliveries)
+    return BackendResult(
+        backend, database, orders, expected.customers, clients, body_bytes,
+        floor, receiver, adapter, drains, (load_before, load_average()),
+    )  # fmt: skip
+
+
+@contextmanager
+def app_runtime(database_url: str) -> Iterator[Runtime]:
+    """The app's runtime on a migrated database, with fresh secrets."""
+    settings = replace(
+        Settings(),
+        database_url=database_url,
+        shopify_api_key="benchmark-api-key",
+        shopify_api_secret=secrets.token_urlsafe(32),
+        secret_key=secrets.token_urlsafe(48),
+    )
+    runtime = build_runtime(settings)
+    try:
+        upgrade_head(runtime.engine)
+        yield runtime
+    finally:
+        runtime.close()
+
+
+def install_shop(runtime: Runtime) -> None:
+    with runtime.sessions.begin() as session:
+        session.add(Shop(domain=SHOP, install_state=INSTALLED, installed_at=utcnow()))
+
+
+def expect(transactions: list[Transaction], deliveries: list[SignedDelivery]) -> Expected:
+    return Expected(
+        shop_domain=SHOP,
+        orders=len(transactions),
+        customers=len({tx.customer for tx in transactions}),
+        spent_minor=sum(tx.minor for tx in transactions),
+        webhook_ids=frozenset(d.webhook_id for d in deliveries),
+    )
+
+
+def measure_receiver(
+    runtime: Runtime, deliveries: list[SignedDelivery], clients: int
+) -> tuple[LoadResult, LoadResult]:
+    """The HTTP floor, then the app's receiver, by the same client on the same server type."""
+    timeout = 60 + 0.05 * len(deliveries)
+    warmup = [_badly_signed(d) for d in deliveries[:WARMUP_REQUESTS]]
+    with Client(clients) as client:
+        with serve(http_floor) as url:
+            client.post_all(url + WEBHOOK_PATH, warmup, timeout)
+            floor = client.post_all(url + WEBHOOK_PATH, deliveries, timeout)
+        with serve(create_app(runtime)) as url:
+            with quiet("webhooks"):  # one warning per rejected warm-up request
+                rejected = client.post_all(url + WEBHOOK_PATH, warmup, timeout)
+            receiver = client.post_all(url + WEBHOOK_PATH, deliveries, timeout)
+    _expect_outcomes("HTTP floor", floor, "200 ok")
+    _expect_outcomes("warm-up (bad signatures)", rejected, "401 None")
+    _expect_outcomes("receiver", receiver, "200 stored")
+    return floor, receiver
+
+
+def _badly_signed(delivery: SignedDelivery) -> SignedDelivery:
+    """A copy the app rejects after looking up the shop's secrets: it warms the server,
+    Flask and the database pool without storing anything."""
+    headers = {**delivery.headers, "X-Shopify-Hmac-Sha256": sign("not-the-secret", delivery.body)}
+    return replace(delivery, headers=headers)
+
+
+def _expect_outcomes(what: str, load: LoadResult, outcome: str) -> None:
+    if load.outcomes != Counter({outcome: load.requests}):
+        raise BenchmarkError(f"{what}: responses {dict(load.outcomes)}, expected all {outcome!r}")
+
+
+def write_report(results: list[BackendResult], out: Path, command: str) -> str:
+    """Update each backend's section of `out`; returns the sections written."""
+    date = datetime.now(UTC).strftime("%Y-%m-%d %H:%M UTC")
+    commit = app_commit()
+    sections = []
+    for result in results:
+        section = render(result, machine([result.database]), date, command, commit)
+        update_document(out, f"benchmarks.ingest {result.backend}", section)
+        sections.append(section)
+    return "\n".join(sections)
+
+
+def parse_args(argv: Sequence[str]) -> argparse.Namespace:
+    parser = argparse.ArgumentParser(prog="python -m benchmarks.ingest", description=__doc__)
+    parser.add_argument("--backend", choices=[*BACKENDS, "both"], default="both")
+    parser.add_argument("--orders", type=int, default=DEFAULT_ORDERS, help="CDNOW orders sent")
+    parser.add_argument("--clients", type=int, default=DEFAULT_CLIENTS, help="client threads")
+    parser.add_argument("--data", type=Path, default=CDNOW_FILE, help="CDNOW_master.txt")
+    parser.add_argument("--out", type=Path, default=DEFAULT_OUT, help="Markdown file updated")
+    args = parser.parse_args(argv)
+    if args.orders < 1 or args.clients < 1:
+        parser.error("--orders and --clients must be at least 1")
+    return args
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    logging.basicConfig(level=logging.WARNING, format="%(levelname)s %(name)s %(message)s")
+    log.setLevel(logging.INFO)  # progress of a run that takes minutes
+    argv = list(sys.argv[1:] if argv is None else argv)
+    args = parse_args(argv)
+    backends = list(BACKENDS) if args.backend == "both" else [args.backend]
+    try:
+        results = [run_backend(b, args.orders, args.clients, args.data) for b in backends]
+    except BenchmarkError as exc:
+        print(f"benchmark FAILED: {exc}", file=sys.stderr)
+        return 1
+    command = shlex.join(["python", "-m", "benchmarks.ingest", *argv])
+    print(write_report(results, args.out, command))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,63 @@
+"""The ingest benchmark runs end to end on a few orders, checks itself and reports numbers."""
+
+from __future__ import annotations
+
+import re
+from dataclasses import replace
+from pathlib import Path
+
+import pytest
+
+from benchmarks import ingest
+from benchmarks.errors import BenchmarkError
+from benchmarks.ingest import run_backend, write_report
+from benchmarks.report import HEADER, update_document
+from benchmarks.work import Expected
+
+SMOKE_ORDERS = 30
+NUMBER = r"[0-9][0-9,]*(\.[0-9]+)?"
+
+
+def test_benchmark_checks_its_results_and_reports_them(backend: str, tmp_path: Path) -> None:
+    result = run_backend(backend, SMOKE_ORDERS, clients=2)
+
+    assert result.floor.outcomes == {"200 ok": SMOKE_ORDERS}
+    assert result.receiver.outcomes == {"200 stored": SMOKE_ORDERS}
+    assert result.customers == 8  # distinct customer ids in the first 30 CDNOW lines
+    assert [d.rows for d in result.drains] == [SMOKE_ORDERS] * len(result.drains)
+    out = tmp_path / "benchmarks.md"
+    write_report([result], out, "python -m benchmarks.ingest --orders 30")
+    text = out.read_text()
+    assert text.startswith(HEADER)
+    for step in ("HTTP floor", "inbox insert", "adapter only", "drain, 1 worker"):
+        assert re.search(rf"\| [^|]*{step}[^|]* \| {NUMBER} (req|rows)/s", text), step
+    assert re.search(rf"\| [^|]*inbox insert[^|]* \|[^|]+\| {NUMBER} \| {NUMBER} \|", text)
+    if backend == "postgresql":
+        assert "drain, 2 workers" in text
+
+
+def test_a_wrong_result_fails_the_benchmark(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    real_expect = ingest.expect
+
+    def off_by_one_cent(*args: object) -> Expected:
+        expected = real_expect(*args)  # type: ignore[arg-type]
+        return replace(expected, spent_minor=expected.spent_minor + 1)
+
+    monkeypatch.setattr(ingest, "expect", off_by_one_cent)
+    with pytest.raises(BenchmarkError, match="wrong adapter total"):
+        run_backend("sqlite", 5, clients=1)
+
+
+def test_a_rerun_replaces_its_own_section_only(tmp_path: Path) -> None:
+    out = tmp_path / "benchmarks.md"
+    update_document(out, "benchmarks.ingest sqlite", "old sqlite\n")
+    update_document(out, "benchmarks.other", "other section\n")
+    update_document(out, "benchmarks.ingest sqlite", "new sqlite\n")
+
+    text = out.read_text()
+    assert text.startswith(HEADER)
+    assert "old sqlite" not in text
+    assert text.index("new sqlite") < text.index("other section")
+    assert text.count("<!-- benchmarks.ingest sqlite -->") == 1
