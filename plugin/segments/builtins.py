@@ -1,4 +1,5 @@
-"""The playbook's segments, shipped as query text and created for every shop at install.
+"""The playbook's segments, shipped as query text and created for every shop at install,
+and the Category fans segments the sweep keeps for the shop's top product types.
 
 They are ordinary segments once created: the merchant can edit their rules or switch
 them off, and a reinstall keeps those edits (only missing built-ins are added).
@@ -6,13 +7,21 @@ them off, and a reinstall keeps those edits (only missing built-ins are added).
 
 from __future__ import annotations
 
+import hashlib
+import logging
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
+from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import distinct, func, select
 from sqlalchemy.orm import Session
 
+from plugin.errors import ValidationError
+from plugin.profiles.models import Product, Purchase
 from plugin.segments.models import BUILTIN, INITIAL, Segment
+from plugin.shops.models import ShopSetting
+
+log = logging.getLogger(__name__)
 
 
 @dataclass(frozen=True)
@@ -106,3 +115,99 @@ def ensure_builtin_segments(session: Session, shop_id: int, now: datetime) -> li
         )
         created.append(segment)
     return created
+
+
+# --- Category fans: one segment per top product type, refreshed monthly ---------------------
+
+CATEGORY_FANS = "category_fans:"
+CATEGORY_COUNT = 5
+CATEGORY_WINDOW = timedelta(days=365)
+CATEGORY_REFRESH = timedelta(days=30)
+CATEGORY_REFRESHED_AT = "category_fans_refreshed_at"
+
+
+def category_query(product_type: str) -> str:
+    quoted = product_type.replace("\\", "\\\\").replace("'", "\\'")
+    return f"products_purchased MATCHES (product_type = '{quoted}', date >= -365d)"
+
+
+def top_product_types(session: Session, shop_id: int, now: datetime) -> list[tuple[str, str]]:
+    """(casefolded, display) of the product types with the most buyers over 365 days."""
+    buyers = func.count(distinct(Purchase.customer_id))
+    stmt = (
+        select(Purchase.product_type_cf, buyers)
+        .where(
+            Purchase.shop_id == shop_id,
+            Purchase.ordered_at >= now - CATEGORY_WINDOW,
+            Purchase.product_type_cf.is_not(None),
+            Purchase.product_type_cf != "",
+        )
+        .group_by(Purchase.product_type_cf)
+        .order_by(buyers.desc(), Purchase.product_type_cf)
+        .limit(CATEGORY_COUNT)
+    )
+    found = [str(cf) for cf, _count in session.execute(stmt)]
+    return [(cf, _display(session, shop_id, cf)) for cf in found]
+
+
+def _display(session: Session, shop_id: int, cf: str) -> str:
+    name = session.scalar(
+        select(func.min(Product.product_type)).where(
+            Product.shop_id == shop_id, Product.product_type_cf == cf
+        )
+    )
+    return str(name or cf)
+
+
+def _category_key(cf: str) -> str:
+    # builtin_key holds 64 characters: long types keep a digest instead of their text
+    key = CATEGORY_FANS + cf
+    return key if len(key) <= 64 else CATEGORY_FANS + hashlib.sha256(cf.encode()).hexdigest()
+
+
+def refresh_category_fans(session: Session, shop_id: int, now: datetime) -> None:
+    """Create a segment for each top-5 type that has none; disable those of types that
+    dropped out (a disabled one stays off until the merchant enables it again)."""
+    from plugin.segments.services import add_segment, disable_segment
+    from plugin.shops.services import set_setting
+
+    top = {_category_key(cf): display for cf, display in top_product_types(session, shop_id, now)}
+    existing = {
+        s.builtin_key: s
+        for s in session.scalars(
+            select(Segment).where(
+                Segment.shop_id == shop_id, Segment.builtin_key.startswith(CATEGORY_FANS)
+            )
+        )
+    }
+    for key, segment in existing.items():
+        if key not in top and segment.enabled:
+            disable_segment(session, shop_id, segment.slug, now=now)
+    for key, display in top.items():
+        if key not in existing:
+            _add_category(session, shop_id, key, display, now, add_segment)
+    set_setting(session, shop_id, CATEGORY_REFRESHED_AT, now.isoformat())
+
+
+def _add_category(
+    session: Session, shop_id: int, key: str, display: str, now: datetime, add: Any
+) -> None:
+    try:
+        with session.begin_nested():
+            add(
+                session,
+                shop_id,
+                f"Category fans: {display}",
+                category_query(display),
+                now=now,
+                kind=BUILTIN,
+                builtin_key=key,
+            )
+    except ValidationError as exc:  # a merchant's segment has the name, or no bit is left
+        log.warning("segments.category_fans_skipped shop_id=%s reason=%s", shop_id, exc.detail)
+
+
+def category_fans_due(session: Session, shop_id: int, now: datetime) -> bool:
+    row = session.get(ShopSetting, (shop_id, CATEGORY_REFRESHED_AT))
+    value = row.value.get("value") if row is not None and isinstance(row.value, dict) else None
+    return value is None or datetime.fromisoformat(str(value)) <= now - CATEGORY_REFRESH

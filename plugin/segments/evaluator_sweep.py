@@ -17,6 +17,7 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from plugin.runtime import Runtime
+from plugin.segments.builtins import category_fans_due, refresh_category_fans
 from plugin.segments.evaluator import SweepResult, evaluate_shop
 from plugin.segments.models import SWEEP, Segment
 from plugin.segments.rfm import refresh_sweep_inputs
@@ -79,9 +80,12 @@ def refresh_inputs(session: Session, shop_id: int, now: datetime) -> bool:
 
 def sweep_shop(runtime: Runtime, shop_id: int, now: datetime) -> SweepResult:
     """Refresh in its own transaction (it updates many customer rows, so it must not hold
-    the shop's segment lock), then evaluate in batches."""
+    the shop's segment lock), keep the Category fans monthly, then evaluate in batches."""
     with runtime.sessions.begin() as session:
         moved = refresh_inputs(session, shop_id, now)
+    with runtime.sessions.begin() as session:
+        if category_fans_due(session, shop_id, now):
+            refresh_category_fans(session, shop_id, now)
     return evaluate_shop(runtime, shop_id, now, SWEEP, thresholds_moved=moved)
 
 

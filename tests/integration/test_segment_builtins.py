@@ -3,7 +3,7 @@ editable and switchable off, never duplicated or reset by a reinstall."""
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 
 import pytest
 from sqlalchemy import select
@@ -11,11 +11,14 @@ from sqlalchemy import select
 from plugin.errors import ValidationError
 from plugin.runtime import Runtime
 from plugin.segments.builtins import BUILTINS
+from plugin.segments.evaluator_sweep import sweep_shop
 from plugin.segments.models import BUILTIN, INITIAL, MAX_SEGMENTS, Segment
 from plugin.segments.parser import parse_query
-from plugin.segments.services import add_segment, disable_segment, edit_segment
+from plugin.segments.services import add_segment, disable_segment, edit_segment, member_ids
 from plugin.settings import Settings
+from plugin.shops.models import Shop
 from tests.integration.test_segment_eval_support import installed
+from tests.support.profiles import apply_payload, line_item, order_payload, product_payload
 
 NOW = datetime(2026, 3, 2, 9, 0, tzinfo=UTC)
 
@@ -72,3 +75,81 @@ def test_a_shop_holds_at_most_63_segments(runtime: Runtime, settings: Settings) 
             add_segment(session, shop_id, f"custom {n}", "number_of_orders >= 1", now=NOW)
         with pytest.raises(ValidationError, match="at most 63"):
             add_segment(session, shop_id, "one too many", "number_of_orders >= 1", now=NOW)
+
+
+def test_category_fans_follow_the_top_five_product_types(
+    runtime: Runtime, settings: Settings
+) -> None:
+    shop_id = installed(runtime, settings, "a.myshopify.com", NOW - timedelta(days=400))
+    # Type k (1..6) is bought by k customers; "Men's Shoes" (6 buyers) leads, Hats (1) is out.
+    types = ["Hats", "Socks", "Belts", "Bags", "Scarves", "Men's Shoes"]
+    with runtime.sessions() as session:
+        shop = session.get(Shop, shop_id)
+        assert shop is not None
+        for k, kind in enumerate(types, start=1):
+            when = NOW - timedelta(days=20)
+            apply_payload(
+                session,
+                shop,
+                "products/create",
+                product_payload(str(k), product_type=kind, vendor=None, updated_at=when),
+                settings=settings,
+                now=when,
+            )
+            for buyer in range(k):
+                order = order_payload(
+                    f"{k}{buyer}",
+                    customer=str(buyer),
+                    total="5.00",
+                    updated_at=when,
+                    lines=[line_item(str(k), "5.00")],
+                )
+                apply_payload(session, shop, "orders/create", order, settings=settings, now=when)
+    sweep_shop(runtime, shop_id, NOW)
+    with runtime.sessions() as session:
+        fans = {
+            s.name: s
+            for s in session.scalars(
+                select(Segment).where(Segment.builtin_key.startswith("category_fans:"))
+            )
+        }
+        assert set(fans) == {f"Category fans: {t}" for t in types[1:]}
+        shoes = fans["Category fans: Men's Shoes"]
+        assert parse_query(shoes.query).canonical == shoes.query
+        assert len(member_ids(session, shop_id, shoes)) == 6
+        socks = fans["Category fans: Socks"]
+        assert member_ids(session, shop_id, socks) == ["0", "1"]
+
+    with runtime.sessions.begin() as session:  # the merchant switches one off
+        disable_segment(session, shop_id, "Category fans: Bags", now=NOW)
+    # A month on, Hats gains 3 buyers and pushes Socks (2) out of the top five.
+    with runtime.sessions() as session:
+        shop = session.get(Shop, shop_id)
+        assert shop is not None
+        later = NOW + timedelta(days=29)
+        for buyer in range(10, 13):
+            order = order_payload(
+                f"9{buyer}",
+                customer=str(buyer),
+                total="5.00",
+                updated_at=later,
+                lines=[line_item("1", "5.00")],
+            )
+            apply_payload(session, shop, "orders/create", order, settings=settings, now=later)
+    sweep_shop(runtime, shop_id, NOW + timedelta(days=31))
+    with runtime.sessions() as session:
+        state = {
+            s.name: s.enabled
+            for s in session.scalars(
+                select(Segment).where(Segment.builtin_key.startswith("category_fans:"))
+            )
+        }
+        assert state == {
+            "Category fans: Hats": True,
+            "Category fans: Socks": False,  # dropped out: disabled, its stays closed
+            "Category fans: Belts": True,
+            "Category fans: Bags": False,  # still the merchant's choice
+            "Category fans: Scarves": True,
+            "Category fans: Men's Shoes": True,
+        }
+        assert member_ids(session, shop_id, socks) == []
