@@ -26,6 +26,9 @@ class InboxRow(Base):
         UniqueConstraint("platform", "shop_domain", "webhook_id"),
         Index("ix_webhook_inbox_status_next", "status", "next_attempt_at"),
         Index("ix_webhook_inbox_shop_status", "shop_domain", "status"),
+        # The worker's "was this event already applied?" check reads by event id; without
+        # it that check scans every processed row of the shop (measured in benchmarks).
+        Index("ix_webhook_inbox_event", "platform", "shop_domain", "topic", "event_id"),
     )
 
     id: Mapped[int] = mapped_column(BigIntPK, primary_key=True)
