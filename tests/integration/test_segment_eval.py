@@ -320,3 +320,43 @@ def test_every_rule_in_the_one_pass_mask_selects_what_it_selects_alone(
             assert open_members(session, shop_id, segment.id) == expected, segment.name
             nontrivial += 0 < len(expected) < 24
     assert nontrivial >= 8
+
+
+def test_moved_rfm_thresholds_give_reason_threshold_and_time_gives_sweep(
+    runtime: Runtime, settings: Settings
+) -> None:
+    shop_id = installed(runtime, settings, A, at(-400))
+
+    def spend(customer: str, total: int, days_ago: int) -> None:
+        with runtime.sessions() as session:
+            shop = session.get(Shop, shop_id)
+            assert shop is not None
+            when = T0 - timedelta(days=days_ago)
+            payload = order_payload(
+                f"8{customer}", customer=customer, total=f"{total}.00", updated_at=when
+            )
+            apply_payload(session, shop, "orders/create", payload, settings=settings, now=when)
+
+    for n in range(1, 6):
+        spend(str(n), 10 * n, 10)
+    sweep_shop(runtime, shop_id, at(0))
+    with runtime.sessions() as session:
+        seen = len(events(session, shop_id))
+        rfm = set(session.scalars(select(Segment.id).where(Segment.builtin_key.startswith("rfm_"))))
+        new = segment_id(session, shop_id, "new_customers")
+
+    for n in range(6, 11):  # big spenders arrive without the hook: the M cut-offs move up
+        spend(str(n), 100 * n, 9)
+    sweep_shop(runtime, shop_id, at(1))
+    with runtime.sessions() as session:
+        moved = events(session, shop_id)[seen:]
+        seen += len(moved)
+    assert {reason for seg, *_r, reason, _at in moved if seg in rfm} == {"threshold"}
+    assert {reason for seg, *_r, reason, _at in moved if seg == new} == {"initial"}
+
+    sweep_shop(runtime, shop_id, T0 + timedelta(days=25))  # time alone: New customers empties
+    with runtime.sessions() as session:
+        later = events(session, shop_id)[seen:]
+    assert {(kind, reason) for seg, _c, kind, reason, _at in later if seg == new} == {
+        ("exited", "sweep")
+    }
