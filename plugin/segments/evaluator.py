@@ -21,9 +21,11 @@ from sqlalchemy import ColumnElement, Select, and_, or_, select, update
 from sqlalchemy.orm import Session
 
 from plugin.db import is_postgresql, lock_keys
+from plugin.errors import ValidationError
 from plugin.profiles.models import Customer
 from plugin.profiles.shop_settings import abandoned_after_hours
 from plugin.runtime import Runtime
+from plugin.segments import evaluator_language as language
 from plugin.segments.context import CompileContext
 from plugin.segments.evaluator_membership import Change, write_changes
 from plugin.segments.evaluator_shared import masks_select
@@ -167,12 +169,29 @@ def evaluate_batch(
     ctx: CompileContext,
     reason: str,
     *where: ColumnElement[bool],
+    keep: int = 0,
 ) -> list[Change]:
     """Evaluate one slice of a shop's customers and write what changed (caller holds the
-    shop lock and owns the transaction)."""
+    shop lock and owns the transaction); bits in `keep` stay as stored."""
     lateral = is_postgresql(session)
     stmt = changes_statement(shop_id, masks_select(rules, ctx, *where, lateral=lateral))
-    return apply_statement(session, shop_id, rules, stmt, reason, ctx.now)
+    return apply_statement(session, shop_id, rules, stmt, reason, ctx.now, keep=keep)
+
+
+def usable_rules(rules: Sequence[Rule]) -> tuple[list[Rule], int]:
+    """The rules whose stored text still parses, and the bits of those that do not: a rule
+    broken by a later catalogue change is skipped (its members stay as they are) instead
+    of failing every evaluation of the shop, and with it every webhook."""
+    usable, broken = [], 0
+    for rule in rules:
+        try:
+            language.parsed_ast(rule.query)
+        except ValidationError as exc:
+            log.warning("segments.rule_unusable segment_id=%s error=%s", rule.segment_id, exc)
+            broken |= rule.flag
+            continue
+        usable.append(rule)
+    return usable, broken
 
 
 def batch_bounds(session: Session, shop_id: int, batch_size: int) -> list[tuple[int, int | None]]:
@@ -248,7 +267,7 @@ def evaluate_shop(
 
     result = SweepResult()
     with _unit(target) as session:
-        rules = enabled_rules(session, shop_id)
+        rules, broken = usable_rules(enabled_rules(session, shop_id))
         if thresholds_moved:
             rules = [threshold_reason(rule) for rule in rules]
         ctx = compile_context(session, shop_id, now)
@@ -258,7 +277,9 @@ def evaluate_shop(
     for lo, hi in bounds:
         with _unit(target) as session:
             shop_lock(session, shop_id)
-            changes = evaluate_batch(session, shop_id, rules, ctx, reason, *_range(lo, hi))
+            changes = evaluate_batch(
+                session, shop_id, rules, ctx, reason, *_range(lo, hi), keep=broken
+            )
             _tally(result, changes)
     with _unit(target) as session:
         settle_rules(session, rules, now)

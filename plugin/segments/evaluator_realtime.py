@@ -28,6 +28,7 @@ from plugin.segments.evaluator import (
     compile_context,
     enabled_rules,
     shop_lock,
+    usable_rules,
 )
 from plugin.segments.evaluator_membership import Change, close_memberships
 from plugin.segments.evaluator_shared import masks_select
@@ -85,7 +86,7 @@ def evaluate_customers(
     gone: Mapping[int, str] | None = None,
 ) -> list[Change]:
     """Re-evaluate these customers against every settled rule of the shop."""
-    rules = enabled_rules(session, shop_id)
+    rules, _broken = usable_rules(enabled_rules(session, shop_id))
     if not rules:
         return []
     session.flush()

@@ -360,3 +360,24 @@ def test_moved_rfm_thresholds_give_reason_threshold_and_time_gives_sweep(
     assert {(kind, reason) for seg, _c, kind, reason, _at in later if seg == new} == {
         ("exited", "sweep")
     }
+
+
+def test_a_stored_rule_that_no_longer_parses_is_skipped_not_fatal(
+    runtime: Runtime, settings: Settings
+) -> None:
+    shop_id = installed(runtime, settings, A, at(-400))
+    history(runtime, settings, shop_id, {"1": 3})
+    sweep_shop(runtime, shop_id, at(0))
+    with runtime.sessions.begin() as session:
+        regular = find_segment(session, shop_id, "regular")
+        # As if a later catalogue dropped a field the stored text uses.
+        regular.query = "number_of_orders >= 3 AND retired_field = 1"
+    sweep_shop(runtime, shop_id, at(1))
+    order_through_worker(runtime, A, "601", "2", at(2))  # the worker still processes
+    order_through_worker(runtime, A, "602", "1", at(3))
+    with runtime.sessions() as session:
+        one, two = customer_id(session, shop_id, "1"), customer_id(session, shop_id, "2")
+        # The broken rule's members stay as they were; the other rules still move.
+        assert stays(session, regular.id, one) == [(at(0), None, "initial", None)]
+        new = segment_id(session, shop_id, "new_customers")
+        assert stays(session, new, two) == [(at(2), None, "realtime", None)]
