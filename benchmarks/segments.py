@@ -235,6 +235,8 @@ def _check_previews(runtime: Runtime, shop_id: int, found: dict[str, tuple[float
             bit = session.scalar(
                 select(Segment.bit).where(Segment.shop_id == shop_id, Segment.name == name)
             )
+            if bit is None:
+                raise BenchmarkError(f"no segment named {name!r}")
             members = session.scalar(
                 select(func.count()).where(
                     SegmentState.shop_id == shop_id, SegmentState.mask.bitwise_and(1 << bit) != 0

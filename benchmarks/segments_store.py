@@ -33,10 +33,18 @@ WINDOW = timedelta(days=365)
 ABANDONED_AFTER = timedelta(hours=10)  # the shop setting's default
 BATCH = 20_000
 PRODUCTS = 200
-TYPES = (("Coffee", 30), ("Tea", 20), ("Mugs", 12), ("Grinders", 6), ("Filters", 10))
-TYPES += (("Chocolate", 8), ("Gift cards", 6), ("Syrups", 8))
+TYPES: tuple[tuple[str, int], ...] = (("Coffee", 30), ("Tea", 20), ("Mugs", 12), ("Grinders", 6))
+TYPES += (("Filters", 10), ("Chocolate", 8), ("Gift cards", 6), ("Syrups", 8))
 VENDORS = ("Acme Roasters", "Hill Tea Co", "Nordic Ware", "Bean Bros", "Café Żuraw")
-COUNTRIES = (("US", 40), ("GB", 12), ("DE", 10), ("PL", 8), ("FR", 8), ("CA", 7), ("", 5))
+COUNTRIES: tuple[tuple[str, int], ...] = (
+    ("US", 40),
+    ("GB", 12),
+    ("DE", 10),
+    ("PL", 8),
+    ("FR", 8),
+    ("CA", 7),
+    ("", 5),
+)
 COUNTRIES += (("JP", 5), ("NP", 5))
 TAGS = ("vip", "wholesale", "newsletter", "b2b", "instagram", "returning", "gift", "Żabka")
 EMAIL_STATES = (("subscribed", 40), ("not_subscribed", 45), ("unsubscribed", 15))
@@ -344,7 +352,7 @@ def check_against_recompute(runtime: Runtime, store: Store, sample: int = 300) -
         session.rollback()
     if before != after:
         wrong = [cid for cid in before if before[cid] != after.get(cid)]
-        cid = wrong[0] if wrong else None
+        cid = wrong[0] if wrong else ids[0]
         raise BenchmarkError(
             f"generated metrics differ from recompute_metrics for {len(wrong)} of {len(ids)}"
             f" customers, e.g. {cid}: {before.get(cid)} vs {after.get(cid)}"
