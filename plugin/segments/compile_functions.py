@@ -72,8 +72,13 @@ def compile_matches(node: ast.Matches, ctx: CompileContext) -> Cond:
 
 
 def _scoped(stmt: Select[Any], column: Any, ctx: CompileContext) -> Select[Any]:
-    """The real-time path: only the given customers' rows are read."""
-    return stmt if ctx.customer_ids is None else stmt.where(column.in_(list(ctx.customer_ids)))
+    """Only the rows of the customers in scope are read: the real-time ids, a sweep batch."""
+    if ctx.customer_ids is not None:
+        stmt = stmt.where(column.in_(list(ctx.customer_ids)))
+    if ctx.id_range is not None:
+        lo, hi = ctx.id_range
+        stmt = stmt.where(column > lo) if hi is None else stmt.where(column > lo, column <= hi)
+    return stmt
 
 
 def _purchases(ctx: CompileContext) -> Select[Any]:

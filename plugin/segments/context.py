@@ -22,6 +22,10 @@ class CompileContext:
     # None for a sweep over the whole shop; customer ids (surrogate keys) for real time,
     # pushed into every subquery so it touches only these customers' rows.
     customer_ids: Sequence[int] | None = None
+    # A sweep batch's customer ids as the half-open range (lo, hi] (hi None: no upper end),
+    # pushed into every subquery like `customer_ids`: without it each batch would read the
+    # whole shop's purchases, orders and tags again, making a sweep quadratic in its size.
+    id_range: tuple[int, int | None] | None = None
     # The shop currency: money literals are amounts in it (`500` is 500.00 USD, 500 JPY),
     # compared with integer minor units via its ISO 4217 exponent.
     currency: str = "USD"

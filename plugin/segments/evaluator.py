@@ -277,8 +277,9 @@ def evaluate_shop(
     for lo, hi in bounds:
         with _unit(target) as session:
             shop_lock(session, shop_id)
+            batch_ctx = replace(ctx, id_range=(lo, hi))
             changes = evaluate_batch(
-                session, shop_id, rules, ctx, reason, *_range(lo, hi), keep=broken
+                session, shop_id, rules, batch_ctx, reason, *_range(lo, hi), keep=broken
             )
             _tally(result, changes)
     with _unit(target) as session:
