@@ -2,9 +2,6 @@
 
 from __future__ import annotations
 
-import base64
-import hashlib
-import hmac
 import json
 import uuid
 from dataclasses import dataclass
@@ -12,6 +9,8 @@ from datetime import date, datetime, timedelta, timezone
 from decimal import Decimal
 from pathlib import Path
 from typing import Any
+
+from plugin.platforms.shopify.webhook_signature import webhook_hmac
 
 PROJECT = Path(__file__).resolve().parent.parent
 # shared/ sits next to the project, as for the tests
@@ -107,7 +106,7 @@ def sign_delivery(
 
 def sign(secret: str, body: bytes) -> str:
     """Shopify's webhook signature (base64 HMAC-SHA256 of the raw body)."""
-    return base64.b64encode(hmac.new(secret.encode(), body, hashlib.sha256).digest()).decode()
+    return webhook_hmac(secret, body)
 
 
 def money(amount: Decimal | str) -> dict[str, Any]:

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import base64
-import hashlib
 import hmac
 import json
 import logging
@@ -15,6 +13,7 @@ from flask import Blueprint, Response, current_app, jsonify, request
 
 from plugin.errors import AuthenticationError, ValidationError
 from plugin.inbox.services import IncomingDelivery, record_delivery, webhook_secrets
+from plugin.platforms.shopify.webhook_signature import webhook_hmac
 from plugin.runtime import Runtime
 
 PLATFORM = "shopify"
@@ -62,11 +61,6 @@ def shopify_headers(raw: Iterable[tuple[str, str]]) -> dict[str, str]:
     return found
 
 
-def sign(secret: str, body: bytes) -> str:
-    """Shopify's webhook signature: base64 HMAC-SHA256 of the raw body."""
-    return base64.b64encode(hmac.new(secret.encode(), body, hashlib.sha256).digest()).decode()
-
-
 def _shop_domain(headers: dict[str, str]) -> str:
     domain = headers.get("shop-domain", "").strip().lower()
     if not SHOP_DOMAIN.match(domain):
@@ -79,7 +73,7 @@ def _verify(body: bytes, given: str, secrets: list[str], shop_domain: str) -> No
         log.error("webhooks.shopify.no_secret shop=%s", shop_domain)
         raise AuthenticationError("no webhook secret is configured for this shop")
     # Compare against every candidate so timing does not reveal which secret matched.
-    matches = [hmac.compare_digest(sign(s, body).encode(), given.encode()) for s in secrets]
+    matches = [hmac.compare_digest(webhook_hmac(s, body).encode(), given.encode()) for s in secrets]
     if not any(matches):
         log.warning("webhooks.shopify.hmac_invalid shop=%s", shop_domain)
         raise AuthenticationError("X-Shopify-Hmac-Sha256 does not match the body")

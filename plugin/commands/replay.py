@@ -6,7 +6,6 @@ Each line of the JSONL file is one delivery: `{"topic", "shop", "payload"}` plus
 
 from __future__ import annotations
 
-import base64
 import json
 import time
 import uuid
@@ -19,8 +18,8 @@ from urllib.parse import urlsplit
 import click
 import requests
 
-from plugin.crypto import hmac_sha256
 from plugin.db import utcnow
+from plugin.platforms.shopify.webhook_signature import webhook_hmac
 from plugin.settings import DEFAULT_API_VERSION
 
 WEBHOOK_PATH = "/webhooks/shopify"
@@ -44,7 +43,7 @@ class RecordedDelivery:
             "Content-Type": "application/json",
             "X-Shopify-Topic": self.topic,
             "X-Shopify-Shop-Domain": self.shop,
-            "X-Shopify-Hmac-Sha256": base64.b64encode(hmac_sha256(secret, self.body)).decode(),
+            "X-Shopify-Hmac-Sha256": webhook_hmac(secret, self.body),
             "X-Shopify-Webhook-Id": self.webhook_id,
             "X-Shopify-Event-Id": self.event_id,
             "X-Shopify-API-Version": self.api_version,

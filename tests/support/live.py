@@ -28,7 +28,6 @@ fixtures: tables are empty at the start). `settings.app_url` is the server's own
 
 from __future__ import annotations
 
-import base64
 import json
 import threading
 import uuid
@@ -43,9 +42,10 @@ from sqlalchemy import select
 from werkzeug.serving import BaseWSGIServer, make_server
 
 from plugin.app import create_app
-from plugin.crypto import encrypt, hmac_sha256
+from plugin.crypto import encrypt
 from plugin.db import utcnow
 from plugin.inbox.models import InboxRow
+from plugin.platforms.shopify.webhook_signature import webhook_hmac
 from plugin.runtime import Runtime, build_runtime
 from plugin.settings import Settings
 from plugin.shops.models import INSTALLED, Shop
@@ -56,7 +56,7 @@ WEBHOOK_PATH = "/webhooks/shopify"
 
 
 def sign(secret: str, body: bytes) -> str:
-    return base64.b64encode(hmac_sha256(secret, body)).decode()
+    return webhook_hmac(secret, body)
 
 
 def shopify_headers(
