@@ -34,9 +34,3 @@ def decrypt(secret_key: str, ciphertext: str) -> str:
 
 def hmac_sha256(key: str, message: bytes) -> bytes:
     return hmac.new(key.encode(), message, hashlib.sha256).digest()
-
-
-def constant_time_equal(a: str | bytes, b: str | bytes) -> bool:
-    a_b = a.encode() if isinstance(a, str) else a
-    b_b = b.encode() if isinstance(b, str) else b
-    return hmac.compare_digest(a_b, b_b)

@@ -232,13 +232,6 @@ class ShopRedactRequested(Event):
     pass
 
 
-@dataclass(frozen=True)
-class BulkOperationFinished(Event):
-    operation_id: str
-    status: str
-    error_code: str | None
-
-
 # --- helpers shared by adapters, the worker and handlers -----------------------------------
 
 

@@ -43,7 +43,3 @@ def subscriptions(*, compliance: bool | None = None) -> list[Subscription]:
 
 def topics() -> list[str]:
     return [s.topic for s in subscriptions()]
-
-
-def flow_trigger_handles() -> list[str]:
-    return [t["handle"] for t in load_manifest()["flow_triggers"]]

@@ -7,7 +7,7 @@ from collections.abc import Callable
 from decimal import Decimal
 from typing import Any
 
-from sqlalchemy import ColumnElement, and_, false, literal, not_, true
+from sqlalchemy import ColumnElement, and_, false, literal, not_
 
 from plugin.db import UTCDateTime
 from plugin.profiles.money import currency_exponent
@@ -81,7 +81,3 @@ _OPS: dict[str, Callable[[Expr, Any], Cond]] = {
     ">": lambda e, v: e > v,
     ">=": lambda e, v: e >= v,
 }
-
-
-def always(value: bool) -> Cond:
-    return true() if value else false()
