@@ -14,10 +14,11 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, cast
 
-from sqlalchemy import CursorResult, Executable, delete, select, update
+from sqlalchemy import CursorResult, Executable, and_, delete, select, update
 from sqlalchemy.orm import Session
 
 from plugin.inbox.models import AWAITING_INSTALL, DEAD, PENDING, REDACTED, InboxRow
+from plugin.outbox.models import OutboxItem
 from plugin.privacy.exports import FORMAT, group_by, row_document, rows_document, store_export
 from plugin.privacy.models import PrivacyExport
 from plugin.privacy.subjects import (
@@ -33,6 +34,7 @@ from plugin.profiles.models import Refund as RefundRow
 from plugin.profiles.tombstones import add_tombstone
 from plugin.segments.services import erase_memberships, export_memberships
 from plugin.shops.models import Shop
+from plugin.triggers.models import CheckoutJourney, TriggerFiring
 
 log = logging.getLogger(__name__)
 
@@ -233,9 +235,50 @@ def _erase_exports(session: Session, s: DataSubject, _: Erasure) -> int:
     )
 
 
+# --- what the app owes or did for the customer in the shop ------------------------------------
+
+ACTION_TABLES = ("outbox", "trigger_firings", "checkout_journeys")
+
+
+def _actions_of(s: DataSubject) -> list[tuple[Any, Any]]:
+    """(model, where) for the subject's rows: by profile key, guest journeys by checkout."""
+    tokens = select(Checkout.token).where(checkouts_of(s))
+    places: list[tuple[Any, Any]] = [
+        (
+            TriggerFiring,
+            and_(TriggerFiring.shop_id == s.shop_id, TriggerFiring.checkout_token.in_(tokens)),
+        ),
+        (
+            CheckoutJourney,
+            and_(CheckoutJourney.shop_id == s.shop_id, CheckoutJourney.checkout_token.in_(tokens)),
+        ),
+    ]
+    if s.customer_id is not None:
+        for model in (OutboxItem, TriggerFiring, CheckoutJourney):
+            places.append(
+                (model, and_(model.shop_id == s.shop_id, model.customer_id == s.customer_id))
+            )
+    return places
+
+
+def _export_actions(session: Session, s: DataSubject) -> list[dict[str, Any]]:
+    rows: list[dict[str, Any]] = []
+    for model, where in _actions_of(s):
+        table = model.__table__
+        for row in rows_document(session, select(table).where(where).order_by(table.c.id)):
+            rows.append({"table": table.name, **row})
+    return rows
+
+
+def _erase_actions(session: Session, s: DataSubject, _: Erasure) -> int:
+    return sum(_count(session, delete(model).where(where)) for model, where in _actions_of(s))
+
+
 # Erasure runs in this order: orders and checkouts are found through the profile's key, so
 # they go before the profile row.
 PERSONAL_DATA: tuple[PersonalData, ...] = (
+    # Actions first: guest journeys are found through the checkouts erased next.
+    PersonalData("actions", ACTION_TABLES, _export_actions, _erase_actions),
     PersonalData("orders", ("orders", "order_lines", "refunds"), _export_orders, _erase_orders),
     PersonalData("checkouts", ("checkouts",), _export_checkouts, _erase_checkouts),
     PersonalData("tags", ("customer_tags",), _export_tags, _erase_tags),
@@ -255,6 +298,8 @@ NO_CUSTOMER_DATA: dict[str, str] = {
     "product_tags": "the shop's catalogue",
     "tombstones": "platform ids are stored only as salted hashes",
     "segments": "the merchant's segment definitions",
+    "managed_tags": "the tags the app owns in the shop",
+    "trigger_settings": "the merchant's trigger settings",
     "rfm_cutoffs": "the shop's RFM quintile cut-offs and VIP threshold: no customer ids",
     "segment_daily": "per-segment totals of a day, about no one customer",
     "segment_flag_dismissals": "the merchant's dismissed health flags",

@@ -18,6 +18,7 @@ from sqlalchemy.orm import Session
 from plugin.db import Base
 from plugin.events import CustomerDataRequested, CustomerRedactRequested, Delivery
 from plugin.inbox.models import DEAD, DONE, PENDING, InboxRow
+from plugin.outbox.models import OutboxItem
 from plugin.privacy.models import PrivacyExport
 from plugin.privacy.services import NO_CUSTOMER_DATA, PERSONAL_DATA
 from plugin.profiles.models import (
@@ -42,6 +43,8 @@ from plugin.segments.models import (
 )
 from plugin.segments.rfm_models import RfmCutoffs
 from plugin.shops.models import UNINSTALLED, OAuthState, Shop, ShopSetting
+from plugin.tagsync.models import ManagedTag
+from plugin.triggers.models import CheckoutJourney, TriggerFiring, TriggerSetting
 
 T0 = datetime(2026, 3, 1, 12, 0, tzinfo=UTC)
 
@@ -133,7 +136,8 @@ def _build_shop(session: Session, domain: str, prefix: str, base: int) -> ShopDa
     _add_checkouts(session, shop, prefix, zelda, otto)
     _add_inbox(session, data, prefix)
     _add_exports(session, data)
-    _add_segments(session, shop, zelda)
+    segment_id = _add_segments(session, shop, zelda)
+    _add_actions(session, shop, prefix, zelda, segment_id)
     session.add(RfmCutoffs(shop_id=shop.id, computed_at=T0, customers=2, f1=1, vip_population=2))
     session.add(
         Tombstone(shop_id=shop.id, kind="order", platform_id=f"{prefix}-gone", reason="deleted")
@@ -353,7 +357,7 @@ def _add_inbox(session: Session, data: ShopData, prefix: str) -> None:
         data.inbox[key] = row
 
 
-def _add_segments(session: Session, shop: Shop, member: Customer) -> None:
+def _add_segments(session: Session, shop: Shop, member: Customer) -> int:
     """A segment the customer is in: its state, an open stay and the entered event."""
     segment = Segment(
         shop_id=shop.id, name="Regular", slug="regular", query="number_of_orders >= 3", bit=0
@@ -372,6 +376,66 @@ def _add_segments(session: Session, shop: Shop, member: Customer) -> None:
         SegmentDaily(shop_id=shop.id, segment_id=segment.id, day=T0.date(), size=1, computed_at=T0)
     )
     session.add(SegmentFlagDismissal(shop_id=shop.id, flag="small:regular", dismissed_at=T0))
+    return segment.id
+
+
+def _add_actions(
+    session: Session, shop: Shop, prefix: str, zelda: Customer, segment_id: int
+) -> None:
+    """Her managed tag push, a Flow trigger for her cart and the guest cart's journey."""
+    session.add(
+        ManagedTag(shop_id=shop.id, tag="seg:regular", tag_cf="seg:regular", segment_id=segment_id)
+    )
+    session.add(TriggerSetting(shop_id=shop.id, name="welcome", settings={"delay_hours": 0}))
+    session.add(
+        OutboxItem(
+            shop_id=shop.id,
+            kind="tags",
+            customer_id=zelda.id,
+            why="regular",
+            result={"added": ["seg:regular"]},
+        )
+    )
+    session.add(
+        OutboxItem(
+            shop_id=shop.id,
+            kind="flow_trigger",
+            customer_id=zelda.id,
+            why="abandoned_checkout",
+            payload={"email": ZELDA.email},
+        )
+    )
+    session.add(
+        TriggerFiring(
+            shop_id=shop.id,
+            name="abandoned_checkout",
+            trigger_id=f"{prefix}-t1",
+            dedupe_key=f"{prefix}-ck-zelda:1",
+            customer_id=zelda.id,
+            checkout_token=f"{prefix}-ck-zelda",
+            state="fired",
+            due_at=T0,
+            payload={"email": ZELDA.email},
+        )
+    )
+    guest = f"{prefix}-ck-zelda-guest-phone"
+    session.add(
+        CheckoutJourney(
+            shop_id=shop.id, checkout_token=guest, state="abandoned", last_activity_at=T0
+        )
+    )
+    session.add(
+        TriggerFiring(
+            shop_id=shop.id,
+            name="abandoned_checkout",
+            trigger_id=f"{prefix}-t2",
+            dedupe_key=f"{guest}:1",
+            checkout_token=guest,
+            state="fired",
+            due_at=T0,
+            payload={"phone": ZELDA.phone},
+        )
+    )
 
 
 def _add_exports(session: Session, data: ShopData) -> None:

@@ -1,0 +1,1 @@
+"""Triggers for the shop's automation: abandoned checkout, reactivation, welcome, follow-up."""
