@@ -15,6 +15,7 @@ from typing import Any
 from sqlalchemy import Table, bindparam, insert, update
 from sqlalchemy.orm import Session
 
+from plugin.segments.listeners import MembershipChange, notify
 from plugin.segments.models import (
     ENTERED,
     EXITED,
@@ -150,6 +151,12 @@ def _events(
         for segment_id, customer_id, reason in items
     ]
     session.execute(insert(SegmentEvent), rows)
+    notify(
+        session,
+        shop_id,
+        [MembershipChange(seg, customer, kind, reason) for seg, customer, reason in items],
+        now,
+    )
 
 
 def _chunks(values: list[int]) -> Iterable[list[int]]:
