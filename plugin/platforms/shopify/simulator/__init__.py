@@ -12,16 +12,22 @@ from plugin.platforms.shopify.simulator.signing import (
 from plugin.platforms.shopify.simulator.state import (
     IssuedToken,
     RecordedRequest,
+    SimCustomer,
     SimShop,
     SimulatorState,
+    Switches,
+    WebhookDelivery,
 )
 
 __all__ = [
     "IssuedToken",
     "RecordedRequest",
+    "SimCustomer",
     "SimShop",
     "SimulatorHandle",
     "SimulatorState",
+    "Switches",
+    "WebhookDelivery",
     "host_param",
     "mint_session_token",
     "query_hmac",

@@ -6,7 +6,7 @@ from pathlib import Path
 
 from flask import Flask
 
-from plugin.platforms.shopify.simulator import graphql_views, oauth_views
+from plugin.platforms.shopify.simulator import graphql_views, oauth_views, upload_views
 from plugin.platforms.shopify.simulator.state import SimulatorState
 
 
@@ -16,4 +16,5 @@ def create_simulator_app(state: SimulatorState, schema_path: Path | None = None)
     app.config["SIMULATOR_SCHEMA"] = str(schema_path or graphql_views.DEFAULT_SCHEMA_PATH)
     app.register_blueprint(oauth_views.blueprint)
     app.register_blueprint(graphql_views.blueprint)
+    app.register_blueprint(upload_views.blueprint)
     return app

@@ -1,56 +1,61 @@
-"""The simulated Admin GraphQL API: token check, schema validation, a resolver per root field."""
+"""The simulated Admin GraphQL API: faults, token check, schema validation, cost, resolvers."""
 
 from __future__ import annotations
 
 import time
-from collections.abc import Callable
-from functools import cache
 from pathlib import Path
 from typing import Any
 
 from flask import Blueprint, current_app, jsonify, request
-from graphql import GraphQLError, GraphQLSchema, build_schema, graphql_sync, parse, validate
-from graphql.validation import NoDeprecatedCustomRule, specified_rules
+from graphql import DocumentNode, GraphQLError, GraphQLSchema, execute_sync, parse, validate
 
+# The resolver modules register their root fields on import.
+from plugin.platforms.shopify.simulator import (  # noqa: F401
+    bulk_resolvers,
+    customer_resolvers,
+    shop_resolvers,
+)
+from plugin.platforms.shopify.simulator.cost import query_cost
 from plugin.platforms.shopify.simulator.oauth_views import sim
+from plugin.platforms.shopify.simulator.registry import (
+    DEFAULT_SCHEMA_PATH,
+    RESOLVERS,
+    RULES,
+    document_errors,
+    load_schema,
+    resolver,
+    root_value,
+)
 from plugin.platforms.shopify.simulator.state import IssuedToken, RecordedRequest, SimulatorState
 
-# The repository sits next to `shared/`, which holds Shopify's published schema.
-DEFAULT_SCHEMA_PATH = (
-    Path(__file__).resolve().parents[4].parent / "shared" / "shopify" / "admin-2026-01.graphql"
-)
+__all__ = [
+    "DEFAULT_SCHEMA_PATH",
+    "RESOLVERS",
+    "blueprint",
+    "document_errors",
+    "load_schema",
+    "resolver",
+]
+
 INVALID_TOKEN = "[API] Invalid API key or access token (unrecognized login or wrong password)"
-RULES = [*specified_rules, NoDeprecatedCustomRule]
+THROTTLED = {
+    "message": "Throttled",
+    "extensions": {
+        "code": "THROTTLED",
+        "documentation": "https://shopify.dev/api/usage/rate-limits",
+    },
+}
+FAULT_BODIES = {
+    429: {"errors": "Exceeded the rate limit of the simulated shop. Retry later."},
+    500: {"errors": "Internal Server Error"},
+    502: {"errors": "Bad Gateway"},
+    503: {"errors": "Service Unavailable"},
+    504: {"errors": "Gateway Timeout"},
+}
 
 blueprint = Blueprint("graphql", __name__)
 
-# Root field name -> a function of (state, shop domain, calling token) giving that field's
-# value or resolver. Later simulations add their queries and mutations here.
-Resolver = Callable[[SimulatorState, str, IssuedToken], Any]
-RESOLVERS: dict[str, Resolver] = {}
-
-
-def resolver(name: str) -> Callable[[Resolver], Resolver]:
-    def register(fn: Resolver) -> Resolver:
-        RESOLVERS[name] = fn
-        return fn
-
-    return register
-
-
-@cache
-def load_schema(path: Path) -> GraphQLSchema:
-    # assume_valid: the published SDL has deprecation quirks graphql-core would reject.
-    return build_schema(path.read_text(encoding="utf-8"), assume_valid=True)
-
-
-def document_errors(schema: GraphQLSchema, query: str) -> list[str]:
-    """Why a document would be refused (syntax, schema, deprecated fields); empty when fine."""
-    try:
-        document = parse(query)
-    except GraphQLError as exc:
-        return [exc.message]
-    return [error.message for error in validate(schema, document, RULES)]
+Answer = tuple[int, dict[str, Any]]
 
 
 @blueprint.post("/<shop>/admin/api/<version>/graphql.json")
@@ -58,118 +63,111 @@ def graphql(shop: str, version: str) -> Any:
     state = sim()
     body = request.get_json(silent=True) or {}
     record = state.record(RecordedRequest("graphql", shop, body, dict(request.headers)))
-    status, answer = _answer(state, shop, body, request.headers.get("X-Shopify-Access-Token"))
+    token = request.headers.get("X-Shopify-Access-Token")
+    status, answer = _with_faults(state, shop, body, token)
     record.status = status
-    return jsonify(answer), status
+    response = jsonify(answer)
+    retry_after = state.switches.retry_after
+    if retry_after is not None and (status == 429 or status >= 500):
+        response.headers["Retry-After"] = f"{retry_after:g}"
+    return response, status
+
+
+def _with_faults(
+    state: SimulatorState, shop: str, body: dict[str, Any], token: str | None
+) -> Answer:
+    """One draw decides the request's fault; a timeout answers only after `timeout_delay`."""
+    switches = state.switches
+    fault = state.draw_fault()
+    if fault == "error":
+        return switches.error_status, FAULT_BODIES.get(switches.error_status, {"errors": "Error"})
+    if fault == "rate_limit":
+        return 429, FAULT_BODIES[429]
+    if fault == "timeout" and not switches.timeout_after_execute:
+        # Too late for the client, and the document never ran: it gave up at the gateway.
+        time.sleep(switches.timeout_delay)
+        return 504, FAULT_BODIES[504]
+    answer = _answer(state, shop, body, token)
+    if fault == "timeout":
+        time.sleep(switches.timeout_delay)  # it ran, but the client stops waiting first
+    return answer
 
 
 def _answer(
     state: SimulatorState, shop: str, body: dict[str, Any], token_value: str | None
-) -> tuple[int, dict[str, Any]]:
+) -> Answer:
     switches = state.switches
     if switches.graphql_status:
         return switches.graphql_status, {"errors": "simulated failure"}
     token = state.token(token_value or "")
     if token is None or token.shop != shop or not token.usable(time.time()):
         return 401, {"errors": INVALID_TOKEN}
-    with state.lock:
-        throttled = switches.throttle_graphql > 0
-        switches.throttle_graphql -= int(throttled)
-    if throttled:
-        return 200, {"errors": [{"message": "Throttled", "extensions": {"code": "THROTTLED"}}]}
-    query = str(body.get("query") or "")
     schema = load_schema(Path(current_app.config["SIMULATOR_SCHEMA"]))
-    errors = document_errors(schema, query)
+    try:
+        document = parse(str(body.get("query") or ""))
+    except GraphQLError as exc:
+        return 200, _with_cost(state, shop, {"errors": [{"message": exc.message}]}, 0, 0)
+    errors = [e.message for e in validate(schema, document, RULES)]
     if errors:
-        return 200, {"errors": [{"message": m} for m in errors]}
-    return 200, _execute(state, shop, token, schema, query, body)
+        return 200, _with_cost(state, shop, {"errors": [{"message": m} for m in errors]}, 0, 0)
+    return 200, _charged(state, shop, token, schema, document, body)
 
 
-def _execute(
+def _charged(
     state: SimulatorState,
     shop: str,
     token: IssuedToken,
     schema: GraphQLSchema,
-    query: str,
+    document: DocumentNode,
     body: dict[str, Any],
 ) -> dict[str, Any]:
-    root = {name: make(state, shop, token) for name, make in RESOLVERS.items()}
-    result = graphql_sync(
+    """Run the document if the shop's bucket holds its requested cost; refund what it saved."""
+    variables, operation = body.get("variables") or {}, body.get("operationName")
+    requested = query_cost(schema, document, variables, operation)
+    limit = state.switches.max_query_cost
+    if requested > limit:
+        message = (
+            f"Query cost is {requested}, which exceeds the single query max cost limit ({limit})."
+        )
+        error = {"message": message, "extensions": {"code": "MAX_COST_EXCEEDED"}}
+        return _with_cost(state, shop, {"errors": [error]}, requested, None)
+    if _forced_throttle(state, shop):
+        return _with_cost(state, shop, {"errors": [THROTTLED]}, requested, None)
+    enough, status = state.take_points(shop, requested)
+    if not enough:
+        return {"errors": [THROTTLED], "extensions": {"cost": _cost(requested, None, status)}}
+    result = execute_sync(
         schema,
-        query,
-        root_value=root,
-        variable_values=body.get("variables"),
-        operation_name=body.get("operationName"),
+        document,
+        root_value=root_value(state, shop, token),
+        variable_values=variables,
+        operation_name=operation,
     )
+    actual = min(requested, query_cost(schema, document, variables, operation, result.data or {}))
+    status = state.refund_points(shop, requested - actual)
     answer: dict[str, Any] = {"data": result.data}
     if result.errors:
         answer["errors"] = [{"message": e.message, "path": e.path} for e in result.errors]
-    answer["extensions"] = {
-        "cost": {
-            "requestedQueryCost": 1,
-            "actualQueryCost": 1,
-            "throttleStatus": {
-                "maximumAvailable": 2000.0,
-                "currentlyAvailable": 1999.0,
-                "restoreRate": 100.0,
-            },
-        }
-    }
+    answer["extensions"] = {"cost": _cost(requested, actual, status)}
     return answer
 
 
-@resolver("shop")
-def _shop(state: SimulatorState, shop: str, _token: IssuedToken) -> dict[str, Any]:
-    data = state.shop(shop)
-    return {
-        "id": f"gid://shopify/Shop/{data.shop_id}",
-        "name": data.name,
-        "myshopifyDomain": data.domain,
-        "ianaTimezone": data.timezone,
-        "currencyCode": data.currency,
-    }
+def _forced_throttle(state: SimulatorState, shop: str) -> bool:
+    """The `throttle_graphql` switch: the next N requests are THROTTLED whatever the bucket."""
+    with state.lock:
+        forced = state.switches.throttle_graphql > 0
+        state.switches.throttle_graphql -= int(forced)
+        if forced:
+            state.throttled_count[shop] += 1
+    return forced
 
 
-@resolver("webhookSubscriptionCreate")
-def _webhook_subscription_create(
-    state: SimulatorState, shop: str, _token: IssuedToken
-) -> Callable[..., Any]:
-    def create(_info: Any, topic: str, webhookSubscription: dict[str, Any]) -> dict[str, Any]:
-        uri = webhookSubscription.get("uri") or ""
-        if not uri:
-            return {
-                "webhookSubscription": None,
-                "userErrors": [
-                    {"field": ["webhookSubscription", "uri"], "message": "Address can't be blank"}
-                ],
-            }
-        sub = state.add_subscription(shop, topic, uri)
-        if sub is None:
-            return {
-                "webhookSubscription": None,
-                "userErrors": [
-                    {
-                        "field": ["webhookSubscription", "uri"],
-                        "message": "Address for this topic has already been taken",
-                    }
-                ],
-            }
-        return {"webhookSubscription": sub, "userErrors": []}
-
-    return create
-
-
-@resolver("currentAppInstallation")
-def _current_app_installation(
-    _state: SimulatorState, _shop: str, token: IssuedToken
+def _with_cost(
+    state: SimulatorState, shop: str, answer: dict[str, Any], requested: int, actual: int | None
 ) -> dict[str, Any]:
-    return {"accessScopes": [{"handle": scope} for scope in token.scopes]}
+    return {**answer, "extensions": {"cost": _cost(requested, actual, state.throttle_status(shop))}}
 
 
-@resolver("nodes")
-def _nodes(state: SimulatorState, shop: str, _token: IssuedToken) -> Callable[..., Any]:
-    def nodes(_info: Any, ids: list[str]) -> list[dict[str, Any] | None]:
-        catalogue = state.products.get(shop, {})
-        return [catalogue.get(gid.rsplit("/", 1)[-1]) for gid in ids]
-
-    return nodes
+def _cost(requested: int, actual: int | None, status: dict[str, float]) -> dict[str, Any]:
+    """`extensions.cost` as Shopify sends it (`actualQueryCost` is null when nothing ran)."""
+    return {"requestedQueryCost": requested, "actualQueryCost": actual, "throttleStatus": status}

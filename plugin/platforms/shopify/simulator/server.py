@@ -11,9 +11,10 @@ from typing import Any
 from werkzeug.serving import BaseWSGIServer, make_server
 
 from plugin.platforms.shopify.simulator.app import create_simulator_app
-from plugin.platforms.shopify.simulator.graphql_views import DEFAULT_SCHEMA_PATH, load_schema
+from plugin.platforms.shopify.simulator.deliveries import deliver
+from plugin.platforms.shopify.simulator.registry import DEFAULT_SCHEMA_PATH, load_schema
 from plugin.platforms.shopify.simulator.signing import mint_session_token
-from plugin.platforms.shopify.simulator.state import SimulatorState
+from plugin.platforms.shopify.simulator.state import SimulatorState, WebhookDelivery
 
 
 @dataclass
@@ -38,6 +39,16 @@ class SimulatorHandle:
     def mint_session_token(self, shop: str, **claims: Any) -> str:
         return mint_session_token(shop, self.state.api_key, self.state.api_secret, **claims)
 
+    def send_webhook(
+        self, shop: str, topic: str, payload: Any, url: str | None = None
+    ) -> list[WebhookDelivery]:
+        """Deliver a signed `topic` webhook to `url`, or to the shop's subscribed addresses.
+
+        `topic` is spelled as in the X-Shopify-Topic header (`orders/create`). Each delivery
+        is returned and kept in `state.webhook_deliveries` (status None: no answer).
+        """
+        return deliver(self.state, shop, topic, payload, url)
+
     def stop(self) -> None:
         self.server.shutdown()
         self.server.server_close()
@@ -61,6 +72,7 @@ def start_simulator(
         api_key, api_secret, application_url=application_url, app_scopes=app_scopes
     )
     server = make_server(host, port, create_simulator_app(state, path), threaded=True)
+    state.root_url = f"http://{server.host}:{server.port}"
     logging.getLogger("werkzeug").setLevel(logging.WARNING)
     # A short poll interval makes stop() quick (the default waits up to 0.5 s).
     thread = threading.Thread(

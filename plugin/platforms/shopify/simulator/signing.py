@@ -108,3 +108,8 @@ def send_webhook(
     body = payload if isinstance(payload, bytes) else json.dumps(payload).encode()
     headers = webhook_headers(shop, topic, body, secret, **header_options)
     return (http or requests).post(url, data=body, headers=headers, timeout=timeout)
+
+
+def staged_upload_signature(secret: str, policy: str) -> str:
+    """The simulated storage's signature of a staged upload policy (hex HMAC-SHA256)."""
+    return hmac.new(secret.encode(), policy.encode(), hashlib.sha256).hexdigest()

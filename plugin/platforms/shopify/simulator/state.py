@@ -2,11 +2,18 @@
 
 from __future__ import annotations
 
+import random
 import secrets
 import threading
 import time
+from collections import Counter
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
+
+from plugin.platforms.shopify.simulator.bulk_operations import SimBulkOperation
+from plugin.platforms.shopify.simulator.cost import Bucket
+from plugin.platforms.shopify.simulator.customers import CustomerStore, SimCustomer, TagChange
 
 ACCESS_TOKEN_TTL = 3600
 REFRESH_TOKEN_TTL = 7776000  # 90 days, as Shopify's expiring offline tokens
@@ -66,6 +73,36 @@ class Switches:
     throttle_graphql: int = 0  # answer this many GraphQL requests with THROTTLED
     granted_scopes: list[str] | None = None  # grant these instead of the requested scopes
     access_token_ttl: int = ACCESS_TOKEN_TTL
+    # Cost-based throttling: each shop's leaky bucket (Shopify's Standard plan by default).
+    bucket_size: float = 2000.0
+    restore_rate: float = 100.0  # points per second
+    max_query_cost: int = 1000  # a single document's requested cost may not exceed this
+    # Faults by share of GraphQL requests, drawn from a generator seeded with `seed` (one
+    # draw per request, so the same seed and the same requests give the same faults).
+    seed: int = 0
+    error_rate: float = 0.0  # answered `error_status`
+    error_status: int = 503
+    rate_limit_rate: float = 0.0  # answered 429
+    timeout_rate: float = 0.0  # answered only after `timeout_delay` seconds
+    timeout_delay: float = 2.0
+    timeout_after_execute: bool = False  # the late answer comes after the document ran
+    retry_after: float | None = None  # sent as Retry-After on 429 and 5xx answers
+    # Bulk operations.
+    bulk_delay: float = 0.05  # seconds before a bulk operation runs
+    bulk_fail_lines: set[int] = field(default_factory=set)  # these lines answer a userError
+    bulk_mutation_limit: int = 1  # bulk mutations running at once per shop
+    flow_handles: set[str] | None = None  # when set, other Flow trigger handles are refused
+    tag_webhooks: bool = True  # deliver customer.tags_added/removed to subscribed addresses
+
+
+@dataclass
+class WebhookDelivery:
+    shop: str
+    topic: str
+    url: str
+    payload: Any
+    status: int | None  # None: the address did not answer
+    at: float = field(default_factory=time.time)
 
 
 class SimulatorState:
@@ -92,6 +129,18 @@ class SimulatorState:
         self.subscriptions: dict[str, list[dict[str, str]]] = {}
         self.products: dict[str, dict[str, dict[str, Any]]] = {}
         self.lock = threading.RLock()
+        # Where the server listens (set once it runs): staged uploads and results live there.
+        self.root_url = ""
+        self.schema_path: Path | None = None
+        self.customers = CustomerStore(self.lock)
+        self.flow_triggers: list[dict[str, Any]] = []
+        self.throttled_count: Counter[str] = Counter()
+        self.buckets: dict[str, Bucket] = {}
+        self.uploads: dict[str, bytes] = {}
+        self.bulk_operations: dict[int, SimBulkOperation] = {}
+        self.webhook_deliveries: list[WebhookDelivery] = []
+        self._faults = random.Random(0)
+        self._faults_seed = 0
 
     # --- shops ---------------------------------------------------------------------------
 
@@ -137,6 +186,135 @@ class SimulatorState:
                 "tags": list(tags or []),
                 "updatedAt": updated_at,
             }
+
+    # --- customers and tags -------------------------------------------------------------
+
+    def add_customer(
+        self,
+        shop: str,
+        customer_id: str | int,
+        *,
+        email: str | None = None,
+        tags: tuple[str, ...] | list[str] = (),
+        email_marketing_state: str = "NOT_SUBSCRIBED",
+        first_name: str | None = None,
+        last_name: str | None = None,
+    ) -> SimCustomer:
+        """A customer; `email_marketing_state` is a CustomerEmailAddressMarketingState value."""
+        self.shop(shop)
+        customer = SimCustomer(
+            str(customer_id),
+            email,
+            list(tags),
+            email_marketing_state,
+            first_name,
+            last_name,
+        )
+        return self.customers.add(shop, customer)
+
+    def customer(self, shop: str, customer_id: str | int) -> SimCustomer | None:
+        return self.customers.get(shop, str(customer_id))
+
+    def customer_tags(self, shop: str, customer_id: str | int) -> list[str]:
+        """The customer's tags now, in the order they were added."""
+        with self.lock:
+            customer = self.customers.get(shop, str(customer_id))
+            return list(customer.tags) if customer else []
+
+    @property
+    def tag_log(self) -> list[TagChange]:
+        """Every effective tag change: (shop, customer id, "add" | "remove", tag)."""
+        return self.customers.log
+
+    def record_flow_trigger(self, shop: str, handle: str, payload: Any) -> None:
+        with self.lock:
+            self.flow_triggers.append(
+                {"shop": shop, "handle": handle, "payload": payload, "at": time.time()}
+            )
+
+    # --- throttling and faults -----------------------------------------------------------
+
+    def take_points(self, shop: str, cost: int) -> tuple[bool, dict[str, float]]:
+        """Charge `cost` to the shop's bucket if it holds that much; the throttleStatus after."""
+        size, rate = self.switches.bucket_size, self.switches.restore_rate
+        with self.lock:
+            bucket = self._bucket(shop)
+            enough = bucket.available >= cost
+            if enough:
+                bucket.available -= cost
+            else:
+                self.throttled_count[shop] += 1
+            return enough, bucket.status(size, rate)
+
+    def refund_points(self, shop: str, points: float) -> dict[str, float]:
+        """Give back points (requested minus actual cost); the throttleStatus after."""
+        size, rate = self.switches.bucket_size, self.switches.restore_rate
+        with self.lock:
+            bucket = self._bucket(shop)
+            bucket.available = min(size, bucket.available + points)
+            return bucket.status(size, rate)
+
+    def throttle_status(self, shop: str) -> dict[str, float]:
+        with self.lock:
+            return self._bucket(shop).status(self.switches.bucket_size, self.switches.restore_rate)
+
+    def _bucket(self, shop: str) -> Bucket:
+        size, rate, now = self.switches.bucket_size, self.switches.restore_rate, time.monotonic()
+        bucket = self.buckets.setdefault(shop, Bucket(size, now))
+        bucket.refill(size, rate, now)
+        return bucket
+
+    def draw_fault(self) -> str | None:
+        """ "error", "rate_limit", "timeout" or None for one request, by the switches' shares."""
+        switches = self.switches
+        with self.lock:
+            if switches.seed != self._faults_seed:
+                self.reset_faults()
+            draw = self._faults.random()
+        for fault, share in (
+            ("error", switches.error_rate),
+            ("rate_limit", switches.rate_limit_rate),
+            ("timeout", switches.timeout_rate),
+        ):
+            if draw < share:
+                return fault
+            draw -= share
+        return None
+
+    def reset_faults(self) -> None:
+        """Restart the fault sequence from `switches.seed`."""
+        with self.lock:
+            self._faults_seed = self.switches.seed
+            self._faults = random.Random(self.switches.seed)
+
+    # --- bulk operations and staged uploads ----------------------------------------------
+
+    def store_upload(self, key: str, data: bytes) -> None:
+        with self.lock:
+            self.uploads[key] = data
+
+    def upload(self, key: str) -> bytes | None:
+        with self.lock:
+            return self.uploads.get(key)
+
+    def new_bulk_operation(self, shop: str, kind: str, query: str) -> SimBulkOperation | None:
+        """A CREATED operation of `kind` (MUTATION | QUERY); None while too many still run."""
+        limit = self.switches.bulk_mutation_limit if kind == "MUTATION" else 1
+        with self.lock:
+            running = [
+                op
+                for op in self.bulk_operations.values()
+                if op.shop == shop and op.type == kind and op.running
+            ]
+            if len(running) >= limit:
+                return None
+            op = SimBulkOperation(len(self.bulk_operations) + 1, shop, kind, query)
+            self.bulk_operations[op.op_id] = op
+            return op
+
+    def bulk_operation(self, op_id: int) -> SimBulkOperation | None:
+        with self.lock:
+            return self.bulk_operations.get(op_id)
 
     # --- tokens --------------------------------------------------------------------------
 
@@ -236,3 +414,12 @@ class SimulatorState:
             }
             subs.append(sub)
             return sub
+
+    def subscription_uris(self, shop: str, topic: str) -> list[str]:
+        """Where the shop delivers `topic` (the GraphQL enum spelling, e.g. ORDERS_CREATE)."""
+        with self.lock:
+            return [s["uri"] for s in self.subscriptions.get(shop, []) if s["topic"] == topic]
+
+    def record_delivery(self, delivery: WebhookDelivery) -> None:
+        with self.lock:
+            self.webhook_deliveries.append(delivery)

@@ -1,0 +1,183 @@
+"""Simulated bulk operations: one record per operation and the background run that fills it."""
+
+from __future__ import annotations
+
+import json
+import threading
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import TYPE_CHECKING, Any
+
+from graphql import DocumentNode, GraphQLSchema, execute_sync
+
+if TYPE_CHECKING:
+    from plugin.platforms.shopify.simulator.state import SimulatorState
+
+FINISHED = ("COMPLETED", "FAILED", "CANCELED", "EXPIRED")
+LINE_FAILURE = "Simulated failure of this line"
+
+
+def now_iso() -> str:
+    return datetime.now(UTC).isoformat(timespec="seconds").replace("+00:00", "Z")
+
+
+@dataclass
+class SimBulkOperation:
+    op_id: int
+    shop: str
+    type: str  # MUTATION | QUERY
+    query: str
+    status: str = "CREATED"
+    created_at: str = ""
+    completed_at: str | None = None
+    error_code: str | None = None
+    object_count: int = 0
+    root_object_count: int = 0
+    result: bytes | None = None
+    url: str | None = None
+
+    def __post_init__(self) -> None:
+        self.created_at = self.created_at or now_iso()
+
+    @property
+    def gid(self) -> str:
+        return f"gid://shopify/BulkOperation/{self.op_id}"
+
+    @property
+    def running(self) -> bool:
+        return self.status not in FINISHED
+
+    def node(self) -> dict[str, Any]:
+        """As GraphQL resolves it; UnsignedInt64 values are strings, as Shopify sends them."""
+        return {
+            "__typename": "BulkOperation",
+            "id": self.gid,
+            "type": self.type,
+            "status": self.status,
+            "query": self.query,
+            "createdAt": self.created_at,
+            "completedAt": self.completed_at,
+            "errorCode": self.error_code,
+            "objectCount": str(self.object_count),
+            "rootObjectCount": str(self.root_object_count),
+            "fileSize": str(len(self.result)) if self.result is not None else None,
+            "url": self.url,
+            "partialDataUrl": None,
+        }
+
+
+Lines = list[dict[str, Any]]
+
+
+def start(
+    state: SimulatorState,
+    op: SimBulkOperation,
+    work: Callable[[], tuple[Lines, int]],
+    on_finish: Callable[[SimBulkOperation], None],
+) -> None:
+    """Run `work` (result lines, root object count) after `bulk_delay` in a daemon thread."""
+
+    def run() -> None:
+        time.sleep(state.switches.bulk_delay)
+        with state.lock:
+            op.status = "RUNNING"
+        try:
+            lines, roots = work()
+        except Exception:  # a simulated operation fails like a real one: status, no raise
+            _finish(state, op, "FAILED", [], 0, error_code="INTERNAL_SERVER_ERROR")
+        else:
+            _finish(state, op, "COMPLETED", lines, roots)
+        on_finish(op)
+
+    threading.Thread(target=run, name=f"bulk-{op.op_id}", daemon=True).start()
+
+
+def _finish(
+    state: SimulatorState,
+    op: SimBulkOperation,
+    status: str,
+    lines: Lines,
+    roots: int,
+    error_code: str | None = None,
+) -> None:
+    body = "".join(json.dumps(line) + "\n" for line in lines).encode()
+    with state.lock:
+        op.result = body
+        op.object_count = len(lines)
+        op.root_object_count = roots
+        op.url = f"{state.root_url}/bulk-results/{op.op_id}.jsonl" if lines else None
+        op.error_code = error_code
+        op.completed_at = now_iso()
+        op.status = status
+
+
+def mutation_lines(
+    schema: GraphQLSchema,
+    document: DocumentNode,
+    root: dict[str, Any],
+    variables: Lines,
+    failing: set[int],
+) -> tuple[Lines, int]:
+    """Run the inner mutation once per line; failing lines answer a userError instead."""
+    lines = []
+    for number, line_variables in enumerate(variables):
+        context = {"bulk": True, "fail": LINE_FAILURE if number in failing else None}
+        result = execute_sync(
+            schema, document, root_value=root, variable_values=line_variables, context_value=context
+        )
+        line: dict[str, Any] = {"data": result.data}
+        if result.errors:
+            line["errors"] = [{"message": e.message} for e in result.errors]
+        line["__lineNumber"] = number
+        lines.append(line)
+    return lines, len(lines)
+
+
+def query_lines(
+    schema: GraphQLSchema, document: DocumentNode, root: dict[str, Any]
+) -> tuple[Lines, int]:
+    """Run a bulk query and flatten its connections into lines, children with `__parentId`."""
+    result = execute_sync(schema, document, root_value=root, context_value={"bulk": True})
+    if result.errors:
+        raise RuntimeError("; ".join(e.message for e in result.errors))
+    lines: Lines = []
+    roots = 0
+    for value in (result.data or {}).values():
+        for node in connection_nodes(value):
+            roots += 1
+            lines.extend(_flatten(node, None))
+    return lines, roots
+
+
+def connection_nodes(value: Any) -> list[dict[str, Any]]:
+    if not isinstance(value, dict):
+        return []
+    if "edges" in value:
+        return [edge["node"] for edge in value["edges"] or [] if edge.get("node")]
+    return [node for node in value.get("nodes") or [] if node]
+
+
+def _flatten(node: dict[str, Any], parent_id: str | None) -> Lines:
+    own = {k: v for k, v in node.items() if not _is_connection(v)}
+    if parent_id is not None:
+        own["__parentId"] = parent_id
+    lines = [own]
+    for value in node.values():
+        for child in connection_nodes(value):
+            lines.extend(_flatten(child, node.get("id")))
+    return lines
+
+
+def _is_connection(value: Any) -> bool:
+    return isinstance(value, dict) and ("edges" in value or "nodes" in value)
+
+
+def parse_jsonl(data: bytes) -> Lines | None:
+    """The variables of each line; None when the file is not JSONL of objects."""
+    try:
+        lines = [json.loads(text) for text in data.decode("utf-8").splitlines() if text.strip()]
+    except (UnicodeDecodeError, ValueError):
+        return None
+    return lines if all(isinstance(line, dict) for line in lines) else None

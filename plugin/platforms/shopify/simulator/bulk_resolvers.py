@@ -1,0 +1,225 @@
+"""Resolvers of staged uploads and bulk operations (run mutation, run query, poll by id)."""
+
+from __future__ import annotations
+
+import base64
+import json
+import time
+import uuid
+from collections.abc import Callable
+from typing import Any
+
+from graphql import DocumentNode, FieldNode, GraphQLResolveInfo, OperationDefinitionNode, parse
+from graphql.validation import validate
+
+from plugin.platforms.shopify.simulator import bulk_operations
+from plugin.platforms.shopify.simulator.bulk_operations import SimBulkOperation
+from plugin.platforms.shopify.simulator.deliveries import deliver
+from plugin.platforms.shopify.simulator.registry import RULES, resolver, root_value
+from plugin.platforms.shopify.simulator.shop_resolvers import lookup
+from plugin.platforms.shopify.simulator.signing import staged_upload_signature
+from plugin.platforms.shopify.simulator.state import IssuedToken, SimulatorState
+
+BULK_MUTATIONS = ("tagsAdd", "tagsRemove")  # the inner mutations this simulator runs in bulk
+UPLOAD_TTL = 3600
+
+
+def _error(message: str, code: str, field: str | None = None) -> dict[str, Any]:
+    return {"field": [field] if field else None, "message": message, "code": code}
+
+
+@resolver("stagedUploadsCreate")
+def _staged_uploads_create(
+    state: SimulatorState, shop: str, _token: IssuedToken
+) -> Callable[..., Any]:
+    def create(_info: Any, input: list[dict[str, Any]]) -> dict[str, Any]:
+        if any(item["resource"] != "BULK_MUTATION_VARIABLES" for item in input):
+            message = "Only BULK_MUTATION_VARIABLES uploads are simulated"
+            return {"stagedTargets": None, "userErrors": [{"field": ["input"], "message": message}]}
+        return {"stagedTargets": [_target(state, shop, item) for item in input], "userErrors": []}
+
+    return create
+
+
+def _target(state: SimulatorState, shop: str, item: dict[str, Any]) -> dict[str, Any]:
+    """A target like Shopify's (a signed form POST to a bucket, or a signed PUT URL)."""
+    key = f"tmp/{state.shop(shop).shop_id}/bulk/{uuid.uuid4()}/{item['filename']}"
+    policy = base64.b64encode(
+        json.dumps({"key": key, "expiration": int(time.time()) + UPLOAD_TTL}).encode()
+    ).decode()
+    signature = staged_upload_signature(state.api_secret, policy)
+    bucket = f"{state.root_url}/staged-uploads"
+    if item.get("httpMethod") == "PUT":
+        url = f"{bucket}/{key}?policy={policy}&signature={signature}"
+        return {"url": url, "resourceUrl": f"{bucket}/{key}", "parameters": [
+            {"name": "content_type", "value": item["mimeType"]},
+            {"name": "key", "value": key},
+        ]}  # fmt: skip
+    parameters = {
+        "Content-Type": item["mimeType"],
+        "success_action_status": "201",
+        "acl": "private",
+        "key": key,
+        "x-goog-algorithm": "GOOG4-HMAC-SHA256",
+        "x-goog-signature": signature,
+        "policy": policy,
+    }
+    return {
+        "url": bucket,
+        "resourceUrl": f"{bucket}/{key}",
+        "parameters": [{"name": k, "value": v} for k, v in parameters.items()],
+    }
+
+
+@resolver("bulkOperationRunMutation")
+def _bulk_operation_run_mutation(
+    state: SimulatorState, shop: str, token: IssuedToken
+) -> Callable[..., Any]:
+    def run(
+        info: GraphQLResolveInfo, mutation: str, stagedUploadPath: str, **_options: Any
+    ) -> dict[str, Any]:
+        document, refusal = _inner_mutation(info, mutation)
+        lines = None
+        if document is not None:
+            lines, refusal = _staged_lines(state, shop, stagedUploadPath)
+        if refusal or document is None or lines is None:
+            return {"bulkOperation": None, "userErrors": [refusal]}
+        op = state.new_bulk_operation(shop, "MUTATION", mutation)
+        if op is None:
+            return {"bulkOperation": None, "userErrors": [_in_progress(state, shop, "mutation")]}
+        root = root_value(state, shop, token)
+        failing = set(state.switches.bulk_fail_lines)
+        bulk_operations.start(
+            state,
+            op,
+            lambda: bulk_operations.mutation_lines(info.schema, document, root, lines, failing),
+            lambda done: _notify(state, done),
+        )
+        return {"bulkOperation": op.node(), "userErrors": []}
+
+    return run
+
+
+def _inner_mutation(
+    info: GraphQLResolveInfo, text: str
+) -> tuple[DocumentNode | None, dict[str, Any] | None]:
+    """The parsed inner mutation, or why it is refused (it is checked against the schema)."""
+    try:
+        document = parse(text)
+    except Exception as exc:  # graphql-core raises GraphQLError for syntax
+        return None, _error(f"Invalid mutation: {exc}", "INVALID_MUTATION", "mutation")
+    problems = [e.message for e in validate(info.schema, document, RULES)]
+    operations = [d for d in document.definitions if isinstance(d, OperationDefinitionNode)]
+    fields = [
+        s for op in operations for s in op.selection_set.selections if isinstance(s, FieldNode)
+    ]
+    if not problems and (
+        len(operations) != 1
+        or operations[0].operation.value != "mutation"
+        or len(fields) != 1
+        or fields[0].name.value not in BULK_MUTATIONS
+    ):
+        problems = [f"the simulator runs one of {', '.join(BULK_MUTATIONS)} in bulk"]
+    if problems:
+        message = "Invalid mutation: " + "; ".join(problems)
+        return None, _error(message, "INVALID_MUTATION", "mutation")
+    return document, None
+
+
+def _staged_lines(
+    state: SimulatorState, shop: str, path: str
+) -> tuple[list[dict[str, Any]] | None, dict[str, Any] | None]:
+    data = state.upload(path)
+    if data is None or not path.startswith(f"tmp/{state.shop(shop).shop_id}/"):
+        message = f"The JSONL file could not be found: {path}"
+        return None, _error(message, "NO_SUCH_FILE", "stagedUploadPath")
+    lines = bulk_operations.parse_jsonl(data)
+    if lines is None:
+        message = "Unexpected file structure - expected JSONL"
+        return None, _error(message, "INVALID_STAGED_UPLOAD_FILE", "stagedUploadPath")
+    return lines, None
+
+
+def _in_progress(state: SimulatorState, shop: str, kind: str) -> dict[str, Any]:
+    with state.lock:
+        running = [
+            op.gid
+            for op in state.bulk_operations.values()
+            if op.shop == shop and op.type == kind.upper() and op.running
+        ]
+    message = f"A bulk {kind} operation for this app and shop is already in progress: " + ", ".join(
+        running
+    )
+    return _error(message, "OPERATION_IN_PROGRESS")
+
+
+@resolver("bulkOperationRunQuery")
+def _bulk_operation_run_query(
+    state: SimulatorState, shop: str, token: IssuedToken
+) -> Callable[..., Any]:
+    def run(info: GraphQLResolveInfo, query: str, **_options: Any) -> dict[str, Any]:
+        document, message = _bulk_query(info, query)
+        if document is None:
+            return {"bulkOperation": None, "userErrors": [_error(message, "INVALID", "query")]}
+        op = state.new_bulk_operation(shop, "QUERY", query)
+        if op is None:
+            return {"bulkOperation": None, "userErrors": [_in_progress(state, shop, "query")]}
+        root = root_value(state, shop, token)
+        bulk_operations.start(
+            state,
+            op,
+            lambda: bulk_operations.query_lines(info.schema, document, root),
+            lambda done: _notify(state, done),
+        )
+        return {"bulkOperation": op.node(), "userErrors": []}
+
+    return run
+
+
+def _bulk_query(info: GraphQLResolveInfo, text: str) -> tuple[DocumentNode | None, str]:
+    """The parsed bulk query, or why it is refused (as Shopify: a connection is required)."""
+    try:
+        document = parse(text)
+    except Exception as exc:  # graphql-core raises GraphQLError for syntax
+        return None, f"Invalid bulk query: {exc}"
+    problems = [e.message for e in validate(info.schema, document, RULES)]
+    if problems:
+        return None, "Invalid bulk query: " + "; ".join(problems)
+    operations = [d for d in document.definitions if isinstance(d, OperationDefinitionNode)]
+    roots = [
+        s.name.value
+        for op in operations
+        for s in op.selection_set.selections
+        if isinstance(s, FieldNode)
+    ]
+    query_type = info.schema.query_type
+    assert query_type is not None
+    if any(name in ("node", "nodes") for name in roots):
+        return None, "Bulk queries cannot contain a top level `node` or `nodes` field"
+    connections = [n for n in roots if str(query_type.fields[n].type).endswith("Connection!")]
+    if len(operations) != 1 or operations[0].operation.value != "query" or not connections:
+        return None, "Bulk queries must contain at least one connection"
+    return document, ""
+
+
+@resolver("bulkOperation")
+def _bulk_operation(state: SimulatorState, shop: str, _token: IssuedToken) -> Callable[..., Any]:
+    def find(_info: Any, id: str) -> dict[str, Any] | None:
+        if not id.startswith("gid://shopify/BulkOperation/"):
+            return None
+        return lookup(state, shop, id)
+
+    return find
+
+
+def _notify(state: SimulatorState, op: SimBulkOperation) -> None:
+    """The `bulk_operations/finish` webhook, to the shop's subscribed addresses."""
+    payload = {
+        "admin_graphql_api_id": op.gid,
+        "completed_at": op.completed_at,
+        "created_at": op.created_at,
+        "error_code": op.error_code.lower() if op.error_code else None,
+        "status": op.status.lower(),
+        "type": op.type.lower(),
+    }
+    deliver(state, op.shop, "bulk_operations/finish", payload)

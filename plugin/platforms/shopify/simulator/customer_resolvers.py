@@ -1,0 +1,157 @@
+"""Resolvers of customers, their tags (tagsAdd, tagsRemove) and Flow triggers."""
+
+from __future__ import annotations
+
+import base64
+import json
+from collections.abc import Callable
+from datetime import UTC, datetime
+from typing import Any
+
+from graphql import GraphQLError, GraphQLResolveInfo
+
+from plugin.platforms.shopify.simulator.customers import NO_SUCH_CUSTOMER, customer_id_of
+from plugin.platforms.shopify.simulator.deliveries import deliver_later
+from plugin.platforms.shopify.simulator.registry import resolver
+from plugin.platforms.shopify.simulator.state import IssuedToken, SimulatorState
+
+# Commonly cited limit of a Flow trigger payload (not confirmed by Shopify's reference).
+FLOW_PAYLOAD_LIMIT = 50_000
+
+
+def context(info: GraphQLResolveInfo) -> dict[str, Any]:
+    """What a bulk run tells resolvers (`bulk`, `fail`); empty for an ordinary request."""
+    return info.context if isinstance(info.context, dict) else {}
+
+
+@resolver("customer")
+def _customer(state: SimulatorState, shop: str, _token: IssuedToken) -> Callable[..., Any]:
+    def customer(_info: Any, id: str) -> dict[str, Any] | None:
+        found = state.customer(shop, customer_id_of(id) or "")
+        return found.node() if found else None
+
+    return customer
+
+
+@resolver("customers")
+def _customers(state: SimulatorState, shop: str, _token: IssuedToken) -> Callable[..., Any]:
+    def customers(
+        info: GraphQLResolveInfo, first: int | None = None, after: str | None = None, **rest: Any
+    ) -> dict[str, Any]:
+        # Only forward paging and no search `query` are simulated; a bulk query reads all.
+        if rest.get("last") is not None or rest.get("before") is not None:
+            raise GraphQLError("The simulator pages customers forward only (first/after)")
+        if first is None and not context(info).get("bulk"):
+            raise GraphQLError("you must provide one of first or last")
+        everyone = state.customers.all(shop)
+        start = _offset(after)
+        page = everyone[start : start + first] if first is not None else everyone[start:]
+        return _connection(page, start, len(everyone))
+
+    return customers
+
+
+def _offset(cursor: str | None) -> int:
+    if not cursor:
+        return 0
+    try:
+        return int(base64.b64decode(cursor).decode().rsplit(":", 1)[1]) + 1
+    except (ValueError, IndexError) as exc:
+        raise GraphQLError(f"Invalid cursor {cursor!r}") from exc
+
+
+def _cursor(index: int) -> str:
+    return base64.b64encode(f"cursor:{index}".encode()).decode()
+
+
+def _connection(page: list[Any], start: int, total: int) -> dict[str, Any]:
+    nodes = [c.node() for c in page]
+    cursors = [_cursor(start + i) for i in range(len(nodes))]
+    return {
+        "edges": [{"node": n, "cursor": c} for n, c in zip(nodes, cursors, strict=True)],
+        "nodes": nodes,
+        "pageInfo": {
+            "hasNextPage": start + len(nodes) < total,
+            "hasPreviousPage": start > 0,
+            "startCursor": cursors[0] if cursors else None,
+            "endCursor": cursors[-1] if cursors else None,
+        },
+    }
+
+
+@resolver("tagsAdd")
+def _tags_add(state: SimulatorState, shop: str, _token: IssuedToken) -> Callable[..., Any]:
+    def tags_add(info: GraphQLResolveInfo, id: str, tags: list[str]) -> dict[str, Any]:
+        return _change_tags(state, shop, info, id, tags, "add")
+
+    return tags_add
+
+
+@resolver("tagsRemove")
+def _tags_remove(state: SimulatorState, shop: str, _token: IssuedToken) -> Callable[..., Any]:
+    def tags_remove(info: GraphQLResolveInfo, id: str, tags: list[str]) -> dict[str, Any]:
+        return _change_tags(state, shop, info, id, tags, "remove")
+
+    return tags_remove
+
+
+def _change_tags(
+    state: SimulatorState,
+    shop: str,
+    info: GraphQLResolveInfo,
+    gid: str,
+    tags: list[str],
+    change: str,
+) -> dict[str, Any]:
+    failure = context(info).get("fail")
+    if failure:  # a bulk line made to fail by `switches.bulk_fail_lines`
+        return {"node": None, "userErrors": [{"field": None, "message": failure}]}
+    customer_id = customer_id_of(gid)
+    if customer_id is None:
+        return {"node": None, "userErrors": [{"field": ["id"], "message": NO_SUCH_CUSTOMER}]}
+    apply = state.customers.add_tags if change == "add" else state.customers.remove_tags
+    errors, changed = apply(shop, customer_id, tags)
+    if errors:
+        return {"node": None, "userErrors": errors}
+    if changed and state.switches.tag_webhooks:
+        topic = "customer.tags_added" if change == "add" else "customer.tags_removed"
+        deliver_later(state, shop, topic, _tags_payload(gid, changed))
+    customer = state.customer(shop, customer_id)
+    return {"node": customer.node() if customer else None, "userErrors": []}
+
+
+def _tags_payload(gid: str, tags: list[str]) -> dict[str, Any]:
+    moment = datetime.now(UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z")
+    return {"customerId": gid, "tags": tags, "occurredAt": moment}
+
+
+@resolver("flowTriggerReceive")
+def _flow_trigger_receive(
+    state: SimulatorState, shop: str, _token: IssuedToken
+) -> Callable[..., Any]:
+    def receive(
+        _info: Any, handle: str | None = None, payload: Any = None, **_deprecated: Any
+    ) -> dict[str, Any]:
+        refusal = _flow_refusal(state, handle, payload)
+        if refusal:
+            return {"userErrors": [{"field": [refusal[0]], "message": refusal[1]}]}
+        state.record_flow_trigger(shop, str(handle), payload)
+        return {"userErrors": []}
+
+    return receive
+
+
+def _flow_refusal(
+    state: SimulatorState, handle: str | None, payload: Any
+) -> tuple[str, str] | None:
+    """(field, message) of why a trigger is refused; None when it is accepted."""
+    known = state.switches.flow_handles
+    if not handle:
+        return ("handle", "Handle can't be blank")
+    if known is not None and handle not in known:
+        return ("handle", f"Invalid handle '{handle}'")
+    if not isinstance(payload, dict):
+        return ("payload", "Payload must be a JSON object")
+    if len(json.dumps(payload)) > FLOW_PAYLOAD_LIMIT:
+        return ("payload", "Payload is too large")
+    return None

@@ -1,0 +1,139 @@
+"""The simulated shops' customers and their tags, with Shopify's tag limits and a change log."""
+
+from __future__ import annotations
+
+import threading
+from dataclasses import dataclass, field
+from typing import Any
+
+# "A customer can have up to 250 tags. Each tag can have up to 255 characters." (Shopify's
+# schema docstring). The userError wording of real Shopify is not documented: these are ours.
+MAX_TAGS = 250
+MAX_TAG_LENGTH = 255
+TOO_MANY_TAGS = "Tags cannot be more than 250 for a customer"
+TAG_TOO_LONG = "Tag is too long (maximum is 255 characters)"
+NO_SUCH_CUSTOMER = "Customer does not exist"
+GID_PREFIX = "gid://shopify/Customer/"
+
+TagChange = tuple[str, str, str, str]  # (shop, customer id, "add" | "remove", tag)
+TagResult = tuple[list[dict[str, Any]], list[str]]  # (userErrors, tags actually changed)
+
+
+@dataclass
+class SimCustomer:
+    customer_id: str
+    email: str | None = None
+    tags: list[str] = field(default_factory=list)
+    email_marketing_state: str = "NOT_SUBSCRIBED"
+    first_name: str | None = None
+    last_name: str | None = None
+    created_at: str = "2026-01-01T00:00:00Z"
+    updated_at: str = "2026-01-01T00:00:00Z"
+
+    @property
+    def gid(self) -> str:
+        return GID_PREFIX + self.customer_id
+
+    def node(self) -> dict[str, Any]:
+        """The customer as GraphQL resolves it (a snapshot: later changes do not show)."""
+        name = " ".join(p for p in (self.first_name, self.last_name) if p)
+        address = None
+        if self.email:
+            address = {
+                "emailAddress": self.email,
+                "marketingState": self.email_marketing_state,
+                "marketingUpdatedAt": None,
+                "marketingOptInLevel": None,
+                "validFormat": "@" in self.email,
+            }
+        return {
+            "__typename": "Customer",
+            "id": self.gid,
+            "legacyResourceId": self.customer_id,
+            "email": self.email,
+            "firstName": self.first_name,
+            "lastName": self.last_name,
+            "displayName": name or self.email or "",
+            "tags": list(self.tags),
+            "createdAt": self.created_at,
+            "updatedAt": self.updated_at,
+            "defaultEmailAddress": address,
+        }
+
+
+def customer_id_of(gid: str) -> str | None:
+    """`gid://shopify/Customer/7` -> `7`; None for any other id."""
+    return gid[len(GID_PREFIX) :] if gid.startswith(GID_PREFIX) else None
+
+
+def split_tags(tags: list[str]) -> list[str]:
+    """Shopify accepts `["a", "b"]` or `"a, b"`: split on commas, trim, drop blanks and repeats."""
+    seen: set[str] = set()
+    result = []
+    for part in (p.strip() for tag in tags for p in tag.split(",")):
+        if part and part.lower() not in seen:
+            seen.add(part.lower())
+            result.append(part)
+    return result
+
+
+class CustomerStore:
+    """Customers per shop. Tags compare case-insensitively, as Shopify's do."""
+
+    def __init__(self, lock: threading.RLock) -> None:
+        self.lock = lock
+        self.by_shop: dict[str, dict[str, SimCustomer]] = {}
+        # Only effective changes: a tag added that was there already is not logged.
+        self.log: list[TagChange] = []
+
+    def add(self, shop: str, customer: SimCustomer) -> SimCustomer:
+        with self.lock:
+            self.by_shop.setdefault(shop, {})[customer.customer_id] = customer
+        return customer
+
+    def get(self, shop: str, customer_id: str) -> SimCustomer | None:
+        with self.lock:
+            return self.by_shop.get(shop, {}).get(customer_id)
+
+    def all(self, shop: str) -> list[SimCustomer]:
+        """The shop's customers in id order (numeric ids sort as numbers)."""
+        with self.lock:
+            customers = list(self.by_shop.get(shop, {}).values())
+        return sorted(customers, key=lambda c: (len(c.customer_id), c.customer_id))
+
+    def add_tags(self, shop: str, customer_id: str, tags: list[str]) -> TagResult:
+        """Add tags: (userErrors, []) changing nothing, or ([], the tags newly added)."""
+        wanted = split_tags(tags)
+        with self.lock:
+            customer = self.get(shop, customer_id)
+            if customer is None:
+                return [_error(NO_SUCH_CUSTOMER, "id")], []
+            if any(len(tag) > MAX_TAG_LENGTH for tag in wanted):
+                return [_error(TAG_TOO_LONG, "tags")], []
+            present = {t.lower() for t in customer.tags}
+            new = [t for t in wanted if t.lower() not in present]
+            if len(customer.tags) + len(new) > MAX_TAGS:
+                return [_error(TOO_MANY_TAGS, "tags")], []
+            customer.tags.extend(new)
+            self.log.extend((shop, customer_id, "add", t) for t in new)
+        return [], new
+
+    def remove_tags(self, shop: str, customer_id: str, tags: list[str]) -> TagResult:
+        """Remove tags (absent ones are ignored): (userErrors, []) or ([], the tags removed)."""
+        unwanted = {t.lower() for t in split_tags(tags)}
+        with self.lock:
+            customer = self.get(shop, customer_id)
+            if customer is None:
+                return [_error(NO_SUCH_CUSTOMER, "id")], []
+            gone = [t for t in customer.tags if t.lower() in unwanted]
+            customer.tags[:] = [t for t in customer.tags if t.lower() not in unwanted]
+            self.log.extend((shop, customer_id, "remove", t) for t in gone)
+        return [], gone
+
+    def changes_of(self, shop: str, customer_id: str) -> list[TagChange]:
+        with self.lock:
+            return [c for c in self.log if c[0] == shop and c[1] == customer_id]
+
+
+def _error(message: str, name: str) -> dict[str, Any]:
+    return {"field": [name], "message": message}
