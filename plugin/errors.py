@@ -39,15 +39,26 @@ class NotFoundError(ShopSegError):
 
 
 class PlatformError(ShopSegError):
-    """A shop's API answered with an error or not at all. `transient` ones are retried."""
+    """A shop's API answered with an error or not at all. `transient` ones are retried.
+
+    `retry_after` is the wait in seconds the shop asked for (a Retry-After header), if any.
+    """
 
     code = "platform_error"
     status = 502
 
-    def __init__(self, detail: str, *, transient: bool = True, status_code: int | None = None):
+    def __init__(
+        self,
+        detail: str,
+        *,
+        transient: bool = True,
+        status_code: int | None = None,
+        retry_after: float | None = None,
+    ):
         super().__init__(detail)
         self.transient = transient
         self.status_code = status_code
+        self.retry_after = retry_after
 
 
 class ReauthRequired(PlatformError):
