@@ -22,7 +22,7 @@ from plugin.segments.context import CompileContext
 if TYPE_CHECKING:
     from plugin.segments.evaluator import Rule
 
-# Virtual fields worth computing once per row (CASE expressions with cut-off subqueries).
+# Virtual fields worth computing once per row (CASE expressions with subqueries).
 HOISTED = frozenset(
     {
         "rfm_group",
@@ -33,6 +33,11 @@ HOISTED = frozenset(
         "lifecycle_stage",
         "order_gap_ratio",
         "days_since_last_order",
+        # time-window fields: a CASE over the stale test with a correlated subquery each
+        "open_abandoned_checkout_at",
+        "abandoned_checkout_date",
+        "spent_365d",
+        "orders_365d",
     }
 )
 

@@ -287,6 +287,37 @@ def test_real_time_statements_are_built_once_per_rule_set_and_minute(
     assert changes[three].flips[regular] == changes[four].flips[regular] == "realtime"
 
 
+def test_real_time_reads_one_customers_purchases_through_the_customer_index(
+    runtime: Runtime, settings: Settings
+) -> None:
+    """Without statistics SQLite would pick the product-type index and read every purchase
+    of the type to find one customer's rows (the cost grows with the shop)."""
+    if runtime.engine.dialect.name != "sqlite":
+        return  # PostgreSQL plans from its statistics
+    shop_id = installed(runtime, settings, A, at(-400))
+    with runtime.sessions.begin() as session:
+        create_segment(
+            session,
+            shop_id,
+            "Coffee fans",
+            "products_purchased MATCHES (product_type = 'Coffee', date >= -90d)",
+            now=at(0),
+        )
+    sweep_shop(runtime, shop_id, at(0))
+    with runtime.sessions() as session:
+        stmt = realtime_statement(session, shop_id, enabled_rules(session, shop_id), at(1), 1)
+        # Literal values only to ask for the plan: the app binds them.
+        sql = stmt.params(realtime_customer_0=1).compile(
+            session.get_bind(), compile_kwargs={"literal_binds": True}
+        )
+        # SQLite's "OFFSET 0" comes with a bound "LIMIT -1"
+        sql = str(sql).replace("LIMIT ?", "LIMIT -1")
+        rows = session.connection().exec_driver_sql(f"EXPLAIN QUERY PLAN {sql}")
+        plan = " ".join(str(row[-1]) for row in rows)
+    assert "ix_purchases_shop_customer_ordered" in plan
+    assert "ix_purchases_shop_type_ordered_customer" not in plan
+
+
 def test_every_rule_in_the_one_pass_mask_selects_what_it_selects_alone(
     runtime: Runtime, settings: Settings
 ) -> None:
