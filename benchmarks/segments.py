@@ -96,6 +96,7 @@ class SweepTiming:
 class SizeResult:
     backend: str
     customers: int
+    commit: str = "unknown"
     orders: int = 0
     purchases: int = 0
     segments: int = 0
@@ -198,6 +199,7 @@ def run_size(backend: str, customers: int, events: int) -> SizeResult:
     """The whole benchmark for one backend and size, in a throwaway database."""
     result = SizeResult(backend, customers)
     result.load = (load_average(), 0.0)
+    result.commit = app_commit()  # the code that runs, not what is checked out at the end
     with throwaway_database(backend) as url, app_runtime(url) as runtime:
         start = time.perf_counter()
         store = build_store(runtime, customers)
@@ -254,7 +256,7 @@ def render(r: SizeResult, machine_line: str, date: str, command: str) -> str:
     lines = [
         f"## Segment engine: {title}, {r.customers:,} customers",
         "",
-        f"{date}, app at `{app_commit()}`: `{command}`  ",
+        f"{date}, app at `{r.commit}`: `{command}`  ",
         f"Machine: {machine_line}.  ",
         f"1-minute load average {r.load[0]:.1f} at the start, {r.load[1]:.1f} at the end.",
         "",
