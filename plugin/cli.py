@@ -9,6 +9,7 @@ from plugin.commands import customers as customer_commands
 from plugin.commands import privacy as privacy_commands
 from plugin.commands import segments as segment_commands
 from plugin.commands import shops as shop_commands
+from plugin.commands import triggers as trigger_commands
 
 
 @click.group()
@@ -24,3 +25,4 @@ main.add_command(replay.replay)
 main.add_command(privacy_commands.privacy)
 main.add_command(customer_commands.customers)
 main.add_command(segment_commands.segments)
+main.add_command(trigger_commands.triggers)

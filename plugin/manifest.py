@@ -18,6 +18,22 @@ class Subscription:
     compliance: bool
 
 
+@dataclass(frozen=True)
+class FlowTrigger:
+    """A Flow trigger extension: its handle, merchant-facing name and payload fields."""
+
+    trigger: str  # the app's trigger name (plugin.triggers.catalogue)
+    handle: str
+    name: str
+    description: str
+    fields: tuple[dict[str, str], ...]
+
+    @property
+    def keys(self) -> list[str]:
+        """The payload keys of the custom fields (reference fields have fixed keys)."""
+        return [f["key"] for f in self.fields if "key" in f]
+
+
 @cache
 def load_manifest(path: Path = MANIFEST_PATH) -> dict[str, Any]:
     with path.open(encoding="utf-8") as fh:
@@ -43,3 +59,10 @@ def subscriptions(*, compliance: bool | None = None) -> list[Subscription]:
 
 def topics() -> list[str]:
     return [s.topic for s in subscriptions()]
+
+
+def flow_triggers() -> list[FlowTrigger]:
+    return [
+        FlowTrigger(t["trigger"], t["handle"], t["name"], t["description"], tuple(t["fields"]))
+        for t in load_manifest()["flow_triggers"]
+    ]

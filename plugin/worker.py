@@ -41,6 +41,7 @@ from plugin.runtime import Runtime
 from plugin.segments import evaluator_realtime as segments_realtime
 from plugin.settings import Settings
 from plugin.shops.models import Shop
+from plugin.triggers import hooks as trigger_hooks
 
 BATCH_SIZE = 50
 BACKOFF_BASE_SECONDS = 5
@@ -179,6 +180,7 @@ def _apply(session: Session, settings: Settings, work: _Work, now: datetime) -> 
                 touched = segments_realtime.subjects_before(session, work.shop.id, work.events)
                 for event in work.events:
                     dispatch(session, work.shop, event, work.delivery, ctx)
+                trigger_hooks.after_events(session, work.shop, work.events, now)
                 # Same savepoint: the membership diff commits or rolls back with the row.
                 segments_realtime.reevaluate_subjects(
                     session, work.shop.id, work.events, touched, now

@@ -103,7 +103,11 @@ def _platform_problem(exc: PlatformError) -> str:
     help="Write shopify.app.toml here instead of printing it.",
 )
 def shopify_config(output: Path | None) -> None:
-    """Render shopify.app.toml from manifest.json (deploy it with `shopify app deploy`)."""
+    """Render shopify.app.toml from manifest.json (deploy it with `shopify app deploy`).
+
+    With --output, each Flow trigger's extension is written next to it too
+    (`extensions/<handle>/shopify.extension.toml`, the Shopify CLI app layout).
+    """
     try:
         text = config.render_app_toml(Settings.from_env())
     except ShopSegError as exc:
@@ -113,6 +117,11 @@ def shopify_config(output: Path | None) -> None:
         return
     output.write_text(text, encoding="utf-8")
     click.echo(f"Wrote {output}.")
+    for relative, extension in config.render_flow_trigger_tomls().items():
+        target = output.parent / relative
+        target.parent.mkdir(parents=True, exist_ok=True)
+        target.write_text(extension, encoding="utf-8")
+        click.echo(f"Wrote {target}.")
 
 
 COMMANDS: list[click.Command] = [shops, shopify_config]

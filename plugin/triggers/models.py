@@ -43,6 +43,7 @@ class CheckoutJourney(Base):
     __table_args__ = (
         UniqueConstraint("shop_id", "checkout_token"),
         Index("ix_checkout_journeys_due", "state", "next_step_at"),
+        Index("ix_checkout_journeys_customer", "shop_id", "customer_id"),
     )
 
     id: Mapped[int] = mapped_column(BigIntPK, primary_key=True)
@@ -51,6 +52,9 @@ class CheckoutJourney(Base):
     customer_id: Mapped[int | None] = mapped_column(BigInteger)
     state: Mapped[str] = mapped_column(String(16))
     step: Mapped[int] = mapped_column(Integer, default=0)  # delay steps already fired
+    # When the checkout started (the shop's created_at): an order by the same customer
+    # after this moment recovers it, whichever checkout the order came through.
+    started_at: Mapped[datetime | None]
     last_activity_at: Mapped[datetime]
     next_step_at: Mapped[datetime | None]
     closed_at: Mapped[datetime | None]

@@ -7,7 +7,7 @@ from collections import defaultdict
 from typing import Any
 
 from plugin.errors import ConfigurationError
-from plugin.manifest import Subscription, load_manifest, subscriptions
+from plugin.manifest import FlowTrigger, Subscription, flow_triggers, load_manifest, subscriptions
 from plugin.settings import Settings
 
 HEADER = (
@@ -40,6 +40,34 @@ def render_app_toml(settings: Settings, manifest: dict[str, Any] | None = None) 
     ]
     lines += _subscriptions(app_url, subscriptions(compliance=False), "topics")
     lines += _subscriptions(app_url, subscriptions(compliance=True), "compliance_topics")
+    return "\n".join(lines) + "\n"
+
+
+def render_flow_trigger_tomls() -> dict[str, str]:
+    """Each Flow trigger's `extensions/<handle>/shopify.extension.toml`, keyed by that path."""
+    return {
+        f"extensions/{t.handle}/shopify.extension.toml": render_flow_trigger_toml(t)
+        for t in flow_triggers()
+    }
+
+
+def render_flow_trigger_toml(trigger: FlowTrigger) -> str:
+    """A `flow_trigger` extension: the payload's fields are the manifest's, in order."""
+    lines = [
+        HEADER,
+        "[[extensions]]",
+        f"name = {_q(trigger.name)}",
+        'type = "flow_trigger"',
+        f"handle = {_q(trigger.handle)}",
+        f"description = {_q(trigger.description)}",
+        "",
+        "[settings]",
+    ]
+    for field in trigger.fields:
+        lines += ["", "[[settings.fields]]"]
+        lines += [
+            f"{key} = {_q(field[key])}" for key in ("type", "key", "description") if key in field
+        ]
     return "\n".join(lines) + "\n"
 
 

@@ -1,0 +1,115 @@
+"""Trigger firings: scheduled once per cause (dedupe key), cancelled when the cause is gone."""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Iterable
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import select, update
+from sqlalchemy.orm import Session
+
+from plugin.db import insert_for
+from plugin.outbox import models as outbox
+from plugin.outbox.models import OutboxItem
+from plugin.triggers.catalogue import CANCELLED, FIRED, PENDING_STATES, SCHEDULED
+from plugin.triggers.models import TriggerFiring
+
+
+def schedule(
+    session: Session,
+    shop_id: int,
+    name: str,
+    dedupe_key: str,
+    *,
+    due_at: datetime,
+    why: str,
+    now: datetime,
+    customer_id: int | None = None,
+    checkout_token: str | None = None,
+    payload: dict[str, Any] | None = None,
+) -> bool:
+    """Schedule a firing unless one with this dedupe key exists; True when it is new.
+
+    The unique (shop, dedupe_key) makes a repeated cause (a duplicated webhook delivery, a
+    second scan, two workers) collapse into the first firing, on both databases.
+    """
+    values = {
+        "shop_id": shop_id,
+        "name": name,
+        "trigger_id": str(uuid.uuid4()),
+        "dedupe_key": dedupe_key[:255],
+        "customer_id": customer_id,
+        "checkout_token": checkout_token,
+        "state": SCHEDULED,
+        "due_at": due_at,
+        "why": why[:255],
+        "payload": payload or {},
+        "created_at": now,
+        "updated_at": now,
+    }
+    stmt = insert_for(session, TriggerFiring).values(**values)
+    stmt = stmt.on_conflict_do_nothing(index_elements=["shop_id", "dedupe_key"])
+    return bool(session.execute(stmt).rowcount)  # type: ignore[attr-defined]
+
+
+def cancel(
+    session: Session, shop_id: int, firings: Iterable[TriggerFiring], reason: str, now: datetime
+) -> int:
+    """Cancel pending firings, and the outbox rows of fired ones not yet claimed."""
+    count = 0
+    for firing in firings:
+        if firing.state in PENDING_STATES:
+            _mark_cancelled(firing, reason, now)
+            count += 1
+        elif firing.state == FIRED and _cancel_undelivered(
+            session, shop_id, firing.trigger_id, now
+        ):
+            _mark_cancelled(firing, f"{reason} before delivery", now)
+            count += 1
+    return count
+
+
+def _mark_cancelled(firing: TriggerFiring, reason: str, now: datetime) -> None:
+    firing.state = CANCELLED
+    firing.detail = reason
+    firing.updated_at = now
+
+
+def of_checkout(session: Session, shop_id: int, token: str) -> list[TriggerFiring]:
+    stmt = select(TriggerFiring).where(
+        TriggerFiring.shop_id == shop_id, TriggerFiring.checkout_token == token
+    )
+    return list(session.scalars(stmt.with_for_update()))
+
+
+def pending_of_customer(
+    session: Session, shop_id: int, name: str, customer_id: int
+) -> list[TriggerFiring]:
+    stmt = select(TriggerFiring).where(
+        TriggerFiring.shop_id == shop_id,
+        TriggerFiring.name == name,
+        TriggerFiring.customer_id == customer_id,
+        TriggerFiring.state.in_(PENDING_STATES),
+    )
+    return list(session.scalars(stmt.with_for_update()))
+
+
+def outbox_key(trigger_id: str, kind: str) -> str:
+    """The coalesce key of a firing's outbox row: unique, and findable while still pending."""
+    return f"trigger:{trigger_id}:{kind}"
+
+
+def _cancel_undelivered(session: Session, shop_id: int, trigger_id: str, now: datetime) -> int:
+    keys = [outbox_key(trigger_id, kind) for kind in (outbox.FLOW_TRIGGER, outbox.WEBHOOK)]
+    stmt = (
+        update(OutboxItem)
+        .where(
+            OutboxItem.shop_id == shop_id,
+            OutboxItem.coalesce_key.in_(keys),
+            OutboxItem.state == outbox.PENDING,
+        )
+        .values(state=outbox.CANCELLED, coalesce_key=None, updated_at=now)
+    )
+    return int(session.execute(stmt).rowcount or 0)  # type: ignore[attr-defined]

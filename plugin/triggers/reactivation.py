@@ -1,0 +1,75 @@
+"""The reactivation trigger: a customer entering the Inactive segment (a membership listener).
+
+Only entries caused by behaviour or by time passing (reasons `realtime`, `sweep`) fire; a
+first evaluation, backfill or rule edit never does. One firing per stay in the segment
+(dedupe key `reactivation:<customer>:<membership id>`), so once per inactivity period; a
+customer who leaves the segment before it fires has their pending firing cancelled.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from datetime import datetime
+
+from sqlalchemy import or_, select
+from sqlalchemy.orm import Session
+
+from plugin.segments.listeners import MembershipChange
+from plugin.segments.models import ENTERED, EXITED, REALTIME, SWEEP, Segment, SegmentMembership
+from plugin.triggers import firings
+from plugin.triggers import settings as trigger_settings
+from plugin.triggers.catalogue import REACTIVATION
+
+FIRING_REASONS = (REALTIME, SWEEP)
+CHUNK = 1000
+
+
+def on_membership_changes(
+    session: Session, shop_id: int, changes: Sequence[MembershipChange], now: datetime
+) -> None:
+    """Listener (plugin.segments.listeners): schedule or cancel reactivation firings."""
+    values = trigger_settings.load(session, shop_id, REACTIVATION)
+    segment = _segment(session, shop_id, values["segment"])
+    if segment is None:
+        return
+    mine = [c for c in changes if c.segment_id == segment.id]
+    for change in (c for c in mine if c.kind == EXITED):
+        pending = firings.pending_of_customer(session, shop_id, REACTIVATION, change.customer_id)
+        firings.cancel(session, shop_id, pending, f"left {segment.slug} ({change.reason})", now)
+    entered = [c for c in mine if c.kind == ENTERED and c.reason in FIRING_REASONS]
+    if not entered or not values["enabled"]:
+        return
+    stays = _open_stays(session, segment.id, [c.customer_id for c in entered])
+    for change in entered:
+        stay = stays.get(change.customer_id, now.date().isoformat())
+        firings.schedule(
+            session,
+            shop_id,
+            REACTIVATION,
+            f"reactivation:{change.customer_id}:{stay}",
+            due_at=now,
+            why=f"entered {segment.slug} ({change.reason})",
+            now=now,
+            customer_id=change.customer_id,
+            payload={"segment": segment.name},
+        )
+
+
+def _segment(session: Session, shop_id: int, key: str) -> Segment | None:
+    """The configured segment: a built-in key (default `inactive`) or a segment's slug."""
+    stmt = select(Segment).where(
+        Segment.shop_id == shop_id, or_(Segment.builtin_key == key, Segment.slug == key)
+    )
+    return session.scalars(stmt.order_by(Segment.builtin_key.is_(None))).first()
+
+
+def _open_stays(session: Session, segment_id: int, customer_ids: list[int]) -> dict[int, str]:
+    found: dict[int, str] = {}
+    for start in range(0, len(customer_ids), CHUNK):
+        stmt = select(SegmentMembership.customer_id, SegmentMembership.id).where(
+            SegmentMembership.segment_id == segment_id,
+            SegmentMembership.customer_id.in_(customer_ids[start : start + CHUNK]),
+            SegmentMembership.exited_at.is_(None),
+        )
+        found.update({row.customer_id: str(row.id) for row in session.execute(stmt)})
+    return found
