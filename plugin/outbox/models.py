@@ -59,5 +59,8 @@ class OutboxItem(Base):
     # What was done (e.g. {"added": [...], "removed": [...]}), for the activity log.
     result: Mapped[dict[str, Any] | None] = mapped_column(JSONType)
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    # When the row last started a fresh set of attempts (`outbox retry` re-queues it): the
+    # age limit counts from here; null means created_at.
+    queued_at: Mapped[datetime | None]
     updated_at: Mapped[datetime] = mapped_column(default=utcnow, onupdate=utcnow)
     done_at: Mapped[datetime | None]

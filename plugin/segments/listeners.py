@@ -22,7 +22,9 @@ Listener = Callable[[Session, int, Sequence[MembershipChange], datetime], None]
 
 def all_listeners() -> list[Listener]:
     """The listeners, imported late: the packages they live in import the segment engine."""
-    return []
+    from plugin.tagsync.listener import on_membership_changes as tag_sync
+
+    return [tag_sync]
 
 
 def notify(

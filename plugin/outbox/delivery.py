@@ -1,0 +1,215 @@
+"""The outbox delivery loop: claim due rows, hand each to its kind's deliverer, record how
+it went — one transaction to claim, then each row on its own, committed before the next.
+
+A deliverer reads through `ctx.session`, calls the shop through `ctx.client` (which ends
+the open transaction first: no shop call ever runs inside one) and returns what it did,
+stored on the row for the audit. It raises PlatformError to fail the attempt, or `Later`
+when the work is under way and the row should come back (a bulk operation running).
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+from typing import Any
+
+from sqlalchemy.orm import Session
+
+from plugin.db import utcnow
+from plugin.errors import PlatformError, ReauthRequired
+from plugin.outbox.models import OutboxItem
+from plugin.outbox.pacing import PACER, Pacer, PacingWait
+from plugin.outbox.services import cancel_for_shop, claim_due, complete, fail, later
+from plugin.runtime import Runtime
+from plugin.shops.models import INSTALLED, Shop
+
+BATCH_SIZE = 50
+CALL_TIMEOUT: tuple[float, float] = (5, 30)  # (connect, read) seconds per shop call
+
+log = logging.getLogger(__name__)
+
+
+class Later(Exception):
+    """The row's work is under way or must wait: due again after `delay`, still claimed,
+    keeping what the deliverer wrote (e.g. the bulk operation's id in the payload)."""
+
+    def __init__(self, delay: timedelta, note: str | None = None) -> None:
+        super().__init__(note or f"again in {delay}")
+        self.delay = delay
+        self.note = note
+
+
+class PacedClient:
+    """The shop's Admin GraphQL client behind the pacer: before each call it ends the
+    session's open transaction, waits for API points, and learns the bucket afterwards."""
+
+    def __init__(self, runtime: Runtime, shop: Shop, session: Session, pacer: Pacer) -> None:
+        self.runtime = runtime
+        self._shop = shop
+        self.session = session
+        self.pacer = pacer
+        self._client: Any = None
+
+    @property
+    def admin(self) -> Any:
+        """The underlying AdminClient (the token is fetched, and refreshed, on first use)."""
+        if self._client is None:
+            from plugin.platforms.shopify.client import AdminClient
+            from plugin.shops.tokens import access_token
+
+            self.session.commit()
+            token = access_token(self.runtime, self._shop.id)
+            self._client = AdminClient(
+                self.runtime.http,
+                self.runtime.settings,
+                self._shop.domain,
+                token,
+                timeout=CALL_TIMEOUT,
+            )
+        return self._client
+
+    def execute(
+        self, document: Any, variables: dict[str, Any] | None = None, *, cost: float | None = None
+    ) -> dict[str, Any]:
+        client, domain = self.admin, self._shop.domain
+        self.session.commit()
+        self.pacer.before(domain, document.name, cost)
+        try:
+            data: dict[str, Any] = client.execute(document, variables)
+        except PlatformError as exc:
+            if client.last_cost is not None:
+                self.pacer.after(domain, document.name, client.last_cost)
+            elif getattr(exc, "wait_seconds", None) is not None:
+                self.pacer.throttled(domain)
+            raise
+        self.pacer.after(domain, document.name, client.last_cost)
+        return data
+
+    @property
+    def last_cost(self) -> Any:
+        return self._client.last_cost if self._client is not None else None
+
+    def __getattr__(self, name: str) -> Any:
+        # Bulk helpers may use the client's other attributes (http, shop, url).
+        return getattr(self.admin, name)
+
+
+@dataclass
+class DeliveryContext:
+    """What a deliverer gets besides its row."""
+
+    session: Session
+    shop: Shop
+    runtime: Runtime
+    client: PacedClient
+    now: datetime
+    # What the attempt tried (e.g. the tags to add): stored as the row's result if it fails.
+    note: dict[str, Any] = field(default_factory=dict)
+
+    def before_call(self) -> None:
+        """End the open transaction; call before any outbound request not made by `client`."""
+        self.session.commit()
+
+
+Deliverer = Callable[[DeliveryContext, OutboxItem], dict[str, Any] | None]
+
+
+def all_deliverers() -> dict[str, Deliverer]:
+    """Deliverers by outbox kind, imported late (their packages build on this one)."""
+    from plugin.tagsync.delivery import DELIVERERS as tag_deliverers
+
+    return {**tag_deliverers}
+
+
+def deliver_due(
+    runtime: Runtime,
+    *,
+    now: datetime | None = None,
+    limit: int = BATCH_SIZE,
+    pacer: Pacer | None = None,
+) -> int:
+    """Deliver up to `limit` due rows; returns how many were claimed."""
+    now = now or utcnow()
+    with runtime.sessions.begin() as session:
+        ids = [item.id for item in claim_due(session, now, limit)]
+    deliverers = all_deliverers()
+    for item_id in ids:
+        _deliver(runtime, item_id, now, deliverers, pacer or PACER)
+    if ids:
+        log.info("outbox.batch claimed=%d", len(ids))
+    return len(ids)
+
+
+def drain(runtime: Runtime, *, now: datetime | None = None, pacer: Pacer | None = None) -> int:
+    """Deliver until nothing is due at `now`; returns how many rows were claimed in all."""
+    total = 0
+    while claimed := deliver_due(runtime, now=now, pacer=pacer):
+        total += claimed
+    return total
+
+
+def _deliver(
+    runtime: Runtime, item_id: int, now: datetime, deliverers: dict[str, Deliverer], pacer: Pacer
+) -> None:
+    with runtime.sessions() as session:
+        item = session.get(OutboxItem, item_id)
+        shop = session.get(Shop, item.shop_id) if item is not None else None
+        if item is None or shop is None:
+            return
+        if shop.install_state != INSTALLED:
+            _cancel(session, shop, now, f"the shop is {shop.install_state}")
+            return
+        deliverer = deliverers.get(item.kind)
+        if deliverer is None:
+            unknown = PlatformError(f"no deliverer for {item.kind}", transient=False)
+            fail(session, item, unknown, now)
+            session.commit()
+            return
+        client = PacedClient(runtime, shop, session, pacer)
+        ctx = DeliveryContext(session, shop, runtime, client, now)
+        _attempt(ctx, item, deliverer)
+
+
+def _attempt(ctx: DeliveryContext, item: OutboxItem, deliverer: Deliverer) -> None:
+    session, now = ctx.session, ctx.now
+    try:
+        result = deliverer(ctx, item)
+    except Later as wait:
+        later(session, item, wait.delay, now, wait.note)
+    except PacingWait as wait:
+        session.rollback()
+        later(session, item, timedelta(seconds=wait.seconds), now)
+    except ReauthRequired as exc:
+        session.rollback()
+        _cancel(session, ctx.shop, now, exc.detail)
+        return
+    except Exception as exc:
+        session.rollback()
+        if isinstance(exc, PlatformError) and exc.status_code == 401:
+            from plugin.shops.tokens import mark_needs_reauth
+
+            mark_needs_reauth(session, ctx.shop.id, f"the shop refused the token: {exc.detail}")
+            _cancel(session, ctx.shop, now, exc.detail)
+            return
+        if ctx.note:
+            item.result = {"attempted": ctx.note}
+        fail(session, item, exc, now)
+        log.warning(
+            "outbox.attempt_failed id=%s kind=%s attempts=%d state=%s error=%s",
+            item.id,
+            item.kind,
+            item.attempts,
+            item.state,
+            type(exc).__name__,
+        )
+    else:
+        complete(session, item, result, now)
+    session.commit()
+
+
+def _cancel(session: Session, shop: Shop, now: datetime, reason: str) -> None:
+    count = cancel_for_shop(session, shop.id, now, reason)
+    session.commit()
+    log.info("outbox.cancelled shop=%s rows=%d reason=%s", shop.domain, count, reason)

@@ -1,0 +1,55 @@
+"""Delivering one customer's tag row: desired against known at delivery time, then one call
+(both changes at once, or only the add or the remove), then the new state recorded."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+from typing import Any
+
+from plugin.outbox.delivery import Deliverer, DeliveryContext, Later
+from plugin.outbox.models import BULK_TAGS, TAGS, OutboxItem
+from plugin.platforms.shopify.documents import (
+    CUSTOMER_TAGS_ADD,
+    CUSTOMER_TAGS_REMOVE,
+    CUSTOMER_TAGS_SYNC,
+    Document,
+)
+from plugin.tagsync.bulk import deliver_bulk_tags, in_running_bulk
+from plugin.tagsync.known import push_version, record_pushed
+from plugin.tagsync.tags import CustomerPlan, plan_customers
+
+# A customer whose tags a running bulk operation is changing waits for it to finish, so the
+# two cannot undo each other's work.
+BULK_WAIT = timedelta(seconds=5)
+
+
+def deliver_tags(ctx: DeliveryContext, item: OutboxItem) -> dict[str, Any]:
+    """Bring one customer's managed tags to the desired set; returns what changed."""
+    shop_id, customer_id = ctx.shop.id, item.customer_id
+    plan = plan_customers(ctx.session, shop_id, [customer_id]).get(customer_id or 0)
+    if plan is None:
+        return {"skipped": "the customer is no longer stored"}
+    if in_running_bulk(ctx.session, shop_id, plan.customer_id):
+        raise Later(BULK_WAIT, "waits for the shop's running bulk tag operation")
+    result = {"customer": plan.platform_id, "added": plan.add, "removed": plan.remove}
+    if plan.empty:
+        return result
+    ctx.note.update(result)
+    document, variables = tag_call(plan)
+    ctx.client.execute(document, variables)
+    states = [(plan.customer_id, t, True) for t in plan.add]
+    states += [(plan.customer_id, t, False) for t in plan.remove]
+    record_pushed(ctx.session, shop_id, states, push_version(item.id, ctx.now))
+    return result
+
+
+def tag_call(plan: CustomerPlan) -> tuple[Document, dict[str, Any]]:
+    """The one document a plan needs, with its variables."""
+    if plan.add and plan.remove:
+        return CUSTOMER_TAGS_SYNC, {"id": plan.gid, "add": plan.add, "remove": plan.remove}
+    if plan.add:
+        return CUSTOMER_TAGS_ADD, {"id": plan.gid, "tags": plan.add}
+    return CUSTOMER_TAGS_REMOVE, {"id": plan.gid, "tags": plan.remove}
+
+
+DELIVERERS: dict[str, Deliverer] = {TAGS: deliver_tags, BULK_TAGS: deliver_bulk_tags}
