@@ -100,7 +100,9 @@ class _Walker:
                 continue
             if isinstance(selection, InlineFragmentNode):
                 condition, inner = selection.type_condition, selection.selection_set
-            elif (fragment := self.fragments.get(selection.name.value)) is not None:
+            elif isinstance(selection, FragmentSpreadNode) and (
+                fragment := self.fragments.get(selection.name.value)
+            ):
                 condition, inner = fragment.type_condition, fragment.selection_set
             else:
                 continue
