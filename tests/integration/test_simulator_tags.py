@@ -167,3 +167,21 @@ def test_the_handle_sends_a_signed_webhook_to_any_address(
     assert sent.status == 200 and simulator.state.webhook_deliveries == [sent]
     assert delivery.headers["X-Shopify-Hmac-Sha256"] == webhook_hmac(TEST_API_SECRET, delivery.body)
     assert json.loads(delivery.body) == {"id": 7}
+
+
+def test_a_merchants_edit_by_hand_is_logged_and_sent_like_shopify_would(
+    simulator: SimulatorHandle, webhook_receiver: WebhookReceiver
+) -> None:
+    simulator.state.add_customer(SHOP, 1, tags=["seg:big"])
+    simulator.state.add_subscription(SHOP, "CUSTOMER_TAGS_REMOVED", webhook_receiver.url)
+    simulator.edit_tags(SHOP, 1, add=["hand-made"], remove=["seg:big", "absent"])
+    assert tags_of(simulator) == ["hand-made"]
+    assert simulator.state.tag_log == [
+        (SHOP, "1", "remove", "seg:big"),
+        (SHOP, "1", "add", "hand-made"),
+    ]
+    [delivery] = webhook_receiver.received  # sent before edit_tags returned
+    assert delivery.headers["X-Shopify-Topic"] == "customer.tags_removed"
+    assert json.loads(delivery.body)["tags"] == ["seg:big"]
+    with pytest.raises(ValueError, match="255"):
+        simulator.edit_tags(SHOP, 1, add=["x" * 256])

@@ -5,13 +5,12 @@ from __future__ import annotations
 import base64
 import json
 from collections.abc import Callable
-from datetime import UTC, datetime
 from typing import Any
 
 from graphql import GraphQLError, GraphQLResolveInfo
 
 from plugin.platforms.shopify.simulator.customers import NO_SUCH_CUSTOMER, customer_id_of
-from plugin.platforms.shopify.simulator.deliveries import deliver_later
+from plugin.platforms.shopify.simulator.deliveries import TAG_TOPICS, deliver_later, tags_payload
 from plugin.platforms.shopify.simulator.registry import resolver
 from plugin.platforms.shopify.simulator.state import IssuedToken, SimulatorState
 
@@ -114,15 +113,9 @@ def _change_tags(
     if errors:
         return {"node": None, "userErrors": errors}
     if changed and state.switches.tag_webhooks:
-        topic = "customer.tags_added" if change == "add" else "customer.tags_removed"
-        deliver_later(state, shop, topic, _tags_payload(gid, changed))
+        deliver_later(state, shop, TAG_TOPICS[change], tags_payload(gid, changed))
     customer = state.customer(shop, customer_id)
     return {"node": customer.node() if customer else None, "userErrors": []}
-
-
-def _tags_payload(gid: str, tags: list[str]) -> dict[str, Any]:
-    moment = datetime.now(UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z")
-    return {"customerId": gid, "tags": tags, "occurredAt": moment}
 
 
 @resolver("flowTriggerReceive")

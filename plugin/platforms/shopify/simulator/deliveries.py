@@ -3,12 +3,21 @@
 from __future__ import annotations
 
 import threading
+from datetime import UTC, datetime
 from typing import Any
 
 import requests
 
 from plugin.platforms.shopify.simulator.signing import send_webhook
 from plugin.platforms.shopify.simulator.state import SimulatorState, WebhookDelivery
+
+TAG_TOPICS = {"add": "customer.tags_added", "remove": "customer.tags_removed"}
+
+
+def tags_payload(customer_gid: str, tags: list[str]) -> dict[str, Any]:
+    """The body of customer.tags_added / customer.tags_removed."""
+    moment = datetime.now(UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z")
+    return {"customerId": customer_gid, "tags": tags, "occurredAt": moment}
 
 
 def topic_enum(topic: str) -> str:

@@ -78,7 +78,7 @@ def _with_faults(
 ) -> Answer:
     """One draw decides the request's fault; a timeout answers only after `timeout_delay`."""
     switches = state.switches
-    fault = state.draw_fault()
+    fault = state.traffic.draw_fault()
     if fault == "error":
         return switches.error_status, FAULT_BODIES.get(switches.error_status, {"errors": "Error"})
     if fault == "rate_limit":
@@ -133,7 +133,7 @@ def _charged(
         return _with_cost(state, shop, {"errors": [error]}, requested, None)
     if _forced_throttle(state, shop):
         return _with_cost(state, shop, {"errors": [THROTTLED]}, requested, None)
-    enough, status = state.take_points(shop, requested)
+    enough, status = state.traffic.take_points(shop, requested)
     if not enough:
         return {"errors": [THROTTLED], "extensions": {"cost": _cost(requested, None, status)}}
     result = execute_sync(
@@ -144,7 +144,7 @@ def _charged(
         operation_name=operation,
     )
     actual = min(requested, query_cost(schema, document, variables, operation, result.data or {}))
-    status = state.refund_points(shop, requested - actual)
+    status = state.traffic.refund_points(shop, requested - actual)
     answer: dict[str, Any] = {"data": result.data}
     if result.errors:
         answer["errors"] = [{"message": e.message, "path": e.path} for e in result.errors]
@@ -157,15 +157,18 @@ def _forced_throttle(state: SimulatorState, shop: str) -> bool:
     with state.lock:
         forced = state.switches.throttle_graphql > 0
         state.switches.throttle_graphql -= int(forced)
-        if forced:
-            state.throttled_count[shop] += 1
+    if forced:
+        state.traffic.count_throttled(shop)
     return forced
 
 
 def _with_cost(
     state: SimulatorState, shop: str, answer: dict[str, Any], requested: int, actual: int | None
 ) -> dict[str, Any]:
-    return {**answer, "extensions": {"cost": _cost(requested, actual, state.throttle_status(shop))}}
+    return {
+        **answer,
+        "extensions": {"cost": _cost(requested, actual, state.traffic.throttle_status(shop))},
+    }
 
 
 def _cost(requested: int, actual: int | None, status: dict[str, float]) -> dict[str, Any]:

@@ -11,7 +11,8 @@ from typing import Any
 from werkzeug.serving import BaseWSGIServer, make_server
 
 from plugin.platforms.shopify.simulator.app import create_simulator_app
-from plugin.platforms.shopify.simulator.deliveries import deliver
+from plugin.platforms.shopify.simulator.customers import GID_PREFIX
+from plugin.platforms.shopify.simulator.deliveries import TAG_TOPICS, deliver, tags_payload
 from plugin.platforms.shopify.simulator.registry import DEFAULT_SCHEMA_PATH, load_schema
 from plugin.platforms.shopify.simulator.signing import mint_session_token
 from plugin.platforms.shopify.simulator.state import SimulatorState, WebhookDelivery
@@ -48,6 +49,31 @@ class SimulatorHandle:
         is returned and kept in `state.webhook_deliveries` (status None: no answer).
         """
         return deliver(self.state, shop, topic, payload, url)
+
+    def edit_tags(
+        self,
+        shop: str,
+        customer_id: str | int,
+        *,
+        add: list[str] | tuple[str, ...] = (),
+        remove: list[str] | tuple[str, ...] = (),
+    ) -> None:
+        """The merchant edits a customer's tags in the admin, as Shopify would report it.
+
+        Effective changes land in `state.tag_log` and go, signed, as customer.tags_added /
+        customer.tags_removed to the shop's subscribed addresses (before this returns).
+        ValueError when Shopify would refuse the edit (limits, unknown customer).
+        """
+        customers, local = self.state.customers, str(customer_id)
+        for change, tags in (("remove", remove), ("add", add)):
+            apply = customers.add_tags if change == "add" else customers.remove_tags
+            errors, changed = apply(shop, local, list(tags)) if tags else ([], [])
+            if errors:
+                raise ValueError(errors[0]["message"])
+            if changed:
+                deliver(
+                    self.state, shop, TAG_TOPICS[change], tags_payload(GID_PREFIX + local, changed)
+                )
 
     def stop(self) -> None:
         self.server.shutdown()

@@ -2,20 +2,18 @@
 
 from __future__ import annotations
 
-import random
 import secrets
 import threading
 import time
-from collections import Counter
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 from plugin.platforms.shopify.simulator.bulk_operations import SimBulkOperation
-from plugin.platforms.shopify.simulator.cost import Bucket
 from plugin.platforms.shopify.simulator.customers import CustomerStore, SimCustomer, TagChange
+from plugin.platforms.shopify.simulator.switches import Switches
+from plugin.platforms.shopify.simulator.traffic import Traffic
 
-ACCESS_TOKEN_TTL = 3600
 REFRESH_TOKEN_TTL = 7776000  # 90 days, as Shopify's expiring offline tokens
 CODE_TTL = 600
 
@@ -63,39 +61,6 @@ class RecordedRequest:
 
 
 @dataclass
-class Switches:
-    """Failure injection, set by tests: each switch changes how the simulator answers."""
-
-    fail_refresh: bool = False  # refresh_token grants answer 400 invalid_grant
-    refresh_delay: float = 0.0  # seconds a refresh takes (to overlap concurrent refreshes)
-    oauth_status: int | None = None  # answer every access_token request with this HTTP status
-    graphql_status: int | None = None  # answer every GraphQL request with this HTTP status
-    throttle_graphql: int = 0  # answer this many GraphQL requests with THROTTLED
-    granted_scopes: list[str] | None = None  # grant these instead of the requested scopes
-    access_token_ttl: int = ACCESS_TOKEN_TTL
-    # Cost-based throttling: each shop's leaky bucket (Shopify's Standard plan by default).
-    bucket_size: float = 2000.0
-    restore_rate: float = 100.0  # points per second
-    max_query_cost: int = 1000  # a single document's requested cost may not exceed this
-    # Faults by share of GraphQL requests, drawn from a generator seeded with `seed` (one
-    # draw per request, so the same seed and the same requests give the same faults).
-    seed: int = 0
-    error_rate: float = 0.0  # answered `error_status`
-    error_status: int = 503
-    rate_limit_rate: float = 0.0  # answered 429
-    timeout_rate: float = 0.0  # answered only after `timeout_delay` seconds
-    timeout_delay: float = 2.0
-    timeout_after_execute: bool = False  # the late answer comes after the document ran
-    retry_after: float | None = None  # sent as Retry-After on 429 and 5xx answers
-    # Bulk operations.
-    bulk_delay: float = 0.05  # seconds before a bulk operation runs
-    bulk_fail_lines: set[int] = field(default_factory=set)  # these lines answer a userError
-    bulk_mutation_limit: int = 1  # bulk mutations running at once per shop
-    flow_handles: set[str] | None = None  # when set, other Flow trigger handles are refused
-    tag_webhooks: bool = True  # deliver customer.tags_added/removed to subscribed addresses
-
-
-@dataclass
 class WebhookDelivery:
     shop: str
     topic: str
@@ -134,13 +99,11 @@ class SimulatorState:
         self.schema_path: Path | None = None
         self.customers = CustomerStore(self.lock)
         self.flow_triggers: list[dict[str, Any]] = []
-        self.throttled_count: Counter[str] = Counter()
-        self.buckets: dict[str, Bucket] = {}
+        self.traffic = Traffic(self.lock, self.switches)
+        self.throttled_count = self.traffic.throttled_count  # THROTTLED answers per shop
         self.uploads: dict[str, bytes] = {}
         self.bulk_operations: dict[int, SimBulkOperation] = {}
         self.webhook_deliveries: list[WebhookDelivery] = []
-        self._faults = random.Random(0)
-        self._faults_seed = 0
 
     # --- shops ---------------------------------------------------------------------------
 
@@ -232,60 +195,9 @@ class SimulatorState:
                 {"shop": shop, "handle": handle, "payload": payload, "at": time.time()}
             )
 
-    # --- throttling and faults -----------------------------------------------------------
-
-    def take_points(self, shop: str, cost: int) -> tuple[bool, dict[str, float]]:
-        """Charge `cost` to the shop's bucket if it holds that much; the throttleStatus after."""
-        size, rate = self.switches.bucket_size, self.switches.restore_rate
-        with self.lock:
-            bucket = self._bucket(shop)
-            enough = bucket.available >= cost
-            if enough:
-                bucket.available -= cost
-            else:
-                self.throttled_count[shop] += 1
-            return enough, bucket.status(size, rate)
-
-    def refund_points(self, shop: str, points: float) -> dict[str, float]:
-        """Give back points (requested minus actual cost); the throttleStatus after."""
-        size, rate = self.switches.bucket_size, self.switches.restore_rate
-        with self.lock:
-            bucket = self._bucket(shop)
-            bucket.available = min(size, bucket.available + points)
-            return bucket.status(size, rate)
-
-    def throttle_status(self, shop: str) -> dict[str, float]:
-        with self.lock:
-            return self._bucket(shop).status(self.switches.bucket_size, self.switches.restore_rate)
-
-    def _bucket(self, shop: str) -> Bucket:
-        size, rate, now = self.switches.bucket_size, self.switches.restore_rate, time.monotonic()
-        bucket = self.buckets.setdefault(shop, Bucket(size, now))
-        bucket.refill(size, rate, now)
-        return bucket
-
-    def draw_fault(self) -> str | None:
-        """ "error", "rate_limit", "timeout" or None for one request, by the switches' shares."""
-        switches = self.switches
-        with self.lock:
-            if switches.seed != self._faults_seed:
-                self.reset_faults()
-            draw = self._faults.random()
-        for fault, share in (
-            ("error", switches.error_rate),
-            ("rate_limit", switches.rate_limit_rate),
-            ("timeout", switches.timeout_rate),
-        ):
-            if draw < share:
-                return fault
-            draw -= share
-        return None
-
     def reset_faults(self) -> None:
         """Restart the fault sequence from `switches.seed`."""
-        with self.lock:
-            self._faults_seed = self.switches.seed
-            self._faults = random.Random(self.switches.seed)
+        self.traffic.reset_faults()
 
     # --- bulk operations and staged uploads ----------------------------------------------
 
