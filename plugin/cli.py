@@ -6,6 +6,7 @@ import click
 
 from plugin.commands import core, inbox, replay
 from plugin.commands import customers as customer_commands
+from plugin.commands import outbox as outbox_commands
 from plugin.commands import privacy as privacy_commands
 from plugin.commands import segments as segment_commands
 from plugin.commands import shops as shop_commands
@@ -25,4 +26,6 @@ main.add_command(replay.replay)
 main.add_command(privacy_commands.privacy)
 main.add_command(customer_commands.customers)
 main.add_command(segment_commands.segments)
+main.add_command(outbox_commands.activity)
+main.add_command(outbox_commands.outbox)
 main.add_command(trigger_commands.triggers)

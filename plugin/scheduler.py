@@ -28,6 +28,7 @@ from plugin.jobs import (
     segment_daily_kpis,
     sweep_segments,
 )
+from plugin.outbox.jobs import deliver_outbox, refresh_tokens
 from plugin.runtime import Runtime
 
 log = logging.getLogger(__name__)
@@ -38,6 +39,8 @@ class Job:
     name: str
     run: Callable[[Runtime, datetime], None]
     every: timedelta
+    # False: every worker runs it at once (it locks rows itself), no advisory lock.
+    exclusive: bool = True
 
 
 def inbox_housekeeping(runtime: Runtime, now: datetime) -> None:
@@ -62,13 +65,16 @@ def default_jobs() -> list[Job]:
         # Checks every shop's due time (hourly, after local midnight, after rule edits).
         Job("segments.sweep", sweep_segments, timedelta(minutes=5)),
         Job("segments.daily", segment_daily_kpis, timedelta(minutes=30)),
+        Job("outbox.delivery", deliver_outbox, timedelta(seconds=2), exclusive=False),
+        Job("shops.token_refresh", refresh_tokens, timedelta(minutes=5)),
     ]
 
 
 def run_job(runtime: Runtime, job: Job, now: datetime | None = None) -> bool:
     """Run one job unless another process runs it right now; True when it ran."""
     with runtime.engine.connect() as conn:
-        if conn.dialect.name == "postgresql":
+        locking = job.exclusive and conn.dialect.name == "postgresql"
+        if locking:
             conn = conn.execution_options(isolation_level="AUTOCOMMIT")
             if not _try_lock(conn, job.name):
                 log.info("scheduler.job_skipped name=%s", job.name)
@@ -78,7 +84,7 @@ def run_job(runtime: Runtime, job: Job, now: datetime | None = None) -> bool:
         except Exception:  # one failing run must not stop the schedule
             log.exception("scheduler.job_failed name=%s", job.name)
         finally:
-            if conn.dialect.name == "postgresql":
+            if locking:
                 conn.execute(text("SELECT pg_advisory_unlock(:k)"), {"k": _lock_id(job.name)})
     return True
 

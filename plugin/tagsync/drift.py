@@ -146,18 +146,27 @@ def tag_problems(session: Session, shop_id: int) -> dict[int, int]:
 
 
 def repair_swept_shops(runtime: Runtime, shop_ids: list[int], now: datetime) -> int:
-    """Drift repair for each shop swept since its last repair; returns customers queued."""
+    """Drift repair for each shop swept since its last repair; returns customers queued.
+    One shop's failure does not stop the others."""
     queued = 0
     for shop_id in shop_ids:
-        with runtime.sessions.begin() as session:
-            swept = _last_sweep(session, shop_id)
-            if swept is None or swept.isoformat() <= _checked(session, shop_id):
-                continue
-            if _bulk_unfinished(session, shop_id):
-                continue  # the next run repairs once the bulk row is done
-            queued += repair_drift(session, shop_id, now)
-            _mark(session, shop_id, swept.isoformat())
+        try:
+            queued += _repair_if_swept(runtime, shop_id, now)
+        except Exception:
+            log.exception("tagsync.drift_failed shop_id=%s", shop_id)
     return queued
+
+
+def _repair_if_swept(runtime: Runtime, shop_id: int, now: datetime) -> int:
+    with runtime.sessions.begin() as session:
+        swept = _last_sweep(session, shop_id)
+        if swept is None or swept.isoformat() <= _checked(session, shop_id):
+            return 0
+        if _bulk_unfinished(session, shop_id):
+            return 0  # a later run repairs, once the bulk row is done
+        queued = repair_drift(session, shop_id, now)
+        _mark(session, shop_id, swept.isoformat())
+        return queued
 
 
 def _last_sweep(session: Session, shop_id: int) -> datetime | None:

@@ -1,0 +1,108 @@
+"""`shopseg activity` (what the app did in a shop, and why) and `shopseg outbox retry`."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+import click
+
+from plugin.commands.core import load_runtime
+from plugin.commands.customers import find_shop
+from plugin.db import utcnow
+from plugin.errors import ShopSegError
+from plugin.outbox import services
+from plugin.outbox.models import BULK_TAGS, DEAD, TAGS, OutboxItem
+
+
+@click.command()
+@click.argument("domain")
+@click.option("--failed", is_flag=True, help="Only rows that failed for good (dead).")
+@click.option("--limit", default=50, show_default=True, type=click.IntRange(1, 10_000))
+@click.option("--json", "as_json", is_flag=True, help="One JSON object per row.")
+def activity(domain: str, failed: bool, limit: int, as_json: bool) -> None:
+    """What the app pushed to DOMAIN, newest first: tags added and removed, triggers fired,
+    why, when, attempts, state and the last error."""
+    runtime = load_runtime(migrate_sqlite=True)
+    try:
+        with runtime.sessions() as session:
+            shop_id = find_shop(session, domain).id
+            states = [DEAD] if failed else None
+            rows = services.items_of(session, shop_id, states=states, limit=limit)
+    except ShopSegError as exc:
+        raise click.ClickException(exc.detail) from exc
+    finally:
+        runtime.close()
+    for row in rows:
+        click.echo(json.dumps(activity_json(row)) if as_json else activity_line(row))
+    if not rows and not as_json:
+        click.echo("Nothing yet." if not failed else "No failed rows.")
+
+
+def what(row: OutboxItem) -> str:
+    """The change in words: `+seg:vip -seg:new`, `bulk: 10000 customers …`, a trigger."""
+    result: dict[str, Any] = row.result or {}
+    if row.kind == TAGS:
+        done = result.get("attempted") or result
+        if "skipped" in done:
+            return f"nothing ({done['skipped']})"
+        changes = [f"+{t}" for t in done.get("added") or ()]
+        changes += [f"-{t}" for t in done.get("removed") or ()]
+        customer = done.get("customer") or f"#{row.customer_id}"
+        return f"customer {customer}: " + (" ".join(changes) or "tags already right")
+    if row.kind == BULK_TAGS:
+        customers = len((row.payload or {}).get("customers") or ())
+        if "added" in result:
+            return (
+                f"bulk, {customers} customers: {result['added']} tags added, "
+                f"{result['removed']} removed, {result.get('failed_lines', 0)} lines retried alone"
+            )
+        return f"bulk, {customers} customers"
+    payload = row.payload or {}
+    name = payload.get("trigger") or payload.get("handle") or ""
+    customer = f" customer #{row.customer_id}" if row.customer_id else ""
+    return f"{row.kind} {name}{customer}".strip()
+
+
+def activity_json(row: OutboxItem) -> dict[str, Any]:
+    return {
+        "id": row.id,
+        "kind": row.kind,
+        "what": what(row),
+        "why": row.why,
+        "state": row.state,
+        "attempts": row.attempts,
+        "created_at": row.created_at.isoformat(),
+        "done_at": row.done_at.isoformat() if row.done_at else None,
+        "next_attempt_at": row.next_attempt_at.isoformat() if row.next_attempt_at else None,
+        "last_error": row.last_error,
+        "result": row.result,
+    }
+
+
+def activity_line(row: OutboxItem) -> str:
+    when = (row.done_at or row.created_at).strftime("%Y-%m-%d %H:%M:%S")
+    error = f"\n    error: {row.last_error}" if row.last_error and row.state != "done" else ""
+    return (
+        f"{when}  {row.state:<9} x{row.attempts:<3} {what(row)}\n    why: {row.why or '-'}{error}"
+    )
+
+
+@click.group()
+def outbox() -> None:
+    """The outbox of calls the app owes shops (tags, triggers)."""
+
+
+@outbox.command()
+@click.argument("domain")
+def retry(domain: str) -> None:
+    """Re-queue DOMAIN's dead rows with a fresh set of attempts (after fixing their cause)."""
+    runtime = load_runtime(migrate_sqlite=True)
+    try:
+        with runtime.sessions.begin() as session:
+            count = services.retry_dead(session, find_shop(session, domain).id, utcnow())
+    except ShopSegError as exc:
+        raise click.ClickException(exc.detail) from exc
+    finally:
+        runtime.close()
+    click.echo(f"{count} dead rows of {domain} are pending again.")
