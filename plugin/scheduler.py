@@ -30,6 +30,7 @@ from plugin.jobs import (
 )
 from plugin.outbox.jobs import deliver_outbox, refresh_tokens
 from plugin.runtime import Runtime
+from plugin.triggers.scan import scan_due_triggers
 
 log = logging.getLogger(__name__)
 
@@ -67,6 +68,7 @@ def default_jobs() -> list[Job]:
         Job("segments.daily", segment_daily_kpis, timedelta(minutes=30)),
         Job("outbox.delivery", deliver_outbox, timedelta(seconds=2), exclusive=False),
         Job("shops.token_refresh", refresh_tokens, timedelta(minutes=5)),
+        Job("triggers.scan", scan_due_triggers, timedelta(minutes=1)),
     ]
 
 

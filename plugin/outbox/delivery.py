@@ -119,8 +119,9 @@ Deliverer = Callable[[DeliveryContext, OutboxItem], dict[str, Any] | None]
 def all_deliverers() -> dict[str, Deliverer]:
     """Deliverers by outbox kind, imported late (their packages build on this one)."""
     from plugin.tagsync.delivery import DELIVERERS as tag_deliverers
+    from plugin.triggers.delivery import DELIVERERS as trigger_deliverers
 
-    return {**tag_deliverers}
+    return {**tag_deliverers, **trigger_deliverers}
 
 
 def deliver_due(

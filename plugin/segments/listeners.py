@@ -23,8 +23,9 @@ Listener = Callable[[Session, int, Sequence[MembershipChange], datetime], None]
 def all_listeners() -> list[Listener]:
     """The listeners, imported late: the packages they live in import the segment engine."""
     from plugin.tagsync.listener import on_membership_changes as tag_sync
+    from plugin.triggers.reactivation import on_membership_changes as triggers
 
-    return [tag_sync]
+    return [tag_sync, triggers]
 
 
 def notify(
