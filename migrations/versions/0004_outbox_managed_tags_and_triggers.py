@@ -2,7 +2,7 @@
 
 Revision ID: 0004
 Revises: 0003
-Create Date: 2026-11-29 19:26:08.939255
+Create Date: 2026-11-29 19:40:56.856770
 """
 
 from collections.abc import Sequence
@@ -29,6 +29,7 @@ def upgrade() -> None:
         sa.Column("customer_id", sa.BigInteger(), nullable=True),
         sa.Column("state", sa.String(length=16), nullable=False),
         sa.Column("step", sa.Integer(), nullable=False),
+        sa.Column("started_at", plugin.db.UTCDateTime(timezone=True), nullable=True),
         sa.Column("last_activity_at", plugin.db.UTCDateTime(timezone=True), nullable=False),
         sa.Column("next_step_at", plugin.db.UTCDateTime(timezone=True), nullable=True),
         sa.Column("closed_at", plugin.db.UTCDateTime(timezone=True), nullable=True),
@@ -44,6 +45,12 @@ def upgrade() -> None:
         sa.UniqueConstraint(
             "shop_id", "checkout_token", name=op.f("uq_checkout_journeys_shop_id_checkout_token")
         ),
+    )
+    op.create_index(
+        "ix_checkout_journeys_customer",
+        "checkout_journeys",
+        ["shop_id", "customer_id"],
+        unique=False,
     )
     op.create_index(
         "ix_checkout_journeys_due", "checkout_journeys", ["state", "next_step_at"], unique=False
@@ -71,6 +78,7 @@ def upgrade() -> None:
             nullable=True,
         ),
         sa.Column("created_at", plugin.db.UTCDateTime(timezone=True), nullable=False),
+        sa.Column("queued_at", plugin.db.UTCDateTime(timezone=True), nullable=True),
         sa.Column("updated_at", plugin.db.UTCDateTime(timezone=True), nullable=False),
         sa.Column("done_at", plugin.db.UTCDateTime(timezone=True), nullable=True),
         sa.ForeignKeyConstraint(
@@ -179,5 +187,6 @@ def downgrade() -> None:
     op.drop_index("ix_outbox_customer", table_name="outbox")
     op.drop_table("outbox")
     op.drop_index("ix_checkout_journeys_due", table_name="checkout_journeys")
+    op.drop_index("ix_checkout_journeys_customer", table_name="checkout_journeys")
     op.drop_table("checkout_journeys")
     # ### end Alembic commands ###
