@@ -207,3 +207,17 @@ def test_the_finish_webhook_arrives_signed_at_the_subscribed_address(
         "mutation",
     )
     assert payload["error_code"] is None and bulk_status(client, op_id).completed
+
+
+def test_tag_changes_of_a_bulk_run_are_echoed_once_each(
+    simulator: SimulatorHandle, webhook_receiver: WebhookReceiver
+) -> None:
+    customers(simulator, 30)
+    simulator.state.add_subscription(SHOP, "CUSTOMER_TAGS_ADDED", webhook_receiver.url)
+    client = admin_client(simulator, SHOP)
+    lines = [{"id": gid(n), "tags": ["seg:a", "own"]} for n in range(1, 31)]
+    assert wait_finished(client, run(client, BULK_TAGS_ADD, lines)).completed
+    assert simulator.wait_for_webhooks()
+    echoed = [json.loads(d.body) for d in webhook_receiver.received]
+    assert sorted(e["customerId"] for e in echoed) == sorted(gid(n) for n in range(1, 31))
+    assert all(e["tags"] == ["seg:a"] for e in echoed)

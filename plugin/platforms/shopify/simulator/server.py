@@ -12,7 +12,12 @@ from werkzeug.serving import BaseWSGIServer, make_server
 
 from plugin.platforms.shopify.simulator.app import create_simulator_app
 from plugin.platforms.shopify.simulator.customers import GID_PREFIX
-from plugin.platforms.shopify.simulator.deliveries import TAG_TOPICS, deliver, tags_payload
+from plugin.platforms.shopify.simulator.deliveries import (
+    TAG_TOPICS,
+    deliver,
+    tags_payload,
+    wait_for_webhooks,
+)
 from plugin.platforms.shopify.simulator.registry import DEFAULT_SCHEMA_PATH, load_schema
 from plugin.platforms.shopify.simulator.signing import mint_session_token
 from plugin.platforms.shopify.simulator.state import SimulatorState, WebhookDelivery
@@ -74,6 +79,10 @@ class SimulatorHandle:
                 deliver(
                     self.state, shop, TAG_TOPICS[change], tags_payload(GID_PREFIX + local, changed)
                 )
+
+    def wait_for_webhooks(self, timeout: float = 10.0) -> bool:
+        """Wait until the webhooks API calls caused (tag changes) were sent; False on timeout."""
+        return wait_for_webhooks(self.state, timeout)
 
     def stop(self) -> None:
         self.server.shutdown()

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import queue
 import secrets
 import threading
 import time
@@ -104,6 +105,9 @@ class SimulatorState:
         self.uploads: dict[str, bytes] = {}
         self.bulk_operations: dict[int, SimBulkOperation] = {}
         self.webhook_deliveries: list[WebhookDelivery] = []
+        # Webhooks waiting to be sent, in order, by one sender thread (see deliveries.py).
+        self.outgoing_webhooks: queue.Queue[tuple[str, str, Any]] = queue.Queue()
+        self.webhook_sender: threading.Thread | None = None
 
     # --- shops ---------------------------------------------------------------------------
 
