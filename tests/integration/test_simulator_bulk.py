@@ -221,3 +221,20 @@ def test_tag_changes_of_a_bulk_run_are_echoed_once_each(
     echoed = [json.loads(d.body) for d in webhook_receiver.received]
     assert sorted(e["customerId"] for e in echoed) == sorted(gid(n) for n in range(1, 31))
     assert all(e["tags"] == ["seg:a"] for e in echoed)
+
+
+def test_a_put_target_takes_the_raw_file(simulator: SimulatorHandle) -> None:
+    client = admin_client(simulator, SHOP)
+    item = {
+        "resource": "BULK_MUTATION_VARIABLES",
+        "filename": "v.jsonl",
+        "mimeType": "text/jsonl",
+        "httpMethod": "PUT",
+    }
+    [target] = client.execute(STAGED_UPLOADS_CREATE, {"input": [item]})["stagedUploadsCreate"][
+        "stagedTargets"
+    ]
+    key = {p["name"]: p["value"] for p in target["parameters"]}["key"]
+    assert HTTP.put(target["url"].split("?")[0], data=b"{}\n", timeout=5).status_code == 403
+    assert HTTP.put(target["url"], data=b"{}\n", timeout=5).status_code == 200
+    assert simulator.state.upload(key) == b"{}\n"

@@ -8,6 +8,7 @@ import time
 import uuid
 from collections.abc import Callable
 from typing import Any
+from urllib.parse import urlencode
 
 from graphql import DocumentNode, FieldNode, GraphQLResolveInfo, OperationDefinitionNode, parse
 from graphql.validation import validate
@@ -50,11 +51,9 @@ def _target(state: SimulatorState, shop: str, item: dict[str, Any]) -> dict[str,
     signature = staged_upload_signature(state.api_secret, policy)
     bucket = f"{state.root_url}/staged-uploads"
     if item.get("httpMethod") == "PUT":
-        url = f"{bucket}/{key}?policy={policy}&signature={signature}"
-        return {"url": url, "resourceUrl": f"{bucket}/{key}", "parameters": [
-            {"name": "content_type", "value": item["mimeType"]},
-            {"name": "key", "value": key},
-        ]}  # fmt: skip
+        query = urlencode({"policy": policy, "signature": signature})
+        parameters = {"content_type": item["mimeType"], "key": key}
+        return _described(f"{bucket}/{key}?{query}", f"{bucket}/{key}", parameters)
     parameters = {
         "Content-Type": item["mimeType"],
         "success_action_status": "201",
@@ -64,9 +63,13 @@ def _target(state: SimulatorState, shop: str, item: dict[str, Any]) -> dict[str,
         "x-goog-signature": signature,
         "policy": policy,
     }
+    return _described(bucket, f"{bucket}/{key}", parameters)
+
+
+def _described(url: str, resource_url: str, parameters: dict[str, str]) -> dict[str, Any]:
     return {
-        "url": bucket,
-        "resourceUrl": f"{bucket}/{key}",
+        "url": url,
+        "resourceUrl": resource_url,
         "parameters": [{"name": k, "value": v} for k, v in parameters.items()],
     }
 
