@@ -119,26 +119,26 @@ def enqueue_for_customers(
         }
         for customer_id, why in sorted(whys.items())
     ]
-    for start in range(0, len(rows), 1000):
-        stmt = insert_for(session, table).values(rows[start : start + 1000])
-        old, new = table.c.why, stmt.excluded.why
-        # Append only what the row does not say yet (whys are comma-separated slugs).
-        seen = ("," + old + ",").like("%," + new + ",%")
-        stmt = stmt.on_conflict_do_update(
-            index_elements=["shop_id", "coalesce_key"],
-            set_={
-                "why": case((seen, old), else_=func.substr(old + "," + new, 1, WHY_LIMIT)),
-                "next_attempt_at": case(
-                    (
-                        stmt.excluded.next_attempt_at < table.c.next_attempt_at,
-                        stmt.excluded.next_attempt_at,
-                    ),
-                    else_=table.c.next_attempt_at,
+    # One compiled statement run over every row (insertmanyvalues batches it).
+    stmt = insert_for(session, table)
+    old, new = table.c.why, stmt.excluded.why
+    # Append only what the row does not say yet (whys are comma-separated slugs).
+    seen = ("," + old + ",").like("%," + new + ",%")
+    stmt = stmt.on_conflict_do_update(
+        index_elements=["shop_id", "coalesce_key"],
+        set_={
+            "why": case((seen, old), else_=func.substr(old + "," + new, 1, WHY_LIMIT)),
+            "next_attempt_at": case(
+                (
+                    stmt.excluded.next_attempt_at < table.c.next_attempt_at,
+                    stmt.excluded.next_attempt_at,
                 ),
-                "updated_at": stmt.excluded.updated_at,
-            },
-        )
-        session.execute(stmt)
+                else_=table.c.next_attempt_at,
+            ),
+            "updated_at": stmt.excluded.updated_at,
+        },
+    )
+    session.execute(stmt, rows)
     return len(rows)
 
 

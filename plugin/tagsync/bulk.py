@@ -60,7 +60,7 @@ def _plan(ctx: DeliveryContext, item: OutboxItem, payload: dict[str, Any]) -> di
     for side in ("add", "remove"):
         lines = [
             [p.customer_id, p.platform_id, getattr(p, side)]
-            for p in plans.values()
+            for _id, p in sorted(plans.items())
             if getattr(p, side)
         ]
         if lines:
@@ -162,7 +162,7 @@ def _summary(ctx: DeliveryContext, item: OutboxItem, payload: dict[str, Any]) ->
 
 
 def _save(item: OutboxItem, payload: dict[str, Any]) -> None:
-    item.payload = copy.deepcopy(payload)
+    item.payload = payload
     flag_modified(item, "payload")  # nested changes are invisible to the JSON column
 
 

@@ -47,19 +47,20 @@ def record_pushed(session: Session, shop_id: int, states: Sequence[TagState], ve
         }
         for customer_id, tag, present in states
     }
-    values = list(rows.values())
-    for start in range(0, len(values), 500):
-        stmt = insert_for(session, CustomerTag).values(values[start : start + 500])
-        stmt = stmt.on_conflict_do_update(
-            index_elements=["customer_id", "tag_cf"],
-            set_={
-                "tag": stmt.excluded.tag,
-                "present": stmt.excluded.present,
-                "version": stmt.excluded.version,
-            },
-            where=or_(CustomerTag.version.is_(None), CustomerTag.version < stmt.excluded.version),
-        )
-        session.execute(stmt)
+    if not rows:
+        return
+    # One compiled statement run over every row (insertmanyvalues batches it).
+    stmt = insert_for(session, CustomerTag.__table__)
+    stmt = stmt.on_conflict_do_update(
+        index_elements=["customer_id", "tag_cf"],
+        set_={
+            "tag": stmt.excluded.tag,
+            "present": stmt.excluded.present,
+            "version": stmt.excluded.version,
+        },
+        where=or_(CustomerTag.version.is_(None), CustomerTag.version < stmt.excluded.version),
+    )
+    session.execute(stmt, list(rows.values()))
 
 
 def echoed_tags(
