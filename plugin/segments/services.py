@@ -86,6 +86,13 @@ def _check_tag(tag: str | None) -> str | None:
     return tag or None
 
 
+def _check_shop_tag(session: Session, shop_id: int, slug: str, tag: str | None) -> None:
+    """The tag the segment writes (the shop's prefix added) must fit Shopify's limits."""
+    from plugin.tagsync.tags import check_segment_tag  # tag sync builds on segments
+
+    check_segment_tag(session, shop_id, slug, tag)
+
+
 def add_segment(
     session: Session,
     shop_id: int,
@@ -103,6 +110,7 @@ def add_segment(
     taken = select(Segment.id).where(Segment.shop_id == shop_id, Segment.slug == slug)
     if session.scalar(taken) is not None:
         raise ValidationError(f"a segment named {name!r} already exists")
+    _check_shop_tag(session, shop_id, slug, tag)
     segment = Segment(
         shop_id=shop_id,
         name=name.strip(),

@@ -25,7 +25,7 @@ from plugin.outbox.models import BULK_TAGS, PENDING, SENDING, TAGS, OutboxItem
 from plugin.outbox.services import enqueue_for_customers
 from plugin.platforms.shopify import bulk
 from plugin.platforms.shopify.documents import BULK_TAGS_ADD, BULK_TAGS_REMOVE
-from plugin.tagsync.known import push_version, record_pushed
+from plugin.tagsync.known import TagState, push_version, record_pushed
 from plugin.tagsync.tags import GID_PREFIX, plan_customers
 
 POLL = timedelta(seconds=2)
@@ -43,7 +43,7 @@ def deliver_bulk_tags(ctx: DeliveryContext, item: OutboxItem) -> dict[str, Any]:
         if not op.get("bulk_id"):
             _start(ctx, item, payload, op)
             raise Later(POLL, f"bulk operation {op['bulk_id']} running")
-        status = bulk.bulk_status(ctx.client, op["bulk_id"])
+        status = bulk.bulk_status(ctx.client, op["bulk_id"])  # type: ignore[arg-type]
         if not status.finished:
             raise Later(POLL, f"bulk operation {op['bulk_id']} {status.status.lower()}")
         if not status.completed:
@@ -120,7 +120,8 @@ def _finish(
     failed_lines = set(bulk.failed_line_numbers(list(results)))
     answered = {int(r["__lineNumber"]) for r in results if "__lineNumber" in r}
     present = op["side"] == "add"
-    states, failed = [], []
+    states: list[TagState] = []
+    failed: list[int] = []
     for number, (customer_id, _pid, tags) in enumerate(op["lines"]):
         if number in failed_lines or number not in answered:
             failed.append(customer_id)

@@ -25,8 +25,8 @@ BULK_WAIT = timedelta(seconds=5)
 
 def deliver_tags(ctx: DeliveryContext, item: OutboxItem) -> dict[str, Any]:
     """Bring one customer's managed tags to the desired set; returns what changed."""
-    shop_id, customer_id = ctx.shop.id, item.customer_id
-    plan = plan_customers(ctx.session, shop_id, [customer_id]).get(customer_id or 0)
+    shop_id, customer_id = ctx.shop.id, item.customer_id or 0
+    plan = plan_customers(ctx.session, shop_id, [customer_id]).get(customer_id)
     if plan is None:
         return {"skipped": "the customer is no longer stored"}
     if in_running_bulk(ctx.session, shop_id, plan.customer_id):

@@ -94,7 +94,8 @@ def _left_alone(session: Session, shop_id: int) -> set[int]:
         OutboxItem.kind == TAGS,
         OutboxItem.state.in_((PENDING, SENDING)),
     )
-    return set(session.scalars(busy)) | set(_refused(session, shop_id))
+    busy_ids = {c for c in session.scalars(busy) if c is not None}
+    return busy_ids | set(_refused(session, shop_id))
 
 
 def _refused(session: Session, shop_id: int) -> dict[int, OutboxItem]:

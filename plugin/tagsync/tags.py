@@ -81,8 +81,10 @@ def check_tag(prefix: str, slug: str, tag: str | None) -> str:
 
 
 def check_segment_tag(session: Session, shop_id: int, slug: str, tag: str | None) -> None:
-    """For the segment services: refuse a tag that will not fit once prefixed."""
-    check_tag(tag_prefix(session, shop_id), slug, tag)
+    """For the segment services: refuse a given tag that will not fit once prefixed. (A
+    default tag, prefix and slug, is cut to the limit instead: the name is not a tag.)"""
+    if tag and tag.strip():
+        check_tag(tag_prefix(session, shop_id), slug, tag)
 
 
 def segment_tags(session: Session, shop_id: int) -> list[SegmentTag]:

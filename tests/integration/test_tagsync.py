@@ -5,15 +5,19 @@ from __future__ import annotations
 
 from datetime import timedelta
 
+import pytest
 from sqlalchemy import select
 
 from plugin.db import utcnow
+from plugin.errors import ValidationError
 from plugin.outbox.models import DONE, TAGS
 from plugin.platforms.shopify.simulator import SimulatorHandle
 from plugin.profiles.models import Customer, CustomerTag
 from plugin.runtime import Runtime
-from plugin.segments.services import disable_segment
+from plugin.segments.services import create_segment, disable_segment
+from plugin.shops.services import set_setting
 from plugin.tagsync.drift import repair_drift
+from plugin.tagsync.tags import TAG_PREFIX, sync_managed_tags
 from tests.integration.test_tagsync_support import (
     BIG,
     BUYERS,
@@ -139,3 +143,38 @@ def test_the_echo_of_our_own_change_is_not_a_merchant_edit(
         assert repair_drift(session, shop_id, start + timedelta(hours=1)) == 1
     drain_outbox(sim_runtime, now=start + timedelta(hours=1))
     assert simulator.state.customer_tags(SHOP, 7) == [BUYERS]
+
+
+def test_a_given_tag_gets_the_prefix_and_must_fit_shopifys_limit(
+    sim_runtime: Runtime, simulator: SimulatorHandle
+) -> None:
+    shop_id = installed_shop(sim_runtime, simulator)
+    with sim_runtime.sessions.begin() as session:
+        set_setting(session, shop_id, TAG_PREFIX, "app-")
+        create_segment(session, shop_id, "Loyal fans", "number_of_orders >= 1", now=utcnow(),
+                       tag="fans")  # fmt: skip
+        create_segment(session, shop_id, "Own prefix", "number_of_orders >= 1", now=utcnow(),
+                       tag="app-mine")  # fmt: skip
+        with pytest.raises(ValidationError, match="255"):
+            create_segment(session, shop_id, "Too long", "number_of_orders >= 1", now=utcnow(),
+                           tag="x" * 252)  # fmt: skip
+        tags = {t.slug: t.tag for t in sync_managed_tags(session, shop_id)}
+    assert tags["loyal-fans"] == "app-fans"
+    assert tags["own-prefix"] == "app-mine"
+    assert tags["buyers"] == "app-buyers"
+    assert "too-long" not in tags
+
+
+def test_a_retagged_segment_moves_its_customers_to_the_new_tag(
+    sim_runtime: Runtime, simulator: SimulatorHandle
+) -> None:
+    shop_id = installed_shop(sim_runtime, simulator)
+    simulator.state.add_customer(SHOP, 7, tags=["own"])
+    place_order(sim_runtime, "7", "1001", "20.00")
+    drain_outbox(sim_runtime)
+    with sim_runtime.sessions.begin() as session:
+        set_setting(session, shop_id, TAG_PREFIX, "app-")  # every default tag changes
+        assert repair_drift(session, shop_id, utcnow()) == 1
+    drain_outbox(sim_runtime)
+    assert simulator.state.customer_tags(SHOP, 7) == ["own", "app-buyers"]
+    assert graphql_calls(simulator, "CustomerTagsSync") == 1  # remove and add in one call
