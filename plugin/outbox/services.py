@@ -7,7 +7,6 @@ outside any transaction, then records the outcome in another.
 
 from __future__ import annotations
 
-import random
 from collections.abc import Sequence
 from datetime import datetime, timedelta
 from typing import Any
@@ -16,18 +15,15 @@ from sqlalchemy import case, func, or_, select, update
 from sqlalchemy.orm import Session
 
 from plugin.db import insert_for
-from plugin.errors import PlatformError
 from plugin.outbox.models import CANCELLED, DEAD, DONE, PENDING, SENDING, OutboxItem
+from plugin.outbox.retries import ERROR_LIMIT, describe, is_transient, retry_delay
 
-BACKOFF_BASE_SECONDS = 2.0
-BACKOFF_CAP_SECONDS = 3600.0
 MAX_ATTEMPTS = 12  # about 6 hours of capped backoff; then the row is dead
 MAX_AGE = timedelta(days=2)  # no row is retried beyond this, whatever its attempts
 # A claimed row is due again after this if its loop died before recording the outcome;
 # longer than any call plus its pacing wait, so a live loop never loses its claim.
 CLAIM_LEASE = timedelta(minutes=10)
 WHY_LIMIT = 512
-ERROR_LIMIT = 2000
 
 
 def enqueue(
@@ -45,48 +41,47 @@ def enqueue(
     """A new pending row, or the pending row with the same `coalesce_key` with this change
     merged in: the new `why` appended, list values of the payload united, the earlier due
     time kept."""
-    due = due_at or now
-    if coalesce_key is not None:
+    values = _new_row(shop_id, kind, customer_id, payload, why, due_at or now, now)
+    if coalesce_key is None:
+        item = OutboxItem(**values, coalesce_key=None)
+        session.add(item)
+        session.flush()
+        return item
+    existing = _pending_with_key(session, shop_id, coalesce_key)
+    if existing is None:
+        stmt = insert_for(session, OutboxItem).values(**values, coalesce_key=coalesce_key)
+        stmt = stmt.on_conflict_do_nothing(index_elements=["shop_id", "coalesce_key"])
+        inserted = session.execute(stmt).rowcount  # type: ignore[attr-defined]
         existing = _pending_with_key(session, shop_id, coalesce_key)
-        if existing is None:
-            stmt = insert_for(session, OutboxItem).values(
-                shop_id=shop_id,
-                kind=kind,
-                customer_id=customer_id,
-                coalesce_key=coalesce_key,
-                payload=payload,
-                why=why[:WHY_LIMIT],
-                state=PENDING,
-                attempts=0,
-                next_attempt_at=due,
-                created_at=now,
-                updated_at=now,
-            )
-            inserted = session.execute(
-                stmt.on_conflict_do_nothing(index_elements=["shop_id", "coalesce_key"])
-            ).rowcount  # type: ignore[attr-defined]
-            existing = _pending_with_key(session, shop_id, coalesce_key)
-            if existing is not None and inserted:
-                return existing
-        if existing is not None:  # a concurrent insert won: join it
-            _merge(existing, payload, why, due, now)
+        if inserted and existing is not None:
             return existing
-    item = OutboxItem(
-        shop_id=shop_id,
-        kind=kind,
-        customer_id=customer_id,
-        coalesce_key=None,
-        payload=payload,
-        why=why[:WHY_LIMIT],
-        state=PENDING,
-        attempts=0,
-        next_attempt_at=due,
-        created_at=now,
-        updated_at=now,
-    )
-    session.add(item)
-    session.flush()
-    return item
+    if existing is None:  # a concurrent loop claimed it between insert and read: rare;
+        raise LookupError(f"outbox row {coalesce_key} vanished")  # the unit of work retries
+    _merge(existing, payload, why, due_at or now, now)  # join the pending row
+    return existing
+
+
+def _new_row(
+    shop_id: int,
+    kind: str,
+    customer_id: int | None,
+    payload: dict[str, Any],
+    why: str,
+    due: datetime,
+    now: datetime,
+) -> dict[str, Any]:
+    return {
+        "shop_id": shop_id,
+        "kind": kind,
+        "customer_id": customer_id,
+        "payload": payload,
+        "why": why[:WHY_LIMIT],
+        "state": PENDING,
+        "attempts": 0,
+        "next_attempt_at": due,
+        "created_at": now,
+        "updated_at": now,
+    }
 
 
 def enqueue_for_customers(
@@ -105,17 +100,8 @@ def enqueue_for_customers(
     table = OutboxItem.__table__
     rows = [
         {
-            "shop_id": shop_id,
-            "kind": kind,
-            "customer_id": customer_id,
+            **_new_row(shop_id, kind, customer_id, {}, why, now, now),
             "coalesce_key": f"{key_prefix}{customer_id}",
-            "payload": {},
-            "why": why[:WHY_LIMIT],
-            "state": PENDING,
-            "attempts": 0,
-            "next_attempt_at": now,
-            "created_at": now,
-            "updated_at": now,
         }
         for customer_id, why in sorted(whys.items())
     ]
@@ -242,27 +228,6 @@ def fail(session: Session, item: OutboxItem, exc: Exception, now: datetime) -> N
         item.state = PENDING
         item.next_attempt_at = now + retry_delay(exc, item.attempts)
     session.flush()
-
-
-def is_transient(exc: Exception) -> bool:
-    # Anything that is not a platform answer (a bug, a lost database) is retried, capped.
-    return not isinstance(exc, PlatformError) or exc.transient
-
-
-def retry_delay(exc: Exception, attempts: int) -> timedelta:
-    """Full jitter (uniform over [0, capped exponential]), raised to what the shop asked."""
-    ceiling = min(BACKOFF_CAP_SECONDS, BACKOFF_BASE_SECONDS * 2**attempts)
-    seconds = random.uniform(0, ceiling)
-    floor = max(
-        float(getattr(exc, "retry_after", None) or 0),
-        float(getattr(exc, "wait_seconds", None) or 0),
-    )
-    return timedelta(seconds=max(seconds, floor))
-
-
-def describe(exc: Exception) -> str:
-    detail = getattr(exc, "detail", None) or str(exc)
-    return f"{type(exc).__name__}: {detail}"[:ERROR_LIMIT]
 
 
 def _too_old(item: OutboxItem, now: datetime) -> bool:

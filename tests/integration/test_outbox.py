@@ -20,7 +20,8 @@ from plugin.db import utcnow
 from plugin.outbox import delivery
 from plugin.outbox.models import CANCELLED, DEAD, DONE, PENDING, TAGS
 from plugin.outbox.pacing import Pacer
-from plugin.outbox.services import MAX_ATTEMPTS, retry_delay
+from plugin.outbox.retries import retry_delay
+from plugin.outbox.services import MAX_ATTEMPTS
 from plugin.platforms.shopify.simulator import SimulatorHandle
 from plugin.runtime import Runtime, build_runtime
 from plugin.segments.models import Segment
