@@ -16,12 +16,17 @@ DEFAULTS: dict[str, Any] = {ABANDONED_AFTER_HOURS: 10, LINK_GUEST_ORDERS_BY_EMAI
 def shop_setting(session: Session, shop_id: int, key: str) -> Any:
     """A setting's value; rows hold either `{"value": x}` or the bare JSON value."""
     row = session.get(ShopSetting, (shop_id, key))
-    if row is None:
+    return setting_value(key, None if row is None else row.value, stored=row is not None)
+
+
+def setting_value(key: str, stored_value: Any, *, stored: bool = True) -> Any:
+    """A stored row's value (or the default when there is no row) for a query that read the
+    `shop_settings.value` column itself."""
+    if not stored:
         return DEFAULTS[key]
-    value = row.value
-    if isinstance(value, dict) and "value" in value:
-        return value["value"]
-    return value
+    if isinstance(stored_value, dict) and "value" in stored_value:
+        return stored_value["value"]
+    return stored_value
 
 
 def abandoned_after_hours(session: Session, shop_id: int) -> float:

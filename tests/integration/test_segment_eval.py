@@ -25,6 +25,7 @@ from plugin.segments.services import (
 )
 from plugin.settings import Settings
 from plugin.shops.models import Shop
+from plugin.shops.services import set_setting
 from plugin.worker import process_batch
 from tests.integration.test_segment_eval_support import (
     customer_id,
@@ -412,3 +413,18 @@ def test_a_stored_rule_that_no_longer_parses_is_skipped_not_fatal(
         assert stays(session, regular.id, one) == [(at(0), None, "initial", None)]
         new = segment_id(session, shop_id, "new_customers")
         assert stays(session, new, two) == [(at(2), None, "realtime", None)]
+
+
+def test_the_compile_context_reads_the_shops_timezone_currency_and_abandonment_setting(
+    runtime: Runtime, settings: Settings
+) -> None:
+    shop_id = installed(runtime, settings, A, at(-400))
+    with runtime.sessions.begin() as session:
+        assert compile_context(session, shop_id, at(0)).abandoned_after_hours == 10.0
+        shop = session.get(Shop, shop_id)
+        assert shop is not None
+        shop.timezone, shop.currency = "Asia/Kathmandu", "JPY"
+        set_setting(session, shop_id, "abandoned_after_hours", 2.5)
+    with runtime.sessions() as session:
+        ctx = compile_context(session, shop_id, at(0))
+    assert (ctx.timezone, ctx.currency, ctx.abandoned_after_hours) == ("Asia/Kathmandu", "JPY", 2.5)
