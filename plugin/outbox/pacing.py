@@ -15,7 +15,7 @@ from dataclasses import dataclass
 from typing import Any
 
 DEFAULT_COST = 10.0  # a mutation field; queries report theirs after the first call
-MAX_WAIT_SECONDS = 30.0
+MAX_WAIT_SECONDS = 5.0  # longer waits put the row off rather than hold the loop
 
 
 class PacingWait(Exception):
