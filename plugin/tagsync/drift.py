@@ -23,7 +23,7 @@ from plugin.segments.models import Segment, SegmentState
 from plugin.shops.models import ShopSetting
 from plugin.tagsync.listener import queue_tag_work
 from plugin.tagsync.models import ManagedTag
-from plugin.tagsync.tags import SegmentTag, sync_managed_tags
+from plugin.tagsync.tags import SegmentTag, segment_tags, sync_managed_tags
 
 CHECKED_AT = "tagsync.drift_checked_at"  # the last sweep drift repair looked after
 DRIFT = "drift"
@@ -133,7 +133,7 @@ def _bulk_unfinished(session: Session, shop_id: int) -> bool:
 def tag_problems(session: Session, shop_id: int) -> dict[int, int]:
     """Per segment id, how many customers its tag could not be pushed to (their tag row is
     dead, e.g. Shopify's 250-tags limit); `shopseg outbox retry` tries them again."""
-    tags = sync_managed_tags(session, shop_id)
+    tags = segment_tags(session, shop_id)
     segments_of: dict[str, list[int]] = defaultdict(list)
     for tag in tags:
         segments_of[tag.tag_cf].append(tag.segment_id)
