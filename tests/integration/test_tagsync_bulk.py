@@ -6,7 +6,7 @@ from __future__ import annotations
 import time
 from datetime import timedelta
 
-from sqlalchemy import insert
+from sqlalchemy import func, insert, select
 
 from plugin.db import utcnow
 from plugin.outbox.delivery import deliver_due
@@ -18,6 +18,7 @@ from plugin.runtime import Runtime
 from plugin.segments.evaluator_sweep import sweep_shop
 from plugin.segments.services import create_segment
 from plugin.tagsync.drift import repair_drift
+from plugin.triggers.models import TriggerFiring
 from tests.integration.test_tagsync_support import (
     SHOP,
     graphql_calls,
@@ -84,5 +85,8 @@ def test_ten_thousand_customers_entering_a_new_segment_go_through_one_bulk_mutat
     assert graphql_calls(simulator, "StagedUploadsCreate") == 1
     assert graphql_calls(simulator, "BulkOperationRunMutation") == 1
     assert graphql_calls(simulator, "BulkOperationStatus") <= 30
+    # A rule edit is not behaviour: no trigger fires for these 10,000 entries.
+    assert graphql_calls(simulator, "FlowTriggerReceive") == 0
     with sim_runtime.sessions.begin() as session:
+        assert session.scalar(select(func.count()).select_from(TriggerFiring)) == 0
         assert repair_drift(session, shop_id, utcnow()) == 0
