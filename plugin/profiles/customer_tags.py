@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Iterable
+from typing import Any
 
 from sqlalchemy import or_, select
 from sqlalchemy.orm import Session
@@ -35,9 +36,15 @@ def set_tags(
         for tag, present in changes.items()
         if tag.strip()
     }
+    upsert_tag_rows(session, list(rows.values()))
+
+
+def upsert_tag_rows(session: Session, rows: list[dict[str, Any]]) -> None:
+    """Store `customer_tags` rows (shop_id, customer_id, tag, tag_cf, present, version),
+    each only over an older version of that customer's tag; one statement for all rows."""
     if not rows:
         return
-    stmt = insert_for(session, CustomerTag).values(list(rows.values()))
+    stmt = insert_for(session, CustomerTag.__table__)
     stmt = stmt.on_conflict_do_update(
         index_elements=["customer_id", "tag_cf"],
         set_={
@@ -47,7 +54,7 @@ def set_tags(
         },
         where=or_(CustomerTag.version.is_(None), CustomerTag.version < stmt.excluded.version),
     )
-    session.execute(stmt)
+    session.execute(stmt, rows)
 
 
 def replace_tags(session: Session, customer: Customer, tags: Iterable[str], version: str) -> None:

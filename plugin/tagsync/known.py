@@ -12,13 +12,12 @@ from __future__ import annotations
 from collections.abc import Sequence
 from datetime import datetime, timedelta
 
-from sqlalchemy import or_, select
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from plugin.db import insert_for
 from plugin.events import make_version
 from plugin.outbox.models import DONE, TAGS, OutboxItem
-from plugin.profiles.customer_tags import tag_key
+from plugin.profiles.customer_tags import tag_key, upsert_tag_rows
 from plugin.profiles.models import CustomerTag
 
 PUSH_SOURCE = "outbox:"
@@ -47,20 +46,7 @@ def record_pushed(session: Session, shop_id: int, states: Sequence[TagState], ve
         }
         for customer_id, tag, present in states
     }
-    if not rows:
-        return
-    # One compiled statement run over every row (insertmanyvalues batches it).
-    stmt = insert_for(session, CustomerTag.__table__)
-    stmt = stmt.on_conflict_do_update(
-        index_elements=["customer_id", "tag_cf"],
-        set_={
-            "tag": stmt.excluded.tag,
-            "present": stmt.excluded.present,
-            "version": stmt.excluded.version,
-        },
-        where=or_(CustomerTag.version.is_(None), CustomerTag.version < stmt.excluded.version),
-    )
-    session.execute(stmt, list(rows.values()))
+    upsert_tag_rows(session, list(rows.values()))
 
 
 def echoed_tags(
