@@ -25,8 +25,8 @@ from plugin.outbox.models import BULK_TAGS, PENDING, SENDING, TAGS, OutboxItem
 from plugin.outbox.services import enqueue_for_customers
 from plugin.platforms.shopify import bulk
 from plugin.platforms.shopify.documents import BULK_TAGS_ADD, BULK_TAGS_REMOVE
+from plugin.tagsync.desired import GID_PREFIX, plan_customers
 from plugin.tagsync.known import TagState, push_version, record_pushed
-from plugin.tagsync.tags import GID_PREFIX, plan_customers
 
 POLL = timedelta(seconds=2)
 INNER = {"add": BULK_TAGS_ADD, "remove": BULK_TAGS_REMOVE}
@@ -55,7 +55,7 @@ def deliver_bulk_tags(ctx: DeliveryContext, item: OutboxItem) -> dict[str, Any]:
 
 
 def _plan(ctx: DeliveryContext, item: OutboxItem, payload: dict[str, Any]) -> dict[str, Any]:
-    plans = plan_customers(ctx.session, ctx.shop.id, payload.get("customers") or ())
+    plans = plan_customers(ctx.session, ctx.shop.id, payload.get("customers") or (), ctx.now)
     ops = []
     for side in ("add", "remove"):
         lines = [
@@ -141,7 +141,9 @@ def _summary(ctx: DeliveryContext, item: OutboxItem, payload: dict[str, Any]) ->
     """The row's result; customers whose membership moved while it ran get a tag row."""
     customers = payload.get("customers") or []
     moved = [
-        c for c, p in plan_customers(ctx.session, ctx.shop.id, customers).items() if not p.empty
+        c
+        for c, p in plan_customers(ctx.session, ctx.shop.id, customers, ctx.now).items()
+        if not p.empty
     ]
     failed = set(payload.get("failed") or ())
     enqueue_for_customers(

@@ -15,8 +15,8 @@ from plugin.platforms.shopify.documents import (
     Document,
 )
 from plugin.tagsync.bulk import deliver_bulk_tags, in_running_bulk
+from plugin.tagsync.desired import CustomerPlan, plan_customers
 from plugin.tagsync.known import push_version, record_pushed
-from plugin.tagsync.tags import CustomerPlan, plan_customers
 
 # A customer whose tags a running bulk operation is changing waits for it to finish, so the
 # two cannot undo each other's work.
@@ -26,7 +26,7 @@ BULK_WAIT = timedelta(seconds=5)
 def deliver_tags(ctx: DeliveryContext, item: OutboxItem) -> dict[str, Any]:
     """Bring one customer's managed tags to the desired set; returns what changed."""
     shop_id, customer_id = ctx.shop.id, item.customer_id or 0
-    plan = plan_customers(ctx.session, shop_id, [customer_id]).get(customer_id)
+    plan = plan_customers(ctx.session, shop_id, [customer_id], ctx.now).get(customer_id)
     if plan is None:
         return {"skipped": "the customer is no longer stored"}
     if in_running_bulk(ctx.session, shop_id, plan.customer_id):

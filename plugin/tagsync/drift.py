@@ -1,8 +1,9 @@
 """Drift repair after sweeps, and the tag problems a segment shows.
 
-Desired tags (enabled segments by mask) are compared with known tags (present managed tags)
-for all customers of a shop in SQL, one statement per tag: a managed tag the merchant
-removed by hand is queued to come back, a stale one to go. Customers whose last tag push
+Desired tags (`plugin.tagsync.desired`: enabled segments by mask, active trigger tags) are
+compared with known tags (present managed tags) for all customers of a shop in SQL, one
+statement per segment tag: a managed tag the merchant removed by hand is queued to come
+back, a stale one (or an expired trigger tag) to go. Customers whose last tag push
 was refused (dead) are left alone until `shopseg outbox retry`.
 """
 
@@ -21,9 +22,10 @@ from plugin.profiles.models import CustomerTag
 from plugin.runtime import Runtime
 from plugin.segments.models import Segment, SegmentState
 from plugin.shops.models import ShopSetting
+from plugin.tagsync.desired import desired_tags, plan_customers
 from plugin.tagsync.listener import queue_tag_work
 from plugin.tagsync.models import ManagedTag
-from plugin.tagsync.tags import SegmentTag, segment_tags, sync_managed_tags
+from plugin.tagsync.tags import SegmentTag, segment_tags
 
 CHECKED_AT = "tagsync.drift_checked_at"  # the last sweep drift repair looked after
 DRIFT = "drift"
@@ -37,14 +39,18 @@ def repair_drift(session: Session, shop_id: int, now: datetime) -> int:
     its customers' known tags are only recorded when it completes."""
     if _bulk_unfinished(session, shop_id):
         return 0
-    tags = sync_managed_tags(session, shop_id)
+    desired = desired_tags(session, shop_id, now)
     drifted: set[int] = set()
-    for tag in tags:
+    for tag in desired.segments:
         if tag.enabled:
             drifted |= _missing(session, shop_id, tag)
+    # Active trigger tags are few (recent firings): their holders are planned one by one.
+    holders = plan_customers(session, shop_id, desired.triggers, now, desired)
+    drifted |= {c for c, plan in holders.items() if not plan.empty}
     for cf in session.scalars(select(ManagedTag.tag_cf).where(ManagedTag.shop_id == shop_id)):
-        drifted |= _stale(session, shop_id, cf, tags)
-    drifted -= _left_alone(session, shop_id)
+        stale = _stale(session, shop_id, cf, desired.segment_bits(cf))
+        drifted |= stale - desired.trigger_holders(cf)
+    drifted -= left_alone(session, shop_id)
     if drifted:
         queue_tag_work(session, shop_id, dict.fromkeys(drifted, DRIFT), now)
         log.info("tagsync.drift shop_id=%s customers=%d", shop_id, len(drifted))
@@ -66,12 +72,9 @@ def _missing(session: Session, shop_id: int, tag: SegmentTag) -> set[int]:
     return set(session.scalars(stmt))
 
 
-def _stale(session: Session, shop_id: int, cf: str, tags: list[SegmentTag]) -> set[int]:
-    """Customers known to carry the managed tag `cf` without being in a segment writing it."""
-    flags = 0
-    for tag in tags:
-        if tag.enabled and tag.tag_cf == cf:
-            flags |= 1 << tag.bit
+def _stale(session: Session, shop_id: int, cf: str, flags: int) -> set[int]:
+    """Customers known to carry the managed tag `cf` without being in a segment writing it
+    (`flags`: those segments' bits)."""
     member = exists().where(
         SegmentState.shop_id == shop_id,
         SegmentState.customer_id == CustomerTag.customer_id,
@@ -87,7 +90,7 @@ def _stale(session: Session, shop_id: int, cf: str, tags: list[SegmentTag]) -> s
     return set(session.scalars(stmt))
 
 
-def _left_alone(session: Session, shop_id: int) -> set[int]:
+def left_alone(session: Session, shop_id: int) -> set[int]:
     """Customers with a tag row on its way, or whose last tag row is dead."""
     busy = select(OutboxItem.customer_id).where(
         OutboxItem.shop_id == shop_id,

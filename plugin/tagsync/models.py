@@ -18,7 +18,7 @@ class ManagedTag(Base):
     shop_id: Mapped[int] = mapped_column(BigInteger, ForeignKey("shops.id", ondelete="CASCADE"))
     tag: Mapped[str] = mapped_column(String(255))
     tag_cf: Mapped[str] = mapped_column(String(255))
-    # The segment it stands for; null for trigger tags (e.g. seg:abandoned-cart) and for a
+    # The segment it stands for; null for trigger tags (e.g. seg:cart-reminder) and for a
     # tag whose segment was deleted or retagged (still owned: it is removed from customers).
     segment_id: Mapped[int | None] = mapped_column(
         BigInteger, ForeignKey("segments.id", ondelete="SET NULL")

@@ -1,4 +1,4 @@
-"""Which tag each segment writes, which tags the app owns, and what a customer should carry.
+"""Which tag each segment writes, and which tags the app owns.
 
 A segment's tag is its own `tag` or, without one, the shop's prefix (setting `tag_prefix`,
 default `seg:`) and its slug; a given tag lacking the prefix gets it. The app owns every
@@ -8,7 +8,6 @@ still removed from customers, and no other tag is ever touched.
 
 from __future__ import annotations
 
-from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Any
 
@@ -18,8 +17,7 @@ from sqlalchemy.orm import Session
 from plugin.db import insert_for
 from plugin.errors import ValidationError
 from plugin.profiles.customer_tags import tag_key
-from plugin.profiles.models import Customer, CustomerTag
-from plugin.segments.models import Segment, SegmentState
+from plugin.segments.models import Segment
 from plugin.shops.models import ShopSetting
 from plugin.tagsync.models import ManagedTag
 
@@ -27,7 +25,6 @@ TAG_PREFIX = "tag_prefix"
 BULK_THRESHOLD = "bulk_threshold"
 DEFAULTS: dict[str, Any] = {TAG_PREFIX: "seg:", BULK_THRESHOLD: 500}
 TAG_LIMIT = 255  # Shopify: "Each tag can have up to 255 characters."
-GID_PREFIX = "gid://shopify/Customer/"
 
 
 @dataclass(frozen=True)
@@ -129,88 +126,13 @@ def sync_managed_tags(session: Session, shop_id: int) -> list[SegmentTag]:
     return tags
 
 
+def own_tag(session: Session, shop_id: int, tag: str) -> None:
+    """Own a tag no segment writes (a trigger's short-lived tag): it may then be added and
+    removed on customers like a segment's. A tag already owned keeps its row."""
+    row = {"shop_id": shop_id, "tag": tag.strip(), "tag_cf": tag_key(tag), "segment_id": None}
+    stmt = insert_for(session, ManagedTag).values(row)
+    session.execute(stmt.on_conflict_do_nothing(index_elements=["shop_id", "tag_cf"]))
+
+
 def managed_tag_cfs(session: Session, shop_id: int) -> set[str]:
     return set(session.scalars(select(ManagedTag.tag_cf).where(ManagedTag.shop_id == shop_id)))
-
-
-def desired_tags(tags: Iterable[SegmentTag], mask: int) -> dict[str, str]:
-    """tag_cf -> tag of the enabled segments whose bit is set in `mask`."""
-    return {t.tag_cf: t.tag for t in tags if t.enabled and mask >> t.bit & 1}
-
-
-@dataclass(frozen=True)
-class CustomerPlan:
-    """One customer's managed tags to add and to remove, from what the app knows now."""
-
-    customer_id: int
-    platform_id: str
-    add: list[str]
-    remove: list[str]
-
-    @property
-    def gid(self) -> str:
-        return GID_PREFIX + self.platform_id
-
-    @property
-    def empty(self) -> bool:
-        return not self.add and not self.remove
-
-
-def plan_customers(
-    session: Session, shop_id: int, customer_ids: Iterable[int]
-) -> dict[int, CustomerPlan]:
-    """Desired (enabled segments' tags by the customer's mask) against known (present
-    managed tags) for these customers; customers no longer stored are left out."""
-    tags = sync_managed_tags(session, shop_id)
-    managed = managed_tag_cfs(session, shop_id)
-    ids = sorted(set(customer_ids))
-    plans: dict[int, CustomerPlan] = {}
-    for start in range(0, len(ids), 1000):
-        chunk = ids[start : start + 1000]
-        masks = _masks(session, shop_id, chunk)
-        known = _known(session, shop_id, chunk, managed)
-        for customer_id, platform_id in _platform_ids(session, shop_id, chunk):
-            want = desired_tags(tags, masks.get(customer_id, 0))
-            have = known.get(customer_id, {})
-            plans[customer_id] = CustomerPlan(
-                customer_id,
-                platform_id,
-                add=sorted(tag for cf, tag in want.items() if cf not in have),
-                remove=sorted(tag for cf, tag in have.items() if cf not in want),
-            )
-    return plans
-
-
-def _masks(session: Session, shop_id: int, ids: list[int]) -> dict[int, int]:
-    rows = session.execute(
-        select(SegmentState.customer_id, SegmentState.mask).where(
-            SegmentState.shop_id == shop_id, SegmentState.customer_id.in_(ids)
-        )
-    )
-    return {r.customer_id: r.mask for r in rows}
-
-
-def _known(
-    session: Session, shop_id: int, ids: list[int], managed: set[str]
-) -> dict[int, dict[str, str]]:
-    rows = session.execute(
-        select(CustomerTag.customer_id, CustomerTag.tag, CustomerTag.tag_cf).where(
-            CustomerTag.shop_id == shop_id,
-            CustomerTag.customer_id.in_(ids),
-            CustomerTag.present.is_(True),
-        )
-    )
-    known: dict[int, dict[str, str]] = {}
-    for r in rows:
-        if r.tag_cf in managed:
-            known.setdefault(r.customer_id, {})[r.tag_cf] = r.tag
-    return known
-
-
-def _platform_ids(session: Session, shop_id: int, ids: list[int]) -> list[tuple[int, str]]:
-    rows = session.execute(
-        select(Customer.id, Customer.platform_id).where(
-            Customer.shop_id == shop_id, Customer.id.in_(ids)
-        )
-    )
-    return [(r.id, r.platform_id) for r in rows]

@@ -18,6 +18,7 @@ from plugin.outbox import services as outbox
 from plugin.outbox.models import FLOW_TRIGGER, WEBHOOK
 from plugin.profiles.models import Customer
 from plugin.shops.models import Shop
+from plugin.tagsync import trigger_tags
 from plugin.triggers import catalogue as c
 from plugin.triggers import payloads, policy
 from plugin.triggers import settings as trigger_settings
@@ -174,7 +175,8 @@ class _Decider:
         )
 
     def _tag(self, firing: TriggerFiring, customer: Customer, values: dict[str, Any]) -> None:
-        """Record the short-lived tag (e.g. seg:abandoned-cart) the firing asks for."""
+        """Record the short-lived tag (e.g. seg:cart-reminder) the firing asks for; tag sync
+        adds it to the customer's desired tags until it runs out."""
         if not values.get("tag"):
             return
         until = self.now + timedelta(hours=values["tag_hours"])
@@ -182,6 +184,11 @@ class _Decider:
             **firing.payload,
             "tag": {"tag": values["tag"], "until": until.isoformat()},
         }
+        firing.tag, firing.tag_until = values["tag"], until
+        why = f"trigger {firing.name}"
+        trigger_tags.tag_recorded(
+            self.session, self.shop.id, customer.id, values["tag"], why, self.now
+        )
 
 
 def _skip(firing: TriggerFiring, detail: str, now: datetime) -> None:

@@ -13,6 +13,7 @@ from sqlalchemy.orm import Session
 from plugin.db import insert_for
 from plugin.outbox import models as outbox
 from plugin.outbox.models import OutboxItem
+from plugin.tagsync import trigger_tags
 from plugin.triggers.catalogue import CANCELLED, FIRED, PENDING_STATES, SCHEDULED
 from plugin.triggers.models import TriggerFiring
 
@@ -67,6 +68,9 @@ def cancel(
             session, shop_id, firing.trigger_id, now
         ):
             _mark_cancelled(firing, f"{reason} before delivery", now)
+            if firing.tag and firing.customer_id is not None:
+                why = f"trigger {firing.name} cancelled"
+                trigger_tags.tag_dropped(session, shop_id, firing.customer_id, why, now)
             count += 1
     return count
 

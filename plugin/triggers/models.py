@@ -72,6 +72,8 @@ class TriggerFiring(Base):
         UniqueConstraint("shop_id", "dedupe_key"),
         Index("ix_trigger_firings_due", "state", "due_at"),
         Index("ix_trigger_firings_customer", "shop_id", "customer_id", "fired_at"),
+        # Tag sync reads a shop's active (and just expired) short-lived trigger tags.
+        Index("ix_trigger_firings_tag_until", "shop_id", "tag_until"),
     )
 
     id: Mapped[int] = mapped_column(BigIntPK, primary_key=True)
@@ -87,5 +89,9 @@ class TriggerFiring(Base):
     why: Mapped[str] = mapped_column(String(255), default="")
     detail: Mapped[str | None] = mapped_column(Text)  # why skipped or deferred
     payload: Mapped[dict[str, Any]] = mapped_column(JSONType, default=dict)
+    # The short-lived tag this firing put on the customer, and until when (also in
+    # `payload.tag`): tag sync adds it to the customer's desired tags while it lasts.
+    tag: Mapped[str | None] = mapped_column(String(255))
+    tag_until: Mapped[datetime | None]
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(default=utcnow, onupdate=utcnow)

@@ -1,5 +1,6 @@
-"""The due-trigger scan (every minute): move due checkout journeys, find follow-ups, look
-up unknown consent, then fire or defer every due firing through the outbox.
+"""The due-trigger scan (every minute): move due checkout journeys, find follow-ups, queue
+the removal of trigger tags that ran out, look up unknown consent, then fire or defer
+every due firing through the outbox.
 
 Each step is its own unit of work, and the consent lookup runs between them (never call a
 shop inside a transaction). Rows are claimed with SKIP LOCKED, so overlapping scans on
@@ -21,6 +22,7 @@ from plugin.jobs import installed_shops
 from plugin.profiles.models import Customer
 from plugin.runtime import Runtime
 from plugin.shops.models import Shop
+from plugin.tagsync import trigger_tags
 from plugin.triggers import follow_up, journeys
 from plugin.triggers.catalogue import PENDING_STATES
 from plugin.triggers.fire import GONE, fire_due
@@ -47,6 +49,8 @@ def scan_shop(runtime: Runtime, shop_id: int, now: datetime, *, platform: str = 
         shop = session.get(Shop, shop_id)
         if shop is not None:
             follow_up.discover(session, shop, now)
+    with runtime.sessions.begin() as session:
+        trigger_tags.queue_expired(session, shop_id, now)  # short-lived tags that ran out
     looked_up = _lookup_consent(runtime, shop_id, now) if platform == "shopify" else {}
     decided = 0
     for _ in range(MAX_BATCHES):

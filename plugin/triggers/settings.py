@@ -30,7 +30,8 @@ DEFAULTS: dict[str, dict[str, Any]] = {
         "enabled": True,
         "steps": ["1h"],
         "expire_after_days": 7,
-        "tag": "seg:abandoned-cart",
+        # Not seg:abandoned-cart: that is the default tag of the Abandoned cart segment.
+        "tag": "seg:cart-reminder",
         "tag_hours": 72,
     },
     c.REACTIVATION: {

@@ -27,7 +27,7 @@ def test_customer_without_consent_gets_no_marketing_trigger_but_the_tag(
     assert trig.outbox("flow_trigger") == []
     [firing] = trig.firings()
     assert (firing.state, firing.detail) == ("skipped", "no email marketing consent (unsubscribed)")
-    assert firing.payload["tag"]["tag"] == "seg:abandoned-cart"  # tags are internal
+    assert firing.payload["tag"]["tag"] == "seg:cart-reminder"  # tags are internal
 
 
 def test_unknown_consent_is_checked_through_the_api_and_stored(trig: TriggerWorld) -> None:
