@@ -1,10 +1,15 @@
 """Membership changes become outbox rows in the same transaction: one coalesced tag row per
-customer, or one bulk row when a single change set is larger than the shop's threshold."""
+customer, or one bulk row when a single change set is larger than the shop's threshold.
+
+This runs for every real-time event, so it does the least it can: segment slugs (for the
+row's `why`) come from a process-wide cache, and the managed tags are synced by their
+readers (delivery, bulk, drift repair) instead of here.
+"""
 
 from __future__ import annotations
 
 from collections import defaultdict
-from collections.abc import Sequence
+from collections.abc import Collection, Sequence
 from datetime import datetime
 
 from sqlalchemy import select
@@ -14,36 +19,51 @@ from plugin.outbox.models import BULK_TAGS, TAGS
 from plugin.outbox.services import enqueue, enqueue_for_customers
 from plugin.segments.listeners import MembershipChange
 from plugin.segments.models import MERGED, REDACTED, Segment
-from plugin.tagsync.tags import bulk_threshold, sync_managed_tags
+from plugin.tagsync.tags import bulk_threshold
 
 # The customer is being erased or merged away: there is nothing left to tag.
 SKIPPED_REASONS = (REDACTED, MERGED)
 TAGS_KEY = "tags:"
 BULK_KEY = "bulk_tags"
 
+# (database, shop id) -> segment id -> slug. Safe to keep: a segment's slug never changes
+# and segments are never deleted, so an id once seen keeps its slug; an unknown id reloads.
+_SLUGS: dict[tuple[str, int], dict[int, str]] = {}
+
 
 def on_membership_changes(
     session: Session, shop_id: int, changes: Sequence[MembershipChange], now: datetime
 ) -> None:
     """Queue the tag work these membership changes cause (computed at delivery)."""
-    slugs = dict(
-        session.execute(select(Segment.id, Segment.slug).where(Segment.shop_id == shop_id))
-        .tuples()
-        .all()
-    )
-    whys: dict[int, set[str]] = defaultdict(set)
-    for change in changes:
-        if change.reason not in SKIPPED_REASONS:
-            whys[change.customer_id].add(slugs.get(change.segment_id, str(change.segment_id)))
-    if not whys:
+    counted = [c for c in changes if c.reason not in SKIPPED_REASONS]
+    if not counted:
         return
-    sync_managed_tags(session, shop_id)
+    slugs = segment_slugs(session, shop_id, {c.segment_id for c in counted})
+    whys: dict[int, set[str]] = defaultdict(set)
+    for change in counted:
+        whys[change.customer_id].add(slugs.get(change.segment_id, str(change.segment_id)))
     queue_tag_work(session, shop_id, {c: ",".join(sorted(w)) for c, w in whys.items()}, now)
 
 
+def segment_slugs(session: Session, shop_id: int, wanted: Collection[int]) -> dict[int, str]:
+    """Slugs of the shop's segments by id, read once per process (again for a new segment)."""
+    key = (session.get_bind().engine.url.render_as_string(), shop_id)
+    known = _SLUGS.get(key)
+    if known is None or any(segment_id not in known for segment_id in wanted):
+        stmt = select(Segment.id, Segment.slug).where(Segment.shop_id == shop_id)
+        known = _SLUGS[key] = dict(session.execute(stmt).tuples().all())
+    return known
+
+
+def forget_slugs() -> None:
+    """Empty the slug cache (a database that was wiped and refilled reuses segment ids)."""
+    _SLUGS.clear()
+
+
 def queue_tag_work(session: Session, shop_id: int, whys: dict[int, str], now: datetime) -> None:
-    """Tag rows for these customers (why per customer), or one bulk row over the threshold."""
-    if len(whys) > bulk_threshold(session, shop_id):
+    """Tag rows for these customers (why per customer), or one bulk row over the threshold.
+    One customer never makes a bulk row (the threshold is at least 1): no setting read."""
+    if len(whys) > 1 and len(whys) > bulk_threshold(session, shop_id):
         reasons = sorted({r for why in whys.values() for r in why.split(",") if r})
         enqueue(
             session,

@@ -53,7 +53,7 @@ def tag_prefix(session: Session, shop_id: int) -> str:
 
 
 def bulk_threshold(session: Session, shop_id: int) -> int:
-    return int(setting(session, shop_id, BULK_THRESHOLD))
+    return max(1, int(setting(session, shop_id, BULK_THRESHOLD)))
 
 
 def effective_tag(prefix: str, slug: str, tag: str | None) -> str:

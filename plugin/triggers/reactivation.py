@@ -19,6 +19,7 @@ from plugin.segments.models import ENTERED, EXITED, REALTIME, SWEEP, Segment, Se
 from plugin.triggers import firings
 from plugin.triggers import settings as trigger_settings
 from plugin.triggers.catalogue import REACTIVATION
+from plugin.triggers.models import TriggerSetting
 
 FIRING_REASONS = (REALTIME, SWEEP)
 CHUNK = 1000
@@ -28,6 +29,11 @@ def on_membership_changes(
     session: Session, shop_id: int, changes: Sequence[MembershipChange], now: datetime
 ) -> None:
     """Listener (plugin.segments.listeners): schedule or cancel reactivation firings."""
+    # Runs for every real-time event: only an exit, or an entry that may fire, is worth a
+    # look, and only when its segment could be the configured one (one query).
+    relevant = [c for c in changes if c.kind == EXITED or c.reason in FIRING_REASONS]
+    if not relevant or not _could_care(session, shop_id, {c.segment_id for c in relevant}):
+        return
     values = trigger_settings.load(session, shop_id, REACTIVATION)
     segment = _segment(session, shop_id, values["segment"])
     if segment is None:
@@ -53,6 +59,27 @@ def on_membership_changes(
             customer_id=change.customer_id,
             payload={"segment": segment.name},
         )
+
+
+def _could_care(session: Session, shop_id: int, segment_ids: set[int]) -> bool:
+    """Whether one of these segments has the configured key (default `inactive`) as its
+    built-in key or slug: the segments and the setting in one round trip."""
+    setting = (
+        select(TriggerSetting.shop_id, TriggerSetting.settings)
+        .where(TriggerSetting.shop_id == shop_id, TriggerSetting.name == REACTIVATION)
+        .subquery()
+    )
+    rows = session.execute(
+        select(Segment.builtin_key, Segment.slug, setting.c.settings)
+        .outerjoin(setting, setting.c.shop_id == Segment.shop_id)
+        .where(Segment.shop_id == shop_id, Segment.id.in_(segment_ids))
+    )
+    default = trigger_settings.DEFAULTS[REACTIVATION]["segment"]
+    for builtin_key, slug, stored in rows:
+        key = (stored or {}).get("segment") or default
+        if key in (builtin_key, slug):
+            return True
+    return False
 
 
 def _segment(session: Session, shop_id: int, key: str) -> Segment | None:
