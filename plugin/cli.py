@@ -10,6 +10,7 @@ from plugin.commands import outbox as outbox_commands
 from plugin.commands import privacy as privacy_commands
 from plugin.commands import segments as segment_commands
 from plugin.commands import shops as shop_commands
+from plugin.commands import tags as tag_commands
 from plugin.commands import triggers as trigger_commands
 
 
@@ -29,3 +30,4 @@ main.add_command(segment_commands.segments)
 main.add_command(outbox_commands.activity)
 main.add_command(outbox_commands.outbox)
 main.add_command(trigger_commands.triggers)
+main.add_command(tag_commands.tags)

@@ -18,6 +18,7 @@ from plugin.db import Base, BigIntPK, JSONType, utcnow
 # Kinds of work.
 TAGS = "tags"  # one customer's managed tags brought to the desired set (one coalesced call)
 BULK_TAGS = "bulk_tags"  # many customers' tag changes through one bulk mutation
+TAGS_IMPORT = "tags_import"  # every customer's current tags read through a bulk query
 FLOW_TRIGGER = "flow_trigger"  # flowTriggerReceive
 WEBHOOK = "webhook"  # the merchant's signed outbound webhook
 

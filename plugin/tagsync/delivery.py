@@ -7,7 +7,7 @@ from datetime import timedelta
 from typing import Any
 
 from plugin.outbox.delivery import Deliverer, DeliveryContext, Later
-from plugin.outbox.models import BULK_TAGS, TAGS, OutboxItem
+from plugin.outbox.models import BULK_TAGS, TAGS, TAGS_IMPORT, OutboxItem
 from plugin.platforms.shopify.documents import (
     CUSTOMER_TAGS_ADD,
     CUSTOMER_TAGS_REMOVE,
@@ -16,6 +16,7 @@ from plugin.platforms.shopify.documents import (
 )
 from plugin.tagsync.bulk import deliver_bulk_tags, in_running_bulk
 from plugin.tagsync.desired import CustomerPlan, plan_customers
+from plugin.tagsync.imports import deliver_tags_import
 from plugin.tagsync.known import push_version, record_pushed
 
 # A customer whose tags a running bulk operation is changing waits for it to finish, so the
@@ -52,4 +53,8 @@ def tag_call(plan: CustomerPlan) -> tuple[Document, dict[str, Any]]:
     return CUSTOMER_TAGS_REMOVE, {"id": plan.gid, "tags": plan.remove}
 
 
-DELIVERERS: dict[str, Deliverer] = {TAGS: deliver_tags, BULK_TAGS: deliver_bulk_tags}
+DELIVERERS: dict[str, Deliverer] = {
+    TAGS: deliver_tags,
+    BULK_TAGS: deliver_bulk_tags,
+    TAGS_IMPORT: deliver_tags_import,
+}

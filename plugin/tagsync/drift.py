@@ -151,10 +151,16 @@ def tag_problems(session: Session, shop_id: int) -> dict[int, int]:
 
 def repair_swept_shops(runtime: Runtime, shop_ids: list[int], now: datetime) -> int:
     """Drift repair for each shop swept since its last repair; returns customers queued.
-    One shop's failure does not stop the others."""
+    A shop (re)installed since its last tag import gets one queued first (it reads the
+    shop's current tags, then repairs drift itself). One shop's failure does not stop the
+    others."""
+    from plugin.tagsync.imports import queue_import_if_due  # the import builds on drift
+
     queued = 0
     for shop_id in shop_ids:
         try:
+            with runtime.sessions.begin() as session:
+                queue_import_if_due(session, shop_id, now)
             queued += _repair_if_swept(runtime, shop_id, now)
         except Exception:
             log.exception("tagsync.drift_failed shop_id=%s", shop_id)

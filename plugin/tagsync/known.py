@@ -32,9 +32,9 @@ def push_version(item_id: int, now: datetime) -> str:
     return make_version(now, None, f"{PUSH_SOURCE}{item_id}")
 
 
-def record_pushed(session: Session, shop_id: int, states: Sequence[TagState], version: str) -> None:
-    """Store tag states the shop now has because the app pushed them (set-based), each over
-    an older version of that tag only, like `profiles.customer_tags.set_tags`."""
+def record_states(session: Session, shop_id: int, states: Sequence[TagState], version: str) -> None:
+    """Store tag states the shop now has — the app pushed them, or the API said so — set-based,
+    each over an older version of that tag only, like `profiles.customer_tags.set_tags`."""
     rows = {
         (customer_id, tag_key(tag)): {
             "shop_id": shop_id,
@@ -47,6 +47,9 @@ def record_pushed(session: Session, shop_id: int, states: Sequence[TagState], ve
         for customer_id, tag, present in states
     }
     upsert_tag_rows(session, list(rows.values()))
+
+
+record_pushed = record_states
 
 
 def echoed_tags(
