@@ -82,6 +82,11 @@ def list_(domain: str, as_json: bool) -> None:
         at = r.last_evaluated_at.isoformat(timespec="seconds") if r.last_evaluated_at else "never"
         marks = ",".join(k.split(":")[0] for k in flagged[r.slug]) or "-"
         click.echo(f"{r.name:<24} {state:<5} {r.size:>8}  {at:<25} {marks:<6} {r.query}")
+    for r in (r for r in rows if r.tag_refused):
+        click.echo(
+            f"! {r.name}: the shop refused its tag for {r.tag_refused} customers (e.g. over "
+            f"Shopify's 250-tag limit); see `shopseg activity {domain} --failed`"
+        )
 
 
 def _parse_or_show(query: str) -> None:

@@ -44,6 +44,9 @@ class SegmentSummary:
     query: str
     tag: str | None
     last_evaluated_at: datetime | None
+    # Customers the segment's tag could not be pushed to (their tag row is dead, e.g.
+    # Shopify's 250-tags-per-customer limit); `shopseg outbox retry` tries them again.
+    tag_refused: int = 0
 
 
 def slugify(name: str) -> str:
@@ -196,6 +199,9 @@ def enable_segment(session: Session, shop_id: int, name: str, *, now: datetime) 
 
 
 def segment_summaries(session: Session, shop_id: int) -> list[SegmentSummary]:
+    from plugin.tagsync.drift import tag_problems  # tag sync builds on segments
+
+    refused = tag_problems(session, shop_id)
     sizes = dict(
         session.execute(
             select(SegmentMembership.segment_id, func.count())
@@ -218,6 +224,7 @@ def segment_summaries(session: Session, shop_id: int) -> list[SegmentSummary]:
             s.query,
             s.tag,
             s.last_evaluated_at,
+            refused.get(s.id, 0),
         )
         for s in segments
     ]
