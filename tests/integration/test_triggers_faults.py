@@ -12,7 +12,7 @@ import pytest
 from sqlalchemy import select
 
 from plugin.outbox import delivery
-from plugin.outbox.models import CANCELLED, DONE, OutboxItem
+from plugin.outbox.models import CANCELLED, DONE, FLOW_TRIGGER, WEBHOOK, OutboxItem
 from plugin.shops.models import Shop
 from plugin.shops.services import mark_uninstalled
 from tests.support import triggers as fixtures
@@ -26,7 +26,8 @@ CUSTOMERS = [str(n) for n in range(11, 23)]
 
 
 def outbox_states(trig: TriggerWorld) -> Counter[str]:
-    return Counter(row.state for row in trig.outbox())
+    """States of the trigger deliveries (the short-lived tags have rows of their own)."""
+    return Counter(row.state for row in trig.outbox() if row.kind in (FLOW_TRIGGER, WEBHOOK))
 
 
 def test_every_trigger_arrives_at_least_once_and_deduplicates_to_exactly_once(
@@ -56,7 +57,7 @@ def test_every_trigger_arrives_at_least_once_and_deduplicates_to_exactly_once(
     assert receiver.unique().keys() == firings.keys()
     assert all(r["valid"] for r in receiver.received)
     # Faults happened and were survived, none of them as a duplicate with a new id.
-    rows = trig.outbox()
+    rows = [row for row in trig.outbox() if row.kind in (FLOW_TRIGGER, WEBHOOK)]
     assert outbox_states(trig) == Counter({DONE: 2 * len(CUSTOMERS)})
     assert max(r.attempts for r in rows) > 1
     assert len(receiver.received) > len(firings)
