@@ -1,8 +1,8 @@
 """Membership changes become outbox rows in the same transaction: one coalesced tag row per
 customer, or one bulk row when a single change set is larger than the shop's threshold.
 
-This runs for every real-time event, so it does the least it can: segment slugs (for the
-row's `why`) come from a process-wide cache, and the managed tags are synced by their
+This runs for every real-time event, so it does the least it can: one read of the changed
+segments' slugs (for the row's `why`), one upsert; the managed tags are synced by their
 readers (delivery, bulk, drift repair) instead of here.
 """
 
@@ -26,10 +26,6 @@ SKIPPED_REASONS = (REDACTED, MERGED)
 TAGS_KEY = "tags:"
 BULK_KEY = "bulk_tags"
 
-# (database, shop id) -> segment id -> slug. Safe to keep: a segment's slug never changes
-# and segments are never deleted, so an id once seen keeps its slug; an unknown id reloads.
-_SLUGS: dict[tuple[str, int], dict[int, str]] = {}
-
 
 def on_membership_changes(
     session: Session, shop_id: int, changes: Sequence[MembershipChange], now: datetime
@@ -46,18 +42,12 @@ def on_membership_changes(
 
 
 def segment_slugs(session: Session, shop_id: int, wanted: Collection[int]) -> dict[int, str]:
-    """Slugs of the shop's segments by id, read once per process (again for a new segment)."""
-    key = (session.get_bind().engine.url.render_as_string(), shop_id)
-    known = _SLUGS.get(key)
-    if known is None or any(segment_id not in known for segment_id in wanted):
-        stmt = select(Segment.id, Segment.slug).where(Segment.shop_id == shop_id)
-        known = _SLUGS[key] = dict(session.execute(stmt).tuples().all())
-    return known
-
-
-def forget_slugs() -> None:
-    """Empty the slug cache (a database that was wiped and refilled reuses segment ids)."""
-    _SLUGS.clear()
+    """Slugs of these segments of the shop: a primary-key read of the changed ones only. (A
+    process-wide cache would be wrong: a redacted shop's segment ids can be reused.)"""
+    stmt = select(Segment.id, Segment.slug).where(
+        Segment.shop_id == shop_id, Segment.id.in_(sorted(wanted))
+    )
+    return dict(session.execute(stmt).tuples().all())
 
 
 def queue_tag_work(session: Session, shop_id: int, whys: dict[int, str], now: datetime) -> None:
