@@ -195,11 +195,11 @@ def previews(runtime: Runtime, shop_id: int, now: datetime) -> dict[str, tuple[f
     return out
 
 
-def run_size(backend: str, customers: int, events: int) -> SizeResult:
+def run_size(backend: str, customers: int, events: int, commit: str) -> SizeResult:
     """The whole benchmark for one backend and size, in a throwaway database."""
     result = SizeResult(backend, customers)
     result.load = (load_average(), 0.0)
-    result.commit = app_commit()  # the code that runs, not what is checked out at the end
+    result.commit = commit
     with throwaway_database(backend) as url, app_runtime(url) as runtime:
         start = time.perf_counter()
         store = build_store(runtime, customers)
@@ -331,7 +331,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     args = parse_args(argv)
     backends = list(BACKENDS) if args.backend == "both" else [args.backend]
     try:
-        results = [run_size(b, n, args.events) for b in backends for n in args.sizes]
+        # The code imported at the start is what runs, whatever is checked out later.
+        commit = app_commit()
+        results = [run_size(b, n, args.events, commit) for b in backends for n in args.sizes]
     except BenchmarkError as exc:
         print(f"benchmark FAILED: {exc}", file=sys.stderr)
         return 1
