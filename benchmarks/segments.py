@@ -195,11 +195,11 @@ def previews(runtime: Runtime, shop_id: int, now: datetime) -> dict[str, tuple[f
     return out
 
 
-def run_size(backend: str, customers: int, events: int, commit: str) -> SizeResult:
+def run_size(backend: str, customers: int, events: int, commit: str | None = None) -> SizeResult:
     """The whole benchmark for one backend and size, in a throwaway database."""
     result = SizeResult(backend, customers)
     result.load = (load_average(), 0.0)
-    result.commit = commit
+    result.commit = commit or app_commit()
     with throwaway_database(backend) as url, app_runtime(url) as runtime:
         start = time.perf_counter()
         store = build_store(runtime, customers)
