@@ -12,6 +12,7 @@ from sqlalchemy import (
     DateTime,
     Dialect,
     Engine,
+    ForeignKey,
     Integer,
     MetaData,
     create_engine,
@@ -61,6 +62,11 @@ class UTCDateTime(TypeDecorator[datetime]):
 class Base(DeclarativeBase):
     metadata = MetaData(naming_convention=NAMING)
     type_annotation_map = {datetime: UTCDateTime(), dict[str, Any]: JSONType}
+
+
+def shop_fk() -> ForeignKey:
+    """The foreign key every per-shop table has: its rows go with the shop."""
+    return ForeignKey("shops.id", ondelete="CASCADE")
 
 
 def utcnow() -> datetime:

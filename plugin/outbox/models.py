@@ -10,10 +10,10 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import BigInteger, ForeignKey, Index, Integer, String, Text, UniqueConstraint
+from sqlalchemy import BigInteger, Index, Integer, String, Text, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column
 
-from plugin.db import Base, BigIntPK, JSONType, utcnow
+from plugin.db import Base, BigIntPK, JSONType, shop_fk, utcnow
 
 # Kinds of work.
 TAGS = "tags"  # one customer's managed tags brought to the desired set (one coalesced call)
@@ -43,7 +43,7 @@ class OutboxItem(Base):
     )
 
     id: Mapped[int] = mapped_column(BigIntPK, primary_key=True)
-    shop_id: Mapped[int] = mapped_column(BigInteger, ForeignKey("shops.id", ondelete="CASCADE"))
+    shop_id: Mapped[int] = mapped_column(BigInteger, shop_fk())
     kind: Mapped[str] = mapped_column(String(32))
     # The customer's surrogate id (no foreign key: the row is audit and outlives a merge;
     # a redaction deletes it through the privacy list).

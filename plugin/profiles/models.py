@@ -22,11 +22,7 @@ from sqlalchemy import (
 )
 from sqlalchemy.orm import Mapped, mapped_column
 
-from plugin.db import Base, BigIntPK, utcnow
-
-
-def shop_fk() -> ForeignKey:
-    return ForeignKey("shops.id", ondelete="CASCADE")
+from plugin.db import Base, BigIntPK, shop_fk, utcnow
 
 
 class Customer(Base):

@@ -25,7 +25,7 @@ from sqlalchemy import (
 )
 from sqlalchemy.orm import Mapped, mapped_column
 
-from plugin.db import Base, BigIntPK, utcnow
+from plugin.db import Base, BigIntPK, shop_fk, utcnow
 
 MAX_SEGMENTS = 63  # bits 0..62 of a signed 64-bit integer
 
@@ -48,10 +48,6 @@ MERGED = "merged"
 REASONS = (REALTIME, SWEEP, INITIAL, RULE_EDIT, THRESHOLD, DISABLED, REDACTED, MERGED)
 
 
-def _shop_fk() -> ForeignKey:
-    return ForeignKey("shops.id", ondelete="CASCADE")
-
-
 class Segment(Base):
     __tablename__ = "segments"
     __table_args__ = (
@@ -61,7 +57,7 @@ class Segment(Base):
     )
 
     id: Mapped[int] = mapped_column(BigIntPK, primary_key=True)
-    shop_id: Mapped[int] = mapped_column(BigInteger, _shop_fk())
+    shop_id: Mapped[int] = mapped_column(BigInteger, shop_fk())
     name: Mapped[str] = mapped_column(String(255))
     slug: Mapped[str] = mapped_column(String(255))
     query: Mapped[str] = mapped_column(Text)  # canonical text
@@ -85,7 +81,7 @@ class SegmentState(Base):
 
     __tablename__ = "segment_state"
 
-    shop_id: Mapped[int] = mapped_column(BigInteger, _shop_fk(), primary_key=True)
+    shop_id: Mapped[int] = mapped_column(BigInteger, shop_fk(), primary_key=True)
     customer_id: Mapped[int] = mapped_column(
         BigInteger, ForeignKey("customers.id", ondelete="CASCADE"), primary_key=True
     )
@@ -112,7 +108,7 @@ class SegmentMembership(Base):
     )
 
     id: Mapped[int] = mapped_column(BigIntPK, primary_key=True)
-    shop_id: Mapped[int] = mapped_column(BigInteger, _shop_fk())
+    shop_id: Mapped[int] = mapped_column(BigInteger, shop_fk())
     segment_id: Mapped[int] = mapped_column(
         BigInteger, ForeignKey("segments.id", ondelete="CASCADE")
     )
@@ -133,7 +129,7 @@ class SegmentEvent(Base):
     )
 
     id: Mapped[int] = mapped_column(BigIntPK, primary_key=True)
-    shop_id: Mapped[int] = mapped_column(BigInteger, _shop_fk())
+    shop_id: Mapped[int] = mapped_column(BigInteger, shop_fk())
     segment_id: Mapped[int] = mapped_column(
         BigInteger, ForeignKey("segments.id", ondelete="CASCADE")
     )
@@ -152,7 +148,7 @@ class SegmentDaily(Base):
         BigInteger, ForeignKey("segments.id", ondelete="CASCADE"), primary_key=True
     )
     day: Mapped[date] = mapped_column(Date, primary_key=True)
-    shop_id: Mapped[int] = mapped_column(BigInteger, _shop_fk())
+    shop_id: Mapped[int] = mapped_column(BigInteger, shop_fk())
     size: Mapped[int] = mapped_column(Integer, default=0)
     revenue_90d_minor: Mapped[int] = mapped_column(BigInteger, default=0)
     orders_90d: Mapped[int] = mapped_column(Integer, default=0)
@@ -169,6 +165,6 @@ class SegmentFlagDismissal(Base):
 
     __tablename__ = "segment_flag_dismissals"
 
-    shop_id: Mapped[int] = mapped_column(BigInteger, _shop_fk(), primary_key=True)
+    shop_id: Mapped[int] = mapped_column(BigInteger, shop_fk(), primary_key=True)
     flag: Mapped[str] = mapped_column(String(255), primary_key=True)
     dismissed_at: Mapped[datetime]

@@ -7,7 +7,7 @@ from datetime import datetime
 from sqlalchemy import BigInteger, ForeignKey, String, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column
 
-from plugin.db import Base, BigIntPK, utcnow
+from plugin.db import Base, BigIntPK, shop_fk, utcnow
 
 
 class ManagedTag(Base):
@@ -15,7 +15,7 @@ class ManagedTag(Base):
     __table_args__ = (UniqueConstraint("shop_id", "tag_cf"),)
 
     id: Mapped[int] = mapped_column(BigIntPK, primary_key=True)
-    shop_id: Mapped[int] = mapped_column(BigInteger, ForeignKey("shops.id", ondelete="CASCADE"))
+    shop_id: Mapped[int] = mapped_column(BigInteger, shop_fk())
     tag: Mapped[str] = mapped_column(String(255))
     tag_cf: Mapped[str] = mapped_column(String(255))
     # The segment it stands for; null for trigger tags (e.g. seg:cart-reminder) and for a

@@ -8,7 +8,6 @@ from typing import Any
 from sqlalchemy import (
     BigInteger,
     Boolean,
-    ForeignKey,
     Index,
     Integer,
     String,
@@ -17,11 +16,7 @@ from sqlalchemy import (
 )
 from sqlalchemy.orm import Mapped, mapped_column
 
-from plugin.db import Base, BigIntPK, JSONType, utcnow
-
-
-def _shop_fk() -> ForeignKey:
-    return ForeignKey("shops.id", ondelete="CASCADE")
+from plugin.db import Base, BigIntPK, JSONType, shop_fk, utcnow
 
 
 class TriggerSetting(Base):
@@ -29,7 +24,7 @@ class TriggerSetting(Base):
 
     __tablename__ = "trigger_settings"
 
-    shop_id: Mapped[int] = mapped_column(BigInteger, _shop_fk(), primary_key=True)
+    shop_id: Mapped[int] = mapped_column(BigInteger, shop_fk(), primary_key=True)
     name: Mapped[str] = mapped_column(String(64), primary_key=True)
     enabled: Mapped[bool] = mapped_column(Boolean, default=True)
     settings: Mapped[dict[str, Any]] = mapped_column(JSONType, default=dict)
@@ -47,7 +42,7 @@ class CheckoutJourney(Base):
     )
 
     id: Mapped[int] = mapped_column(BigIntPK, primary_key=True)
-    shop_id: Mapped[int] = mapped_column(BigInteger, _shop_fk())
+    shop_id: Mapped[int] = mapped_column(BigInteger, shop_fk())
     checkout_token: Mapped[str] = mapped_column(String(255))
     customer_id: Mapped[int | None] = mapped_column(BigInteger)
     state: Mapped[str] = mapped_column(String(16))
@@ -77,7 +72,7 @@ class TriggerFiring(Base):
     )
 
     id: Mapped[int] = mapped_column(BigIntPK, primary_key=True)
-    shop_id: Mapped[int] = mapped_column(BigInteger, _shop_fk())
+    shop_id: Mapped[int] = mapped_column(BigInteger, shop_fk())
     name: Mapped[str] = mapped_column(String(64))
     trigger_id: Mapped[str] = mapped_column(String(64))  # uuid4, sent to receivers
     dedupe_key: Mapped[str] = mapped_column(String(255))

@@ -3,13 +3,9 @@ JSONL upload, run, poll, results) in a handful of calls; a failed line is retrie
 
 from __future__ import annotations
 
-import time
-from datetime import timedelta
-
 from sqlalchemy import func, insert, select
 
 from plugin.db import utcnow
-from plugin.outbox.delivery import deliver_due
 from plugin.outbox.models import BULK_TAGS, DONE, TAGS
 from plugin.outbox.pacing import Pacer
 from plugin.platforms.shopify.simulator import SimulatorHandle
@@ -21,6 +17,7 @@ from plugin.tagsync.drift import repair_drift
 from plugin.triggers.models import TriggerFiring
 from tests.integration.test_tagsync_support import (
     SHOP,
+    drain_in_real_time,
     graphql_calls,
     installed_shop,
     outbox_rows,
@@ -38,18 +35,6 @@ def many_customers(runtime: Runtime, simulator: SimulatorHandle, shop_id: int) -
             insert(Customer),
             [{"shop_id": shop_id, "platform_id": str(n)} for n in range(1, COUNT + 1)],
         )
-
-
-def drain_in_real_time(runtime: Runtime, pacer: Pacer, seconds: float = 60.0) -> None:
-    """Deliver with the real clock (bulk operations run in the simulator's own time)."""
-    deadline = time.monotonic() + seconds
-    while time.monotonic() < deadline:
-        if deliver_due(runtime, now=utcnow() + timedelta(seconds=2), pacer=pacer):
-            continue
-        if not any(r.state in ("pending", "sending") for r in outbox_rows(runtime)):
-            return
-        time.sleep(0.1)
-    raise AssertionError("the outbox did not drain")
 
 
 def test_ten_thousand_customers_entering_a_new_segment_go_through_one_bulk_mutation(

@@ -4,7 +4,6 @@ and never the merchant's own."""
 
 from __future__ import annotations
 
-import time
 from datetime import timedelta
 
 import pytest
@@ -15,9 +14,7 @@ from plugin.cli import main
 from plugin.commands import tags as tag_commands
 from plugin.db import utcnow
 from plugin.events import make_version
-from plugin.outbox.delivery import deliver_due
 from plugin.outbox.models import DONE, TAGS_IMPORT
-from plugin.outbox.pacing import Pacer
 from plugin.platforms.shopify.simulator import SimulatorHandle
 from plugin.profiles.models import Customer, CustomerTag
 from plugin.runtime import Runtime, build_runtime
@@ -28,22 +25,11 @@ from tests.integration.test_tagsync_support import (
     BIG,
     BUYERS,
     SHOP,
+    drain_in_real_time,
     installed_shop,
     outbox_rows,
     place_order,
 )
-
-
-def drain_in_real_time(runtime: Runtime, seconds: float = 30.0) -> None:
-    """Deliver with the real clock: the bulk query runs in the simulator's own time."""
-    pacer, deadline = Pacer(), time.monotonic() + seconds
-    while time.monotonic() < deadline:
-        if deliver_due(runtime, now=utcnow() + timedelta(seconds=2), pacer=pacer):
-            continue
-        if not any(r.state in ("pending", "sending") for r in outbox_rows(runtime)):
-            return
-        time.sleep(0.1)
-    raise AssertionError("the outbox did not drain")
 
 
 def test_the_import_after_install_removes_a_stale_managed_tag_and_keeps_the_merchants(

@@ -4,6 +4,7 @@ and the outbox drained at a chosen time."""
 
 from __future__ import annotations
 
+import time
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -115,3 +116,15 @@ def graphql_calls(simulator: SimulatorHandle, name: str, shop: str = SHOP) -> in
         for r in simulator.state.requests_of("graphql", shop)
         if name in str(r.body.get("query", ""))
     )
+
+
+def drain_in_real_time(runtime: Runtime, pacer: Pacer | None = None, seconds: float = 60.0) -> None:
+    """Deliver with the real clock: bulk operations run in the simulator's own time."""
+    pacer, deadline = pacer or Pacer(), time.monotonic() + seconds
+    while time.monotonic() < deadline:
+        if deliver_due(runtime, now=utcnow() + timedelta(seconds=2), pacer=pacer):
+            continue
+        if not any(r.state in ("pending", "sending") for r in outbox_rows(runtime)):
+            return
+        time.sleep(0.1)
+    raise AssertionError("the outbox did not drain")
