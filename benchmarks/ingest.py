@@ -5,7 +5,6 @@ from __future__ import annotations
 import argparse
 import logging
 import secrets
-import shlex
 import sys
 from collections import Counter
 from collections.abc import Iterator, Sequence
@@ -28,6 +27,7 @@ from benchmarks.errors import BenchmarkError
 from benchmarks.report import (
     BackendResult,
     app_commit,
+    benchmark_main,
     load_average,
     machine,
     render,
@@ -177,19 +177,10 @@ def parse_args(argv: Sequence[str]) -> argparse.Namespace:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    logging.basicConfig(level=logging.WARNING, format="%(levelname)s %(name)s %(message)s")
-    log.setLevel(logging.INFO)  # progress of a run that takes minutes
-    argv = list(sys.argv[1:] if argv is None else argv)
-    args = parse_args(argv)
-    backends = list(BACKENDS) if args.backend == "both" else [args.backend]
-    try:
-        results = [run_backend(b, args.orders, args.clients, args.data) for b in backends]
-    except BenchmarkError as exc:
-        print(f"benchmark FAILED: {exc}", file=sys.stderr)
-        return 1
-    command = shlex.join(["python", "-m", "benchmarks.ingest", *argv])
-    print(write_report(results, args.out, command))
-    return 0
+    def run(args: argparse.Namespace, backends: list[str]) -> list[BackendResult]:
+        return [run_backend(b, args.orders, args.clients, args.data) for b in backends]
+
+    return benchmark_main("benchmarks.ingest", argv, parse_args, run, write_report)
 
 
 if __name__ == "__main__":

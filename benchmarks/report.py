@@ -2,12 +2,18 @@
 
 from __future__ import annotations
 
+import argparse
+import logging
 import os
 import platform
 import re
+import shlex
 import subprocess
+import sys
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import plugin
 from benchmarks.serving import LoadResult
@@ -157,3 +163,30 @@ def update_document(path: Path, key: str, section: str) -> None:
         text = text.rstrip("\n") + "\n\n" + block
     path.parent.mkdir(parents=True, exist_ok=True)
     path.write_text(text)
+
+
+def benchmark_main(
+    module: str,
+    argv: Sequence[str] | None,
+    parse_args: Callable[[Sequence[str]], argparse.Namespace],
+    run: Callable[[argparse.Namespace, list[str]], list[Any]],
+    write_report: Callable[[list[Any], Path, str], str],
+) -> int:
+    """A benchmark's command line: parse, run every backend (`run(args, backends)`), write
+    the report; a failed check exits 1 with its reason instead of writing numbers."""
+    from benchmarks.databases import BACKENDS
+    from benchmarks.errors import BenchmarkError
+
+    logging.basicConfig(level=logging.WARNING, format="%(levelname)s %(name)s %(message)s")
+    logging.getLogger(module).setLevel(logging.INFO)  # progress of a run that takes minutes
+    argv = list(sys.argv[1:] if argv is None else argv)
+    args = parse_args(argv)
+    backends = list(BACKENDS) if args.backend == "both" else [args.backend]
+    try:
+        results = run(args, backends)
+    except BenchmarkError as exc:
+        print(f"benchmark FAILED: {exc}", file=sys.stderr)
+        return 1
+    command = shlex.join(["python", "-m", module, *argv])
+    print(write_report(results, args.out, command))
+    return 0

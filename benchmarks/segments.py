@@ -5,7 +5,6 @@ from __future__ import annotations
 import argparse
 import logging
 import random
-import shlex
 import sys
 import time
 from collections.abc import Sequence
@@ -18,7 +17,7 @@ from sqlalchemy import delete, func, insert, select, update
 from benchmarks.databases import BACKENDS, server_version, throwaway_database, vacuum_analyze
 from benchmarks.errors import BenchmarkError
 from benchmarks.ingest import app_runtime
-from benchmarks.report import app_commit, load_average, machine, update_document
+from benchmarks.report import app_commit, benchmark_main, load_average, machine, update_document
 from benchmarks.segments_duckdb import Baseline, run_baseline
 from benchmarks.segments_store import (
     NOW,
@@ -325,21 +324,12 @@ def parse_args(argv: Sequence[str]) -> argparse.Namespace:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    logging.basicConfig(level=logging.WARNING, format="%(levelname)s %(name)s %(message)s")
-    log.setLevel(logging.INFO)
-    argv = list(sys.argv[1:] if argv is None else argv)
-    args = parse_args(argv)
-    backends = list(BACKENDS) if args.backend == "both" else [args.backend]
-    try:
+    def run(args: argparse.Namespace, backends: list[str]) -> list[SizeResult]:
         # The code imported at the start is what runs, whatever is checked out later.
         commit = app_commit()
-        results = [run_size(b, n, args.events, commit) for b in backends for n in args.sizes]
-    except BenchmarkError as exc:
-        print(f"benchmark FAILED: {exc}", file=sys.stderr)
-        return 1
-    command = shlex.join(["python", "-m", "benchmarks.segments", *argv])
-    print(write_report(results, args.out, command))
-    return 0
+        return [run_size(b, n, args.events, commit) for b in backends for n in args.sizes]
+
+    return benchmark_main("benchmarks.segments", argv, parse_args, run, write_report)
 
 
 if __name__ == "__main__":

@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import argparse
 import logging
-import shlex
 import sys
 import time
 from collections.abc import Sequence
@@ -14,7 +13,7 @@ from pathlib import Path
 
 from benchmarks.databases import BACKENDS, server_version, throwaway_database
 from benchmarks.errors import BenchmarkError
-from benchmarks.report import app_commit, load_average
+from benchmarks.report import app_commit, benchmark_main, load_average
 from benchmarks.tags_report import write_report
 from benchmarks.tags_shop import (
     SHOP,
@@ -255,20 +254,11 @@ def parse_args(argv: Sequence[str]) -> argparse.Namespace:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    logging.basicConfig(level=logging.WARNING, format="%(levelname)s %(name)s %(message)s")
-    log.setLevel(logging.INFO)
-    argv = list(sys.argv[1:] if argv is None else argv)
-    args = parse_args(argv)
-    limits = Limits(args.bucket_size, args.restore_rate, args.bulk_threshold)
-    backends = list(BACKENDS) if args.backend == "both" else [args.backend]
-    try:
-        results = [run_backend(b, args.changes, args.per_customer, limits) for b in backends]
-    except BenchmarkError as exc:
-        print(f"benchmark FAILED: {exc}", file=sys.stderr)
-        return 1
-    command = shlex.join(["python", "-m", "benchmarks.tags", *argv])
-    print(write_report(results, args.out, command))
-    return 0
+    def run(args: argparse.Namespace, backends: list[str]) -> list[BackendResult]:
+        limits = Limits(args.bucket_size, args.restore_rate, args.bulk_threshold)
+        return [run_backend(b, args.changes, args.per_customer, limits) for b in backends]
+
+    return benchmark_main("benchmarks.tags", argv, parse_args, run, write_report)
 
 
 if __name__ == "__main__":
