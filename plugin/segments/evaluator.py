@@ -117,8 +117,11 @@ def compile_context(session: Session, shop_id: int, now: datetime, **scope: Any)
 
 
 def changes_statement(shop_id: int, computed_select: Select[Any]) -> Select[Any]:
-    """(customer id, new mask, stored mask or None) for customers whose mask changed."""
-    computed = computed_select.subquery()
+    """(customer id, new mask, stored mask or None) for customers whose mask changed.
+
+    `OFFSET 0` keeps the planners from flattening the mask subquery into this one, which
+    would compute every rule twice per customer (once for the filter, once for the row)."""
+    computed = computed_select.offset(0).subquery()
     return (
         select(computed.c.cid, computed.c.mask, SegmentState.mask.label("old"))
         .outerjoin(
