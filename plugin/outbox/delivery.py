@@ -23,10 +23,11 @@ from plugin.outbox.models import OutboxItem
 from plugin.outbox.pacing import PACER, Pacer, PacingWait
 from plugin.outbox.services import cancel_for_shop, claim_due, complete, fail, later
 from plugin.runtime import Runtime
-from plugin.shops.models import INSTALLED, Shop
+from plugin.shops.models import INSTALLED, NEEDS_REAUTH, Shop
 
 BATCH_SIZE = 50
 CALL_TIMEOUT: tuple[float, float] = (5, 30)  # (connect, read) seconds per shop call
+REAUTH_PAUSE = timedelta(minutes=15)  # how often a paused shop's rows look again
 
 log = logging.getLogger(__name__)
 
@@ -159,6 +160,9 @@ def _deliver(
         shop = session.get(Shop, item.shop_id) if item is not None else None
         if item is None or shop is None:
             return
+        if shop.install_state == NEEDS_REAUTH:
+            _pause(session, item, now, shop.reauth_reason or "the shop needs reauthorisation")
+            return
         if shop.install_state != INSTALLED:
             _cancel(session, shop, now, f"the shop is {shop.install_state}")
             return
@@ -184,7 +188,7 @@ def _attempt(ctx: DeliveryContext, item: OutboxItem, deliverer: Deliverer) -> No
         later(session, item, timedelta(seconds=wait.seconds), now)
     except ReauthRequired as exc:
         session.rollback()
-        _cancel(session, ctx.shop, now, exc.detail)
+        _pause(session, item, now, exc.detail)
         return
     except Exception as exc:
         session.rollback()
@@ -192,7 +196,7 @@ def _attempt(ctx: DeliveryContext, item: OutboxItem, deliverer: Deliverer) -> No
             from plugin.shops.tokens import mark_needs_reauth
 
             mark_needs_reauth(session, ctx.shop.id, f"the shop refused the token: {exc.detail}")
-            _cancel(session, ctx.shop, now, exc.detail)
+            _pause(session, item, now, exc.detail)
             return
         if ctx.note:
             item.result = {"attempted": ctx.note}
@@ -207,6 +211,13 @@ def _attempt(ctx: DeliveryContext, item: OutboxItem, deliverer: Deliverer) -> No
         )
     else:
         complete(session, item, result, now)
+    session.commit()
+
+
+def _pause(session: Session, item: OutboxItem, now: datetime, reason: str) -> None:
+    """The shop needs reauthorisation: what it is owed waits (no attempt used) until the
+    merchant opens the app again, and goes dead once older than the outbox's age limit."""
+    later(session, item, REAUTH_PAUSE, now, f"paused: {reason}")
     session.commit()
 
 

@@ -40,6 +40,7 @@ from tests.integration.test_tagsync_support import (
     outbox_rows,
     place_order,
 )
+from tests.support.simulator import install_via_exchange
 
 
 class NoPacing(Pacer):
@@ -181,6 +182,30 @@ def test_after_uninstall_nothing_is_sent_and_nothing_is_retried(
 
     assert len(simulator.state.requests_of("graphql", SHOP)) == calls
     assert {r.state for r in outbox_rows(sim_runtime)} == {CANCELLED}
+
+
+def test_a_shop_needing_reauthorisation_keeps_what_it_is_owed_until_it_is_back(
+    sim_runtime: Runtime, simulator: SimulatorHandle
+) -> None:
+    installed_shop(sim_runtime, simulator)
+    simulator.state.switches.tag_webhooks = False
+    simulator.state.add_customer(SHOP, 7)
+    place_order(sim_runtime, "7", "1007", "20.00")
+    start = utcnow()
+    for token in simulator.state.tokens:  # the merchant's token stops working
+        token.revoked = True
+    drain_outbox(sim_runtime, now=start)  # refused with 401: the shop needs reauthorisation
+    calls = len(simulator.state.requests_of("graphql", SHOP))
+    drain_outbox(sim_runtime, now=start + timedelta(hours=6))
+    assert len(simulator.state.requests_of("graphql", SHOP)) == calls  # paused, not called
+    (row,) = outbox_rows(sim_runtime, kind=TAGS)
+    assert row.state != CANCELLED and row.attempts <= 1
+    assert "paused" in (row.last_error or "")
+
+    install_via_exchange(sim_runtime, simulator, SHOP)  # the merchant opens the app again
+    drain_outbox(sim_runtime, now=start + timedelta(hours=7))
+    assert simulator.state.customer_tags(SHOP, 7) == [BUYERS]
+    assert outbox_rows(sim_runtime, kind=TAGS)[0].state == DONE
 
 
 def test_two_loops_never_deliver_one_row_twice(
