@@ -9,9 +9,11 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from datetime import datetime, timedelta
+from functools import cache
 from typing import Any
 
 from sqlalchemy import case, func, or_, select, update
+from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
 from plugin.db import insert_for
@@ -97,7 +99,6 @@ def enqueue_for_customers(
     with a pending row has the why appended to it. Returns how many customers."""
     if not whys:
         return 0
-    table = OutboxItem.__table__
     rows = [
         {
             **_new_row(shop_id, kind, customer_id, {}, why, now, now),
@@ -105,12 +106,21 @@ def enqueue_for_customers(
         }
         for customer_id, why in sorted(whys.items())
     ]
-    # One compiled statement run over every row (insertmanyvalues batches it).
-    stmt = insert_for(session, table)
+    stmt = _coalescing_upsert(session.get_bind().dialect.name)
+    session.execute(stmt, rows)
+    return len(rows)
+
+
+@cache
+def _coalescing_upsert(dialect: str) -> Any:
+    """The insert-or-join statement of `enqueue_for_customers`, built once per dialect: it
+    runs for every real-time membership change, and building it cost more than running it."""
+    table = OutboxItem.__table__
+    stmt = (postgresql.insert if dialect == "postgresql" else sqlite.insert)(table)
     old, new = table.c.why, stmt.excluded.why
     # Append only what the row does not say yet (whys are comma-separated slugs).
     seen = ("," + old + ",").like("%," + new + ",%")
-    stmt = stmt.on_conflict_do_update(
+    return stmt.on_conflict_do_update(
         index_elements=["shop_id", "coalesce_key"],
         set_={
             "why": case((seen, old), else_=func.substr(old + "," + new, 1, WHY_LIMIT)),
@@ -124,8 +134,6 @@ def enqueue_for_customers(
             "updated_at": stmt.excluded.updated_at,
         },
     )
-    session.execute(stmt, rows)
-    return len(rows)
 
 
 def _pending_with_key(session: Session, shop_id: int, key: str) -> OutboxItem | None:
