@@ -7,13 +7,14 @@ from pathlib import Path
 from flask import Flask
 
 from plugin.platforms.shopify.simulator import graphql_views, oauth_views, upload_views
+from plugin.platforms.shopify.simulator.registry import DEFAULT_SCHEMA_PATH
 from plugin.platforms.shopify.simulator.state import SimulatorState
 
 
 def create_simulator_app(state: SimulatorState, schema_path: Path | None = None) -> Flask:
     app = Flask("shopify_simulator")
     app.config["SIMULATOR_STATE"] = state
-    app.config["SIMULATOR_SCHEMA"] = str(schema_path or graphql_views.DEFAULT_SCHEMA_PATH)
+    app.config["SIMULATOR_SCHEMA"] = str(schema_path or DEFAULT_SCHEMA_PATH)
     app.register_blueprint(oauth_views.blueprint)
     app.register_blueprint(graphql_views.blueprint)
     app.register_blueprint(upload_views.blueprint)

@@ -130,10 +130,6 @@ class CustomerStore:
             self.log.extend((shop, customer_id, "remove", t) for t in gone)
         return [], gone
 
-    def changes_of(self, shop: str, customer_id: str) -> list[TagChange]:
-        with self.lock:
-            return [c for c in self.log if c[0] == shop and c[1] == customer_id]
-
 
 def _error(message: str, name: str) -> dict[str, Any]:
     return {"field": [name], "message": message}

@@ -17,25 +17,8 @@ from plugin.platforms.shopify.simulator import (  # noqa: F401
 )
 from plugin.platforms.shopify.simulator.cost import query_cost
 from plugin.platforms.shopify.simulator.oauth_views import sim
-from plugin.platforms.shopify.simulator.registry import (
-    DEFAULT_SCHEMA_PATH,
-    RESOLVERS,
-    RULES,
-    document_errors,
-    load_schema,
-    resolver,
-    root_value,
-)
+from plugin.platforms.shopify.simulator.registry import RULES, load_schema, root_value
 from plugin.platforms.shopify.simulator.state import IssuedToken, RecordedRequest, SimulatorState
-
-__all__ = [
-    "DEFAULT_SCHEMA_PATH",
-    "RESOLVERS",
-    "blueprint",
-    "document_errors",
-    "load_schema",
-    "resolver",
-]
 
 INVALID_TOKEN = "[API] Invalid API key or access token (unrecognized login or wrong password)"
 THROTTLED = {

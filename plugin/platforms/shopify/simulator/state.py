@@ -7,7 +7,6 @@ import secrets
 import threading
 import time
 from dataclasses import dataclass, field
-from pathlib import Path
 from typing import Any
 
 from plugin.platforms.shopify.simulator.bulk_operations import SimBulkOperation
@@ -97,7 +96,6 @@ class SimulatorState:
         self.lock = threading.RLock()
         # Where the server listens (set once it runs): staged uploads and results live there.
         self.root_url = ""
-        self.schema_path: Path | None = None
         self.customers = CustomerStore(self.lock)
         self.flow_triggers: list[dict[str, Any]] = []
         self.traffic = Traffic(self.lock, self.switches)
