@@ -8,7 +8,6 @@ reference is `customer_id`, the numeric id); the webhook body is our own documen
 
 from __future__ import annotations
 
-import base64
 import json
 from collections.abc import Callable
 from datetime import datetime
@@ -17,7 +16,7 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from plugin.crypto import hmac_sha256
+from plugin.platforms.shopify.webhook_signature import webhook_hmac
 from plugin.profiles.models import Checkout, Customer, Order, OrderLine, Product
 from plugin.profiles.money import format_minor
 from plugin.profiles.products import casefold
@@ -213,5 +212,6 @@ def raw_body(body: Fields) -> bytes:
 
 
 def signature(secret: str, raw: bytes) -> str:
-    """`X-ShopSegments-Signature`: base64 of HMAC-SHA256 of the raw body with the secret."""
-    return base64.b64encode(hmac_sha256(secret, raw)).decode()
+    """`X-ShopSegments-Signature`: base64 of HMAC-SHA256 of the raw body with the secret,
+    the same scheme as Shopify's own webhook signature."""
+    return webhook_hmac(secret, raw)
