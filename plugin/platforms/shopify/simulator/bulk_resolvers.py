@@ -10,13 +10,12 @@ from collections.abc import Callable
 from typing import Any
 from urllib.parse import urlencode
 
-from graphql import DocumentNode, FieldNode, GraphQLResolveInfo, OperationDefinitionNode, parse
-from graphql.validation import validate
+from graphql import DocumentNode, FieldNode, GraphQLResolveInfo, OperationDefinitionNode
 
 from plugin.platforms.shopify.simulator import bulk_operations
 from plugin.platforms.shopify.simulator.bulk_operations import SimBulkOperation
 from plugin.platforms.shopify.simulator.deliveries import deliver
-from plugin.platforms.shopify.simulator.registry import RULES, resolver, root_value
+from plugin.platforms.shopify.simulator.registry import checked_document, resolver, root_value
 from plugin.platforms.shopify.simulator.shop_resolvers import lookup
 from plugin.platforms.shopify.simulator.signing import staged_upload_signature
 from plugin.platforms.shopify.simulator.state import IssuedToken, SimulatorState
@@ -107,22 +106,19 @@ def _inner_mutation(
     info: GraphQLResolveInfo, text: str
 ) -> tuple[DocumentNode | None, dict[str, Any] | None]:
     """The parsed inner mutation, or why it is refused (it is checked against the schema)."""
-    try:
-        document = parse(text)
-    except Exception as exc:  # graphql-core raises GraphQLError for syntax
-        return None, _error(f"Invalid mutation: {exc}", "INVALID_MUTATION", "mutation")
-    problems = [e.message for e in validate(info.schema, document, RULES)]
-    operations = [d for d in document.definitions if isinstance(d, OperationDefinitionNode)]
-    fields = [
-        s for op in operations for s in op.selection_set.selections if isinstance(s, FieldNode)
-    ]
-    if not problems and (
-        len(operations) != 1
-        or operations[0].operation.value != "mutation"
-        or len(fields) != 1
-        or fields[0].name.value not in BULK_MUTATIONS
-    ):
-        problems = [f"the simulator runs one of {', '.join(BULK_MUTATIONS)} in bulk"]
+    document, problems = checked_document(info.schema, text)
+    if document is not None:
+        operations = [d for d in document.definitions if isinstance(d, OperationDefinitionNode)]
+        fields = [
+            s for op in operations for s in op.selection_set.selections if isinstance(s, FieldNode)
+        ]
+        if (
+            len(operations) != 1
+            or operations[0].operation.value != "mutation"
+            or len(fields) != 1
+            or fields[0].name.value not in BULK_MUTATIONS
+        ):
+            problems = [f"the simulator runs one of {', '.join(BULK_MUTATIONS)} in bulk"]
     if problems:
         message = "Invalid mutation: " + "; ".join(problems)
         return None, _error(message, "INVALID_MUTATION", "mutation")
@@ -181,12 +177,8 @@ def _bulk_operation_run_query(
 
 def _bulk_query(info: GraphQLResolveInfo, text: str) -> tuple[DocumentNode | None, str]:
     """The parsed bulk query, or why it is refused (as Shopify: a connection is required)."""
-    try:
-        document = parse(text)
-    except Exception as exc:  # graphql-core raises GraphQLError for syntax
-        return None, f"Invalid bulk query: {exc}"
-    problems = [e.message for e in validate(info.schema, document, RULES)]
-    if problems:
+    document, problems = checked_document(info.schema, text)
+    if document is None:
         return None, "Invalid bulk query: " + "; ".join(problems)
     operations = [d for d in document.definitions if isinstance(d, OperationDefinitionNode)]
     roots = [

@@ -7,7 +7,7 @@ from pathlib import Path
 from typing import Any
 
 from flask import Blueprint, current_app, jsonify, request
-from graphql import DocumentNode, GraphQLError, GraphQLSchema, execute_sync, parse, validate
+from graphql import DocumentNode, GraphQLSchema, execute_sync
 
 # The resolver modules register their root fields on import.
 from plugin.platforms.shopify.simulator import (  # noqa: F401
@@ -17,7 +17,7 @@ from plugin.platforms.shopify.simulator import (  # noqa: F401
 )
 from plugin.platforms.shopify.simulator.cost import query_cost
 from plugin.platforms.shopify.simulator.oauth_views import sim
-from plugin.platforms.shopify.simulator.registry import RULES, load_schema, root_value
+from plugin.platforms.shopify.simulator.registry import checked_document, load_schema, root_value
 from plugin.platforms.shopify.simulator.state import IssuedToken, RecordedRequest, SimulatorState
 
 INVALID_TOKEN = "[API] Invalid API key or access token (unrecognized login or wrong password)"
@@ -86,12 +86,8 @@ def _answer(
     if token is None or token.shop != shop or not token.usable(time.time()):
         return 401, {"errors": INVALID_TOKEN}
     schema = load_schema(Path(current_app.config["SIMULATOR_SCHEMA"]))
-    try:
-        document = parse(str(body.get("query") or ""))
-    except GraphQLError as exc:
-        return 200, _with_cost(state, shop, {"errors": [{"message": exc.message}]}, 0, 0)
-    errors = [e.message for e in validate(schema, document, RULES)]
-    if errors:
+    document, errors = checked_document(schema, str(body.get("query") or ""))
+    if document is None:
         return 200, _with_cost(state, shop, {"errors": [{"message": m} for m in errors]}, 0, 0)
     return 200, _charged(state, shop, token, schema, document, body)
 

@@ -7,7 +7,7 @@ from functools import cache
 from pathlib import Path
 from typing import Any
 
-from graphql import GraphQLError, GraphQLSchema, build_schema, parse, validate
+from graphql import DocumentNode, GraphQLError, GraphQLSchema, build_schema, parse, validate
 from graphql.validation import NoDeprecatedCustomRule, specified_rules
 
 from plugin.platforms.shopify.simulator.state import IssuedToken, SimulatorState
@@ -43,10 +43,11 @@ def load_schema(path: Path) -> GraphQLSchema:
     return build_schema(path.read_text(encoding="utf-8"), assume_valid=True)
 
 
-def document_errors(schema: GraphQLSchema, query: str) -> list[str]:
-    """Why a document would be refused (syntax, schema, deprecated fields); empty when fine."""
+def checked_document(schema: GraphQLSchema, query: str) -> tuple[DocumentNode | None, list[str]]:
+    """The parsed document, or None and why it is refused (syntax, schema, deprecated fields)."""
     try:
         document = parse(query)
     except GraphQLError as exc:
-        return [exc.message]
-    return [error.message for error in validate(schema, document, RULES)]
+        return None, [exc.message]
+    errors = [error.message for error in validate(schema, document, RULES)]
+    return (None, errors) if errors else (document, [])
