@@ -19,9 +19,11 @@ from sqlalchemy.orm import Session, aliased
 from plugin.outbox.models import BULK_TAGS, DEAD, DONE, PENDING, SENDING, TAGS, OutboxItem
 from plugin.profiles.customer_tags import tag_key
 from plugin.profiles.models import CustomerTag
+from plugin.profiles.shop_settings import setting_value
 from plugin.runtime import Runtime
 from plugin.segments.models import Segment, SegmentState
 from plugin.shops.models import ShopSetting
+from plugin.shops.services import set_setting
 from plugin.tagsync.desired import desired_tags, plan_customers
 from plugin.tagsync.listener import queue_tag_work
 from plugin.tagsync.models import ManagedTag
@@ -175,7 +177,7 @@ def _repair_if_swept(runtime: Runtime, shop_id: int, now: datetime) -> int:
         if _bulk_unfinished(session, shop_id):
             return 0  # a later run repairs, once the bulk row is done
         queued = repair_drift(session, shop_id, now)
-        _mark(session, shop_id, swept.isoformat())
+        set_setting(session, shop_id, CHECKED_AT, swept.isoformat())
         return queued
 
 
@@ -189,13 +191,5 @@ def _last_sweep(session: Session, shop_id: int) -> datetime | None:
 
 def _checked(session: Session, shop_id: int) -> str:
     row = session.get(ShopSetting, (shop_id, CHECKED_AT))
-    value = row.value.get("value") if row is not None and isinstance(row.value, dict) else None
+    value = setting_value(CHECKED_AT, row.value) if row is not None else None
     return str(value or "")
-
-
-def _mark(session: Session, shop_id: int, value: str) -> None:
-    row = session.get(ShopSetting, (shop_id, CHECKED_AT))
-    if row is None:
-        session.add(ShopSetting(shop_id=shop_id, key=CHECKED_AT, value={"value": value}))
-    else:
-        row.value = {"value": value}

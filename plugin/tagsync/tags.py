@@ -17,6 +17,7 @@ from sqlalchemy.orm import Session
 from plugin.db import insert_for
 from plugin.errors import ValidationError
 from plugin.profiles.customer_tags import tag_key
+from plugin.profiles.shop_settings import setting_value
 from plugin.segments.models import Segment
 from plugin.shops.models import ShopSetting
 from plugin.tagsync.models import ManagedTag
@@ -42,9 +43,7 @@ class SegmentTag:
 
 def setting(session: Session, shop_id: int, key: str) -> Any:
     row = session.get(ShopSetting, (shop_id, key))
-    value = row.value if row is not None else None
-    if isinstance(value, dict):
-        value = value.get("value")
+    value = None if row is None else setting_value(key, row.value)
     return DEFAULTS[key] if value is None else value
 
 
