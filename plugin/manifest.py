@@ -28,11 +28,6 @@ class FlowTrigger:
     description: str
     fields: tuple[dict[str, str], ...]
 
-    @property
-    def keys(self) -> list[str]:
-        """The payload keys of the custom fields (reference fields have fixed keys)."""
-        return [f["key"] for f in self.fields if "key" in f]
-
 
 @cache
 def load_manifest(path: Path = MANIFEST_PATH) -> dict[str, Any]:

@@ -31,7 +31,6 @@ NO_EMAIL = ""
 
 def fire_due(
     session: Session,
-    secret_key: str,
     shop_id: int,
     now: datetime,
     looked_up: Mapping[int, str],

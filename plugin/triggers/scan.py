@@ -55,7 +55,7 @@ def scan_shop(runtime: Runtime, shop_id: int, now: datetime, *, platform: str = 
     decided = 0
     for _ in range(MAX_BATCHES):
         with runtime.sessions.begin() as session:
-            count = fire_due(session, runtime.settings.secret_key, shop_id, now, looked_up, BATCH)
+            count = fire_due(session, shop_id, now, looked_up, BATCH)
         decided += count
         if count < BATCH:
             break
