@@ -140,12 +140,7 @@ def _staged_lines(
 
 
 def _in_progress(state: SimulatorState, shop: str, kind: str) -> dict[str, Any]:
-    with state.lock:
-        running = [
-            op.gid
-            for op in state.bulk_operations.values()
-            if op.shop == shop and op.type == kind.upper() and op.running
-        ]
+    running = [op.gid for op in state.running_bulk_operations(shop, kind.upper())]
     message = f"A bulk {kind} operation for this app and shop is already in progress: " + ", ".join(
         running
     )

@@ -215,16 +215,19 @@ class SimulatorState:
         """A CREATED operation of `kind` (MUTATION | QUERY); None while too many still run."""
         limit = self.switches.bulk_mutation_limit if kind == "MUTATION" else 1
         with self.lock:
-            running = [
-                op
-                for op in self.bulk_operations.values()
-                if op.shop == shop and op.type == kind and op.running
-            ]
-            if len(running) >= limit:
+            if len(self.running_bulk_operations(shop, kind)) >= limit:
                 return None
             op = SimBulkOperation(len(self.bulk_operations) + 1, shop, kind, query)
             self.bulk_operations[op.op_id] = op
             return op
+
+    def running_bulk_operations(self, shop: str, kind: str) -> list[SimBulkOperation]:
+        with self.lock:
+            return [
+                op
+                for op in self.bulk_operations.values()
+                if op.shop == shop and op.type == kind and op.running
+            ]
 
     def bulk_operation(self, op_id: int) -> SimBulkOperation | None:
         with self.lock:
