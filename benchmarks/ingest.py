@@ -12,6 +12,7 @@ from contextlib import contextmanager
 from dataclasses import replace
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import Any
 
 from benchmarks.cdnow import (
     CDNOW_FILE,
@@ -87,8 +88,9 @@ def run_backend(
 
 
 @contextmanager
-def app_runtime(database_url: str) -> Iterator[Runtime]:
-    """The app's runtime on a migrated database, with fresh secrets."""
+def app_runtime(database_url: str, **overrides: Any) -> Iterator[Runtime]:
+    """The app's runtime on a migrated database, with fresh secrets (`overrides` replace
+    any setting, e.g. the simulator's API key and address)."""
     settings = replace(
         Settings(),
         database_url=database_url,
@@ -96,6 +98,7 @@ def app_runtime(database_url: str) -> Iterator[Runtime]:
         shopify_api_secret=secrets.token_urlsafe(32),
         secret_key=secrets.token_urlsafe(48),
     )
+    settings = replace(settings, **overrides)
     runtime = build_runtime(settings)
     try:
         upgrade_head(runtime.engine)

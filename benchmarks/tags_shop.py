@@ -8,16 +8,16 @@ import threading
 import time
 from collections import Counter
 from collections.abc import Iterator
-from contextlib import contextmanager
-from dataclasses import dataclass, field, replace
+from contextlib import AbstractContextManager, contextmanager
+from dataclasses import dataclass, field
 from typing import Any
 
 from sqlalchemy import func, insert, select
 
+from benchmarks import ingest
 from benchmarks.errors import BenchmarkError
 from plugin.db import utcnow
 from plugin.manifest import access_scopes
-from plugin.migrate import upgrade_head
 from plugin.outbox.delivery import deliver_due
 from plugin.outbox.models import OutboxItem
 from plugin.outbox.pacing import Pacer
@@ -27,11 +27,10 @@ from plugin.platforms.shopify.session_token import verify_session_token
 from plugin.platforms.shopify.simulator import SimulatorHandle, start_simulator
 from plugin.profiles.customer_tags import tag_key
 from plugin.profiles.models import Customer, CustomerTag
-from plugin.runtime import Runtime, build_runtime
+from plugin.runtime import Runtime
 from plugin.segments.evaluator_sweep import sweep_shop
 from plugin.segments.models import Segment
 from plugin.segments.services import disable_segment
-from plugin.settings import Settings
 from plugin.shops.models import Shop
 from plugin.shops.services import set_setting
 from plugin.tagsync.tags import BULK_THRESHOLD
@@ -96,23 +95,14 @@ def simulated_shop(bucket_size: float, restore_rate: float) -> Iterator[Simulato
         handle.stop()
 
 
-@contextmanager
-def app_runtime(database_url: str, simulator: SimulatorHandle) -> Iterator[Runtime]:
+def app_runtime(database_url: str, simulator: SimulatorHandle) -> AbstractContextManager[Runtime]:
     """The app's runtime on a migrated database, talking to the simulator."""
-    settings = replace(
-        Settings(),
-        database_url=database_url,
+    return ingest.app_runtime(
+        database_url,
         shopify_api_key=simulator.state.api_key,
         shopify_api_secret=simulator.state.api_secret,
         shopify_base_url=simulator.base_url,
-        secret_key=secrets.token_urlsafe(48),
     )
-    runtime = build_runtime(settings)
-    try:
-        upgrade_head(runtime.engine)
-        yield runtime
-    finally:
-        runtime.close()
 
 
 def install(runtime: Runtime, simulator: SimulatorHandle, bulk_threshold: int) -> int:
