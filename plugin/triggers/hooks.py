@@ -9,10 +9,11 @@ from __future__ import annotations
 from collections.abc import Callable, Sequence
 from datetime import datetime
 
-from sqlalchemy import update
+from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
 from plugin import events as ev
+from plugin.profiles.models import Order
 from plugin.shops.models import Shop
 from plugin.triggers import journeys, welcome
 from plugin.triggers.catalogue import CANCELLED, PENDING_STATES
@@ -28,8 +29,13 @@ def _checkout(session: Session, shop: Shop, event: ev.Event, now: datetime) -> N
 
 def _order(session: Session, shop: Shop, event: ev.Event, now: datetime) -> None:
     assert isinstance(event, ev.OrderUpserted)
-    journeys.order_seen(session, shop.id, event.order.platform_id, now)
-    welcome.order_seen(session, shop, event.order.platform_id, now)
+    order = session.scalar(
+        select(Order).where(Order.shop_id == shop.id, Order.platform_id == event.order.platform_id)
+    )
+    if order is None:
+        return
+    journeys.order_seen(session, shop.id, order, now)
+    welcome.order_seen(session, shop, order, now)
 
 
 def _checkout_deleted(session: Session, shop: Shop, event: ev.Event, now: datetime) -> None:

@@ -55,12 +55,9 @@ def checkout_seen(session: Session, shop_id: int, token: str, now: datetime) -> 
         journey.updated_at = now
 
 
-def order_seen(session: Session, shop_id: int, order_platform_id: str, now: datetime) -> None:
+def order_seen(session: Session, shop_id: int, order: Order, now: datetime) -> None:
     """An order recovers its own checkout and every open checkout its customer started before."""
-    order = session.scalar(
-        select(Order).where(Order.shop_id == shop_id, Order.platform_id == order_platform_id)
-    )
-    if order is None or order.cancelled_at is not None or order.test:
+    if order.cancelled_at is not None or order.test:
         return
     matches = [CheckoutJourney.checkout_token == order.checkout_token]
     if order.customer_id is not None and order.ordered_at is not None:

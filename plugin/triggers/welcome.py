@@ -9,7 +9,6 @@ from __future__ import annotations
 
 from datetime import datetime, timedelta
 
-from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from plugin.profiles.models import Customer, Order
@@ -29,12 +28,9 @@ def is_live(shop: Shop, placed_at: datetime | None, now: datetime) -> bool:
     return shop.installed_at <= placed_at and now - placed_at <= LIVE_WINDOW
 
 
-def order_seen(session: Session, shop: Shop, order_platform_id: str, now: datetime) -> None:
+def order_seen(session: Session, shop: Shop, order: Order, now: datetime) -> None:
     """Schedule the welcome if this order is its customer's first, placed live."""
-    order = session.scalar(
-        select(Order).where(Order.shop_id == shop.id, Order.platform_id == order_platform_id)
-    )
-    if order is None or order.customer_id is None or order.test or order.cancelled_at:
+    if order.customer_id is None or order.test or order.cancelled_at:
         return
     customer = session.get(Customer, order.customer_id)
     if (
