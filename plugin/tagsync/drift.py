@@ -26,8 +26,7 @@ from plugin.shops.models import ShopSetting
 from plugin.shops.services import set_setting
 from plugin.tagsync.desired import desired_tags, plan_customers
 from plugin.tagsync.listener import queue_tag_work
-from plugin.tagsync.models import ManagedTag
-from plugin.tagsync.tags import SegmentTag, segment_tags
+from plugin.tagsync.tags import SegmentTag, managed_tag_cfs, segment_tags
 
 CHECKED_AT = "tagsync.drift_checked_at"  # the last sweep drift repair looked after
 DRIFT = "drift"
@@ -49,7 +48,7 @@ def repair_drift(session: Session, shop_id: int, now: datetime) -> int:
     # Active trigger tags are few (recent firings): their holders are planned one by one.
     holders = plan_customers(session, shop_id, desired.triggers, now, desired)
     drifted |= {c for c, plan in holders.items() if not plan.empty}
-    for cf in session.scalars(select(ManagedTag.tag_cf).where(ManagedTag.shop_id == shop_id)):
+    for cf in managed_tag_cfs(session, shop_id):
         stale = _stale(session, shop_id, cf, desired.segment_bits(cf))
         drifted |= stale - desired.trigger_holders(cf)
     drifted -= left_alone(session, shop_id)
