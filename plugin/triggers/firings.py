@@ -17,6 +17,8 @@ from plugin.tagsync import trigger_tags
 from plugin.triggers.catalogue import CANCELLED, FIRED, PENDING_STATES, SCHEDULED
 from plugin.triggers.models import TriggerFiring
 
+CHUNK = 1000  # customer ids per IN list
+
 
 def schedule(
     session: Session,
@@ -88,16 +90,19 @@ def of_checkout(session: Session, shop_id: int, token: str) -> list[TriggerFirin
     return list(session.scalars(stmt.with_for_update()))
 
 
-def pending_of_customer(
-    session: Session, shop_id: int, name: str, customer_id: int
+def pending_of_customers(
+    session: Session, shop_id: int, name: str, customer_ids: list[int]
 ) -> list[TriggerFiring]:
-    stmt = select(TriggerFiring).where(
-        TriggerFiring.shop_id == shop_id,
-        TriggerFiring.name == name,
-        TriggerFiring.customer_id == customer_id,
-        TriggerFiring.state.in_(PENDING_STATES),
-    )
-    return list(session.scalars(stmt.with_for_update()))
+    found: list[TriggerFiring] = []
+    for start in range(0, len(customer_ids), CHUNK):
+        stmt = select(TriggerFiring).where(
+            TriggerFiring.shop_id == shop_id,
+            TriggerFiring.name == name,
+            TriggerFiring.customer_id.in_(customer_ids[start : start + CHUNK]),
+            TriggerFiring.state.in_(PENDING_STATES),
+        )
+        found.extend(session.scalars(stmt.with_for_update()))
+    return found
 
 
 def outbox_key(trigger_id: str, kind: str) -> str:

@@ -39,9 +39,11 @@ def on_membership_changes(
     if segment is None:
         return
     mine = [c for c in changes if c.segment_id == segment.id]
-    for change in (c for c in mine if c.kind == EXITED):
-        pending = firings.pending_of_customer(session, shop_id, REACTIVATION, change.customer_id)
-        firings.cancel(session, shop_id, pending, f"left {segment.slug} ({change.reason})", now)
+    exits = {c.customer_id: c.reason for c in mine if c.kind == EXITED}
+    if exits:  # one query for every customer who left, not one each
+        for firing in firings.pending_of_customers(session, shop_id, REACTIVATION, [*exits]):
+            why = f"left {segment.slug} ({exits[firing.customer_id]})"  # type: ignore[index]
+            firings.cancel(session, shop_id, [firing], why, now)
     entered = [c for c in mine if c.kind == ENTERED and c.reason in FIRING_REASONS]
     if not entered or not values["enabled"]:
         return
