@@ -26,7 +26,7 @@ from plugin.outbox.services import enqueue_for_customers
 from plugin.platforms.shopify import bulk
 from plugin.platforms.shopify.documents import BULK_TAGS_ADD, BULK_TAGS_REMOVE
 from plugin.tagsync.desired import GID_PREFIX, plan_customers
-from plugin.tagsync.known import TagState, push_version, record_pushed
+from plugin.tagsync.known import TagState, push_version, record_states
 
 POLL = timedelta(seconds=2)
 INNER = {"add": BULK_TAGS_ADD, "remove": BULK_TAGS_REMOVE}
@@ -127,7 +127,7 @@ def _finish(
             failed.append(customer_id)
         else:
             states.extend((customer_id, tag, present) for tag in tags)
-    record_pushed(ctx.session, ctx.shop.id, states, push_version(item.id, ctx.now))
+    record_states(ctx.session, ctx.shop.id, states, push_version(item.id, ctx.now))
     why = f"{item.why} (bulk line failed)"[:500]
     enqueue_for_customers(
         ctx.session, ctx.shop.id, TAGS, dict.fromkeys(failed, why), now=ctx.now, key_prefix=TAGS_KEY

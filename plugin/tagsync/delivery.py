@@ -17,7 +17,7 @@ from plugin.platforms.shopify.documents import (
 from plugin.tagsync.bulk import deliver_bulk_tags, in_running_bulk
 from plugin.tagsync.desired import CustomerPlan, plan_customers
 from plugin.tagsync.imports import deliver_tags_import
-from plugin.tagsync.known import push_version, record_pushed
+from plugin.tagsync.known import push_version, record_states
 
 # A customer whose tags a running bulk operation is changing waits for it to finish, so the
 # two cannot undo each other's work.
@@ -40,7 +40,7 @@ def deliver_tags(ctx: DeliveryContext, item: OutboxItem) -> dict[str, Any]:
     ctx.client.execute(document, variables)
     states = [(plan.customer_id, t, True) for t in plan.add]
     states += [(plan.customer_id, t, False) for t in plan.remove]
-    record_pushed(ctx.session, shop_id, states, push_version(item.id, ctx.now))
+    record_states(ctx.session, shop_id, states, push_version(item.id, ctx.now))
     return result
 
 

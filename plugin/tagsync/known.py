@@ -49,9 +49,6 @@ def record_states(session: Session, shop_id: int, states: Sequence[TagState], ve
     upsert_tag_rows(session, list(rows.values()))
 
 
-record_pushed = record_states
-
-
 def echoed_tags(
     session: Session,
     shop_id: int,
