@@ -18,6 +18,7 @@ from urllib.parse import urlsplit
 from sqlalchemy.orm import Session
 
 from plugin.crypto import decrypt, encrypt
+from plugin.db import lock_or_create
 from plugin.errors import ValidationError
 from plugin.triggers import catalogue as c
 from plugin.triggers.models import TriggerSetting
@@ -204,10 +205,8 @@ def apply_edit(
     _known(name)
     parsed = {key: _parse(name, key, raw) for key, raw in pairs.items() if key != "webhook_secret"}
     rotate = _rotation(name, pairs)
-    row = session.get(TriggerSetting, (shop_id, name))
-    if row is None:
-        row = TriggerSetting(shop_id=shop_id, name=name, enabled=True, settings={})
-        session.add(row)
+    # Locked: two concurrent edits neither collide on insert nor lose each other's keys.
+    row = lock_or_create(session, TriggerSetting, shop_id=shop_id, name=name)
     stored = dict(row.settings or {})
     if "enabled" in parsed:
         row.enabled = parsed.pop("enabled")
