@@ -21,16 +21,15 @@ from sqlalchemy.orm.attributes import flag_modified
 
 from plugin.errors import PlatformError
 from plugin.outbox.delivery import DeliveryContext, Later
-from plugin.outbox.models import BULK_TAGS, PENDING, SENDING, TAGS, OutboxItem
-from plugin.outbox.services import enqueue_for_customers
+from plugin.outbox.models import BULK_TAGS, PENDING, SENDING, OutboxItem
 from plugin.platforms.shopify import bulk
 from plugin.platforms.shopify.documents import BULK_TAGS_ADD, BULK_TAGS_REMOVE
 from plugin.tagsync.desired import GID_PREFIX, plan_customers
 from plugin.tagsync.known import TagState, push_version, record_states
+from plugin.tagsync.listener import queue_tag_rows
 
 POLL = timedelta(seconds=2)
 INNER = {"add": BULK_TAGS_ADD, "remove": BULK_TAGS_REMOVE}
-TAGS_KEY = "tags:"
 
 
 def deliver_bulk_tags(ctx: DeliveryContext, item: OutboxItem) -> dict[str, Any]:
@@ -129,9 +128,7 @@ def _finish(
             states.extend((customer_id, tag, present) for tag in tags)
     record_states(ctx.session, ctx.shop.id, states, push_version(item.id, ctx.now))
     why = f"{item.why} (bulk line failed)"[:500]
-    enqueue_for_customers(
-        ctx.session, ctx.shop.id, TAGS, dict.fromkeys(failed, why), now=ctx.now, key_prefix=TAGS_KEY
-    )
+    queue_tag_rows(ctx.session, ctx.shop.id, dict.fromkeys(failed, why), ctx.now)
     op.update(finished=True, done=len(states), failed=len(failed))
     payload["failed"] = sorted({*payload.get("failed", []), *failed})
     _save(item, payload)
@@ -146,14 +143,8 @@ def _summary(ctx: DeliveryContext, item: OutboxItem, payload: dict[str, Any]) ->
         if not p.empty
     ]
     failed = set(payload.get("failed") or ())
-    enqueue_for_customers(
-        ctx.session,
-        ctx.shop.id,
-        TAGS,
-        {c: f"{item.why} (changed during bulk)"[:500] for c in moved if c not in failed},
-        now=ctx.now,
-        key_prefix=TAGS_KEY,
-    )
+    why = f"{item.why} (changed during bulk)"[:500]
+    queue_tag_rows(ctx.session, ctx.shop.id, {c: why for c in moved if c not in failed}, ctx.now)
     ops = payload.get("ops") or []
     return {
         "customers": len(customers),

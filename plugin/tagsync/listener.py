@@ -65,4 +65,9 @@ def queue_tag_work(session: Session, shop_id: int, whys: dict[int, str], now: da
             coalesce_key=BULK_KEY,
         )
         return
+    queue_tag_rows(session, shop_id, whys, now)
+
+
+def queue_tag_rows(session: Session, shop_id: int, whys: dict[int, str], now: datetime) -> None:
+    """One coalesced tag row per customer (why per customer), never a bulk row."""
     enqueue_for_customers(session, shop_id, TAGS, whys, now=now, key_prefix=TAGS_KEY)
