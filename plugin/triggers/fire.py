@@ -72,9 +72,15 @@ class _Decider:
     ) -> None:
         self.session, self.shop, self.general, self.now = session, shop, general, now
         self.looked_up = looked_up
+        # Per trigger, once per batch: session.get asks the database again for every
+        # firing of a trigger that has no settings row (the defaults).
+        self.settings: dict[str, dict[str, Any]] = {}
 
     def decide(self, firing: TriggerFiring) -> None:
-        values = trigger_settings.load(self.session, self.shop.id, firing.name)
+        values = self.settings.get(firing.name)
+        if values is None:
+            values = trigger_settings.load(self.session, self.shop.id, firing.name)
+            self.settings[firing.name] = values
         if not values["enabled"]:
             return _skip(firing, "the trigger was switched off", self.now)
         customer = self.session.get(Customer, firing.customer_id) if firing.customer_id else None
