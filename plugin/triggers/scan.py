@@ -11,10 +11,11 @@ schedules nothing twice.
 from __future__ import annotations
 
 import logging
+from collections import defaultdict
 from collections.abc import Mapping
 from datetime import datetime
 
-from sqlalchemy import select
+from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
 from plugin.errors import PlatformError
@@ -26,6 +27,7 @@ from plugin.tagsync import trigger_tags
 from plugin.triggers import follow_up, journeys
 from plugin.triggers.catalogue import PENDING_STATES
 from plugin.triggers.fire import GONE, fire_due
+from plugin.triggers.firings import CHUNK
 from plugin.triggers.models import TriggerFiring
 
 BATCH = 200
@@ -114,16 +116,21 @@ def _unknown_consent(session: Session, shop_id: int, now: datetime) -> dict[str,
 def _store_consent(
     session: Session, unknown: Mapping[str, int], states: Mapping[str, str]
 ) -> dict[int, str]:
-    looked_up: dict[int, str] = {}
-    for platform_id, customer_id in unknown.items():
-        state = states.get(platform_id, GONE)
-        looked_up[customer_id] = state
-        customer = session.get(Customer, customer_id)
-        if (
-            state not in (GONE, "")
-            and customer is not None
-            and customer.email_marketing_state is None
-        ):
-            # No consent version: any later consent webhook replaces what the API said now.
-            customer.email_marketing_state = state
+    looked_up = {cid: states.get(pid, GONE) for pid, cid in unknown.items()}
+    by_state: dict[str, list[int]] = defaultdict(list)
+    for customer_id, state in looked_up.items():
+        if state not in (GONE, ""):
+            by_state[state].append(customer_id)
+    # One UPDATE per state (and chunk), not a load per customer. No consent version: any
+    # later consent webhook replaces what the API said now.
+    for state, ids in by_state.items():
+        for start in range(0, len(ids), CHUNK):
+            session.execute(
+                update(Customer)
+                .where(
+                    Customer.id.in_(ids[start : start + CHUNK]),
+                    Customer.email_marketing_state.is_(None),
+                )
+                .values(email_marketing_state=state)
+            )
     return looked_up
