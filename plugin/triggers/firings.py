@@ -57,6 +57,21 @@ def schedule(
     return bool(session.execute(stmt).rowcount)  # type: ignore[attr-defined]
 
 
+def existing_keys(session: Session, shop_id: int, dedupe_keys: list[str]) -> set[str]:
+    """Which of these causes already have a firing (scheduled, fired or not)."""
+    found: set[str] = set()
+    for start in range(0, len(dedupe_keys), 1000):
+        chunk = [key[:255] for key in dedupe_keys[start : start + 1000]]
+        found.update(
+            session.scalars(
+                select(TriggerFiring.dedupe_key).where(
+                    TriggerFiring.shop_id == shop_id, TriggerFiring.dedupe_key.in_(chunk)
+                )
+            )
+        )
+    return found
+
+
 def cancel(
     session: Session, shop_id: int, firings: Iterable[TriggerFiring], reason: str, now: datetime
 ) -> int:
