@@ -10,11 +10,11 @@ from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
+from plugin.data import CDNOW_MASTER, open_text
 from plugin.platforms.shopify.webhook_signature import webhook_hmac
 
 PROJECT = Path(__file__).resolve().parent.parent
-# shared/ sits next to the project, as for the tests
-CDNOW_FILE = PROJECT.parent / "shared" / "data" / "CDNOW_master.txt"
+CDNOW_FILE = CDNOW_MASTER  # vendored package data, gzipped
 API_VERSION = "2026-04"
 TOPIC = "orders/create"
 # 13-digit ids like Shopify's; the order id is derived from the file's line number.
@@ -62,9 +62,9 @@ class SignedDelivery:
 
 
 def read_transactions(limit: int, path: Path = CDNOW_FILE) -> list[Transaction]:
-    """The first `limit` transactions of the file (line 1 is the header)."""
+    """The first `limit` transactions of the file, plain or gzipped (line 1 is the header)."""
     found: list[Transaction] = []
-    with path.open(encoding="ascii") as fh:
+    with open_text(path) as fh:
         next(fh)
         for line, text in enumerate(fh, start=2):
             if len(found) == limit:

@@ -171,7 +171,7 @@ def parse_args(argv: Sequence[str]) -> argparse.Namespace:
     parser.add_argument("--backend", choices=[*BACKENDS, "both"], default="both")
     parser.add_argument("--orders", type=int, default=DEFAULT_ORDERS, help="CDNOW orders sent")
     parser.add_argument("--clients", type=int, default=DEFAULT_CLIENTS, help="client threads")
-    parser.add_argument("--data", type=Path, default=CDNOW_FILE, help="CDNOW_master.txt")
+    parser.add_argument("--data", type=Path, default=CDNOW_FILE, help="CDNOW_master.txt(.gz)")
     parser.add_argument("--out", type=Path, default=DEFAULT_OUT, help="Markdown file updated")
     args = parser.parse_args(argv)
     if args.orders < 1 or args.clients < 1:

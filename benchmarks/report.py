@@ -23,7 +23,7 @@ HEADER = """\
 # Benchmarks
 
 Speed is measured here, not asserted in tests. `python -m benchmarks.ingest` turns the
-first N CDNOW transactions (`shared/data/CDNOW_master.txt`; order id from the line number,
+first N CDNOW transactions (the vendored `CDNOW_master.txt.gz`; order id from the line number,
 same-day repeats kept as separate orders) into signed Shopify `orders/create` deliveries
 (API 2026-04 shape, ~4 KB each). **Receiver**: the real app (`create_app`, database
 migrated by Alembic, one installed shop) in werkzeug's threaded server on 127.0.0.1 (as

@@ -35,8 +35,8 @@ from plugin.platforms.shopify.adapter import ShopifyAdapter
 from plugin.settings import Settings
 from plugin.shops.models import INSTALLED, Shop
 
-# shared/ sits next to the project (the main tree and a CI clone alike)
-FIXTURE_ROOT = Path(__file__).resolve().parents[3] / "shared" / "fixtures" / "shopify"
+# Vendored in the repository with a provenance note (tests/fixtures/README.md).
+FIXTURE_ROOT = Path(__file__).resolve().parents[1] / "fixtures" / "shopify"
 EXAMPLES = FIXTURE_ROOT / "examples-2026-04"
 EXEMPLARS = FIXTURE_ROOT / "exemplars-2025-04"
 GID = re.compile(r"gid://shopify/[A-Za-z]+/([0-9]+)")
