@@ -22,15 +22,14 @@ from sqlalchemy.orm import Session, sessionmaker
 
 import plugin.models  # noqa: F401  (registers every table)
 from plugin.db import Base, make_engine, make_session_factory
-from plugin.settings import Settings
+from plugin.platforms.shopify.admin_schema import schema_path
+from plugin.settings import DEFAULT_API_VERSION, Settings
 
 pytest_plugins = ["tests.support.simulator", "tests.support.live", "tests.support.profiles"]
 
-SHARED = Path(__file__).resolve().parents[2] / "shared"
-if not SHARED.exists():  # a CI clone sits next to shared/ as well
-    SHARED = Path(__file__).resolve().parents[1].parent / "shared"
-FIXTURES = SHARED / "fixtures" / "shopify"
-SHOPIFY_SCHEMA = SHARED / "shopify" / "admin-2026-01.graphql"
+# Everything tests read is in the repository: payload fixtures under tests/fixtures (see
+# tests/support/profiles.py), Shopify's schema and CDNOW as package data.
+SHOPIFY_SCHEMA = schema_path(DEFAULT_API_VERSION)
 
 hyp_settings.register_profile(
     "ci", max_examples=40, deadline=None, suppress_health_check=[HealthCheck.too_slow]

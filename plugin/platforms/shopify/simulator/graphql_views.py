@@ -9,6 +9,8 @@ from typing import Any
 from flask import Blueprint, current_app, jsonify, request
 from graphql import DocumentNode, GraphQLSchema, execute_sync
 
+from plugin.platforms.shopify.admin_schema import load_schema
+
 # The resolver modules register their root fields on import.
 from plugin.platforms.shopify.simulator import (  # noqa: F401
     bulk_resolvers,
@@ -17,7 +19,7 @@ from plugin.platforms.shopify.simulator import (  # noqa: F401
 )
 from plugin.platforms.shopify.simulator.cost import query_cost
 from plugin.platforms.shopify.simulator.oauth_views import sim
-from plugin.platforms.shopify.simulator.registry import checked_document, load_schema, root_value
+from plugin.platforms.shopify.simulator.registry import checked_document, root_value
 from plugin.platforms.shopify.simulator.state import IssuedToken, RecordedRequest, SimulatorState
 
 INVALID_TOKEN = "[API] Invalid API key or access token (unrecognized login or wrong password)"

@@ -3,19 +3,16 @@
 from __future__ import annotations
 
 from collections.abc import Callable
-from functools import cache
-from pathlib import Path
 from typing import Any
 
-from graphql import DocumentNode, GraphQLError, GraphQLSchema, build_schema, parse, validate
+from graphql import DocumentNode, GraphQLError, GraphQLSchema, parse, validate
 from graphql.validation import NoDeprecatedCustomRule, specified_rules
 
+from plugin.platforms.shopify.admin_schema import schema_path
 from plugin.platforms.shopify.simulator.state import IssuedToken, SimulatorState
 
-# The repository sits next to `shared/`, which holds Shopify's published schema.
-DEFAULT_SCHEMA_PATH = (
-    Path(__file__).resolve().parents[4].parent / "shared" / "shopify" / "admin-2026-01.graphql"
-)
+# The vendored schema of the version the app speaks by default (package data).
+DEFAULT_SCHEMA_PATH = schema_path()
 RULES = [*specified_rules, NoDeprecatedCustomRule]
 
 # Root field name -> a function of (state, shop domain, calling token) giving that field's
@@ -35,12 +32,6 @@ def resolver(name: str) -> Callable[[Resolver], Resolver]:
 def root_value(state: SimulatorState, shop: str, token: IssuedToken) -> dict[str, Any]:
     """Every registered root field, bound to one shop and token."""
     return {name: make(state, shop, token) for name, make in RESOLVERS.items()}
-
-
-@cache
-def load_schema(path: Path) -> GraphQLSchema:
-    # assume_valid: the published SDL has deprecation quirks graphql-core would reject.
-    return build_schema(path.read_text(encoding="utf-8"), assume_valid=True)
 
 
 def checked_document(schema: GraphQLSchema, query: str) -> tuple[DocumentNode | None, list[str]]:

@@ -10,6 +10,7 @@ from typing import Any
 
 from werkzeug.serving import BaseWSGIServer, make_server
 
+from plugin.platforms.shopify.admin_schema import load_schema
 from plugin.platforms.shopify.simulator.app import create_simulator_app
 from plugin.platforms.shopify.simulator.customers import GID_PREFIX
 from plugin.platforms.shopify.simulator.deliveries import (
@@ -18,7 +19,7 @@ from plugin.platforms.shopify.simulator.deliveries import (
     tags_payload,
     wait_for_webhooks,
 )
-from plugin.platforms.shopify.simulator.registry import DEFAULT_SCHEMA_PATH, load_schema
+from plugin.platforms.shopify.simulator.registry import DEFAULT_SCHEMA_PATH
 from plugin.platforms.shopify.simulator.signing import mint_session_token
 from plugin.platforms.shopify.simulator.state import SimulatorState, WebhookDelivery
 
