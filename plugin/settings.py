@@ -12,6 +12,9 @@ from dotenv import load_dotenv
 DEFAULT_DATABASE_URL = "sqlite:///shopseg.db"
 DEFAULT_API_VERSION = "2026-10"
 SECRET_KEY_FILE = ".shopseg-secret"
+# Bytes of randomness in a generated key: as long as the longest HMAC digest (SHA-512), so
+# no signer (PyJWT warns about HMAC keys shorter than their hash) finds it short.
+SECRET_KEY_BYTES = 64
 
 
 @dataclass(frozen=True)
@@ -75,6 +78,6 @@ class Settings:
         path = (directory or Path.cwd()) / SECRET_KEY_FILE
         created = not path.exists()
         if created:
-            path.write_text(secrets.token_urlsafe(48))
+            path.write_text(secrets.token_urlsafe(SECRET_KEY_BYTES))
             path.chmod(0o600)
         return replace(self, secret_key=path.read_text().strip()), created

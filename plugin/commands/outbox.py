@@ -6,50 +6,74 @@ import json
 from typing import Any
 
 import click
+from sqlalchemy.orm import Session
 
+from plugin.commands import decisions
 from plugin.commands.core import load_runtime
 from plugin.commands.customers import find_shop
 from plugin.db import utcnow
 from plugin.errors import ShopSegError
 from plugin.outbox import services
 from plugin.outbox.models import BULK_TAGS, DEAD, TAGS, OutboxItem
+from plugin.profiles.queries import platform_ids
 
 
 @click.command()
 @click.argument("domain")
 @click.option("--failed", is_flag=True, help="Only rows that failed for good (dead).")
+@click.option(
+    "--skipped",
+    is_flag=True,
+    help="Trigger decisions that sent nothing (skipped, deferred, cancelled) and exactly why.",
+)
 @click.option("--limit", default=50, show_default=True, type=click.IntRange(1, 10_000))
 @click.option("--json", "as_json", is_flag=True, help="One JSON object per row.")
-def activity(domain: str, failed: bool, limit: int, as_json: bool) -> None:
+def activity(domain: str, failed: bool, skipped: bool, limit: int, as_json: bool) -> None:
     """What the app pushed to DOMAIN, newest first: tags added and removed, triggers fired,
-    why, when, attempts, state and the last error."""
+    why, when, attempts, state and the last error. Customers are the shop's own ids."""
+    if failed and skipped:
+        raise click.UsageError("use --failed or --skipped, not both")
     runtime = load_runtime(migrate_sqlite=True)
     try:
         with runtime.sessions() as session:
             shop_id = find_shop(session, domain).id
-            states = [DEAD] if failed else None
-            rows = services.items_of(session, shop_id, states=states, limit=limit)
+            if skipped:
+                lines = decisions.listing(session, shop_id, limit, as_json)
+            else:
+                lines = _pushed(session, shop_id, failed, limit, as_json)
+                lines += [] if failed or as_json else decisions.hint(session, shop_id, domain)
     except ShopSegError as exc:
         raise click.ClickException(exc.detail) from exc
     finally:
         runtime.close()
-    for row in rows:
-        click.echo(json.dumps(activity_json(row)) if as_json else activity_line(row))
+    for line in lines:
+        click.echo(line)
+
+
+def _pushed(session: Session, shop_id: int, failed: bool, limit: int, as_json: bool) -> list[str]:
+    rows = services.items_of(session, shop_id, states=[DEAD] if failed else None, limit=limit)
+    ids = platform_ids(session, shop_id, (row.customer_id for row in rows))
     if not rows and not as_json:
-        click.echo("Nothing yet." if not failed else "No failed rows.")
+        return ["No failed rows." if failed else "Nothing yet."]
+    if as_json:
+        return [json.dumps(activity_json(row, ids.get(row.customer_id or 0))) for row in rows]
+    return [activity_line(row, ids.get(row.customer_id or 0)) for row in rows]
 
 
-def what(row: OutboxItem) -> str:
-    """The change in words: `+seg:vip -seg:new`, `bulk: 10000 customers …`, a trigger."""
+def what(row: OutboxItem, customer: str | None = None) -> str:
+    """The change in words: `+seg:vip -seg:new`, `bulk: 10000 customers …`, a trigger.
+    `customer` is the shop's id of the row's customer."""
     result: dict[str, Any] = row.result or {}
+    shown = customer or (f"(removed, #{row.customer_id})" if row.customer_id else None)
     if row.kind == TAGS:
         done = result.get("attempted") or result
         if "skipped" in done:
             return f"nothing ({done['skipped']})"
         changes = [f"+{t}" for t in done.get("added") or ()]
         changes += [f"-{t}" for t in done.get("removed") or ()]
-        customer = done.get("customer") or f"#{row.customer_id}"
-        return f"customer {customer}: " + (" ".join(changes) or "tags already right")
+        return f"customer {done.get('customer') or shown or '-'}: " + (
+            " ".join(changes) or "tags already right"
+        )
     if row.kind == BULK_TAGS:
         customers = len((row.payload or {}).get("customers") or ())
         if "added" in result:
@@ -60,15 +84,15 @@ def what(row: OutboxItem) -> str:
         return f"bulk, {customers} customers"
     payload = row.payload or {}
     name = payload.get("trigger") or payload.get("handle") or ""
-    customer = f" customer #{row.customer_id}" if row.customer_id else ""
-    return f"{row.kind} {name}{customer}".strip()
+    return f"{row.kind} {name}{f' customer {shown}' if shown else ''}".strip()
 
 
-def activity_json(row: OutboxItem) -> dict[str, Any]:
+def activity_json(row: OutboxItem, customer: str | None = None) -> dict[str, Any]:
     return {
         "id": row.id,
         "kind": row.kind,
-        "what": what(row),
+        "customer": customer,
+        "what": what(row, customer),
         "why": row.why,
         "state": row.state,
         "attempts": row.attempts,
@@ -80,11 +104,12 @@ def activity_json(row: OutboxItem) -> dict[str, Any]:
     }
 
 
-def activity_line(row: OutboxItem) -> str:
+def activity_line(row: OutboxItem, customer: str | None = None) -> str:
     when = (row.done_at or row.created_at).strftime("%Y-%m-%d %H:%M:%S")
     error = f"\n    error: {row.last_error}" if row.last_error and row.state != "done" else ""
     return (
-        f"{when}  {row.state:<9} x{row.attempts:<3} {what(row)}\n    why: {row.why or '-'}{error}"
+        f"{when}  {row.state:<9} x{row.attempts:<3} {what(row, customer)}\n"
+        f"    why: {row.why or '-'}{error}"
     )
 
 

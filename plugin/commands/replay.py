@@ -1,7 +1,7 @@
 """`shopseg replay`: sign and post recorded Shopify deliveries (demos, load tests).
 
-Each line of the JSONL file is one delivery: `{"topic", "shop", "payload"}` plus optional
-`webhook_id`, `event_id`, `api_version`, `triggered_at` (fresh ids and now when missing).
+The file format is in the command's `--help` and docs/replay.md; an example file is
+examples/replay-example.jsonl.
 """
 
 from __future__ import annotations
@@ -24,6 +24,28 @@ from plugin.settings import DEFAULT_API_VERSION
 
 WEBHOOK_PATH = "/webhooks/shopify"
 TIMEOUT_SECONDS = 10
+
+
+REPLAY_HELP = f"""Sign and post every delivery of FILE (JSON Lines) to the app; print a summary.
+
+\b
+One delivery per line, a JSON object:
+  topic         required  e.g. "orders/create" (X-Shopify-Topic)
+  shop          required  the shop's domain, e.g. "example-shop.myshopify.com"
+  payload       required  the webhook body, an object (sent as compact JSON)
+  webhook_id    optional  X-Shopify-Webhook-Id, a fresh uuid when missing; the app
+                          stores an id once, so fixed ids make a replay repeatable
+  event_id      optional  X-Shopify-Event-Id, a fresh uuid when missing
+  api_version   optional  X-Shopify-API-Version, default {DEFAULT_API_VERSION}
+  triggered_at  optional  X-Shopify-Triggered-At (ISO 8601), now when missing
+Blank lines are skipped; a bad line stops the replay before anything is sent.
+Example: examples/replay-example.jsonl (see docs/replay.md).
+
+\b
+--secret must be the secret the app checks the shop's webhooks with, or every
+delivery is refused with 401. Deliveries for a shop not installed yet wait
+in the inbox until it is.
+"""
 
 
 @dataclass(frozen=True)
@@ -51,16 +73,21 @@ class RecordedDelivery:
         }
 
 
-@click.command()
+@click.command(help=REPLAY_HELP)
 @click.argument("file", type=click.Path(exists=True, dir_okay=False, path_type=Path))
 @click.option("--url", required=True, help=f"The app's base URL or its {WEBHOOK_PATH} address.")
 @click.option(
-    "--secret", required=True, envvar="SHOPIFY_API_SECRET", help="Signing secret (the app's)."
+    "--secret",
+    required=True,
+    envvar="SHOPIFY_API_SECRET",
+    help="The secret the app checks this shop's webhooks with: the shop's own webhook secret "
+    "for a custom app (`shops add --webhook-secret`), the app's API secret (SHOPIFY_API_SECRET, "
+    "the default) for a Partner app.",
 )
 @click.option("--rate", type=float, default=0.0, help="Deliveries per second (0: no limit).")
 @click.option("--quiet", is_flag=True, help="Only print the summary.")
 def replay(file: Path, url: str, secret: str, rate: float, quiet: bool) -> None:
-    """Sign and post every delivery of FILE.jsonl to the app, then print a summary."""
+    """Sign and post every delivery of FILE to the app, then print a summary."""
     deliveries = read_deliveries(file)
     target = webhook_url(url)
     outcomes: Counter[str] = Counter()

@@ -221,32 +221,47 @@ def evaluate(domain: str) -> None:
 @click.option("--dismiss", "dismiss", metavar="FLAG", help="Hide this flag from now on.")
 @click.option("--json", "as_json", is_flag=True, help="Print KPIs and flags as JSON.")
 def health(domain: str, dismiss: str | None, as_json: bool) -> None:
-    """KPIs of each segment for the shop's last complete day, and health flags."""
+    """KPIs of each segment for the shop's last complete day (named in the output; a
+    segment not evaluated by then says so), and health flags."""
     from plugin.segments import health as kpis
+    from plugin.segments.health_report import health_report
 
     now = utcnow()
 
-    def work(session: Session, shop_id: int) -> tuple[list[dict[str, Any]], list[Any]]:
+    def work(session: Session, shop_id: int) -> tuple[Any, list[Any]]:
         if dismiss:
             kpis.dismiss_flag(session, shop_id, dismiss, now)
         kpis.ensure_daily(session, shop_id, now)
-        rows = [_health_row(seg, daily) for seg, daily in kpis.latest_daily(session, shop_id)]
-        return rows, kpis.health_flags(session, shop_id)
+        return health_report(session, shop_id), kpis.health_flags(session, shop_id)
 
-    rows, flags = _write(domain, work)
+    report, flags = _write(domain, work)
+    rows = [_health_row(row) for row in report.rows]
     if as_json:
-        document = {"segments": rows, "flags": [asdict(f) for f in flags]}
+        day = report.day.isoformat() if report.day else None
+        document = {"day": day, "timezone": report.timezone, "segments": rows}
+        document["flags"] = [asdict(f) for f in flags]
         click.echo(json.dumps(document, indent=2, ensure_ascii=False))
         return
+    if report.day is None:
+        click.echo("No KPIs yet: the shop has no segments.")
+    else:
+        click.echo(f"KPIs of {report.day}, the shop's last complete day ({report.timezone}).")
     click.echo(f"{'segment':<24} {'size':>7} {'revenue 90d':>12} {'AOV':>8} {'repeat':>7} conv 30d")
     for r in rows:
-        click.echo(
-            f"{r['segment']:<24} {r['size']:>7} {r['revenue_90d_minor']:>12} "
-            f"{_show(r['aov_minor']):>8} {_show(r['repeat_rate']):>7} "
-            f"{_show(r['conversion_30d'])} (n={r['conversion_n']})"
-        )
+        click.echo(_health_line(r))
     for flag in flags:
         click.echo(f"! {flag.message}  [{flag.key}]")
+
+
+def _health_line(r: dict[str, Any]) -> str:
+    if r["status"] == "not_evaluated":
+        return f"{r['segment']:<24} {r['note']}"
+    line = (
+        f"{r['segment']:<24} {r['size']:>7} {r['revenue_90d_minor']:>12} "
+        f"{_show(r['aov_minor']):>8} {_show(r['repeat_rate']):>7} "
+        f"{_show(r['conversion_30d'])} (n={r['conversion_n']})"
+    )
+    return f"{line}  ({r['note']})" if r["note"] else line
 
 
 HEALTH_KEYS = (
@@ -261,10 +276,10 @@ HEALTH_KEYS = (
 )
 
 
-def _health_row(segment: Any, daily: Any) -> dict[str, Any]:
-    return {"segment": segment.name, "day": daily.day.isoformat()} | {
-        k: getattr(daily, k) for k in HEALTH_KEYS
-    }
+def _health_row(row: Any) -> dict[str, Any]:
+    daily = row.daily
+    head = {"segment": row.segment.name, "day": daily.day.isoformat(), "status": row.status}
+    return head | {k: getattr(daily, k) for k in HEALTH_KEYS} | {"note": row.note}
 
 
 def _show(value: float | int | None) -> str:

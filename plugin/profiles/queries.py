@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from datetime import datetime
 from typing import Any
 
@@ -14,6 +15,8 @@ from plugin.profiles.metrics import counted_orders
 from plugin.profiles.models import Customer, Order, Purchase
 from plugin.profiles.money import format_minor
 from plugin.shops.models import Shop
+
+ID_CHUNK = 1000
 
 
 def bought_by(
@@ -46,6 +49,21 @@ def product_types_bought(session: Session, shop_id: int, customer_id: int) -> li
 
 def vendors_bought(session: Session, shop_id: int, customer_id: int) -> list[dict[str, Any]]:
     return bought_by(session, shop_id, customer_id, Purchase.vendor_cf)
+
+
+def platform_ids(
+    session: Session, shop_id: int, customer_ids: Iterable[int | None]
+) -> dict[int, str]:
+    """The shop's own ids (what a merchant reads) of internal customer ids, one query per
+    thousand ids; customers deleted or erased since are left out."""
+    wanted = sorted({i for i in customer_ids if i is not None})
+    found: dict[int, str] = {}
+    for start in range(0, len(wanted), ID_CHUNK):
+        stmt = select(Customer.id, Customer.platform_id).where(
+            Customer.shop_id == shop_id, Customer.id.in_(wanted[start : start + ID_CHUNK])
+        )
+        found.update({row.id: row.platform_id for row in session.execute(stmt)})
+    return found
 
 
 def _when(moment: datetime | None) -> str | None:

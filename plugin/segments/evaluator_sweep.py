@@ -3,7 +3,8 @@ evaluate every segment with reason `sweep`.
 
 A shop is due hourly (per-shop setting `segment_sweep_minutes`), just after its local
 midnight (whole-day conditions such as `last_order_date < -90d` move then), and whenever
-a segment was created, edited or re-enabled since the last sweep.
+a segment was created, edited or re-enabled since the last sweep. `evaluate_shop_now`
+sweeps a shop at once, right after an install or a history import.
 """
 
 from __future__ import annotations
@@ -16,6 +17,7 @@ from zoneinfo import ZoneInfo
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
+from plugin.db import utcnow
 from plugin.runtime import Runtime
 from plugin.segments.builtins import category_fans_due, refresh_category_fans
 from plugin.segments.evaluator import SweepResult, evaluate_shop
@@ -87,6 +89,34 @@ def sweep_shop(runtime: Runtime, shop_id: int, now: datetime) -> SweepResult:
         if category_fans_due(session, shop_id, now):
             refresh_category_fans(session, shop_id, now)
     return evaluate_shop(runtime, shop_id, now, SWEEP, thresholds_moved=moved)
+
+
+def evaluate_shop_now(
+    runtime: Runtime, shop_id: int, *, now: datetime | None = None, first_time_only: bool = False
+) -> SweepResult | None:
+    """Sweep one shop right away, after its unit of work committed (an install, a history
+    import) rather than at the next scheduled sweep. With `first_time_only`, only a shop
+    with a segment never evaluated is swept: a reinstall keeps its schedule instead of
+    sweeping a large shop inside an install request. A failure is logged, never raised:
+    the scheduled sweep settles the shop later. None when nothing was evaluated."""
+    try:
+        if first_time_only:
+            with runtime.sessions() as session:
+                if not _never_evaluated(session, shop_id):
+                    return None
+        return sweep_shop(runtime, shop_id, now or utcnow())
+    except Exception:
+        log.exception("segments.evaluate_now_failed shop_id=%s", shop_id)
+        return None
+
+
+def _never_evaluated(session: Session, shop_id: int) -> bool:
+    stmt = select(Segment.id).where(
+        Segment.shop_id == shop_id,
+        Segment.enabled.is_(True),
+        Segment.last_evaluated_at.is_(None),
+    )
+    return session.scalar(stmt.limit(1)) is not None
 
 
 def sweep_due_shops(runtime: Runtime, shop_ids: list[int], now: datetime) -> int:

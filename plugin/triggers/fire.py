@@ -108,8 +108,14 @@ class _Decider:
                     "skip", "guest checkout: Flow needs a customer, no webhook set"
                 )
             return None
-        if customer is None or self.looked_up.get(customer.id) == GONE:
-            return policy.Verdict("skip", "the customer no longer exists")
+        if customer is None:
+            return policy.Verdict("skip", "the customer was deleted or erased from the app")
+        if self.looked_up.get(customer.id) == GONE:
+            return policy.Verdict(
+                "skip",
+                f"the shop has no customer {customer.platform_id} (deleted there, or "
+                "never created there: e.g. a replayed delivery)",
+            )
         if not customer.email or self.looked_up.get(customer.id) == NO_EMAIL:
             return policy.Verdict("skip", "the customer has no email address")
         verdict = policy.consent(customer)

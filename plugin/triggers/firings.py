@@ -1,9 +1,11 @@
-"""Trigger firings: scheduled once per cause (dedupe key), cancelled when the cause is gone."""
+"""Trigger firings: scheduled once per cause (dedupe key), cancelled when the cause is gone,
+or recorded as skipped with the reason when a cause will not fire."""
 
 from __future__ import annotations
 
 import uuid
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
@@ -14,10 +16,18 @@ from plugin.db import insert_for
 from plugin.outbox import models as outbox
 from plugin.outbox.models import OutboxItem
 from plugin.tagsync import trigger_tags
-from plugin.triggers.catalogue import CANCELLED, FIRED, PENDING_STATES, SCHEDULED
+from plugin.triggers.catalogue import (
+    CANCELLED,
+    DEFERRED,
+    FIRED,
+    PENDING_STATES,
+    SCHEDULED,
+    SKIPPED,
+)
 from plugin.triggers.models import TriggerFiring
 
 CHUNK = 1000  # customer ids per IN list
+NOT_FIRED = (SKIPPED, DEFERRED, CANCELLED)
 
 
 def schedule(
@@ -38,23 +48,61 @@ def schedule(
     The unique (shop, dedupe_key) makes a repeated cause (a duplicated webhook delivery, a
     second scan, two workers) collapse into the first firing, on both databases.
     """
-    values = {
+    values = _row(shop_id, name, dedupe_key, why, now, customer_id=customer_id, payload=payload)
+    values.update(state=SCHEDULED, due_at=due_at, checkout_token=checkout_token)
+    stmt = insert_for(session, TriggerFiring).values(**values)
+    stmt = stmt.on_conflict_do_nothing(index_elements=["shop_id", "dedupe_key"])
+    return bool(session.execute(stmt).rowcount)  # type: ignore[attr-defined]
+
+
+@dataclass(frozen=True)
+class Skip:
+    """A cause that will not fire its trigger, and exactly why (`detail`)."""
+
+    dedupe_key: str
+    customer_id: int | None
+    why: str
+    detail: str
+    payload: dict[str, Any] = field(default_factory=dict)
+
+
+def record_skipped(
+    session: Session, shop_id: int, name: str, skips: Sequence[Skip], now: datetime
+) -> None:
+    """Keep decisions not to fire as skipped firings, so the merchant can read why.
+
+    Set-based, however many causes; a cause that already has a firing keeps it.
+    """
+    rows = []
+    for skip in skips:
+        values = _row(shop_id, name, skip.dedupe_key, skip.why, now, skip.customer_id, skip.payload)
+        values.update(state=SKIPPED, due_at=now, detail=skip.detail, checkout_token=None)
+        rows.append(values)
+    if rows:  # one executemany: SQLAlchemy batches it into multi-row INSERTs
+        stmt = insert_for(session, TriggerFiring)
+        session.execute(stmt.on_conflict_do_nothing(index_elements=["shop_id", "dedupe_key"]), rows)
+
+
+def _row(
+    shop_id: int,
+    name: str,
+    dedupe_key: str,
+    why: str,
+    now: datetime,
+    customer_id: int | None = None,
+    payload: dict[str, Any] | None = None,
+) -> dict[str, Any]:
+    return {
         "shop_id": shop_id,
         "name": name,
         "trigger_id": str(uuid.uuid4()),
         "dedupe_key": dedupe_key[:255],
         "customer_id": customer_id,
-        "checkout_token": checkout_token,
-        "state": SCHEDULED,
-        "due_at": due_at,
         "why": why[:255],
         "payload": payload or {},
         "created_at": now,
         "updated_at": now,
     }
-    stmt = insert_for(session, TriggerFiring).values(**values)
-    stmt = stmt.on_conflict_do_nothing(index_elements=["shop_id", "dedupe_key"])
-    return bool(session.execute(stmt).rowcount)  # type: ignore[attr-defined]
 
 
 def existing_keys(session: Session, shop_id: int, dedupe_keys: list[str]) -> set[str]:
@@ -118,6 +166,17 @@ def pending_of_customers(
         )
         found.extend(session.scalars(stmt.with_for_update()))
     return found
+
+
+def not_fired(session: Session, shop_id: int, limit: int) -> list[TriggerFiring]:
+    """The shop's firings that sent nothing (skipped, deferred, cancelled), latest first."""
+    stmt = (
+        select(TriggerFiring)
+        .where(TriggerFiring.shop_id == shop_id, TriggerFiring.state.in_(NOT_FIRED))
+        .order_by(TriggerFiring.updated_at.desc(), TriggerFiring.id.desc())
+        .limit(limit)
+    )
+    return list(session.scalars(stmt))
 
 
 def outbox_key(trigger_id: str, kind: str) -> str:

@@ -82,7 +82,14 @@ def frequency_cap(
     if len(recent) < cap:
         return FIRE
     until = recent[len(recent) - cap] + window
-    return Verdict("defer", f"frequency cap: {cap} per {hours} h", until)
+    last = recent[-1].strftime("%Y-%m-%d %H:%M UTC")
+    detail = f"frequency cap: {cap} per {_span(hours)} reached (last sent {last})"
+    return Verdict("defer", detail, until)
+
+
+def _span(hours: int) -> str:
+    """24 → "24 h", 168 → "7 days": the cap's window as the merchant set it."""
+    return f"{hours // 24} days" if hours > 24 and hours % 24 == 0 else f"{hours} h"
 
 
 def _zone(name: str) -> ZoneInfo:

@@ -1,7 +1,8 @@
 """The reactivation trigger: a customer entering the Inactive segment (a membership listener).
 
 Only entries caused by behaviour or by time passing (reasons `realtime`, `sweep`) fire; a
-first evaluation, backfill or rule edit never does. One firing per stay in the segment
+first evaluation, backfill or rule edit never does, and its entries are kept as skipped
+firings with that reason. One firing per stay in the segment
 (dedupe key `reactivation:<customer>:<membership id>`), so once per inactivity period; a
 customer who leaves the segment before it fires has their pending firing cancelled.
 """
@@ -15,13 +16,31 @@ from sqlalchemy import or_, select
 from sqlalchemy.orm import Session
 
 from plugin.segments.listeners import MembershipChange
-from plugin.segments.models import ENTERED, EXITED, REALTIME, SWEEP, Segment, SegmentMembership
+from plugin.segments.models import (
+    ENTERED,
+    EXITED,
+    INITIAL,
+    MERGED,
+    REALTIME,
+    RULE_EDIT,
+    SWEEP,
+    THRESHOLD,
+    Segment,
+    SegmentMembership,
+)
 from plugin.triggers import firings
 from plugin.triggers import settings as trigger_settings
 from plugin.triggers.catalogue import REACTIVATION
 from plugin.triggers.models import TriggerSetting
 
 FIRING_REASONS = (REALTIME, SWEEP)
+# How a customer entered without behaviour, for the skipped firing's reason.
+NOT_BEHAVIOUR = {
+    INITIAL: "when the app first evaluated the segment (history)",
+    RULE_EDIT: "because the segment's rules were edited or it was switched on",
+    THRESHOLD: "because the RFM or VIP thresholds moved",
+    MERGED: "through a merge of two customers",
+}
 CHUNK = 1000
 
 
@@ -29,10 +48,9 @@ def on_membership_changes(
     session: Session, shop_id: int, changes: Sequence[MembershipChange], now: datetime
 ) -> None:
     """Listener (plugin.segments.listeners): schedule or cancel reactivation firings."""
-    # Runs for every real-time event: only an exit, or an entry that may fire, is worth a
-    # look, and only when its segment could be the configured one (one query).
-    relevant = [c for c in changes if c.kind == EXITED or c.reason in FIRING_REASONS]
-    if not relevant or not _could_care(session, shop_id, {c.segment_id for c in relevant}):
+    # Runs for every real-time event: only changes of a segment that could be the
+    # configured one are worth a look (one query tells).
+    if not changes or not _could_care(session, shop_id, {c.segment_id for c in changes}):
         return
     values = trigger_settings.load(session, shop_id, REACTIVATION)
     segment = _segment(session, shop_id, values["segment"])
@@ -44,11 +62,12 @@ def on_membership_changes(
         for firing in firings.pending_of_customers(session, shop_id, REACTIVATION, [*exits]):
             why = f"left {segment.slug} ({exits[firing.customer_id]})"  # type: ignore[index]
             firings.cancel(session, shop_id, [firing], why, now)
-    entered = [c for c in mine if c.kind == ENTERED and c.reason in FIRING_REASONS]
-    if not entered or not values["enabled"]:
+    arrivals = [c for c in mine if c.kind == ENTERED]
+    if not arrivals or not values["enabled"]:
         return
-    stays = _open_stays(session, segment.id, [c.customer_id for c in entered])
-    for change in entered:
+    stays = _open_stays(session, segment.id, [c.customer_id for c in arrivals])
+    _record_history(session, shop_id, segment, arrivals, stays, now)
+    for change in (c for c in arrivals if c.reason in FIRING_REASONS):
         stay = stays.get(change.customer_id, now.date().isoformat())
         firings.schedule(
             session,
@@ -61,6 +80,34 @@ def on_membership_changes(
             customer_id=change.customer_id,
             payload={"segment": segment.name},
         )
+
+
+def _record_history(
+    session: Session,
+    shop_id: int,
+    segment: Segment,
+    arrivals: Sequence[MembershipChange],
+    stays: dict[int, str],
+    now: datetime,
+) -> None:
+    """Entries that may not fire (history, a rule edit, moved thresholds) become skipped
+    firings of their stay, with the reason: a first evaluation records them all at once."""
+    skips = [
+        firings.Skip(
+            f"reactivation:{c.customer_id}:{stays.get(c.customer_id, now.date().isoformat())}",
+            c.customer_id,
+            f"entered {segment.slug} ({c.reason})",
+            _not_behaviour(segment.name, c.reason),
+        )
+        for c in arrivals
+        if c.reason not in FIRING_REASONS
+    ]
+    firings.record_skipped(session, shop_id, REACTIVATION, skips, now)
+
+
+def _not_behaviour(segment: str, reason: str) -> str:
+    how = NOT_BEHAVIOUR.get(reason, f"by a change of kind {reason!r}")
+    return f"entered {segment} {how}, not by the customer's behaviour or time passing"
 
 
 def _could_care(session: Session, shop_id: int, segment_ids: set[int]) -> bool:

@@ -133,13 +133,10 @@ def test_a_scripted_history_ends_with_exact_tags_and_flow_triggers(
     shop_id = install(live_app, simulator, t0)
     shop = Shopify(live_app, simulator, shop_id)
 
-    at = t0 + MIN
-    shop.webhook(
-        "customers/create", customer_payload("1", updated_at=at, email="ada@example.com"), at
-    )
-    shop.webhook(
-        "customers/create", customer_payload("2", updated_at=at, email="bo@example.com"), at
-    )
+    at = t0 + MIN  # both sign up after the install (a customer from before gets no welcome)
+    for number, email in (("1", "ada@example.com"), ("2", "bo@example.com")):
+        created = customer_payload(number, updated_at=at, email=email, created_at=at.isoformat())
+        shop.webhook("customers/create", created, at)
 
     # Ada's first order (150.00): New customers, Big spenders, and a welcome trigger.
     at = t0 + 2 * MIN

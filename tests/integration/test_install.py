@@ -93,6 +93,8 @@ def test_full_code_grant_installs_the_shop(
             s.key: s.value
             for s in session.scalars(select(ShopSetting).where(ShopSetting.shop_id == shop.id))
         }
+    # The defaults, and the stamp of the first evaluation that followed the install.
+    assert settings.pop("category_fans_refreshed_at")["value"] > shop.installed_at.isoformat()
     assert settings == {
         "abandoned_after_hours": {"value": 10},
         "link_guest_orders_by_email": {"value": False},

@@ -129,7 +129,33 @@ def test_health_shows_kpis_and_flags_and_dismisses(runtime: Runtime, shop_id: in
     # KPIs are of the last complete local day; members entered today are not in it yet.
     yesterday = (utcnow() - timedelta(days=1)).date().isoformat()
     assert (regular["day"], regular["size"], regular["conversion_n"]) == (yesterday, 0, 0)
+    assert (document["day"], document["timezone"]) == (yesterday, "UTC")
+    # ... and the row says so instead of a bare 0.
+    assert regular["status"] == "members_after_day"
+    today = utcnow().date().isoformat()
+    assert (
+        regular["note"] == f"no members that day; members since {today} (size now: `segments list`)"
+    )
     assert "small:regular" in {flag["key"] for flag in document["flags"]}
 
     code, out = run("segments", "health", SHOP, "--dismiss", "small:regular")
     assert code == 0 and "[small:regular]" not in out and "Regular" in out
+
+
+def test_health_on_day_one_names_the_snapshot_day_and_what_it_cannot_show(
+    runtime: Runtime, settings: Settings
+) -> None:
+    installed(runtime, settings, SHOP, utcnow())  # today: the built-ins are created now
+    yesterday = (utcnow() - timedelta(days=1)).date().isoformat()
+    code, out = run("segments", "health", SHOP)
+    assert code == 0, out
+    lines = out.splitlines()
+    assert lines[0] == f"KPIs of {yesterday}, the shop's last complete day (UTC)."
+    regular = next(line for line in lines if line.startswith("Regular "))
+    assert regular.split(maxsplit=1)[1] == "not evaluated yet"
+
+    run("segments", "evaluate", SHOP)
+    out = run("segments", "health", SHOP)[1]
+    regular = next(line for line in out.splitlines() if line.startswith("Regular "))
+    today = utcnow().date().isoformat()
+    assert regular.endswith(f"(created {today}, after this day: KPIs from that day on)")

@@ -49,7 +49,18 @@ def test_initial_entries_into_inactive_fire_nothing(trig: TriggerWorld) -> None:
     trig.run(T0 + 2 * HOUR)
     assert _inactive_stays(trig, "7"), "the customer is in Inactive"
     assert {s[2] for s in _inactive_stays(trig, "7")} <= {"initial", "threshold"}
-    assert [f.name for f in trig.firings()] == []
+    decided = {f.name: (f.state, f.detail) for f in trig.firings()}
+    assert decided == {
+        "welcome": (
+            "skipped",
+            "order placed before the app was installed (placed 2025-08-14, installed 2026-03-02)",
+        ),
+        "reactivation": (
+            "skipped",
+            "entered Inactive when the app first evaluated the segment (history), "
+            "not by the customer's behaviour or time passing",
+        ),
+    }
     assert trig.flow() == []
 
 
@@ -64,7 +75,9 @@ def test_rule_edit_entries_into_inactive_fire_nothing(trig: TriggerWorld) -> Non
     sweep_shop(trig.runtime, trig.shop_id, T0 + 3 * DAY)
     trig.run(T0 + 3 * DAY)
     assert [s[2] for s in _inactive_stays(trig, "7")] == ["rule_edit"]
-    assert trig.firings() == []
+    [skipped] = trig.firings()
+    assert (skipped.name, skipped.state) == ("reactivation", "skipped")
+    assert "because the segment's rules were edited" in (skipped.detail or "")
     assert trig.flow() == []
 
 
@@ -86,7 +99,13 @@ def test_welcome_never_fires_for_history(trig: TriggerWorld) -> None:
     # Placed after install, but reaching the worker days later (a replay).
     trig.order("2002", customer="9", at=T0 + DAY, processed_at=T0 + 5 * DAY)
     trig.run(T0 + 5 * DAY)
-    assert trig.firings() == []
+    assert [(f.state, f.detail) for f in trig.firings()] == [
+        (
+            "skipped",
+            "order placed before the app was installed (placed 2026-02-20, installed 2026-03-02)",
+        ),
+        ("skipped", "order reached the app 4 days after it was placed (history, not a live order)"),
+    ]
     assert trig.flow() == []
 
 

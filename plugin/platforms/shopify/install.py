@@ -1,7 +1,8 @@
 """The three ways a Shopify shop installs the app: code grant, token exchange, custom-app token.
 
 Each stores the shop in one transaction, then (outside it) reads the shop's timezone and
-currency over the Admin API. Nothing here holds a transaction open across HTTP.
+currency over the Admin API and evaluates the new shop's segments. Nothing here holds a
+transaction open across HTTP.
 """
 
 from __future__ import annotations
@@ -22,6 +23,7 @@ from plugin.platforms.shopify.oauth import QueryValue, TokenGrant
 from plugin.platforms.shopify.session_token import SessionToken
 from plugin.platforms.shopify.subscriptions import register_webhooks
 from plugin.runtime import Runtime
+from plugin.segments.evaluator_sweep import evaluate_shop_now
 from plugin.shops import services
 from plugin.shops.tokens import Credentials
 
@@ -86,6 +88,7 @@ def add_custom_shop(
     credentials = Credentials(token, info.scopes, webhook_secret=webhook_secret)
     shop_id = _store(runtime, shop, credentials, "custom")
     _record_info(runtime, shop_id, info)
+    evaluate_shop_now(runtime, shop_id, first_time_only=True)
     return CustomInstall(info, register_webhooks(client, runtime.settings.app_url))
 
 
@@ -123,8 +126,11 @@ def _install(runtime: Runtime, shop: str, grant: TokenGrant, auth_method: str) -
         info = fetch_shop_info(client)
     except PlatformError as exc:  # installed all the same; shop/update will bring them
         log.warning("shops.install.shop_info_failed shop=%s error=%s", shop, exc.detail)
-        return
-    _record_info(runtime, shop_id, info)
+    else:
+        _record_info(runtime, shop_id, info)
+    # The built-in segments settle now, in the shop's timezone, so the first deliveries
+    # fill them in real time instead of waiting for the scheduled sweep.
+    evaluate_shop_now(runtime, shop_id, first_time_only=True)
 
 
 def _store(runtime: Runtime, shop: str, credentials: Credentials, auth_method: str) -> int:
