@@ -32,6 +32,7 @@ class Settings:
     inbox_max_attempts: int = 5
     worker_poll_seconds: float = 1.0
     log_level: str = "INFO"
+    trusted_proxies: int = 0  # proxies in front whose X-Forwarded-For/-Proto to believe
 
     @classmethod
     def from_env(cls, env: dict[str, str] | None = None, *, dotenv: bool = True) -> Settings:
@@ -54,6 +55,7 @@ class Settings:
             inbox_max_attempts=int(get("SHOPSEG_INBOX_MAX_ATTEMPTS", "5")),
             worker_poll_seconds=float(get("SHOPSEG_WORKER_POLL_SECONDS", "1.0")),
             log_level=get("SHOPSEG_LOG_LEVEL", "INFO"),
+            trusted_proxies=int(get("SHOPSEG_TRUSTED_PROXIES", "0")),
         )
 
     @property
