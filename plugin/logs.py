@@ -48,6 +48,8 @@ PERSONAL_KEYS = (
 )
 
 _PATTERNS: list[tuple[re.Pattern[str], str]] = [
+    # Terminal colours (Werkzeug's request log on a TTY) have no place in a log file.
+    (re.compile(r"\x1b\[[0-9;]*[A-Za-z]"), ""),
     # SQLAlchemy's "[parameters: …]" line, should an engine ever show its parameters.
     (re.compile(r"\[parameters: [^\n]*"), f"[parameters: {REDACTED}]"),
     # PostgreSQL quotes the offending values in its error details.
@@ -73,7 +75,8 @@ _secrets: set[str] = set()
 
 
 def redact(text: str) -> str:
-    """`text` with emails, phone numbers, tokens, credentials and known secrets replaced."""
+    """`text` with emails, phone numbers, tokens, credentials and known secrets replaced
+    (and terminal colour codes dropped)."""
     for secret in sorted(_secrets, key=len, reverse=True):
         text = text.replace(secret, REDACTED)
     for pattern, replacement in _PATTERNS:

@@ -15,6 +15,7 @@ from datetime import datetime, timedelta
 from sqlalchemy import delete, func, or_, select, update
 from sqlalchemy.orm import Session
 
+from plugin.db import lock_keys
 from plugin.errors import RateLimited
 from plugin.shops.models import OAuthState
 
@@ -40,6 +41,7 @@ def create_oauth_state(
     session: Session, shop_domain: str, now: datetime, client: str | None = None
 ) -> str:
     """A single-use nonce for the grant; RateLimited past the caps of pending states."""
+    lock_keys(session, "oauth_states")  # concurrent installs count one after the other
     purge_oauth_states(session, now)
     _check_caps(session, shop_domain, client, now)
     nonce = secrets.token_urlsafe(32)

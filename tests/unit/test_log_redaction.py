@@ -118,3 +118,8 @@ def test_a_record_with_broken_arguments_does_not_leak_them() -> None:
     record = logging.LogRecord("x", logging.INFO, __file__, 1, "%d", ("ann@example.com",), None)
     logs.redact_record(record)
     assert "ann@example.com" not in record.getMessage()
+
+
+def test_terminal_colour_codes_are_stripped() -> None:
+    line = '"GET /healthz HTTP/1.1" \x1b[32m200\x1b[0m -'
+    assert redact(line) == '"GET /healthz HTTP/1.1" 200 -'
