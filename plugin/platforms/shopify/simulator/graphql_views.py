@@ -13,6 +13,7 @@ from graphql import DocumentNode, GraphQLSchema, execute_sync
 from plugin.platforms.shopify.simulator import (  # noqa: F401
     bulk_resolvers,
     customer_resolvers,
+    history_resolvers,
     shop_resolvers,
 )
 from plugin.platforms.shopify.simulator.cost import query_cost
@@ -126,9 +127,16 @@ def _charged(
     status = state.traffic.refund_points(shop, requested - actual)
     answer: dict[str, Any] = {"data": result.data}
     if result.errors:
-        answer["errors"] = [{"message": e.message, "path": e.path} for e in result.errors]
+        answer["errors"] = [_error(e) for e in result.errors]
     answer["extensions"] = {"cost": _cost(requested, actual, status)}
     return answer
+
+
+def _error(error: Any) -> dict[str, Any]:
+    body: dict[str, Any] = {"message": error.message, "path": error.path}
+    if error.extensions:
+        body["extensions"] = error.extensions
+    return body
 
 
 def _forced_throttle(state: SimulatorState, shop: str) -> bool:
