@@ -42,7 +42,7 @@ from plugin.runtime import Runtime
 from plugin.shops.models import Shop
 
 STAGE_BATCH = 5000  # lines per staging transaction
-MERGE_BATCH = 20000  # lines per merging transaction
+MERGE_FACTOR = 4  # a merging transaction takes this many staging batches
 MERGERS: dict[str, Callable[..., None]] = {
     "customers": merge_customers,
     "products": merge_products,
@@ -73,13 +73,15 @@ def advance(
     *,
     on_progress: Progress | None = None,
     clock: Callable[[], datetime] = utcnow,
+    batch: int = STAGE_BATCH,
 ) -> str:
     """Advance the run; returns DONE, WAITING_FOR_PLATFORM, or BUSY (another process has it)."""
     with runtime.sessions() as session:
         owner = runs.take_lease(session, run_id, clock())
     if owner is None:
         return BUSY
-    step = Step(runtime, run_id, source, owner, on_progress or (lambda _tick: None), clock)
+    tell = on_progress or (lambda _tick: None)
+    step = Step(runtime, run_id, source, owner, tell, clock, batch)
     try:
         return step.run()
     finally:
@@ -95,6 +97,7 @@ class Step:
     owner: str
     on_progress: Progress
     clock: Callable[[], datetime]
+    batch: int = STAGE_BATCH  # lines per staging transaction (merging: four times as many)
     shop_id: int = 0
 
     def run(self) -> str:
@@ -203,7 +206,7 @@ class Step:
         done = phase.lines_done
         if phase.url:
             lines = self.source.lines(phase.url, done)
-            while chunk := list(islice(lines, STAGE_BATCH)):
+            while chunk := list(islice(lines, self.batch)):
                 done = self._stage_chunk(resource, stager, done, chunk)
         self._save(resource, state=STAGED, object_count=max(phase.object_count, done))
 
@@ -239,7 +242,7 @@ class Step:
         merge, last = MERGERS[resource], phase.lines_done - 1
         lo = phase.merged_upto + 1
         while lo <= last:
-            hi = min(lo + MERGE_BATCH - 1, last)
+            hi = min(lo + self.batch * MERGE_FACTOR - 1, last)
             self._merge_batch(resource, merge, lo, hi)
             lo = hi + 1
         self._save(resource, state=MERGED)

@@ -8,7 +8,7 @@ from datetime import datetime
 import click
 
 from plugin.backfill import runs
-from plugin.backfill.importer import BUSY, DONE, Tick, advance
+from plugin.backfill.importer import BUSY, DONE, STAGE_BATCH, Tick, advance
 from plugin.backfill.sources import source_for
 from plugin.commands.core import load_runtime
 from plugin.commands.customers import find_shop
@@ -51,7 +51,14 @@ class Bar:
 @click.argument("domain")
 @click.option("--poll", default=2.0, show_default=True, help="Seconds between status checks.")
 @click.option("--again", is_flag=True, help="Start a new import even if one finished.")
-def backfill(domain: str, poll: float, again: bool) -> None:
+@click.option(
+    "--batch",
+    default=STAGE_BATCH,
+    show_default=True,
+    type=click.IntRange(min=1),
+    help="Lines per staging transaction (merging takes four times as many).",
+)
+def backfill(domain: str, poll: float, again: bool, batch: int) -> None:
     """Import the shop's existing customers, products and orders (resumes an unfinished one)."""
     runtime = load_runtime(migrate_sqlite=True)
     try:
@@ -59,7 +66,7 @@ def backfill(domain: str, poll: float, again: bool) -> None:
         if run_id is None:
             click.echo(f"{domain}: the history import is already done (use --again).")
             return
-        _drive(runtime, domain, run_id, poll)
+        _drive(runtime, domain, run_id, poll, batch)
         _print_status(runtime, domain)
     except ShopSegError as exc:
         raise click.ClickException(exc.detail) from exc
@@ -76,13 +83,14 @@ def _run_to_advance(runtime: Runtime, domain: str, again: bool) -> int | None:
         return run.id if run is not None else None
 
 
-def _drive(runtime: Runtime, domain: str, run_id: int, poll: float) -> None:
+def _drive(runtime: Runtime, domain: str, run_id: int, poll: float, batch: int) -> None:
     bar = Bar()
     while True:
         with runtime.sessions() as session:
             shop = find_shop(session, domain)
         try:
-            outcome = advance(runtime, run_id, source_for(runtime, shop), on_progress=bar)
+            source = source_for(runtime, shop)
+            outcome = advance(runtime, run_id, source, on_progress=bar, batch=batch)
         except PlatformError as exc:
             if not exc.transient:
                 raise

@@ -16,19 +16,35 @@ from sqlalchemy.orm import Session
 from plugin.backfill import runs
 from plugin.backfill.importer import DONE, advance
 from plugin.backfill.sources import source_for
-from plugin.profiles.models import Customer, CustomerTag, Order, OrderLine, Product, ProductTag, Purchase
+from plugin.profiles.models import (
+    Customer,
+    CustomerTag,
+    Order,
+    OrderLine,
+    Product,
+    ProductTag,
+    Purchase,
+)
 from plugin.runtime import Runtime
 from plugin.shops.models import Shop
 
 SKIP = {"id", "shop_id", "customer_id", "order_id", "product_id", "created_at", "updated_at"}
 SKIP |= {"metrics_updated_at"}
-VERSIONS = {"version", "profile_version", "consent_version", "summary_version", "statistics_version"}
+VERSIONS = {
+    "version",
+    "profile_version",
+    "consent_version",
+    "summary_version",
+    "statistics_version",
+}
 
 
 def import_history(runtime: Runtime, shop_id: int, timeout: float = 60) -> int:
     """Advance the shop's unfinished (or a new) run until it is done; the run id."""
     with runtime.sessions.begin() as session:
-        run = runs.unfinished_run(session, shop_id) or runs.create_run(session, shop_id, "test", _now())
+        run = runs.unfinished_run(session, shop_id) or runs.create_run(
+            session, shop_id, "test", _now()
+        )
         run_id = run.id
         shop = session.get(Shop, shop_id)
         assert shop is not None
@@ -59,9 +75,17 @@ def _row(obj: Any, drop: set[str] = frozenset()) -> dict[str, Any]:  # type: ign
 
 def store_of(session: Session, shop_id: int, *, drop: set[str] = frozenset()) -> dict[str, Any]:  # type: ignore[assignment]
     session.expire_all()
-    customers = {c.id: c.platform_id for c in session.scalars(select(Customer).where(Customer.shop_id == shop_id))}
-    orders = {o.id: o.platform_id for o in session.scalars(select(Order).where(Order.shop_id == shop_id))}
-    products = {p.id: p.platform_id for p in session.scalars(select(Product).where(Product.shop_id == shop_id))}
+    customers = {
+        c.id: c.platform_id
+        for c in session.scalars(select(Customer).where(Customer.shop_id == shop_id))
+    }
+    orders = {
+        o.id: o.platform_id for o in session.scalars(select(Order).where(Order.shop_id == shop_id))
+    }
+    products = {
+        p.id: p.platform_id
+        for p in session.scalars(select(Product).where(Product.shop_id == shop_id))
+    }
 
     def rows(model: Any, key: Any) -> dict[Any, Any]:
         found = session.scalars(select(model).where(model.shop_id == shop_id))
@@ -77,5 +101,8 @@ def store_of(session: Session, shop_id: int, *, drop: set[str] = frozenset()) ->
         "product_tags": rows(ProductTag, lambda t: (products[t.product_id], t.tag_cf)),
         "orders": rows(Order, lambda o: (o.platform_id, customers.get(o.customer_id))),
         "order_lines": rows(OrderLine, lambda x: (orders[x.order_id], x.platform_id)),
-        "purchases": rows(Purchase, lambda p: (customers[p.customer_id], orders[p.order_id], p.product_platform_id)),
+        "purchases": rows(
+            Purchase,
+            lambda p: (customers[p.customer_id], orders[p.order_id], p.product_platform_id),
+        ),
     }

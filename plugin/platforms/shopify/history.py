@@ -7,6 +7,7 @@ polled with `bulkOperation(id:)`; its result `url` works for seven days after co
 
 from __future__ import annotations
 
+import time
 from collections.abc import Iterable, Iterator
 from datetime import datetime, timedelta
 from typing import Any
@@ -16,7 +17,7 @@ import requests
 from plugin.errors import PlatformError
 from plugin.platforms.port import ExportBusy, ExportDenied, ExportState, HistoryRow, Page
 from plugin.platforms.shopify import bulk
-from plugin.platforms.shopify.client import AccessDenied, AdminClient, UserErrors
+from plugin.platforms.shopify.client import AccessDenied, AdminClient, Throttled, UserErrors
 from plugin.platforms.shopify.history_documents import BULK_HISTORY, PAGED_HISTORY
 from plugin.platforms.shopify.history_rows import flatten_page, instant, rows_from_lines
 
@@ -25,6 +26,8 @@ URL_LIFETIME = timedelta(days=7)
 BUSY_CODES = ("LIMIT_REACHED", "OPERATION_IN_PROGRESS")
 ALL_ORDERS_SCOPE = "read_all_orders"
 STREAM_TIMEOUT = (5, 300)
+THROTTLE_RETRIES = 20
+MAX_WAIT = 30.0
 
 
 class ShopifyHistory:
@@ -91,7 +94,7 @@ class ShopifyHistory:
                     yield line
 
     def page(self, resource: str, cursor: str | None) -> Page:
-        data = self.client.execute(PAGED_HISTORY[resource], {"after": cursor})
+        data = self._paced(PAGED_HISTORY[resource], {"after": cursor})
         connection = data[resource]
         info = connection.get("pageInfo") or {}
         return Page(
@@ -99,6 +102,15 @@ class ShopifyHistory:
             info.get("endCursor"),
             bool(info.get("hasNextPage")),
         )
+
+    def _paced(self, document: Any, variables: dict[str, Any]) -> dict[str, Any]:
+        """Paged reads spend the shop's API points fast: wait as Shopify says when throttled."""
+        for _ in range(THROTTLE_RETRIES):
+            try:
+                return dict(self.client.execute(document, variables))
+            except Throttled as exc:
+                time.sleep(min(exc.wait_seconds, MAX_WAIT))
+        return dict(self.client.execute(document, variables))
 
     def rows(self, lines: Iterable[bytes | dict[str, Any]]) -> Iterator[HistoryRow]:
         return rows_from_lines(lines)

@@ -93,10 +93,10 @@ PAGED_HISTORY_ORDERS = document(
     "PagedHistoryOrders",
     f"""
     query PagedHistoryOrders($after: String) {{
-      orders(first: 10, after: $after) {{
+      orders(first: 5, after: $after) {{
         nodes {{
           {ORDER_FIELDS}
-          lineItems(first: 50) {{ nodes {{ {LINE_FIELDS} }} pageInfo {{ hasNextPage }} }}
+          lineItems(first: 20) {{ nodes {{ {LINE_FIELDS} }} pageInfo {{ hasNextPage }} }}
         }}
         pageInfo {{ hasNextPage endCursor }}
       }}
