@@ -217,9 +217,7 @@ class Step:
         return done + len(chunk)
 
     def _numbered(self, first: int, chunk: list[Any]) -> Iterator[tuple[int, Any]]:
-        for offset, line in enumerate(chunk):
-            for row in self.source.rows((line,)):
-                yield first + offset, row
+        return ((first + offset, row) for offset, row in self.source.rows(chunk))
 
     def _stage_pages(self, resource: str, phase: BackfillPhase, stager: Stager) -> None:
         done, cursor = phase.lines_done, phase.cursor

@@ -12,7 +12,7 @@ from collections.abc import Iterable
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import delete, insert
+from sqlalchemy import delete
 from sqlalchemy.orm import Session
 
 from plugin.backfill.models import (
@@ -22,6 +22,7 @@ from plugin.backfill.models import (
     StagedProduct,
     StagedTag,
 )
+from plugin.backfill.rawinsert import insert_rows
 from plugin.events import make_version
 from plugin.platforms.port import HistoryRow
 from plugin.profiles.customer_tags import tag_key
@@ -61,9 +62,9 @@ class Stager:
                 tables[StagedOrder].append(self._order(base, values))
             elif kind == "line":
                 tables[StagedOrderLine].append({**base, **values})
+        connection = session.connection()
         for table, rows in tables.items():
-            if rows:
-                session.execute(insert(table), rows)
+            insert_rows(connection, table.__table__, rows)
         return sum(len(rows) for table, rows in tables.items() if table is not StagedTag)
 
     def _customer(self, base: dict[str, Any], v: dict[str, Any]) -> dict[str, Any]:

@@ -85,6 +85,6 @@ class HistorySource(Protocol):
 
     def page(self, resource: str, cursor: str | None) -> Page: ...
 
-    def rows(self, lines: Iterable[bytes | dict[str, Any]]) -> Iterator[HistoryRow]:
-        """Parsed lines, one row each (lines of other kinds skipped)."""
+    def rows(self, lines: Iterable[bytes | dict[str, Any]]) -> Iterator[tuple[int, HistoryRow]]:
+        """(position in `lines`, row) per parsed line (lines of other kinds skipped)."""
         ...

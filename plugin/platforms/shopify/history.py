@@ -112,7 +112,7 @@ class ShopifyHistory:
                 time.sleep(min(exc.wait_seconds, MAX_WAIT))
         return dict(self.client.execute(document, variables))
 
-    def rows(self, lines: Iterable[bytes | dict[str, Any]]) -> Iterator[HistoryRow]:
+    def rows(self, lines: Iterable[bytes | dict[str, Any]]) -> Iterator[tuple[int, HistoryRow]]:
         return rows_from_lines(lines)
 
 

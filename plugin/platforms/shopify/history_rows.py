@@ -19,6 +19,7 @@ from plugin.errors import ValidationError
 from plugin.profiles.money import currency_exponent, to_minor
 
 Row = tuple[str, dict[str, Any]]  # (kind: customer | product | order | line, values)
+Numbered = tuple[int, Row]  # (the line's position in the given lines, its row)
 
 _GID = re.compile(r"^gid://shopify/([A-Za-z]+)/([0-9]+)")
 _PLAIN = re.compile(r"^-?[0-9]+\.[0-9]{2}$")
@@ -55,9 +56,9 @@ def _lower(value: Any) -> str | None:
     return str(value).lower() if value else None
 
 
-def rows_from_lines(lines: Iterable[bytes | str | dict[str, Any]]) -> Iterator[Row]:
-    """One row per line; a line of an unknown kind is skipped, a malformed one refused."""
-    for raw in lines:
+def rows_from_lines(lines: Iterable[bytes | str | dict[str, Any]]) -> Iterator[Numbered]:
+    """(position, row) per line; a line of an unknown kind is skipped, a bad one refused."""
+    for position, raw in enumerate(lines):
         node = raw if isinstance(raw, dict) else orjson.loads(raw)
         gid = node.get("id")
         match = _GID.match(gid) if isinstance(gid, str) else None
@@ -65,7 +66,7 @@ def rows_from_lines(lines: Iterable[bytes | str | dict[str, Any]]) -> Iterator[R
         if kind is None:
             continue
         try:
-            yield kind, BUILDERS[kind](node)
+            yield position, (kind, BUILDERS[kind](node))
         except (KeyError, TypeError, ValueError) as exc:
             raise ValidationError(f"history line {gid}: {type(exc).__name__} {exc}") from None
 
