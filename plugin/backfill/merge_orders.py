@@ -203,7 +203,6 @@ def _subtract_unlisted_refunds(session: Session, shop_id: int, batch: tuple[Any,
             unlisted[row.id] += row.amount_minor
     values = [{"oid": oid, "net": totals[oid] - unlisted[oid]} for oid in totals]
     if values:
-        stmt = (
-            update(OT).where(OT.c.id == bindparam("oid")).values(net_total_minor=bindparam("net"))
-        )
+        net: Any = bindparam("net")
+        stmt = update(Order).where(Order.id == bindparam("oid")).values(net_total_minor=net)
         session.connection().execute(stmt, values)

@@ -5,7 +5,6 @@ from __future__ import annotations
 from datetime import UTC, datetime, timedelta
 
 import orjson
-import pytest
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 

@@ -34,7 +34,7 @@ class ShopifyHistory:
     """The HistorySource of one Shopify shop, over an AdminClient (or the outbox's paced
     client, which has the same `execute`)."""
 
-    resources = RESOURCES
+    resources: tuple[str, ...] = RESOURCES
 
     def __init__(self, client: AdminClient | Any, http: requests.Session) -> None:
         self.client = client

@@ -159,8 +159,16 @@ def line_row(node: dict[str, Any]) -> dict[str, Any]:
         "vendor": node.get("vendor"),
         "quantity": int(node["quantity"]),
         "price_minor": price[0],
-        "discount_minor": sum(minor(a["allocatedAmountSet"])[0] for a in allocations),  # type: ignore[index]
+        "discount_minor": _allocated(allocations),
     }
+
+
+def _allocated(allocations: Any) -> int:
+    total = 0
+    for allocation in allocations:
+        amount = minor(allocation["allocatedAmountSet"])
+        total += amount[0] if amount else 0
+    return total
 
 
 BUILDERS = {"customer": customer_row, "product": product_row, "order": order_row, "line": line_row}
