@@ -313,7 +313,7 @@ def write_report(results: list[Result], out: Path, command: str) -> str:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    return benchmark_main(__name__, argv, parse_args, run, write_report)
+    return benchmark_main("benchmarks.backfill", argv, parse_args, run, write_report)
 
 
 if __name__ == "__main__":

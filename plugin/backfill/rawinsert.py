@@ -1,4 +1,5 @@
-"""One INSERT per batch through the driver's own executemany (no SQLAlchemy per-row work).
+"""One INSERT per batch through the driver itself (no SQLAlchemy per-row work): SQLite's
+executemany, PostgreSQL's COPY.
 
 Staging writes millions of rows; SQLAlchemy's parameter processing cost more than the
 database did. Values are converted here the way the column types would: aware datetimes
@@ -66,6 +67,11 @@ def insert_rows(connection: Connection, table: Table, rows: list[dict[str, Any]]
     ]
     cursor = connection.connection.dbapi_connection.cursor()  # type: ignore[union-attr]
     try:
-        cursor.executemany(sql, params)
+        if dialect == "postgresql":  # COPY: several times faster than executemany there
+            with cursor.copy(f'COPY "{table.name}" ({names}) FROM STDIN') as copy:
+                for row in params:
+                    copy.write_row(row)
+        else:
+            cursor.executemany(sql, params)
     finally:
         cursor.close()
