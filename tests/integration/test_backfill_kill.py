@@ -31,16 +31,22 @@ SECRET = "kill-test-secret-" + "k" * 32
 RUN_START_ONLY = {"statistics_version", "summary_version"}  # versioned at each run's start
 
 
+def migrated(url: str) -> str:
+    engine = make_engine(url)
+    try:
+        upgrade_head(engine)
+    finally:
+        engine.dispose()
+    return url
+
+
 @pytest.fixture
 def migrated_url(backend: str, tmp_path) -> Iterator[str]:
     if backend == "sqlite":
-        url = f"sqlite:///{tmp_path / 'kill.db'}"
-        upgrade_head(make_engine(url))
-        yield url
+        yield migrated(f"sqlite:///{tmp_path / 'kill.db'}")
         return
     with fresh_postgres_database("shopseg_kill") as url:
-        upgrade_head(make_engine(url))
-        yield url
+        yield migrated(url)
 
 
 def backfill(
