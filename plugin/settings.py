@@ -31,6 +31,7 @@ class Settings:
     inbox_max_attempts: int = 5
     worker_poll_seconds: float = 1.0
     log_level: str = "INFO"
+    history_import_on_install: bool = True  # a shop's first install imports its history
 
     @classmethod
     def from_env(cls, env: dict[str, str] | None = None, *, dotenv: bool = True) -> Settings:
@@ -53,6 +54,7 @@ class Settings:
             inbox_max_attempts=int(get("SHOPSEG_INBOX_MAX_ATTEMPTS", "5")),
             worker_poll_seconds=float(get("SHOPSEG_WORKER_POLL_SECONDS", "1.0")),
             log_level=get("SHOPSEG_LOG_LEVEL", "INFO"),
+            history_import_on_install=get("SHOPSEG_HISTORY_IMPORT_ON_INSTALL", "1") != "0",
         )
 
     @property

@@ -68,7 +68,8 @@ def install_shop(
     session.flush()
     seed_settings(session, shop.id)
     ensure_builtin_segments(session, shop.id, now)
-    queue_first_import(session, shop.id, now)
+    if settings.history_import_on_install:
+        queue_first_import(session, shop.id, now)
     return shop
 
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 from datetime import UTC, datetime, timedelta
 
 import orjson
+import pytest
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
@@ -204,9 +205,24 @@ def test_webhooks_during_the_import_apply_once_and_the_newer_wins(
     assert owner.total_spent_minor == sum(o.net_total_minor for o in counted)
 
 
+@pytest.fixture
+def importing(sim_settings):
+    """A runtime whose installs queue the history import (as in production)."""
+    from dataclasses import replace
+
+    from plugin.runtime import build_runtime
+
+    runtime = build_runtime(replace(sim_settings, history_import_on_install=True))
+    try:
+        yield runtime
+    finally:
+        runtime.close()
+
+
 def test_a_reauthorisation_keeps_the_install_and_imports_once(
-    sim_runtime, simulator, session
+    importing, simulator, session
 ) -> None:
+    sim_runtime = importing
     domain = seeded(simulator, "again.myshopify.com")
     shop_id = add_shop(sim_runtime, simulator, domain)
     session.expire_all()
@@ -235,8 +251,9 @@ def test_a_reauthorisation_keeps_the_install_and_imports_once(
 
 
 def test_the_install_queues_the_import_and_the_outbox_runs_it(
-    sim_runtime, simulator, session
+    importing, simulator, session
 ) -> None:
+    sim_runtime = importing
     from plugin.outbox.delivery import drain
 
     shop_id = add_shop(sim_runtime, simulator, seeded(simulator, "fresh.myshopify.com"))
