@@ -135,8 +135,14 @@ class Step:
             assert phase is not None
             return phase
 
-    def _save(self, resource: str, **values: Any) -> BackfillPhase:
+    def _save(
+        self, resource: str, work: Callable[[Session], Any] | None = None, **values: Any
+    ) -> BackfillPhase:
+        """Update the phase, after `work` in the same transaction (staged rows and the
+        count of lines staged commit together: a kill between them cannot split them)."""
         with self.runtime.sessions.begin() as session:
+            if work is not None:
+                work(session)
             phase = session.get(BackfillPhase, (self.run_id, resource))
             assert phase is not None
             for key, value in values.items():
@@ -154,9 +160,10 @@ class Step:
     def _export(self, resource: str) -> None:
         phase = self._phase(resource)
         if phase.state == READY and phase.mode == BULK and self._expired(phase):
-            with self.runtime.sessions.begin() as session:
-                clear_phase(session, self.run_id, resource)
-            phase = self._save(resource, state=PENDING, operation_id=None, url=None, lines_done=0)
+            clear = lambda s: clear_phase(s, self.run_id, resource)  # noqa: E731
+            phase = self._save(
+                resource, clear, state=PENDING, operation_id=None, url=None, lines_done=0
+            )
         if phase.state == PENDING:
             self._start(resource)
         elif phase.state == WAITING:
@@ -211,9 +218,8 @@ class Step:
         self._save(resource, state=STAGED, object_count=max(phase.object_count, done))
 
     def _stage_chunk(self, resource: str, stager: Stager, done: int, chunk: list[Any]) -> int:
-        with self.runtime.sessions.begin() as session:
-            stager.stage(session, self._numbered(done, chunk))
-        self._save(resource, lines_done=done + len(chunk))
+        rows = self._numbered(done, chunk)
+        self._save(resource, lambda s: stager.stage(s, rows), lines_done=done + len(chunk))
         return done + len(chunk)
 
     def _numbered(self, first: int, chunk: list[Any]) -> Iterator[tuple[int, Any]]:
@@ -223,10 +229,10 @@ class Step:
         done, cursor = phase.lines_done, phase.cursor
         while True:
             page = self.source.page(resource, cursor)
-            with self.runtime.sessions.begin() as session:
-                stager.stage(session, self._numbered(done, page.lines))
+            rows = self._numbered(done, page.lines)
             done, cursor = done + len(page.lines), page.cursor
-            self._save(resource, lines_done=done, cursor=cursor, object_count=done)
+            stage = lambda s, rows=rows: stager.stage(s, rows)  # noqa: E731
+            self._save(resource, stage, lines_done=done, cursor=cursor, object_count=done)
             if not page.more:
                 break
         self._save(resource, state=STAGED)
