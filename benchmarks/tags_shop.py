@@ -102,6 +102,8 @@ def app_runtime(database_url: str, simulator: SimulatorHandle) -> AbstractContex
         shopify_api_key=simulator.state.api_key,
         shopify_api_secret=simulator.state.api_secret,
         shopify_base_url=simulator.base_url,
+        # The measured customers arrive by webhook; an import of the simulator's would add to them.
+        history_import_on_install=False,
     )
 
 

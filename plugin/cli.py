@@ -1,10 +1,10 @@
-"""`shopseg`: the command line (serve, worker, migrate, shops, inbox, customers, replay …)."""
+"""`shopseg`: the command line (serve, worker, migrate, shops, backfill, status, inbox …)."""
 
 from __future__ import annotations
 
 import click
 
-from plugin.commands import admin, core, inbox, replay
+from plugin.commands import admin, backfill, core, inbox, replay
 from plugin.commands import customers as customer_commands
 from plugin.commands import outbox as outbox_commands
 from plugin.commands import privacy as privacy_commands
@@ -20,7 +20,7 @@ def main() -> None:
     """Shop Segments: customer segments for online shops."""
 
 
-for command in core.COMMANDS + shop_commands.COMMANDS + admin.COMMANDS:
+for command in core.COMMANDS + shop_commands.COMMANDS + admin.COMMANDS + backfill.COMMANDS:
     main.add_command(command)
 main.add_command(inbox.inbox)
 main.add_command(replay.replay)

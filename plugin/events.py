@@ -83,6 +83,8 @@ class OrderData:
     ordered_at: datetime | None
     updated_at: datetime | None
     line_items: tuple[LineItem, ...]
+    app_id: str | None = None  # the app that created the order (e.g. a POS or sales channel)
+    location_id: str | None = None  # the point-of-sale location, if sold in person
 
 
 @dataclass(frozen=True)

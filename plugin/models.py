@@ -1,5 +1,6 @@
 """Imports every table module so `Base.metadata` is complete (Alembic, tests)."""
 
+from plugin.backfill import models as backfill_models
 from plugin.db import Base
 from plugin.inbox import models as inbox_models
 from plugin.outbox import models as outbox_models
@@ -13,6 +14,7 @@ from plugin.triggers import models as trigger_models
 
 __all__ = [
     "Base",
+    "backfill_models",
     "inbox_models",
     "outbox_models",
     "privacy_models",

@@ -36,6 +36,7 @@ class Settings:
     worker_poll_seconds: float = 1.0
     log_level: str = "INFO"
     trusted_proxies: int = 0  # proxies in front whose X-Forwarded-For/-Proto to believe
+    history_import_on_install: bool = True  # a shop's first install imports its history
 
     @classmethod
     def from_env(cls, env: dict[str, str] | None = None, *, dotenv: bool = True) -> Settings:
@@ -59,6 +60,7 @@ class Settings:
             worker_poll_seconds=float(get("SHOPSEG_WORKER_POLL_SECONDS", "1.0")),
             log_level=get("SHOPSEG_LOG_LEVEL", "INFO"),
             trusted_proxies=int(get("SHOPSEG_TRUSTED_PROXIES", "0")),
+            history_import_on_install=get("SHOPSEG_HISTORY_IMPORT_ON_INSTALL", "1") != "0",
         )
 
     @property

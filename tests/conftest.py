@@ -157,4 +157,6 @@ def settings(engine: Engine, tmp_path: Path) -> Settings:
         shopify_api_secret=TEST_API_SECRET,
         secret_key="test-secret-key-" + "x" * 32,
         app_url="http://127.0.0.1:5999",
+        # Tests install shops to test other things: the history import has its own tests.
+        history_import_on_install=False,
     )

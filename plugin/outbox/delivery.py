@@ -119,10 +119,11 @@ Deliverer = Callable[[DeliveryContext, OutboxItem], dict[str, Any] | None]
 
 def all_deliverers() -> dict[str, Deliverer]:
     """Deliverers by outbox kind, imported late (their packages build on this one)."""
+    from plugin.backfill.delivery import DELIVERERS as backfill_deliverers
     from plugin.tagsync.delivery import DELIVERERS as tag_deliverers
     from plugin.triggers.delivery import DELIVERERS as trigger_deliverers
 
-    return {**tag_deliverers, **trigger_deliverers}
+    return {**tag_deliverers, **trigger_deliverers, **backfill_deliverers}
 
 
 def deliver_due(

@@ -19,6 +19,7 @@ from plugin.db import Base, BigIntPK, JSONType, shop_fk, utcnow
 TAGS = "tags"  # one customer's managed tags brought to the desired set (one coalesced call)
 BULK_TAGS = "bulk_tags"  # many customers' tag changes through one bulk mutation
 TAGS_IMPORT = "tags_import"  # every customer's current tags read through a bulk query
+HISTORY_IMPORT = "history_import"  # the shop's history import, advanced until it is done
 FLOW_TRIGGER = "flow_trigger"  # flowTriggerReceive
 WEBHOOK = "webhook"  # the merchant's signed outbound webhook
 

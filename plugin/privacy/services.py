@@ -17,6 +17,7 @@ from typing import Any, cast
 from sqlalchemy import CursorResult, Executable, and_, delete, select, update
 from sqlalchemy.orm import Session
 
+from plugin.backfill.privacy import STAGED_PERSONAL_TABLES, erase_staged
 from plugin.inbox.models import AWAITING_INSTALL, DEAD, PENDING, REDACTED, InboxRow
 from plugin.outbox.models import OutboxItem
 from plugin.privacy.exports import FORMAT, group_by, row_document, rows_document, store_export
@@ -274,6 +275,10 @@ def _erase_actions(session: Session, s: DataSubject, _: Erasure) -> int:
     return sum(_count(session, delete(model).where(where)) for model, where in _actions_of(s))
 
 
+def _erase_staged(session: Session, s: DataSubject, _: Erasure) -> int:
+    return erase_staged(session, s.shop_id, s.platform_id, s.emails)
+
+
 # Erasure runs in this order: orders and checkouts are found through the profile's key, so
 # they go before the profile row.
 PERSONAL_DATA: tuple[PersonalData, ...] = (
@@ -287,6 +292,8 @@ PERSONAL_DATA: tuple[PersonalData, ...] = (
     PersonalData("profile", ("customers",), _export_profile, _erase_profile),
     PersonalData("deliveries", ("webhook_inbox",), _export_deliveries, _erase_deliveries),
     PersonalData("exports", ("privacy_exports",), None, _erase_exports),
+    # Copies staged by a running history import (exported once merged into the profile).
+    PersonalData("history_import", STAGED_PERSONAL_TABLES, None, _erase_staged),
 )
 
 # Tables that hold no personal data of a customer, and why.
@@ -303,6 +310,11 @@ NO_CUSTOMER_DATA: dict[str, str] = {
     "rfm_cutoffs": "the shop's RFM quintile cut-offs and VIP threshold: no customer ids",
     "segment_daily": "per-segment totals of a day, about no one customer",
     "segment_flag_dismissals": "the merchant's dismissed health flags",
+    "backfill_runs": "the shop's history imports and their counts",
+    "backfill_phases": "the progress of a history import",
+    "backfill_products": "the shop's catalogue, staged",
+    "backfill_tags": "tag names of staged rows; their owner's row is erased",
+    "backfill_order_lines": "staged lines of orders (anonymised with their order)",
 }
 
 

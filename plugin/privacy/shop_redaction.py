@@ -21,7 +21,8 @@ def installed_now(shop: Shop) -> bool:
         return False
     if shop.uninstalled_at is None:
         return True
-    return shop.installed_at is not None and shop.installed_at > shop.uninstalled_at
+    granted = shop.authorized_at or shop.installed_at
+    return granted is not None and granted > shop.uninstalled_at
 
 
 def redact_shop(session: Session, shop: Shop, current_inbox_id: int | None) -> bool:

@@ -254,8 +254,8 @@ def rebuild_purchases(session: Session, shop_id: int, ids: list[int]) -> None:
         .where(*counted_orders(shop_id), Order.customer_id.in_(ids), Order.ordered_at.is_not(None))
     )
     rows = [_purchase(shop_id, row) for row in session.execute(stmt)]
-    if rows:
-        session.execute(insert_for(session, Purchase), rows)
+    if rows:  # the table, not the class: a Core executemany, not the ORM's bulk insert
+        session.execute(insert_for(session, Purchase.__table__), rows)
 
 
 def _purchase(shop_id: int, row: Any) -> dict[str, Any]:

@@ -61,6 +61,10 @@ class Customer(Base):
     # what the platform itself reports (customers/purchasing_summary), for reconciliation
     reported_orders_count: Mapped[int | None] = mapped_column(Integer)
     reported_amount_spent_minor: Mapped[int | None] = mapped_column(BigInteger)
+    # the platform's own predictions (Shopify `statistics`), brought by the history import
+    predicted_spend_tier: Mapped[str | None] = mapped_column(String(16))
+    platform_rfm_group: Mapped[str | None] = mapped_column(String(32))
+    statistics_version: Mapped[str | None] = mapped_column(String(128))
     # metrics, recomputed from this customer's rows
     orders_count: Mapped[int] = mapped_column(Integer, default=0)
     total_spent_minor: Mapped[int] = mapped_column(BigInteger, default=0)
@@ -170,6 +174,8 @@ class Order(Base):
     cart_token: Mapped[str | None] = mapped_column(String(255))
     # refunds already reflected in total_minor (the order payload listed them)
     refund_ids: Mapped[dict[str, Any] | None]
+    app_id: Mapped[str | None] = mapped_column(String(64))  # the app that created it
+    location_id: Mapped[str | None] = mapped_column(String(64))  # point-of-sale location
     ordered_at: Mapped[datetime | None]  # processed_at, else created_at
     platform_updated_at: Mapped[datetime | None]
     version: Mapped[str | None] = mapped_column(String(128))

@@ -72,6 +72,8 @@ def _write_order(order: Order, data: OrderData, owner: Owner, version: str) -> N
     order.checkout_token = None if owner.anonymize else data.checkout_token
     order.cart_token = None if owner.anonymize else data.cart_token
     order.refund_ids = {"ids": list(data.refund_ids)}
+    order.app_id = data.app_id
+    order.location_id = data.location_id
     order.ordered_at = data.ordered_at
     order.platform_updated_at = data.updated_at
     order.version = version

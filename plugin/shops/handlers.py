@@ -40,9 +40,8 @@ def apply_scopes_updated(
 
 
 def _predates_install(shop: Shop, delivery: Delivery) -> bool:
-    return bool(
-        delivery.triggered_at and shop.installed_at and delivery.triggered_at < shop.installed_at
-    )
+    granted = shop.authorized_at or shop.installed_at  # the latest (re)install
+    return bool(delivery.triggered_at and granted and delivery.triggered_at < granted)
 
 
 HANDLERS: dict[type[Event], Handler] = {

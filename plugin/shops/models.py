@@ -39,7 +39,8 @@ class Shop(Base):
     reauth_reason: Mapped[str | None] = mapped_column(Text)
     timezone: Mapped[str] = mapped_column(String(64), default="UTC")
     currency: Mapped[str] = mapped_column(String(3), default="USD")
-    installed_at: Mapped[datetime | None]
+    installed_at: Mapped[datetime | None]  # the first install: a re-authorisation keeps it
+    authorized_at: Mapped[datetime | None]  # the latest grant (install, re-install, re-auth)
     uninstalled_at: Mapped[datetime | None]
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(default=utcnow, onupdate=utcnow)

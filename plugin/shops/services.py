@@ -9,6 +9,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from plugin import crypto
+from plugin.backfill.runs import queue_first_import
 from plugin.db import insert_for
 from plugin.inbox.services import release_awaiting_install
 from plugin.segments.builtins import ensure_builtin_segments
@@ -40,7 +41,11 @@ def install_shop(
     auth_method: str,
     now: datetime,
 ) -> Shop:
-    """Create or reinstall the shop with fresh encrypted credentials and seed its settings."""
+    """Create or reinstall the shop with fresh encrypted credentials and seed its settings.
+
+    A re-authorisation (scope change, re-install, a second admin load) keeps `installed_at`
+    and queues nothing new: the first install alone queues the history import.
+    """
     shop = _upsert_shop_row(session, platform, domain)
     key = settings.secret_key
     shop.install_state = INSTALLED
@@ -54,11 +59,15 @@ def install_shop(
     shop.webhook_secret_enc = _encrypt_or_none(key, credentials.webhook_secret)
     shop.refresh_lock_until = None
     shop.reauth_reason = None
-    shop.installed_at = now
+    if shop.installed_at is None:
+        shop.installed_at = now
+    shop.authorized_at = now
     shop.uninstalled_at = None
     session.flush()
     seed_settings(session, shop.id)
     ensure_builtin_segments(session, shop.id, now)
+    if settings.history_import_on_install:
+        queue_first_import(session, shop.id, now)
     return shop
 
 

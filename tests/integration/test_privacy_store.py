@@ -15,6 +15,15 @@ from typing import Any
 from sqlalchemy import Table, func, select
 from sqlalchemy.orm import Session
 
+from plugin.backfill.models import (
+    BackfillPhase,
+    BackfillRun,
+    StagedCustomer,
+    StagedOrder,
+    StagedOrderLine,
+    StagedProduct,
+    StagedTag,
+)
 from plugin.db import Base
 from plugin.events import CustomerDataRequested, CustomerRedactRequested, Delivery
 from plugin.inbox.models import DEAD, DONE, PENDING, InboxRow
@@ -139,6 +148,7 @@ def _build_shop(session: Session, domain: str, prefix: str, base: int) -> ShopDa
     segment_id = _add_segments(session, shop, zelda)
     _add_actions(session, shop, prefix, zelda, segment_id)
     session.add(RfmCutoffs(shop_id=shop.id, computed_at=T0, customers=2, f1=1, vip_population=2))
+    _add_import(session, shop, prefix, base)
     session.add(
         Tombstone(shop_id=shop.id, kind="order", platform_id=f"{prefix}-gone", reason="deleted")
     )
@@ -449,6 +459,53 @@ def _add_exports(session: Session, data: ShopData) -> None:
         )
         session.add(export)
         data.exports[key] = export
+
+
+def _add_import(session: Session, shop: Shop, prefix: str, base: int) -> None:
+    """A history import caught mid-way: ZELDA staged with her order, a line, a tag."""
+    run = BackfillRun(shop_id=shop.id, state="running", why="install", counts={})
+    session.add(run)
+    session.flush()
+    session.add(BackfillPhase(run_id=run.id, resource="orders", shop_id=shop.id))
+    staged = {"shop_id": shop.id, "run_id": run.id, "seq": 0}
+    version = f"{T0.isoformat()}|import:{run.id}"
+    session.add(
+        StagedCustomer(
+            **staged,
+            platform_id=ZELDA.platform_id,
+            tomb_key="k",
+            email=ZELDA.email,
+            email_cf=ZELDA.email.casefold(),
+            phone=ZELDA.phone,
+            first_name=ZELDA.first_name,
+            last_name=ZELDA.last_name,
+            city=ZELDA.city,
+            profile_version=version,
+            statistics_version=version,
+        )
+    )
+    tag = {"shop_id": shop.id, "run_id": run.id, "kind": "customer", "owner_seq": 0}
+    session.add(StagedTag(**tag, tag="vip", tag_cf="vip"))
+    order_id = f"{prefix}-staged"
+    session.add(
+        StagedOrder(
+            **staged,
+            platform_id=order_id,
+            tomb_key="o",
+            customer_platform_id=ZELDA.platform_id,
+            email=ZELDA.old_email,
+            email_cf=ZELDA.old_email.casefold(),
+            total_minor=100,
+            has_discount=False,
+            test=False,
+            discount_codes={"codes": []},
+            refund_ids={"ids": []},
+            version=version,
+        )
+    )
+    line = {"order_platform_id": order_id, "quantity": 1, "price_minor": 100, "discount_minor": 0}
+    session.add(StagedOrderLine(**{**staged, "seq": 1}, **line, title="staged item"))
+    session.add(StagedProduct(**staged, platform_id=f"{base}", title="staged", version=version))
 
 
 def add_delivery(session: Session, data: ShopData, topic: str, payload: dict[str, Any]) -> Delivery:

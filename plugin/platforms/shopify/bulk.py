@@ -37,6 +37,7 @@ class BulkStatus:
     object_count: int
     url: str | None  # the result JSONL once COMPLETED (None when there were no lines)
     partial_data_url: str | None  # what a FAILED operation managed to produce
+    completed_at: str | None = None  # ISO instant; the url works for seven days after it
 
     @property
     def finished(self) -> bool:
@@ -133,6 +134,7 @@ def bulk_status(client: AdminClient, op_id: str) -> BulkStatus:
         object_count=int(node.get("objectCount") or 0),  # UnsignedInt64 comes as a string
         url=node.get("url"),
         partial_data_url=node.get("partialDataUrl"),
+        completed_at=node.get("completedAt"),
     )
 
 

@@ -46,6 +46,16 @@ class Throttled(PlatformError):
         self.cost = cost
 
 
+class AccessDenied(PlatformError):
+    """Shopify answered ACCESS_DENIED: a scope, or (bulk operations) the Partner Dashboard
+    permission is missing. Retrying cannot help."""
+
+    code = "platform_access_denied"
+
+    def __init__(self, detail: str) -> None:
+        super().__init__(detail, transient=False, status_code=200)
+
+
 class UserErrors(PlatformError):
     """A mutation ran but refused its input (`userErrors`): retrying cannot help."""
 
@@ -171,6 +181,8 @@ def _raise_errors(where: str, errors: Any, cost: QueryCost | None) -> None:
     if "THROTTLED" in codes:
         wait = cost.wait_for(cost.requested) if cost else DEFAULT_THROTTLE_WAIT
         raise Throttled(f"{where} was throttled", wait, cost)
+    if "ACCESS_DENIED" in codes:
+        raise AccessDenied(f"{where} was denied: {messages}")
     raise PlatformError(f"{where} failed: {messages}", transient=False, status_code=200)
 
 

@@ -214,3 +214,6 @@ BULK_CUSTOMERS_TAGS = document(
     }
     """,
 )
+
+# The history import's documents register themselves in the same registry (and its test).
+from plugin.platforms.shopify import history_documents  # noqa: E402, F401

@@ -94,6 +94,8 @@ class OrderSchema(PayloadSchema):
     created_at = Instant(allow_none=True)
     updated_at = Instant(allow_none=True)
     line_items = fields.List(fields.Nested(OrderLineSchema), required=True)
+    app_id = ShopifyId(allow_none=True)
+    location_id = ShopifyId(allow_none=True)
 
     @validates_schema
     def has_total(self, data: dict[str, Any], **_: Any) -> None:
@@ -129,6 +131,8 @@ class OrderSchema(PayloadSchema):
             ordered_at=data.get("processed_at") or data.get("created_at"),
             updated_at=data.get("updated_at"),
             line_items=tuple(data["line_items"]),
+            app_id=data.get("app_id"),
+            location_id=data.get("location_id"),
         )
 
 

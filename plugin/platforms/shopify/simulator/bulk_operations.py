@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import random
 import threading
 import time
 from collections.abc import Callable
@@ -136,9 +137,13 @@ def mutation_lines(
 
 
 def query_lines(
-    schema: GraphQLSchema, document: DocumentNode, root: dict[str, Any]
+    schema: GraphQLSchema, document: DocumentNode, root: dict[str, Any], *, shuffle: bool = False
 ) -> tuple[Lines, int]:
-    """Run a bulk query and flatten its connections into lines, children with `__parentId`."""
+    """Run a bulk query and flatten its connections into lines, children with `__parentId`.
+
+    Since API 2026-01 (`groupObjects: false`) a child need not follow its parent; with
+    `shuffle` the lines come in a random order (seeded), so importers must join them.
+    """
     result = execute_sync(schema, document, root_value=root, context_value={"bulk": True})
     if result.errors:
         raise RuntimeError("; ".join(e.message for e in result.errors))
@@ -148,6 +153,8 @@ def query_lines(
         for node in connection_nodes(value):
             roots += 1
             lines.extend(_flatten(node, None))
+    if shuffle:
+        random.Random(len(lines)).shuffle(lines)
     return lines, roots
 
 

@@ -10,7 +10,13 @@ from collections.abc import Callable
 from typing import Any
 from urllib.parse import urlencode
 
-from graphql import DocumentNode, FieldNode, GraphQLResolveInfo, OperationDefinitionNode
+from graphql import (
+    DocumentNode,
+    FieldNode,
+    GraphQLError,
+    GraphQLResolveInfo,
+    OperationDefinitionNode,
+)
 
 from plugin.platforms.shopify.simulator import bulk_operations
 from plugin.platforms.shopify.simulator.bulk_operations import SimBulkOperation
@@ -152,6 +158,11 @@ def _bulk_operation_run_query(
     state: SimulatorState, shop: str, token: IssuedToken
 ) -> Callable[..., Any]:
     def run(info: GraphQLResolveInfo, query: str, **_options: Any) -> dict[str, Any]:
+        if state.switches.bulk_access_denied:  # the app lost bulk access (Partner Dashboard)
+            raise GraphQLError(
+                "Access denied for bulkOperationRunQuery field.",
+                extensions={"code": "ACCESS_DENIED"},
+            )
         document, message = _bulk_query(info, query)
         if document is None:
             return {"bulkOperation": None, "userErrors": [_error(message, "INVALID", "query")]}
@@ -162,7 +173,9 @@ def _bulk_operation_run_query(
         bulk_operations.start(
             state,
             op,
-            lambda: bulk_operations.query_lines(info.schema, document, root),
+            lambda: bulk_operations.query_lines(
+                info.schema, document, root, shuffle=state.switches.bulk_shuffle
+            ),
             lambda done: _notify(state, done),
         )
         return {"bulkOperation": op.node(), "userErrors": []}

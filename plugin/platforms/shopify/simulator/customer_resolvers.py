@@ -42,12 +42,16 @@ def _customers(state: SimulatorState, shop: str, _token: IssuedToken) -> Callabl
             raise GraphQLError("The simulator pages customers forward only (first/after)")
         if first is None and not context(info).get("bulk"):
             raise GraphQLError("you must provide one of first or last")
-        everyone = state.customers.all(shop)
-        start = _offset(after)
-        page = everyone[start : start + first] if first is not None else everyone[start:]
-        return _connection(page, start, len(everyone))
+        return _connection_of([c.node() for c in state.customers.all(shop)], first, after)
 
     return customers
+
+
+def _connection_of(nodes: list[dict[str, Any]], first: int | None, after: str | None) -> Any:
+    """One page (or, with no `first`, the rest) of `nodes` as a connection."""
+    start = _offset(after)
+    page = nodes[start : start + first] if first is not None else nodes[start:]
+    return _connection(page, start, len(nodes))
 
 
 def _offset(cursor: str | None) -> int:
@@ -63,8 +67,7 @@ def _cursor(index: int) -> str:
     return base64.b64encode(f"cursor:{index}".encode()).decode()
 
 
-def _connection(page: list[Any], start: int, total: int) -> dict[str, Any]:
-    nodes = [c.node() for c in page]
+def _connection(nodes: list[dict[str, Any]], start: int, total: int) -> dict[str, Any]:
     cursors = [_cursor(start + i) for i in range(len(nodes))]
     return {
         "edges": [{"node": n, "cursor": c} for n, c in zip(nodes, cursors, strict=True)],

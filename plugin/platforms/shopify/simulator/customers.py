@@ -29,6 +29,19 @@ class SimCustomer:
     last_name: str | None = None
     created_at: str = "2026-01-01T00:00:00Z"
     updated_at: str = "2026-01-01T00:00:00Z"
+    # What the history import reads (bulk customers query); see simulator/history.py.
+    phone: str | None = None
+    state: str = "ENABLED"
+    locale: str = "en"
+    verified_email: bool = True
+    address: tuple[str, str | None, str | None] | None = None  # (country, province, city)
+    email_opt_in_level: str | None = None
+    email_consent_updated_at: str | None = None
+    number_of_orders: int = 0
+    amount_spent: str = "0.00"
+    currency: str = "USD"
+    rfm_group: str | None = None
+    spend_tier: str | None = None
 
     @property
     def gid(self) -> str:
@@ -42,8 +55,8 @@ class SimCustomer:
             address = {
                 "emailAddress": self.email,
                 "marketingState": self.email_marketing_state,
-                "marketingUpdatedAt": None,
-                "marketingOptInLevel": None,
+                "marketingUpdatedAt": self.email_consent_updated_at,
+                "marketingOptInLevel": self.email_opt_in_level,
                 "validFormat": "@" in self.email,
             }
         return {
@@ -58,6 +71,24 @@ class SimCustomer:
             "createdAt": self.created_at,
             "updatedAt": self.updated_at,
             "defaultEmailAddress": address,
+            **self._history_fields(),
+        }
+
+    def _history_fields(self) -> dict[str, Any]:
+        country, province, city = self.address or (None, None, None)
+        return {
+            "state": self.state,
+            "locale": self.locale,
+            "verifiedEmail": self.verified_email,
+            "defaultPhoneNumber": {"phoneNumber": self.phone} if self.phone else None,
+            "defaultAddress": (
+                {"countryCodeV2": country, "provinceCode": province, "city": city}
+                if self.address
+                else None
+            ),
+            "numberOfOrders": str(self.number_of_orders),
+            "amountSpent": {"amount": self.amount_spent, "currencyCode": self.currency},
+            "statistics": {"predictedSpendTier": self.spend_tier, "rfmGroup": self.rfm_group},
         }
 
 

@@ -15,6 +15,7 @@ from plugin.platforms.shopify.admin_schema import load_schema
 from plugin.platforms.shopify.simulator import (  # noqa: F401
     bulk_resolvers,
     customer_resolvers,
+    history_resolvers,
     shop_resolvers,
 )
 from plugin.platforms.shopify.simulator.cost import query_cost
@@ -128,9 +129,16 @@ def _charged(
     status = state.traffic.refund_points(shop, requested - actual)
     answer: dict[str, Any] = {"data": result.data}
     if result.errors:
-        answer["errors"] = [{"message": e.message, "path": e.path} for e in result.errors]
+        answer["errors"] = [_error(e) for e in result.errors]
     answer["extensions"] = {"cost": _cost(requested, actual, status)}
     return answer
+
+
+def _error(error: Any) -> dict[str, Any]:
+    body: dict[str, Any] = {"message": error.message, "path": error.path}
+    if error.extensions:
+        body["extensions"] = error.extensions
+    return body
 
 
 def _forced_throttle(state: SimulatorState, shop: str) -> bool:

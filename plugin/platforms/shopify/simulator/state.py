@@ -11,6 +11,7 @@ from typing import Any
 
 from plugin.platforms.shopify.simulator.bulk_operations import SimBulkOperation
 from plugin.platforms.shopify.simulator.customers import CustomerStore, SimCustomer, TagChange
+from plugin.platforms.shopify.simulator.history import SimOrder
 from plugin.platforms.shopify.simulator.switches import Switches
 from plugin.platforms.shopify.simulator.traffic import Traffic
 
@@ -93,6 +94,7 @@ class SimulatorState:
         self.requests: list[RecordedRequest] = []
         self.subscriptions: dict[str, list[dict[str, str]]] = {}
         self.products: dict[str, dict[str, dict[str, Any]]] = {}
+        self.orders: dict[str, dict[str, SimOrder]] = {}
         self.lock = threading.RLock()
         # Where the server listens (set once it runs): staged uploads and results live there.
         self.root_url = ""
@@ -151,6 +153,23 @@ class SimulatorState:
                 "tags": list(tags or []),
                 "updatedAt": updated_at,
             }
+
+    def add_order(self, shop: str, order: SimOrder) -> SimOrder:
+        """An order of the shop's history (see simulator/history.py)."""
+        self.shop(shop)
+        with self.lock:
+            self.orders.setdefault(shop, {})[order.order_id] = order
+        return order
+
+    def shop_orders(self, shop: str) -> list[SimOrder]:
+        with self.lock:
+            orders = list(self.orders.get(shop, {}).values())
+        return sorted(orders, key=lambda o: (len(o.order_id), o.order_id))
+
+    def shop_products(self, shop: str) -> list[dict[str, Any]]:
+        with self.lock:
+            items = list(self.products.get(shop, {}).items())
+        return [node for _, node in sorted(items, key=lambda kv: (len(kv[0]), kv[0]))]
 
     # --- customers and tags -------------------------------------------------------------
 
@@ -213,7 +232,11 @@ class SimulatorState:
 
     def new_bulk_operation(self, shop: str, kind: str, query: str) -> SimBulkOperation | None:
         """A CREATED operation of `kind` (MUTATION | QUERY); None while too many still run."""
-        limit = self.switches.bulk_mutation_limit if kind == "MUTATION" else 1
+        limit = (
+            self.switches.bulk_mutation_limit
+            if kind == "MUTATION"
+            else self.switches.bulk_query_limit
+        )
         with self.lock:
             if len(self.running_bulk_operations(shop, kind)) >= limit:
                 return None

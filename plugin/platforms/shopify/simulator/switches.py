@@ -36,5 +36,8 @@ class Switches:
     bulk_delay: float = 0.05  # seconds before a bulk operation runs
     bulk_fail_lines: set[int] = field(default_factory=set)  # these lines answer a userError
     bulk_mutation_limit: int = 1  # bulk mutations running at once per shop
+    bulk_query_limit: int = 5  # bulk queries running at once per shop (API 2026-01 on)
+    bulk_access_denied: bool = False  # bulkOperationRunQuery answers ACCESS_DENIED
+    bulk_shuffle: bool = False  # query results in random line order (groupObjects: false)
     flow_handles: set[str] | None = None  # when set, other Flow trigger handles are refused
     tag_webhooks: bool = True  # deliver customer.tags_added/removed to subscribed addresses

@@ -1,0 +1,1 @@
+"""History import (backfill): a shop's existing customers, products and orders."""

@@ -1,0 +1,138 @@
+"""The end of an import: owners linked, metrics recomputed set-based, segments evaluated,
+RFM cut-offs computed and tags synced at once — nothing waits for the next sweep.
+
+Every step is idempotent, so a run killed while finishing simply finishes again.
+"""
+
+from __future__ import annotations
+
+import logging
+from datetime import datetime
+
+from sqlalchemy import and_, func, select, update
+from sqlalchemy.orm import Session
+
+from plugin.backfill.models import (
+    DONE,
+    BackfillRun,
+    StagedCustomer,
+    StagedOrder,
+    StagedOrderLine,
+    StagedProduct,
+)
+from plugin.backfill.staging import clear_staged
+from plugin.profiles.metrics import recompute_metrics
+from plugin.profiles.models import Checkout, Customer, Order
+from plugin.profiles.shop_settings import link_guests_by_email
+from plugin.runtime import Runtime
+
+METRICS_BATCH = 2000  # customers per metrics transaction
+
+log = logging.getLogger(__name__)
+
+
+def finish_run(runtime: Runtime, run_id: int, now: datetime) -> None:
+    with runtime.sessions.begin() as session:
+        run = session.get(BackfillRun, run_id)
+        assert run is not None
+        shop_id = run.shop_id
+        link_owners(session, shop_id)
+    recompute_all_metrics(runtime, shop_id, now)
+    _evaluate_and_sync(runtime, shop_id, now)
+    with runtime.sessions.begin() as session:
+        run = session.get(BackfillRun, run_id)
+        assert run is not None
+        run.counts = {**(run.counts or {}), **staged_counts(session, run_id)}
+        clear_staged(session, run_id)
+        run.state, run.finished_at, run.error = DONE, now, None
+    log.info("backfill.done run=%s shop_id=%s", run_id, shop_id)
+
+
+def link_owners(session: Session, shop_id: int) -> None:
+    """Orders and checkouts naming a customer who now exists get linked (webhooks do it
+    when the customer arrives); guests by verified email when the shop links them."""
+    for model in (Order, Checkout):
+        match = (
+            select(Customer.id)
+            .where(Customer.shop_id == shop_id, Customer.platform_id == model.customer_platform_id)
+            .scalar_subquery()
+        )
+        criteria = [
+            model.shop_id == shop_id,
+            model.customer_id.is_(None),
+            model.customer_platform_id.is_not(None),
+        ]
+        if model is Order:
+            criteria.append(Order.anonymized.is_(False))
+        session.execute(
+            update(model).where(*criteria, match.is_not(None)).values(customer_id=match)
+        )
+    if link_guests_by_email(session, shop_id):
+        _link_guests_by_email(session, shop_id)
+
+
+def _link_guests_by_email(session: Session, shop_id: int) -> None:
+    for model in (Order, Checkout):
+        same = and_(
+            Customer.shop_id == shop_id,
+            Customer.email_cf == model.email_cf,
+            Customer.verified_email.is_(True),
+        )
+        only = select(func.count()).where(same).scalar_subquery() == 1
+        one_id = select(func.min(Customer.id)).where(same).scalar_subquery()
+        one_pid = select(func.min(Customer.platform_id)).where(same).scalar_subquery()
+        criteria = [
+            model.shop_id == shop_id,
+            model.customer_id.is_(None),
+            model.customer_platform_id.is_(None),
+            model.email_cf.is_not(None),
+        ]
+        if model is Order:
+            criteria.append(Order.anonymized.is_(False))
+        session.execute(
+            update(model)
+            .where(*criteria, only)
+            .values(customer_id=one_id, customer_platform_id=one_pid)
+        )
+
+
+def recompute_all_metrics(runtime: Runtime, shop_id: int, now: datetime) -> int:
+    """Every customer's metrics and purchases, in keyset batches (one transaction each)."""
+    after, total = 0, 0
+    while True:
+        with runtime.sessions.begin() as session:
+            ids = list(
+                session.scalars(
+                    select(Customer.id)
+                    .where(Customer.shop_id == shop_id, Customer.id > after)
+                    .order_by(Customer.id)
+                    .limit(METRICS_BATCH)
+                )
+            )
+            if not ids:
+                return total
+            recompute_metrics(session, shop_id, ids, now)
+        after, total = ids[-1], total + len(ids)
+
+
+def _evaluate_and_sync(runtime: Runtime, shop_id: int, now: datetime) -> None:
+    from plugin.segments.evaluator_sweep import sweep_shop
+    from plugin.tagsync.drift import repair_swept_shops
+
+    sweep_shop(runtime, shop_id, now)  # RFM cut-offs, then every segment evaluated
+    repair_swept_shops(runtime, [shop_id], now)  # the tag import if due, then drift
+
+
+def staged_counts(session: Session, run_id: int) -> dict[str, int]:
+    counts = {}
+    for name, table in (
+        ("customers", StagedCustomer),
+        ("products", StagedProduct),
+        ("orders", StagedOrder),
+        ("order_lines", StagedOrderLine),
+    ):
+        counts[name] = int(
+            session.scalar(select(func.count()).select_from(table).where(table.run_id == run_id))
+            or 0
+        )
+    return counts

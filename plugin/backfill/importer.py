@@ -1,0 +1,276 @@
+"""The history import's state machine: export, stage, merge, finish — resumable anywhere.
+
+`advance` goes as far as it can without waiting for the platform and says where it
+stopped. Every step commits its own progress (the phase's operation, url, lines staged,
+lines merged), so a process killed at any point resumes where the last commit left it: a
+staged batch and its `lines_done` commit together, a merged batch and its `merged_upto`
+too. No transaction is open while the platform is called.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+from datetime import datetime
+from itertools import islice
+from typing import Any
+
+from sqlalchemy.exc import OperationalError
+from sqlalchemy.orm import Session
+
+from plugin.backfill import finish, runs
+from plugin.backfill.merge_orders import merge_orders
+from plugin.backfill.merge_people import merge_customers, merge_products
+from plugin.backfill.models import (
+    BULK,
+    MERGED,
+    PAGED,
+    PENDING,
+    READY,
+    RUNNING,
+    STAGED,
+    WAITING,
+    BackfillPhase,
+    BackfillRun,
+)
+from plugin.backfill.staging import Stager, clear_phase
+from plugin.db import utcnow
+from plugin.errors import PlatformError
+from plugin.platforms.port import ExportBusy, ExportDenied, HistorySource
+from plugin.runtime import Runtime
+from plugin.shops.models import Shop
+
+STAGE_BATCH = 5000  # lines per staging transaction
+MERGE_FACTOR = 4  # a merging transaction takes this many staging batches
+MERGERS: dict[str, Callable[..., None]] = {
+    "customers": merge_customers,
+    "products": merge_products,
+    "orders": merge_orders,
+}
+
+log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class Tick:
+    """Progress of one phase, for a progress bar."""
+
+    resource: str
+    state: str
+    lines_done: int
+    object_count: int
+
+
+Progress = Callable[[Tick], None]
+DONE, WAITING_FOR_PLATFORM, BUSY = "done", "waiting", "busy"
+
+
+def advance(
+    runtime: Runtime,
+    run_id: int,
+    source: HistorySource,
+    *,
+    on_progress: Progress | None = None,
+    clock: Callable[[], datetime] = utcnow,
+    batch: int = STAGE_BATCH,
+) -> str:
+    """Advance the run; returns DONE, WAITING_FOR_PLATFORM, or BUSY (another process has it)."""
+    with runtime.sessions() as session:
+        owner = runs.take_lease(session, run_id, clock())
+    if owner is None:
+        return BUSY
+    tell = on_progress or (lambda _tick: None)
+    step = Step(runtime, run_id, source, owner, tell, clock, batch)
+    try:
+        return step.run()
+    finally:
+        with runtime.sessions() as session:
+            runs.release_lease(session, run_id, owner)
+
+
+@dataclass
+class Step:
+    runtime: Runtime
+    run_id: int
+    source: HistorySource
+    owner: str
+    on_progress: Progress
+    clock: Callable[[], datetime]
+    batch: int = STAGE_BATCH  # lines per staging transaction (merging: four times as many)
+    shop_id: int = 0
+
+    def run(self) -> str:
+        stager = self._begin()
+        for resource in self.source.resources:
+            self._export(resource)
+        for resource in self.source.resources:
+            if self._phase(resource).state == READY:
+                self._stage(resource, stager)
+        states = {self._phase(r).state for r in self.source.resources}
+        if not states <= {STAGED, MERGED}:
+            return WAITING_FOR_PLATFORM
+        for resource in self.source.resources:
+            self._merge(resource)
+        finish.finish_run(self.runtime, self.run_id, self.clock())
+        return DONE
+
+    # --- bookkeeping ---------------------------------------------------------------------
+
+    def _begin(self) -> Stager:
+        with self.runtime.sessions.begin() as session:
+            run = session.get(BackfillRun, self.run_id)
+            assert run is not None
+            if run.started_at is None:
+                shop = session.get(Shop, run.shop_id)
+                run.started_at = self.clock()
+                run.partial_history = not self.source.full_history(shop.scopes if shop else None)
+            run.state = RUNNING
+            self.shop_id = run.shop_id
+            return Stager(run.shop_id, run.id, run.started_at)
+
+    def _phase(self, resource: str) -> BackfillPhase:
+        with self.runtime.sessions() as session:
+            phase = session.get(BackfillPhase, (self.run_id, resource))
+            assert phase is not None
+            return phase
+
+    def _save(
+        self, resource: str, work: Callable[[Session], Any] | None = None, **values: Any
+    ) -> BackfillPhase:
+        """Update the phase, after `work` in the same transaction (staged rows and the
+        count of lines staged commit together: a kill between them cannot split them)."""
+        with self.runtime.sessions.begin() as session:
+            if work is not None:
+                work(session)
+            phase = session.get(BackfillPhase, (self.run_id, resource))
+            assert phase is not None
+            for key, value in values.items():
+                setattr(phase, key, value)
+            phase.updated_at = self.clock()
+            runs.renew_lease(session, self.run_id, self.owner, self.clock())
+        self._tell(phase)
+        return phase
+
+    def _tell(self, phase: BackfillPhase) -> None:
+        self.on_progress(Tick(phase.resource, phase.state, phase.lines_done, phase.object_count))
+
+    # --- export --------------------------------------------------------------------------
+
+    def _export(self, resource: str) -> None:
+        phase = self._phase(resource)
+        if phase.state == READY and phase.mode == BULK and self._expired(phase):
+            clear = lambda s: clear_phase(s, self.run_id, resource)  # noqa: E731
+            phase = self._save(
+                resource, clear, state=PENDING, operation_id=None, url=None, lines_done=0
+            )
+        if phase.state == PENDING:
+            self._start(resource)
+        elif phase.state == WAITING:
+            self._check(resource, phase)
+
+    def _expired(self, phase: BackfillPhase) -> bool:
+        return phase.url_expires_at is not None and phase.url_expires_at <= self.clock()
+
+    def _start(self, resource: str) -> None:
+        try:
+            operation = self.source.start(resource)
+        except ExportBusy:
+            log.info("backfill.export_busy run=%s resource=%s", self.run_id, resource)
+            return  # the next advance starts it
+        except ExportDenied:
+            log.info("backfill.export_denied run=%s resource=%s mode=paged", self.run_id, resource)
+            self._save(resource, state=READY, mode=PAGED, started_at=self.clock())
+            return
+        self._save(resource, state=WAITING, operation_id=operation, started_at=self.clock())
+
+    def _check(self, resource: str, phase: BackfillPhase) -> None:
+        assert phase.operation_id is not None
+        export = self.source.check(phase.operation_id)
+        if export.state == "waiting":
+            self._save(resource, object_count=export.object_count)
+        elif export.state == "ready":
+            self._save(
+                resource,
+                state=READY,
+                url=export.url,
+                url_expires_at=export.expires_at,
+                object_count=export.object_count,
+            )
+        elif export.state == "denied":
+            self._save(resource, state=READY, mode=PAGED, operation_id=None)
+        else:  # failed: export again on the next advance
+            self._save(resource, state=PENDING, operation_id=None)
+            raise PlatformError(f"the {resource} export {export.error}")
+
+    # --- staging -------------------------------------------------------------------------
+
+    def _stage(self, resource: str, stager: Stager) -> None:
+        phase = self._phase(resource)
+        if phase.mode == PAGED:
+            self._stage_pages(resource, phase, stager)
+            return
+        done = phase.lines_done
+        if phase.url:
+            lines = self.source.lines(phase.url, done)
+            while chunk := list(islice(lines, self.batch)):
+                done = self._stage_chunk(resource, stager, done, chunk)
+        self._save(resource, state=STAGED, object_count=max(phase.object_count, done))
+
+    def _stage_chunk(self, resource: str, stager: Stager, done: int, chunk: list[Any]) -> int:
+        rows = self._numbered(done, chunk)
+        self._save(resource, lambda s: stager.stage(s, rows), lines_done=done + len(chunk))
+        return done + len(chunk)
+
+    def _numbered(self, first: int, chunk: list[Any]) -> Iterator[tuple[int, Any]]:
+        return ((first + offset, row) for offset, row in self.source.rows(chunk))
+
+    def _stage_pages(self, resource: str, phase: BackfillPhase, stager: Stager) -> None:
+        done, cursor = phase.lines_done, phase.cursor
+        while True:
+            page = self.source.page(resource, cursor)
+            rows = self._numbered(done, page.lines)
+            done, cursor = done + len(page.lines), page.cursor
+            stage = lambda s, rows=rows: stager.stage(s, rows)  # noqa: E731
+            self._save(resource, stage, lines_done=done, cursor=cursor, object_count=done)
+            if not page.more:
+                break
+        self._save(resource, state=STAGED)
+
+    # --- merging -------------------------------------------------------------------------
+
+    def _merge(self, resource: str) -> None:
+        phase = self._phase(resource)
+        if phase.state == MERGED:
+            return
+        merge, last = MERGERS[resource], phase.lines_done - 1
+        lo = phase.merged_upto + 1
+        while lo <= last:
+            hi = min(lo + self.batch * MERGE_FACTOR - 1, last)
+            self._merge_batch(resource, merge, lo, hi)
+            lo = hi + 1
+        self._save(resource, state=MERGED)
+
+    def _merge_batch(self, resource: str, merge: Callable[..., None], lo: int, hi: int) -> None:
+        for attempt in range(3):
+            try:
+                with self.runtime.sessions.begin() as session:
+                    self._merge_in(session, resource, merge, lo, hi)
+                return
+            except OperationalError:  # a deadlock with a webhook's unit of work: again
+                if attempt == 2:
+                    raise
+                log.warning("backfill.merge_retry run=%s resource=%s", self.run_id, resource)
+
+    def _merge_in(
+        self, session: Session, resource: str, merge: Callable[..., None], lo: int, hi: int
+    ) -> None:
+        now = self.clock()
+        if resource == "products":
+            merge(session, self.shop_id, self.run_id, lo, hi)
+        else:
+            merge(session, self.shop_id, self.run_id, lo, hi, now)
+        phase = session.get(BackfillPhase, (self.run_id, resource))
+        assert phase is not None
+        phase.merged_upto, phase.updated_at = hi, now
+        runs.renew_lease(session, self.run_id, self.owner, now)

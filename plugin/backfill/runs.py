@@ -1,0 +1,183 @@
+"""Import runs and their phases: queueing once per shop, the lease, progress as stored.
+
+A run belongs to one shop; the first is queued when the shop is first installed, later ones
+by `shopseg backfill`. One process advances a run at a time (a lease naming host and pid,
+taken over at once when that process is gone on this host, or when the lease ran out).
+"""
+
+from __future__ import annotations
+
+import os
+import socket
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import Any
+
+from sqlalchemy import or_, select, update
+from sqlalchemy.orm import Session
+
+from plugin.backfill.models import DONE, FAILED, QUEUED, BackfillPhase, BackfillRun
+
+LEASE = timedelta(minutes=5)
+RESOURCES = ("customers", "products", "orders")
+
+
+def owner_name() -> str:
+    return f"{socket.gethostname()}:{os.getpid()}"
+
+
+def latest_run(session: Session, shop_id: int) -> BackfillRun | None:
+    return session.scalar(
+        select(BackfillRun)
+        .where(BackfillRun.shop_id == shop_id)
+        .order_by(BackfillRun.id.desc())
+        .limit(1)
+    )
+
+
+def unfinished_run(session: Session, shop_id: int) -> BackfillRun | None:
+    run = latest_run(session, shop_id)
+    return run if run is not None and run.state not in (DONE, FAILED) else None
+
+
+def create_run(session: Session, shop_id: int, why: str, now: datetime) -> BackfillRun:
+    """A new run with its phases (pending)."""
+    run = BackfillRun(shop_id=shop_id, state=QUEUED, why=why, counts={}, created_at=now)
+    session.add(run)
+    session.flush()
+    for resource in RESOURCES:
+        session.add(
+            BackfillPhase(run_id=run.id, resource=resource, shop_id=shop_id, updated_at=now)
+        )
+    session.flush()
+    return run
+
+
+def queue_first_import(session: Session, shop_id: int, now: datetime) -> BackfillRun | None:
+    """The shop's first import, when it never had one (re-installs and re-auths add none)."""
+    if latest_run(session, shop_id) is not None:
+        return None
+    from plugin.backfill.delivery import enqueue_import  # the outbox row drives the run
+
+    run = create_run(session, shop_id, "install", now)
+    enqueue_import(session, shop_id, run.id, now)
+    return run
+
+
+def phases(session: Session, run_id: int) -> list[BackfillPhase]:
+    rows = session.scalars(select(BackfillPhase).where(BackfillPhase.run_id == run_id))
+    order = {r: i for i, r in enumerate(RESOURCES)}
+    return sorted(rows, key=lambda p: order.get(p.resource, 99))
+
+
+def take_lease(
+    session: Session, run_id: int, now: datetime, owner: str | None = None
+) -> str | None:
+    """Claim the run for this process; None when another live process holds it. Commits."""
+    owner = owner or owner_name()
+    run = session.get(BackfillRun, run_id)
+    if run is None:
+        return None
+    holder = run.lease_owner
+    free = holder is None or holder == owner or run.lease_until is None or run.lease_until <= now
+    if not free and not _alive_here(holder or ""):
+        free = True
+    if not free:
+        return None
+    result = session.execute(
+        update(BackfillRun)
+        .where(
+            BackfillRun.id == run_id,
+            or_(BackfillRun.lease_owner.is_(None), BackfillRun.lease_owner == holder),
+        )
+        .values(lease_owner=owner, lease_until=now + LEASE)
+    )
+    session.commit()
+    return owner if result.rowcount == 1 else None  # type: ignore[attr-defined]
+
+
+def _alive_here(holder: str) -> bool:
+    """A holder on this host whose process still runs (another host: trust the lease)."""
+    host, _, pid = holder.rpartition(":")
+    if host != socket.gethostname() or not pid.isdigit():
+        return True
+    try:
+        os.kill(int(pid), 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True
+
+
+def renew_lease(session: Session, run_id: int, owner: str, now: datetime) -> None:
+    session.execute(
+        update(BackfillRun)
+        .where(BackfillRun.id == run_id, BackfillRun.lease_owner == owner)
+        .values(lease_until=now + LEASE)
+    )
+
+
+def release_lease(session: Session, run_id: int, owner: str) -> None:
+    session.execute(
+        update(BackfillRun)
+        .where(BackfillRun.id == run_id, BackfillRun.lease_owner == owner)
+        .values(lease_owner=None, lease_until=None)
+    )
+    session.commit()
+
+
+@dataclass(frozen=True)
+class PhaseProgress:
+    resource: str
+    state: str
+    mode: str
+    lines_done: int
+    object_count: int
+
+
+@dataclass(frozen=True)
+class RunProgress:
+    """The run as `shopseg status` and the CLI progress bar show it."""
+
+    run_id: int
+    state: str
+    why: str
+    partial_history: bool
+    phases: list[PhaseProgress]
+    counts: dict[str, Any]
+    started_at: datetime | None
+    finished_at: datetime | None
+    error: str | None
+
+    @property
+    def lines_done(self) -> int:
+        return sum(p.lines_done for p in self.phases)
+
+    @property
+    def lines_expected(self) -> int:
+        return sum(max(p.object_count, p.lines_done) for p in self.phases)
+
+    @property
+    def waiting(self) -> bool:
+        return any(p.state == "waiting" for p in self.phases)
+
+
+def progress(session: Session, shop_id: int) -> RunProgress | None:
+    run = latest_run(session, shop_id)
+    if run is None:
+        return None
+    return RunProgress(
+        run.id,
+        run.state,
+        run.why,
+        run.partial_history,
+        [
+            PhaseProgress(p.resource, p.state, p.mode, p.lines_done, p.object_count)
+            for p in phases(session, run.id)
+        ],
+        dict(run.counts or {}),
+        run.started_at,
+        run.finished_at,
+        run.error,
+    )

@@ -1,0 +1,25 @@
+"""The history source of a shop's platform (the only place the import picks a platform)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from plugin.errors import ValidationError
+from plugin.platforms.port import HistorySource
+from plugin.runtime import Runtime
+from plugin.shops.models import Shop
+
+
+def source_for(runtime: Runtime, shop: Shop, client: Any = None) -> HistorySource:
+    """The platform's HistorySource for `shop`; `client` (e.g. the outbox's paced client)
+    replaces a plain Admin API client on the shop's stored token."""
+    if shop.platform != "shopify":
+        raise ValidationError(f"no history import for platform {shop.platform!r}")
+    from plugin.platforms.shopify.client import AdminClient
+    from plugin.platforms.shopify.history import history_source
+    from plugin.shops.tokens import access_token
+
+    if client is None:
+        token = access_token(runtime, shop.id)
+        client = AdminClient(runtime.http, runtime.settings, shop.domain, token)
+    return history_source(client, runtime.http)

@@ -1,0 +1,116 @@
+"""The history import's GraphQL documents: bulk queries and their paged twins (same fields).
+
+Bulk query rules (shopify.dev, bulkOperationRunQuery): at least one connection, at most
+five connections and two levels of nested connections, no top-level `node(s)`; only
+connection nodes become their own JSONL lines (with `__parentId`); since 2026-01 lines are
+not grouped under their parent unless `groupObjects: true`. Each document here has one or
+two connections. Deprecated fields are avoided: `defaultEmailAddress`/`defaultPhoneNumber`
+instead of `email`/`phone`/`emailMarketingConsent`, `defaultAddress` (the one address the
+profile keeps, as the webhooks' `default_address`) instead of `addresses`.
+"""
+
+from __future__ import annotations
+
+from plugin.platforms.shopify.documents import document
+
+MONEY = "shopMoney { amount currencyCode }"
+
+CUSTOMER_FIELDS = """
+  id firstName lastName state locale verifiedEmail createdAt updatedAt tags
+  defaultEmailAddress { emailAddress marketingState marketingOptInLevel marketingUpdatedAt }
+  defaultPhoneNumber { phoneNumber }
+  defaultAddress { countryCodeV2 provinceCode city }
+  numberOfOrders amountSpent { amount currencyCode }
+  statistics { predictedSpendTier rfmGroup }
+"""
+
+PRODUCT_FIELDS = "id title productType vendor tags updatedAt"
+
+ORDER_FIELDS = f"""
+  id name email customerLocale customer {{ id }}
+  currentTotalPriceSet {{ {MONEY} }} totalPriceSet {{ {MONEY} }}
+  totalDiscountsSet {{ {MONEY} }}
+  displayFinancialStatus cancelledAt test sourceName discountCodes
+  refunds {{ id }} app {{ id }} retailLocation {{ id }}
+  processedAt createdAt updatedAt
+"""
+
+LINE_FIELDS = f"""
+  id title vendor quantity product {{ id }} variant {{ id }}
+  originalUnitPriceSet {{ {MONEY} }}
+  discountAllocations {{ allocatedAmountSet {{ {MONEY} }} }}
+"""
+
+BULK_HISTORY_CUSTOMERS = document(
+    "BulkHistoryCustomers",
+    f"query BulkHistoryCustomers {{ customers {{ edges {{ node {{ {CUSTOMER_FIELDS} }} }} }} }}",
+)
+
+BULK_HISTORY_PRODUCTS = document(
+    "BulkHistoryProducts",
+    f"query BulkHistoryProducts {{ products {{ edges {{ node {{ {PRODUCT_FIELDS} }} }} }} }}",
+)
+
+BULK_HISTORY_ORDERS = document(
+    "BulkHistoryOrders",
+    f"""
+    query BulkHistoryOrders {{
+      orders {{ edges {{ node {{
+        {ORDER_FIELDS}
+        lineItems {{ edges {{ node {{ {LINE_FIELDS} }} }} }}
+      }} }} }}
+    }}
+    """,
+)
+
+# Paged reads (when bulk operations are refused): the same fields, page by page. Page
+# sizes keep each document's requested cost under Shopify's 1,000-point limit.
+PAGED_HISTORY_CUSTOMERS = document(
+    "PagedHistoryCustomers",
+    f"""
+    query PagedHistoryCustomers($after: String) {{
+      customers(first: 100, after: $after) {{
+        nodes {{ {CUSTOMER_FIELDS} }}
+        pageInfo {{ hasNextPage endCursor }}
+      }}
+    }}
+    """,
+)
+
+PAGED_HISTORY_PRODUCTS = document(
+    "PagedHistoryProducts",
+    f"""
+    query PagedHistoryProducts($after: String) {{
+      products(first: 100, after: $after) {{
+        nodes {{ {PRODUCT_FIELDS} }}
+        pageInfo {{ hasNextPage endCursor }}
+      }}
+    }}
+    """,
+)
+
+PAGED_HISTORY_ORDERS = document(
+    "PagedHistoryOrders",
+    f"""
+    query PagedHistoryOrders($after: String) {{
+      orders(first: 5, after: $after) {{
+        nodes {{
+          {ORDER_FIELDS}
+          lineItems(first: 20) {{ nodes {{ {LINE_FIELDS} }} pageInfo {{ hasNextPage }} }}
+        }}
+        pageInfo {{ hasNextPage endCursor }}
+      }}
+    }}
+    """,
+)
+
+BULK_HISTORY = {
+    "customers": BULK_HISTORY_CUSTOMERS,
+    "products": BULK_HISTORY_PRODUCTS,
+    "orders": BULK_HISTORY_ORDERS,
+}
+PAGED_HISTORY = {
+    "customers": PAGED_HISTORY_CUSTOMERS,
+    "products": PAGED_HISTORY_PRODUCTS,
+    "orders": PAGED_HISTORY_ORDERS,
+}

@@ -1,0 +1,190 @@
+"""History JSONL lines (bulk results, or paged nodes flattened alike) → plain domain rows.
+
+Hand-written rather than marshmallow: an import parses millions of lines, and each row
+must carry exactly what the webhook mapping (payload_customers, payload_orders) gives the
+profile store: platform ids as numeric text, money in minor units of the shop currency,
+enum values lowercased as REST payloads spell them, the same line discount rule.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterable, Iterator
+from datetime import UTC, datetime
+from typing import Any
+
+import orjson
+
+from plugin.errors import ValidationError
+from plugin.profiles.money import currency_exponent, to_minor
+
+Row = tuple[str, dict[str, Any]]  # (kind: customer | product | order | line, values)
+Numbered = tuple[int, Row]  # (the line's position in the given lines, its row)
+
+_GID = re.compile(r"^gid://shopify/([A-Za-z]+)/([0-9]+)")
+_PLAIN = re.compile(r"^-?[0-9]+\.[0-9]{2}$")
+KINDS = {"Customer": "customer", "Product": "product", "Order": "order", "LineItem": "line"}
+
+
+def numeric_id(gid: Any) -> str | None:
+    """`gid://shopify/Order/12` → `"12"` (the exact 64-bit id as text)."""
+    if not isinstance(gid, str):
+        return None
+    match = _GID.match(gid)
+    return match.group(2) if match else None
+
+
+def instant(value: Any) -> datetime | None:
+    if not value:
+        return None
+    moment = datetime.fromisoformat(str(value))
+    return moment.replace(tzinfo=UTC) if moment.tzinfo is None else moment.astimezone(UTC)
+
+
+def minor(money: Any) -> tuple[int, str] | None:
+    """A MoneyV2 (or a MoneyBag's shopMoney) as (minor units, currency)."""
+    if not isinstance(money, dict):
+        return None
+    money = money.get("shopMoney", money)
+    amount, currency = str(money["amount"]), str(money["currencyCode"])
+    if _PLAIN.match(amount) and currency_exponent(currency) == 2:
+        return int(amount.replace(".", "")), currency  # the common case, exactly
+    return to_minor(amount, currency), currency
+
+
+def _lower(value: Any) -> str | None:
+    return str(value).lower() if value else None
+
+
+def rows_from_lines(lines: Iterable[bytes | str | dict[str, Any]]) -> Iterator[Numbered]:
+    """(position, row) per line; a line of an unknown kind is skipped, a bad one refused."""
+    for position, raw in enumerate(lines):
+        node = raw if isinstance(raw, dict) else orjson.loads(raw)
+        gid = node.get("id")
+        match = _GID.match(gid) if isinstance(gid, str) else None
+        kind = KINDS.get(match.group(1)) if match else None
+        if kind is None:
+            continue
+        try:
+            yield position, (kind, BUILDERS[kind](node))
+        except (KeyError, TypeError, ValueError) as exc:
+            raise ValidationError(f"history line {gid}: {type(exc).__name__} {exc}") from None
+
+
+def customer_row(node: dict[str, Any]) -> dict[str, Any]:
+    email = node.get("defaultEmailAddress") or {}
+    phone = node.get("defaultPhoneNumber") or {}
+    address = node.get("defaultAddress") or {}
+    spent = minor(node.get("amountSpent"))
+    stats = node.get("statistics") or {}
+    return {
+        "platform_id": numeric_id(node["id"]),
+        "email": email.get("emailAddress"),
+        "phone": phone.get("phoneNumber"),
+        "first_name": node.get("firstName"),
+        "last_name": node.get("lastName"),
+        "state": _lower(node.get("state")),
+        "verified_email": node.get("verifiedEmail"),
+        "country_code": address.get("countryCodeV2"),
+        "province_code": address.get("provinceCode"),
+        "city": address.get("city"),
+        "locale": node.get("locale") or None,
+        "platform_created_at": instant(node.get("createdAt")),
+        "platform_updated_at": instant(node.get("updatedAt")),
+        "has_consent": bool(email),
+        "email_marketing_state": _lower(email.get("marketingState")),
+        "email_marketing_opt_in_level": _lower(email.get("marketingOptInLevel")),
+        "email_consent_updated_at": instant(email.get("marketingUpdatedAt")),
+        "reported_orders_count": _int(node.get("numberOfOrders")),
+        "reported_amount_spent_minor": spent[0] if spent else None,
+        "predicted_spend_tier": stats.get("predictedSpendTier"),
+        "platform_rfm_group": stats.get("rfmGroup"),
+        "tags": list(node.get("tags") or ()),
+    }
+
+
+def _int(value: Any) -> int | None:
+    return None if value is None else int(value)  # UnsignedInt64 comes as a string
+
+
+def product_row(node: dict[str, Any]) -> dict[str, Any]:
+    return {
+        "platform_id": numeric_id(node["id"]),
+        "title": node.get("title"),
+        "product_type": node.get("productType") or None,
+        "vendor": node.get("vendor") or None,
+        "tags": list(node.get("tags") or ()),
+        "updated_at": instant(node.get("updatedAt")),
+    }
+
+
+def order_row(node: dict[str, Any]) -> dict[str, Any]:
+    total = minor(node.get("currentTotalPriceSet")) or minor(node["totalPriceSet"])
+    assert total is not None
+    original = minor(node.get("totalPriceSet"))
+    discount = minor(node.get("totalDiscountsSet"))
+    return {
+        "platform_id": numeric_id(node["id"]),
+        "customer_platform_id": numeric_id((node.get("customer") or {}).get("id")),
+        "locale": node.get("customerLocale"),
+        "email": node.get("email"),
+        "name": node.get("name"),
+        "currency": total[1],
+        "total_minor": total[0],
+        "original_total_minor": original[0] if original else None,
+        "discount_minor": discount[0] if discount else None,
+        "discount_codes": list(node.get("discountCodes") or ()),
+        "financial_status": _lower(node.get("displayFinancialStatus")),
+        "cancelled_at": instant(node.get("cancelledAt")),
+        "test": bool(node.get("test")),
+        "source_name": node.get("sourceName"),
+        "refund_ids": [numeric_id(r.get("id")) for r in node.get("refunds") or ()],
+        "app_id": numeric_id((node.get("app") or {}).get("id")),
+        "location_id": numeric_id((node.get("retailLocation") or {}).get("id")),
+        "ordered_at": instant(node.get("processedAt") or node.get("createdAt")),
+        "platform_updated_at": instant(node.get("updatedAt")),
+    }
+
+
+def line_row(node: dict[str, Any]) -> dict[str, Any]:
+    price = minor(node["originalUnitPriceSet"])
+    assert price is not None
+    allocations = node.get("discountAllocations") or ()
+    return {
+        "order_platform_id": numeric_id(node["__parentId"]),
+        "platform_id": numeric_id(node["id"]),
+        "product_platform_id": numeric_id((node.get("product") or {}).get("id")),
+        "variant_platform_id": numeric_id((node.get("variant") or {}).get("id")),
+        "title": node.get("title"),
+        "vendor": node.get("vendor"),
+        "quantity": int(node["quantity"]),
+        "price_minor": price[0],
+        "discount_minor": _allocated(allocations),
+    }
+
+
+def _allocated(allocations: Any) -> int:
+    total = 0
+    for allocation in allocations:
+        amount = minor(allocation["allocatedAmountSet"])
+        total += amount[0] if amount else 0
+    return total
+
+
+BUILDERS = {"customer": customer_row, "product": product_row, "order": order_row, "line": line_row}
+
+
+def flatten_page(nodes: Iterable[dict[str, Any]]) -> Iterator[dict[str, Any]]:
+    """Paged nodes as the bulk JSONL has them: a nested connection's nodes become lines
+    of their own with `__parentId`, so one parser serves both paths."""
+    for node in nodes:
+        own = {k: v for k, v in node.items() if not _is_connection(v)}
+        yield own
+        for value in node.values():
+            if _is_connection(value):
+                for child in value.get("nodes") or ():
+                    yield {**child, "__parentId": node["id"]}
+
+
+def _is_connection(value: Any) -> bool:
+    return isinstance(value, dict) and "nodes" in value
