@@ -6,6 +6,7 @@ import logging
 
 from flask import Flask, jsonify
 from werkzeug.exceptions import HTTPException
+from werkzeug.middleware.proxy_fix import ProxyFix
 
 from plugin.errors import ShopSegError
 from plugin.manifest import load_manifest
@@ -24,6 +25,8 @@ def create_app(runtime: Runtime) -> Flask:
     app.config["MAX_CONTENT_LENGTH"] = MAX_WEBHOOK_BYTES
     app.config["SECRET_KEY"] = runtime.settings.secret_key
     app.extensions["shopseg"] = runtime
+    if hops := runtime.settings.trusted_proxies:  # the client's address, not the balancer's
+        app.wsgi_app = ProxyFix(app.wsgi_app, x_for=hops, x_proto=hops)  # type: ignore[method-assign]
     app.register_blueprint(webhooks_blueprint)
     app.register_blueprint(admin_blueprint)
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import click
 
-from plugin.commands import core, inbox, replay
+from plugin.commands import admin, core, inbox, replay
 from plugin.commands import customers as customer_commands
 from plugin.commands import outbox as outbox_commands
 from plugin.commands import privacy as privacy_commands
@@ -20,7 +20,7 @@ def main() -> None:
     """Shop Segments: customer segments for online shops."""
 
 
-for command in core.COMMANDS + shop_commands.COMMANDS:
+for command in core.COMMANDS + shop_commands.COMMANDS + admin.COMMANDS:
     main.add_command(command)
 main.add_command(inbox.inbox)
 main.add_command(replay.replay)

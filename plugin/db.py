@@ -88,7 +88,9 @@ def _cache_long_psycopg_statements() -> None:
 
 def make_engine(url: str, **kwargs: Any) -> Engine:
     """An engine; SQLite gets WAL, a busy timeout and foreign keys on every connection,
-    PostgreSQL pre-ping and no JIT."""
+    PostgreSQL pre-ping and no JIT. Bound parameters (payload values, personal data) never
+    appear in its exceptions or its SQL log."""
+    kwargs.setdefault("hide_parameters", True)
     if url.startswith("sqlite"):
         kwargs.setdefault("connect_args", {"timeout": 30, "check_same_thread": False})
     else:

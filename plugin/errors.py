@@ -72,3 +72,17 @@ class ReauthRequired(PlatformError):
 
 class UnmigratedDatabase(ConfigurationError):
     code = "unmigrated_database"
+
+
+class Forbidden(ShopSegError):
+    """Well-formed but refused: e.g. an OAuth state that was issued to another browser."""
+
+    code = "forbidden"
+    status = 403
+
+
+class RateLimited(ShopSegError):
+    """Too many requests of one kind (e.g. pending OAuth states); try again later."""
+
+    code = "too_many_requests"
+    status = 429

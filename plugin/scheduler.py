@@ -30,6 +30,7 @@ from plugin.jobs import (
 )
 from plugin.outbox.jobs import deliver_outbox, refresh_tokens
 from plugin.runtime import Runtime
+from plugin.shops.oauth_states import purge_oauth_states
 from plugin.triggers.scan import scan_due_triggers
 
 log = logging.getLogger(__name__)
@@ -57,10 +58,17 @@ def inbox_housekeeping(runtime: Runtime, now: datetime) -> None:
     )
 
 
+def purge_oauth_state_rows(runtime: Runtime, now: datetime) -> None:
+    """Expired and used OAuth states, even when no install comes to sweep them."""
+    with runtime.sessions.begin() as session:
+        purge_oauth_states(session, now)
+
+
 def default_jobs() -> list[Job]:
     """Every periodic job of the app; packages add theirs here."""
     return [
         Job("inbox.housekeeping", inbox_housekeeping, timedelta(minutes=5)),
+        Job("shops.oauth_states", purge_oauth_state_rows, timedelta(minutes=10)),
         Job("profiles.abandonment", refresh_abandoned_checkouts, timedelta(minutes=10)),
         Job("products.lookup", lookup_unknown_products, timedelta(minutes=15)),
         # Checks every shop's due time (hourly, after local midnight, after rule edits).

@@ -8,6 +8,7 @@ from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 from dotenv import load_dotenv
+from sqlalchemy.engine import make_url
 
 DEFAULT_DATABASE_URL = "sqlite:///shopseg.db"
 DEFAULT_API_VERSION = "2026-10"
@@ -34,6 +35,7 @@ class Settings:
     inbox_max_attempts: int = 5
     worker_poll_seconds: float = 1.0
     log_level: str = "INFO"
+    trusted_proxies: int = 0  # proxies in front whose X-Forwarded-For/-Proto to believe
 
     @classmethod
     def from_env(cls, env: dict[str, str] | None = None, *, dotenv: bool = True) -> Settings:
@@ -56,6 +58,7 @@ class Settings:
             inbox_max_attempts=int(get("SHOPSEG_INBOX_MAX_ATTEMPTS", "5")),
             worker_poll_seconds=float(get("SHOPSEG_WORKER_POLL_SECONDS", "1.0")),
             log_level=get("SHOPSEG_LOG_LEVEL", "INFO"),
+            trusted_proxies=int(get("SHOPSEG_TRUSTED_PROXIES", "0")),
         )
 
     @property
@@ -66,6 +69,13 @@ class Settings:
     def api_secrets(self) -> list[str]:
         """The app's webhook/OAuth secrets to try, current first (rotation keeps the old one)."""
         return [s for s in (self.shopify_api_secret, self.shopify_api_secret_previous) if s]
+
+    @property
+    def secret_values(self) -> tuple[str, ...]:
+        """Values no log line may show: the app's secrets and the database password."""
+        password = make_url(self.database_url).password if "://" in self.database_url else None
+        found = (self.shopify_api_secret, self.shopify_api_secret_previous, self.secret_key)
+        return tuple(v for v in (*found, password) if v)
 
     def shop_base_url(self, shop_domain: str) -> str:
         """Where this app reaches a shop's OAuth and Admin API (a simulator in tests)."""

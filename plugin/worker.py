@@ -9,17 +9,26 @@ update one customer at once and cannot deadlock on each other's customer locks.
 
 from __future__ import annotations
 
-import json
 import logging
 import random
+import re
 import threading
 from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from traceback import format_tb
-from typing import Any
 
 from sqlalchemy import or_, select
+from sqlalchemy.exc import (
+    DataError,
+    DBAPIError,
+    DisconnectionError,
+    IntegrityError,
+    InterfaceError,
+    OperationalError,
+    StatementError,
+)
+from sqlalchemy.exc import TimeoutError as PoolTimeout
 from sqlalchemy.orm import Session
 
 from plugin.db import lock_keys, utcnow
@@ -35,6 +44,7 @@ from plugin.inbox.models import (
     PENDING,
     InboxRow,
 )
+from plugin.inbox.payloads import parse_payload
 from plugin.inbox.services import can_process, find_shop
 from plugin.platforms.port import PlatformAdapter
 from plugin.runtime import Runtime
@@ -47,6 +57,12 @@ BATCH_SIZE = 50
 BACKOFF_BASE_SECONDS = 5
 BACKOFF_MAX_SECONDS = 3600
 ERROR_TEXT_LIMIT = 2000
+# Failures worth another attempt; PERMANENT ones are parked as dead on the first.
+TRANSIENT = (OperationalError, InterfaceError, DisconnectionError, PoolTimeout, OSError)
+PERMANENT = (ValidationError, DataError, ValueError, TypeError, ArithmeticError, RecursionError)
+# PostgreSQL quotes an offending value after a colon ('invalid input syntax …: "x"').
+QUOTED_VALUE = re.compile(r': "[^"]*"')
+MASKED = ': "…"'
 
 log = logging.getLogger(__name__)
 
@@ -152,13 +168,10 @@ def _prepare(session: Session, settings: Settings, row: InboxRow, now: datetime)
     row.shop_id = shop.id
     delivery = Delivery(row.id, row.topic, row.webhook_id, row.event_id, row.triggered_at)
     try:
-        payload = _load(row.payload)
+        payload = parse_payload(row.payload)
         events = adapter_for(row.platform).events_from_delivery(delivery, row.api_version, payload)
-    except ValidationError as exc:
-        _give_up(row, exc)
-        return None
     except Exception as exc:
-        _retry_later(settings, row, exc, now)
+        _failed(settings, row, exc, now)
         return None
     return _Work(row, shop, delivery, events)
 
@@ -188,10 +201,8 @@ def _apply(session: Session, settings: Settings, work: _Work, now: datetime) -> 
                 row.status = DONE if work.events else IGNORED
             row.processed_at = now
             row.last_error = None
-    except ValidationError as exc:
-        _give_up(row, exc)
     except Exception as exc:
-        _retry_later(settings, row, exc, now)
+        _failed(settings, row, exc, now)
 
 
 def _already_done(session: Session, row: InboxRow) -> bool:
@@ -209,21 +220,16 @@ def _already_done(session: Session, row: InboxRow) -> bool:
     return session.scalar(stmt.limit(1)) is not None
 
 
-def _load(body: str | None) -> dict[str, Any]:
-    if body is None:
-        raise ValidationError("the delivery's payload is gone")
-    try:
-        payload = json.loads(body)
-    except json.JSONDecodeError as exc:
-        raise ValidationError(f"the payload is not JSON: {exc}") from exc
-    if not isinstance(payload, dict):
-        raise ValidationError("the payload is not a JSON object")
-    return payload
-
-
 def _subjects(events: list[Event]) -> str | None:
     ids = sorted({cid for event in events for cid in subject_customer_ids(event)})
     return ",".join(ids) or None
+
+
+def _failed(settings: Settings, row: InboxRow, exc: Exception, now: datetime) -> None:
+    if is_transient(exc):
+        _retry_later(settings, row, exc, now)
+    else:
+        _give_up(row, exc)
 
 
 def _give_up(row: InboxRow, exc: Exception) -> None:
@@ -232,7 +238,7 @@ def _give_up(row: InboxRow, exc: Exception) -> None:
     row.status = DEAD
     row.next_attempt_at = None
     row.last_error = _describe(exc)
-    log.warning("worker.row_invalid id=%s topic=%s", row.id, row.topic)
+    log.warning("worker.row_invalid id=%s topic=%s error=%s", row.id, row.topic, type(exc).__name__)
 
 
 def _retry_later(settings: Settings, row: InboxRow, exc: Exception, now: datetime) -> None:
@@ -254,5 +260,35 @@ def _retry_later(settings: Settings, row: InboxRow, exc: Exception, now: datetim
     log.debug("worker.row_failed.where id=%s\n%s", row.id, "".join(format_tb(exc.__traceback__)))
 
 
+def is_transient(exc: BaseException) -> bool:
+    """Whether the same row can succeed later: the database was unreachable, busy or in a
+    lock or serialisation conflict. Input that no retry can fix (a refused payload, a value
+    a column cannot hold) is not; an error of unknown kind is retried, within the limit."""
+    if isinstance(exc, DBAPIError) and exc.connection_invalidated:
+        return True
+    if isinstance(exc, StatementError) and not isinstance(exc, DBAPIError):
+        return is_transient(exc.orig) if isinstance(exc.orig, BaseException) else True
+    if isinstance(exc, IntegrityError):  # a unique key lost to a concurrent insert: retry
+        return _unique_violation(exc)
+    if isinstance(exc, TRANSIENT):
+        return True
+    return not isinstance(exc, PERMANENT)
+
+
+def _unique_violation(exc: IntegrityError) -> bool:
+    sqlstate = getattr(exc.orig, "sqlstate", None)
+    return sqlstate == "23505" or str(exc.orig).startswith("UNIQUE constraint failed")
+
+
 def _describe(exc: Exception) -> str:
-    return f"{type(exc).__name__}: {exc}"[:ERROR_TEXT_LIMIT]
+    """The error for `last_error`: a database error's own message without the statement
+    and its bound values (which quote the payload)."""
+    if isinstance(exc, StatementError) and exc.orig is not None:
+        orig = exc.orig
+        sqlstate = getattr(orig, "sqlstate", None)
+        kind = f"{type(orig).__name__}, SQLSTATE {sqlstate}" if sqlstate else type(orig).__name__
+        first_line = QUOTED_VALUE.sub(MASKED, (str(orig).strip().splitlines() or [""])[0])
+        text = f"{type(exc).__name__} ({kind}): {first_line}"
+    else:
+        text = f"{type(exc).__name__}: {exc}"
+    return text[:ERROR_TEXT_LIMIT]

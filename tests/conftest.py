@@ -25,7 +25,12 @@ from plugin.db import Base, make_engine, make_session_factory
 from plugin.platforms.shopify.admin_schema import schema_path
 from plugin.settings import DEFAULT_API_VERSION, Settings
 
-pytest_plugins = ["tests.support.simulator", "tests.support.live", "tests.support.profiles"]
+pytest_plugins = [
+    "tests.support.simulator",
+    "tests.support.live",
+    "tests.support.profiles",
+    "tests.support.admin",
+]
 
 # Everything tests read is in the repository: payload fixtures under tests/fixtures (see
 # tests/support/profiles.py), Shopify's schema and CDNOW as package data.

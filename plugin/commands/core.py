@@ -11,6 +11,7 @@ from typing import Any
 import click
 
 from plugin.errors import ShopSegError
+from plugin.logs import configure_logging
 from plugin.migrate import ensure_migrated, upgrade_head
 from plugin.runtime import Runtime, build_runtime
 from plugin.settings import Settings
@@ -18,21 +19,14 @@ from plugin.settings import Settings
 log = logging.getLogger("shopseg")
 
 
-def configure_logging(level: str) -> None:
-    logging.basicConfig(level=level, format="%(asctime)s %(levelname)s %(name)s %(message)s")
-    # Their INFO lines (every job run, every migration context) drown the app's own.
-    for noisy in ("apscheduler", "alembic.runtime.migration"):
-        logging.getLogger(noisy).setLevel(max(logging.WARNING, logging.getLevelName(level)))
-
-
 def load_runtime(*, migrate_sqlite: bool) -> Runtime:
     """Settings and runtime for a command; the embedded SQLite default migrates itself."""
     settings = Settings.from_env()
-    configure_logging(settings.log_level)
     if settings.is_sqlite:
         settings, created = settings.with_local_secret_key()
         if created:
             click.echo("Generated SHOPSEG_SECRET_KEY into .shopseg-secret (keep this file).")
+    configure_logging(settings.log_level, settings.secret_values)
     runtime = build_runtime(settings)
     try:
         if settings.is_sqlite and migrate_sqlite:
@@ -61,33 +55,34 @@ def migrate() -> None:
     is_flag=True,
     help="Run the inbox worker and scheduler in this process (always on with SQLite).",
 )
-def serve(host: str, port: int, with_worker: bool) -> None:
-    """Run the web app (webhooks, admin tab); on SQLite with the worker built in."""
-    from werkzeug.serving import make_server
-
-    from plugin.app import create_app
+@click.option(
+    "--workers",
+    type=click.IntRange(1, 64),
+    help="Web processes (default 2; the embedded worker needs exactly one).",
+)
+@click.option("--threads", default=8, show_default=True, type=click.IntRange(1, 256))
+def serve(host: str, port: int, with_worker: bool, workers: int | None, threads: int) -> None:
+    """Run the web app on gunicorn (webhooks, admin tab); on SQLite with the worker built in."""
+    from plugin.serving import ServeOptions, ShopSegServer
 
     runtime = load_runtime(migrate_sqlite=True)
-    server = make_server(host, port, create_app(runtime), threaded=True)
-    stop = threading.Event()
-    embedded = runtime.settings.is_sqlite or with_worker
-    worker = _start_worker_thread(runtime, stop) if embedded else None
-    _on_signals(lambda: threading.Thread(target=server.shutdown).start(), signal.SIGTERM)
-    click.echo(
-        f"Serving on http://{host}:{server.port}"
-        + (" with the worker" if worker else " (no worker: run `shopseg worker`)")
-    )
-    try:
-        server.serve_forever()
-    except KeyboardInterrupt:
-        pass
-    finally:
-        stop.set()
-        if worker:
-            worker.join(timeout=30)
-        server.server_close()
-        runtime.close()
-        click.echo("Stopped.")
+    settings = runtime.settings
+    runtime.close()  # each web process opens its own after the fork
+    embedded = settings.is_sqlite or with_worker
+    if embedded and (workers or 1) > 1:
+        raise click.UsageError(
+            "the embedded worker runs in one web process: drop --workers, or use PostgreSQL"
+            " and run `shopseg worker` beside `shopseg serve --workers N`"
+        )
+    options = ServeOptions(host, port, workers or 2, threads, embedded, settings.log_level)
+
+    def ready(bound: int) -> None:
+        click.echo(
+            f"Serving on http://{host}:{bound}"
+            + (" with the worker" if embedded else " (no worker: run `shopseg worker`)")
+        )
+
+    ShopSegServer(settings, options, ready, lambda: click.echo("Stopped.")).run()
 
 
 @click.command()
@@ -108,16 +103,6 @@ def worker(drain: bool) -> None:
         run_worker(runtime, stop)
     finally:
         runtime.close()
-
-
-def _start_worker_thread(runtime: Runtime, stop: threading.Event) -> threading.Thread:
-    from plugin.worker import run_worker
-
-    thread = threading.Thread(
-        target=run_worker, args=(runtime, stop), name="shopseg-worker", daemon=True
-    )
-    thread.start()
-    return thread
 
 
 def _on_signals(action: Callable[[], Any], *signums: signal.Signals) -> None:

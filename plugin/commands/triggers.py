@@ -47,7 +47,7 @@ def _listing(session: Session, shop_id: int) -> dict[str, dict[str, Any]]:
 
 def _show(value: Any) -> str:
     if isinstance(value, list):
-        return ",".join(str(v) for v in value)
+        return ",".join(str(v) for v in value) or "-"
     if isinstance(value, bool):
         return str(value).lower()
     return "-" if value is None else str(value)

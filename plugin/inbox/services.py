@@ -40,7 +40,9 @@ class IncomingDelivery:
     api_version: str | None
     triggered_at: datetime | None
     headers: dict[str, str]
-    body: str
+    body: str | None
+    # Why a verified body cannot even be stored (not text): parked as dead at receipt.
+    unstorable: str | None = None
 
 
 @dataclass(frozen=True)
@@ -95,7 +97,8 @@ def record_delivery(session: Session, incoming: IncomingDelivery) -> bool:
         "triggered_at": incoming.triggered_at,
         "headers": incoming.headers,
         "payload": incoming.body,
-        "status": PENDING if can_process(shop) else AWAITING_INSTALL,
+        "status": _initial_status(incoming, shop),
+        "last_error": incoming.unstorable,
     }
     stmt = (
         insert_for(session, InboxRow)
@@ -106,6 +109,12 @@ def record_delivery(session: Session, incoming: IncomingDelivery) -> bool:
     inserted = session.execute(stmt).scalar_one_or_none() is not None
     session.commit()
     return inserted
+
+
+def _initial_status(incoming: IncomingDelivery, shop: Shop | None) -> str:
+    if incoming.unstorable is not None:
+        return DEAD  # Shopify would only send the same bytes again: answer 200, keep the reason
+    return PENDING if can_process(shop) else AWAITING_INSTALL
 
 
 def release_awaiting_install(session: Session, platform: str, shop_domain: str) -> int:

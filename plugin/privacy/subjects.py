@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 import re
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -11,7 +10,9 @@ from typing import Any
 from sqlalchemy import ColumnElement, and_, false, func, or_, select
 from sqlalchemy.orm import InstrumentedAttribute, Session
 
+from plugin.errors import ValidationError
 from plugin.inbox.models import InboxRow
+from plugin.inbox.payloads import parse_payload
 from plugin.profiles.models import Checkout, Customer, Order
 from plugin.shops.models import Shop
 
@@ -142,8 +143,8 @@ def _row_mentions(row: Any, s: DataSubject) -> bool:
 
 def _payload_mentions(payload: str, s: DataSubject) -> bool:
     try:
-        document = json.loads(payload)
-    except ValueError:
+        document = parse_payload(payload)
+    except ValidationError:
         return True  # unreadable: the textual match is reason enough to erase it
     return any(_value_mentions(value, s) for value in _scalars(document))
 

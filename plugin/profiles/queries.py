@@ -152,3 +152,17 @@ def customer_document(session: Session, shop: Shop, platform_id: str) -> dict[st
         "vendors": vendors_bought(session, shop.id, c.id),
         "orders": _orders(session, shop, c.id),
     }
+
+
+def shop_totals(session: Session, shop_id: int) -> dict[str, int]:
+    """Customers, buyers (1+ counted order), orders and spend of a shop, in one query."""
+    row = session.execute(
+        select(
+            func.count(),
+            func.count().filter(Customer.orders_count > 0),
+            func.coalesce(func.sum(Customer.orders_count), 0),
+            func.coalesce(func.sum(Customer.total_spent_minor), 0),
+        ).where(Customer.shop_id == shop_id)
+    ).one()
+    keys = ("customers", "buyers", "orders", "revenue_minor")
+    return {k: int(v or 0) for k, v in zip(keys, row, strict=True)}

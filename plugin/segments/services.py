@@ -74,7 +74,8 @@ def find_segment(session: Session, shop_id: int, name: str) -> Segment:
 
 
 def _free_bit(session: Session, shop_id: int) -> int:
-    # Segments are never deleted, so a bit is never reused while memberships may exist.
+    # Deleting a segment (plugin/segments/removal.py) removes its stays and clears its
+    # bit everywhere first, so a freed bit carries nothing over to its next segment.
     used = set(session.scalars(select(Segment.bit).where(Segment.shop_id == shop_id)))
     for bit in range(MAX_SEGMENTS):
         if bit not in used:

@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import BigInteger, ForeignKey, String, Text, UniqueConstraint
+from sqlalchemy import BigInteger, ForeignKey, Index, String, Text, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column
 
 from plugin.db import Base, BigIntPK, utcnow
@@ -59,8 +59,15 @@ class OAuthState(Base):
     """A single-use `state` nonce of the authorization-code grant."""
 
     __tablename__ = "oauth_states"
+    # The caps count pending states per shop and per client; the purge goes by age.
+    __table_args__ = (
+        Index("ix_oauth_states_shop_domain_created_at", "shop_domain", "created_at"),
+        Index("ix_oauth_states_client_key_created_at", "client_key", "created_at"),
+        Index("ix_oauth_states_created_at", "created_at"),
+    )
 
     nonce: Mapped[str] = mapped_column(String(64), primary_key=True)
     shop_domain: Mapped[str] = mapped_column(String(255))
+    client_key: Mapped[str | None] = mapped_column(String(64))  # HMAC of the client address
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
     used_at: Mapped[datetime | None]

@@ -1,12 +1,11 @@
-"""Shop install state, per-shop settings and OAuth state nonces (database only, no HTTP)."""
+"""Shop install state and per-shop settings (database only, no HTTP)."""
 
 from __future__ import annotations
 
-import secrets
-from datetime import datetime, timedelta
+from datetime import datetime
 from typing import Any
 
-from sqlalchemy import delete, select, update
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from plugin import crypto
@@ -14,14 +13,13 @@ from plugin.db import insert_for
 from plugin.inbox.services import release_awaiting_install
 from plugin.segments.builtins import ensure_builtin_segments
 from plugin.settings import Settings
-from plugin.shops.models import INSTALLED, UNINSTALLED, OAuthState, Shop, ShopSetting
+from plugin.shops.models import INSTALLED, UNINSTALLED, Shop, ShopSetting
 from plugin.shops.tokens import Credentials
 
 SETTING_DEFAULTS: dict[str, Any] = {
     "abandoned_after_hours": 10,
     "link_guest_orders_by_email": False,
 }
-OAUTH_STATE_TTL = timedelta(minutes=10)
 
 
 def get_shop(session: Session, platform: str, domain: str) -> Shop | None:
@@ -135,29 +133,6 @@ def has_usable_token(shop: Shop | None, now: datetime) -> bool:
         shop.refresh_token_expires_at is None or shop.refresh_token_expires_at > now
     )
     return expiry is None or expiry > now or refreshable
-
-
-def create_oauth_state(session: Session, shop_domain: str, now: datetime) -> str:
-    """A single-use nonce for the authorization-code grant (expired ones are swept here)."""
-    session.execute(delete(OAuthState).where(OAuthState.created_at < now - OAUTH_STATE_TTL))
-    nonce = secrets.token_urlsafe(32)
-    session.add(OAuthState(nonce=nonce, shop_domain=shop_domain, created_at=now))
-    return nonce
-
-
-def consume_oauth_state(session: Session, nonce: str, shop_domain: str, now: datetime) -> bool:
-    """True once for a nonce issued to this shop within the last 10 minutes."""
-    result = session.execute(
-        update(OAuthState)
-        .where(
-            OAuthState.nonce == nonce,
-            OAuthState.shop_domain == shop_domain,
-            OAuthState.used_at.is_(None),
-            OAuthState.created_at >= now - OAUTH_STATE_TTL,
-        )
-        .values(used_at=now)
-    )
-    return bool(result.rowcount == 1)  # type: ignore[attr-defined]
 
 
 def release_pending_deliveries(session: Session, platform: str, domain: str) -> int:

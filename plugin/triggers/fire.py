@@ -151,7 +151,8 @@ class _Decider:
             sent.append("flow")
             self._tag(firing, customer, values)
         if self.general["webhook_url"]:
-            body = payloads.webhook_body(self.shop, firing, customer, fields, self.now)
+            personal = self.general["webhook_personal_fields"]
+            body = payloads.webhook_body(self.shop, firing, customer, fields, self.now, personal)
             hook = {"trigger": firing.name, "trigger_id": firing.trigger_id, "body": body}
             self._enqueue(firing, WEBHOOK, hook, why)
             sent.append("webhook")

@@ -9,7 +9,7 @@ reference is `customer_id`, the numeric id); the webhook body is our own documen
 from __future__ import annotations
 
 import json
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from datetime import datetime
 from typing import Any
 
@@ -184,26 +184,34 @@ def customer_gid(platform_id: str | None) -> str | None:
 
 
 def webhook_body(
-    shop: Shop, firing: TriggerFiring, customer: Customer | None, fields: Fields, now: datetime
+    shop: Shop,
+    firing: TriggerFiring,
+    customer: Customer | None,
+    fields: Fields,
+    now: datetime,
+    personal: Sequence[str] = (),
 ) -> Fields:
-    """The documented outbound webhook JSON (docs/triggers.md)."""
+    """The documented outbound webhook JSON (docs/triggers.md): ids only, plus the personal
+    fields the merchant chose (`general webhook_personal_fields`)."""
     person = None
     if customer is not None:
         person = {
             "id": customer_gid(customer.platform_id),
-            "email": customer.email,
             "email_marketing_state": customer.email_marketing_state,
+            **{name: getattr(customer, name) for name in personal},
         }
-    return {
+    body: Fields = {
         "trigger_id": firing.trigger_id,
         "trigger": firing.name,
         "flow_handle": c.flow_trigger(firing.name).handle,
         "shop": shop.domain,
         "fired_at": now.isoformat(),
         "customer": person,
-        "email": customer.email if customer else fields.get("email"),
         "fields": {k: v for k, v in fields.items() if k != "email"},
     }
+    if "email" in personal:  # the address to write to: the customer's, or a guest checkout's
+        body["email"] = customer.email if customer else fields.get("email")
+    return body
 
 
 def raw_body(body: Fields) -> bytes:

@@ -24,6 +24,9 @@ from plugin.triggers import catalogue as c
 from plugin.triggers.models import TriggerSetting
 
 MAX_STEPS = 3
+# Customer fields the outbound webhook may carry, only if the merchant names them: by
+# default it carries ids only (a first name is protected customer data as much as an email).
+PERSONAL_FIELDS = ("email", "first_name", "last_name", "phone")
 SECRET_ENC = "webhook_secret_enc"  # stored in the general row, never shown
 
 DEFAULTS: dict[str, dict[str, Any]] = {
@@ -54,6 +57,7 @@ DEFAULTS: dict[str, dict[str, Any]] = {
         "quiet_hours": None,
         "frequency_cap": 1,
         "frequency_cap_hours": 24,
+        "webhook_personal_fields": [],
     },
 }
 NAMES = (*c.TRIGGERS, c.GENERAL)
@@ -149,6 +153,18 @@ def _quiet_hours(raw: Any) -> str | None:
     return text
 
 
+def _personal_fields(raw: Any) -> list[str]:
+    parts = raw if isinstance(raw, list) else str(raw).split(",")
+    names = {str(p).strip().lower() for p in parts} - {"", *_OFF}
+    unknown = sorted(names - set(PERSONAL_FIELDS))
+    if unknown:
+        raise ValueError(
+            f"unknown field {', '.join(unknown)}; choose from {', '.join(PERSONAL_FIELDS)}"
+            " (comma-separated), or none for ids only"
+        )
+    return [name for name in PERSONAL_FIELDS if name in names]
+
+
 PARSERS: dict[str, Callable[[Any], Any]] = {
     "enabled": _bool,
     "steps": _steps,
@@ -162,6 +178,7 @@ PARSERS: dict[str, Callable[[Any], Any]] = {
     "quiet_hours": _quiet_hours,
     "frequency_cap": _int_between(0, 10),
     "frequency_cap_hours": _int_between(1, 168),
+    "webhook_personal_fields": _personal_fields,
 }
 
 

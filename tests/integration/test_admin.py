@@ -33,6 +33,13 @@ def first_load(client: FlaskClient, id_token: str, shop: str = SHOP):  # type: i
     return client.get("/admin", query_string=query)
 
 
+def content_load(client: FlaskClient, id_token: str, shop: str = SHOP):  # type: ignore[no-untyped-def]
+    """What the shell's htmx request asks: the page's content, with the session token."""
+    query = {"embedded": "1", "host": host_param(shop), "shop": shop}
+    headers = {"Authorization": f"Bearer {id_token}", "HX-Request": "true"}
+    return client.get("/admin", query_string=query, headers=headers)
+
+
 def exchanges(simulator: SimulatorHandle) -> list:  # type: ignore[type-arg]
     return simulator.state.requests_of("access_token", SHOP, grant_type=TOKEN_EXCHANGE)
 
@@ -42,7 +49,7 @@ def shop_row(runtime: Runtime) -> Shop | None:
         return session.scalars(select(Shop).where(Shop.domain == SHOP)).one_or_none()
 
 
-def test_first_admin_load_installs_by_token_exchange(
+def test_first_admin_load_renders_the_shell_then_installs_by_token_exchange(
     client: FlaskClient, sim_runtime: Runtime, simulator: SimulatorHandle
 ) -> None:
     simulator.state.add_shop(SHOP, timezone="Asia/Tokyo", currency="JPY")
@@ -51,12 +58,22 @@ def test_first_admin_load_installs_by_token_exchange(
     assert (response.status_code, response.mimetype) == (200, "text/html")
     body = response.get_data(as_text=True)
     key = sim_runtime.settings.shopify_api_key
-    assert f'<meta name="shopify-api-key" content="{key}">' in body
-    assert "https://cdn.shopify.com/shopifycloud/app-bridge.js" in body
-    assert SHOP in body and "Asia/Tokyo" in body
+    head = body.split("<head>", 1)[1].lstrip()
+    # The API key meta tag, then App Bridge, first in <head> (Shopify's requirement).
+    assert head.startswith(
+        f'<meta name="shopify-api-key" content="{key}">\n'
+        '  <script src="https://cdn.shopify.com/shopifycloud/app-bridge.js"></script>'
+    )
     assert response.headers["Content-Security-Policy"] == (
         f"frame-ancestors https://{SHOP} https://admin.shopify.com;"
     )
+    # The shell paints at once: no exchange yet, its content comes by htmx without id_token.
+    assert exchanges(simulator) == [] and shop_row(sim_runtime) is None
+    assert 'hx-trigger="load"' in body and "id_token" not in body.split('hx-get="', 1)[1][:300]
+    content = content_load(client, id_token)
+    assert content.status_code == 200
+    assert "<html" not in content.get_data(as_text=True)
+    assert 'id="segments"' in content.get_data(as_text=True)
     [exchange] = exchanges(simulator)
     assert exchange.body["subject_token"] == id_token
     assert exchange.body["subject_token_type"] == "urn:ietf:params:oauth:token-type:id_token"
@@ -75,20 +92,20 @@ def test_first_admin_load_installs_by_token_exchange(
 def test_later_loads_reuse_the_stored_token(
     client: FlaskClient, simulator: SimulatorHandle
 ) -> None:
-    assert first_load(client, simulator.mint_session_token(SHOP)).status_code == 200
-    assert first_load(client, simulator.mint_session_token(SHOP)).status_code == 200
+    assert content_load(client, simulator.mint_session_token(SHOP)).status_code == 200
+    assert content_load(client, simulator.mint_session_token(SHOP)).status_code == 200
     assert len(exchanges(simulator)) == 1
 
 
 def test_shop_needing_reauth_is_reinstalled_on_next_load(
     client: FlaskClient, sim_runtime: Runtime, simulator: SimulatorHandle
 ) -> None:
-    first_load(client, simulator.mint_session_token(SHOP))
+    content_load(client, simulator.mint_session_token(SHOP))
     with sim_runtime.sessions.begin() as session:
         session.execute(
             update(Shop).values(install_state=NEEDS_REAUTH, reauth_reason="refresh refused")
         )
-    assert first_load(client, simulator.mint_session_token(SHOP)).status_code == 200
+    assert content_load(client, simulator.mint_session_token(SHOP)).status_code == 200
     shop = shop_row(sim_runtime)
     assert shop is not None and (shop.install_state, shop.reauth_reason) == (INSTALLED, None)
     assert len(exchanges(simulator)) == 2
@@ -125,7 +142,7 @@ def test_token_signed_with_another_secret_on_xhr_asks_app_bridge_to_retry(
     client: FlaskClient, simulator: SimulatorHandle
 ) -> None:
     forged = mint_session_token(SHOP, simulator.state.api_key, "shpss_" + "f0rg3d" * 6)
-    response = client.get("/admin/api/shop", headers={"Authorization": f"Bearer {forged}"})
+    response = client.get("/api/shop", headers={"Authorization": f"Bearer {forged}"})
     assert response.status_code == 401
     assert response.headers["X-Shopify-Retry-Invalid-Session-Request"] == "1"
     assert response.get_json()["error"] == "unauthorized"
@@ -137,7 +154,7 @@ def test_xhr_with_a_valid_token_gets_the_shop(
 ) -> None:
     simulator.state.add_shop(SHOP, timezone="Europe/Paris", currency="EUR")
     token = simulator.mint_session_token(SHOP)
-    response = client.get("/admin/api/shop", headers={"Authorization": f"Bearer {token}"})
+    response = client.get("/api/shop", headers={"Authorization": f"Bearer {token}"})
     assert response.status_code == 200
     data = response.get_json()
     assert (data["domain"], data["install_state"], data["currency"]) == (SHOP, INSTALLED, "EUR")
@@ -154,7 +171,7 @@ def test_exchange_refused_by_the_shop_is_unauthenticated(
     try:
         token = mint_session_token(SHOP, simulator.state.api_key, old)
         with create_app(runtime).test_client() as client:
-            response = client.get("/admin/api/shop", headers={"Authorization": f"Bearer {token}"})
+            response = client.get("/api/shop", headers={"Authorization": f"Bearer {token}"})
         assert response.status_code == 401
         assert response.headers["X-Shopify-Retry-Invalid-Session-Request"] == "1"
         assert [r.status for r in exchanges(simulator)] == [400]

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import replace
-from urllib.parse import urlsplit
+from urllib.parse import parse_qsl, urlsplit
 
 import pytest
 import requests
@@ -39,7 +39,15 @@ def test_browser_install_lands_on_the_embedded_admin(
         f"/{SHOP}/admin/apps/{live_app.settings.shopify_api_key}",
         "/admin",
     ]
-    assert "Australia/Sydney" in page.text
+    # The admin tab's shell; its content loads with the session token (htmx adds it).
+    id_token = dict(parse_qsl(urlsplit(page.url).query))["id_token"]
+    content = browser.get(
+        f"{live_app.url}/admin",
+        params={"shop": SHOP},
+        headers={"Authorization": f"Bearer {id_token}", "HX-Request": "true"},
+        timeout=10,
+    )
+    assert content.status_code == 200 and 'id="segments"' in content.text
     assert page.headers["Content-Security-Policy"].startswith(f"frame-ancestors https://{SHOP} ")
     # The callback installed the shop; the admin load found the token and exchanged nothing.
     grants = [r.grant_type for r in simulator.state.requests_of("access_token", SHOP)]

@@ -11,6 +11,7 @@ import requests
 from flask.testing import FlaskClient
 from sqlalchemy import func, select
 
+from admin_ui.auth import CALLBACK_PATH, STATE_COOKIE
 from plugin import crypto
 from plugin.app import create_app
 from plugin.db import utcnow
@@ -43,6 +44,16 @@ def approve(authorize_url: str) -> str:
     assert response.status_code == 302
     callback = urlsplit(response.headers["Location"])
     return f"{callback.path}?{callback.query}"
+
+
+def state_of(authorize_url: str) -> str:
+    return dict(parse_qsl(urlsplit(authorize_url).query))["state"]
+
+
+def state_cookie(client: FlaskClient) -> str:
+    cookie = client.get_cookie(STATE_COOKIE, path=CALLBACK_PATH)
+    assert cookie is not None
+    return cookie.value
 
 
 def shop_row(runtime: Runtime, domain: str = SHOP) -> Shop | None:
@@ -105,11 +116,15 @@ def test_callback_with_reused_state_is_rejected(
     client: FlaskClient, sim_runtime: Runtime, simulator: SimulatorHandle
 ) -> None:
     authorize_url = start(client)
+    cookie = state_cookie(client)
     assert client.get(approve(authorize_url)).status_code == 302
-    # The same state again, on a freshly signed callback with a new code.
+    # The same state again, on a freshly signed callback with a new code: the callback
+    # cleared the browser's cookie, and with the cookie put back the state is used up.
     replay = client.get(approve(authorize_url))
-    assert replay.status_code == 401
-    assert replay.get_json()["error"] == "unauthorized"
+    assert (replay.status_code, replay.get_json()["error"]) == (403, "forbidden")
+    client.set_cookie(STATE_COOKIE, cookie, path=CALLBACK_PATH)
+    replay = client.get(approve(authorize_url))
+    assert (replay.status_code, replay.get_json()["error"]) == (401, "unauthorized")
     assert len(simulator.state.requests_of("access_token", SHOP)) == 1
 
 
@@ -126,8 +141,9 @@ def test_tampered_hmac_is_rejected_and_nothing_installed(
 
 
 def signed_callback(client: FlaskClient, settings_secret: str, **overrides: str) -> str:
-    """A callback query signed with the app secret (a valid nonce), with `overrides`."""
-    state = dict(parse_qsl(urlsplit(start(client)).query))["state"]
+    """A callback query signed with the app secret, with `overrides`; without a `state`
+    override, a fresh valid nonce from /install (whose cookie the client then holds)."""
+    state = overrides.pop("state", None) or state_of(start(client))
     params = {
         "code": "whatever",
         "host": "YWRtaW4uc2hvcGlmeS5jb20vc3RvcmUvb2F1dGgtc2hvcA==",
@@ -164,7 +180,7 @@ def test_state_issued_for_another_shop_is_rejected(
     client: FlaskClient, sim_runtime: Runtime, simulator: SimulatorHandle
 ) -> None:
     secret = sim_runtime.settings.shopify_api_secret
-    state = dict(parse_qsl(urlsplit(start(client, "other.myshopify.com")).query))["state"]
+    state = state_of(start(client, "other.myshopify.com"))  # this browser holds its cookie
     response = client.get(signed_callback(client, secret, state=state))
     assert response.status_code == 401
 

@@ -4,6 +4,7 @@ PostgreSQL refusing an unmigrated database and running a worker only when asked.
 from __future__ import annotations
 
 import os
+import pty
 import queue
 import re
 import signal
@@ -14,6 +15,7 @@ import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
+from typing import IO
 
 import pytest
 import requests
@@ -31,16 +33,20 @@ SHOP = "demo-shop.myshopify.com"
 
 
 class Served:
-    def __init__(self, proc: subprocess.Popen[str]) -> None:
+    def __init__(self, proc: subprocess.Popen[str], stream: IO[str] | None = None) -> None:
         self.proc = proc
+        self.stream: IO[str] = stream or proc.stdout  # type: ignore[assignment]
         self.lines: queue.Queue[str] = queue.Queue()
         self.output: list[str] = []
-        threading.Thread(target=self._pump, daemon=True).start()
+        self.pump = threading.Thread(target=self._pump, daemon=True)
+        self.pump.start()
 
     def _pump(self) -> None:
-        assert self.proc.stdout is not None
-        for line in self.proc.stdout:
-            self.lines.put(line)
+        try:
+            for line in self.stream:
+                self.lines.put(line)
+        except OSError:  # a terminal's end reads as EIO once the process is gone
+            pass
 
     def wait_for(self, pattern: str, timeout: float = 30) -> re.Match[str]:
         deadline = time.monotonic() + timeout
@@ -193,3 +199,45 @@ def test_worker_command_stops_gracefully_on_sigterm(tmp_path: Path) -> None:
             proc.wait()
         assert proc.stdout is not None
         proc.stdout.close()
+
+
+def test_serve_runs_gunicorn_and_its_request_log_hides_credentials(tmp_path: Path) -> None:
+    """On a terminal too: the request log is plain text, the query's credentials redacted."""
+    url_db = f"sqlite:///{tmp_path / 'shopseg.db'}"
+    leader, follower = pty.openpty()
+    proc = subprocess.Popen(
+        [SHOPSEG, "serve", "--port", "0"],
+        env=env_for(url_db, tmp_path),
+        cwd=tmp_path,
+        stdout=follower,
+        stderr=follower,
+        text=True,
+    )
+    os.close(follower)
+    served = Served(proc, os.fdopen(leader, "r", errors="replace"))
+    try:
+        url = served.wait_for(r"Serving on (http://\S+)").group(1).strip()
+        credentials = {
+            "id_token": "eyJhbGciOiJIUzI1NiJ9.eyJkZXN0IjoieCJ9.c2lnbmF0dXJl",
+            "code": "oauth-code-4f2a9",
+            "hmac": "0a1b2c3d4e5f60718293",
+            "state": "state-nonce-77",
+            "session": "session-id-55",
+        }
+        response = requests.get(url + "/healthz", params={"shop": SHOP, **credentials})
+        assert response.status_code == 200
+        assert response.headers["Server"].startswith("gunicorn")  # not Werkzeug's dev server
+        line = served.wait_for(r"GET /healthz").string
+        assert "id_token=[redacted]" in line and f"shop={SHOP}" in line
+        for value in credentials.values():
+            assert value not in line
+        proc.send_signal(signal.SIGTERM)
+        served.wait_for("Stopped")
+        assert proc.wait(timeout=30) == 0
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+            proc.wait()
+        served.pump.join(timeout=5)
+        served.stream.close()
+    assert not any("\x1b[" in line for line in served.output), "colour codes in the log"

@@ -76,6 +76,7 @@ def test_set_changes_settings_and_generates_a_webhook_secret_once(shop: str) -> 
         (("abandoned_checkout", "steps=1week"), "steps='1week': use a number and a unit"),
         (("general", "webhook_url=http://example.com"), "webhook_url='http://example.com'"),
         (("general", "quiet_hours=25:00-08:00"), "quiet_hours='25:00-08:00'"),
+        (("general", "webhook_personal_fields=email,birthday"), "unknown field birthday"),
         (("welcome", "enabled=maybe"), "enabled='maybe': use true or false"),
         (("birthday", "enabled=true"), "unknown trigger 'birthday'"),
         (("welcome", "enabled"), "'enabled' is not key=value"),

@@ -102,7 +102,9 @@ def test_quiet_hours_defer_to_their_end_in_the_shop_time_zone(trig: TriggerWorld
 def test_guest_checkout_gets_no_flow_trigger_only_the_webhook_with_an_email(
     trig: TriggerWorld, receiver: Receiver
 ) -> None:
-    receiver.secret = trig.set("general", webhook_url=receiver.url).new_secret or ""
+    # The merchant opted into the email (ids only by default, see test_triggers_personal).
+    edit = trig.set("general", webhook_url=receiver.url, webhook_personal_fields="email")
+    receiver.secret = edit.new_secret or ""
     trig.checkout("guest1", customer=None, at=T0, email="guest@example.com")
     trig.checkout("guest2", customer=None, at=T0)  # no email: nobody to remind
     trig.run(T0 + 61 * MIN)

@@ -60,3 +60,26 @@ def test_nothing_reads_a_directory_next_to_the_repository() -> None:
     ]
     offenders = [str(p.relative_to(ROOT)) for p in sources if OUTSIDE.search(p.read_text())]
     assert sources and offenders == []
+
+
+ADMIN = ROOT / "admin_ui"
+ADMIN_VENDOR = ADMIN / "static" / "vendor"
+
+
+def test_the_admins_vendored_files_say_where_they_came_from_and_ship() -> None:
+    note = (ADMIN_VENDOR / "README.md").read_text(encoding="utf-8")
+    assert "Provenance" in note and "licen" in note.lower()
+    for name in ("htmx.min.js", "polaris-tokens.css"):
+        assert f"`{name}`" in note
+    assert "Zero-Clause BSD" in (ADMIN_VENDOR / "htmx.LICENSE").read_text(encoding="utf-8")
+    assert "Shopify" in (ADMIN_VENDOR / "polaris-tokens.LICENSE.md").read_text(encoding="utf-8")
+    config = tomllib.loads((ROOT / "pyproject.toml").read_text(encoding="utf-8"))
+    patterns = config["tool"]["setuptools"]["package-data"]["admin_ui"]
+    shipped = {p for pattern in patterns for p in ADMIN.glob(pattern)}
+    needed = [
+        p
+        for folder in ("static", "templates", "translations")
+        for p in (ADMIN / folder).rglob("*")
+        if p.is_file()
+    ]
+    assert needed and set(needed) <= shipped

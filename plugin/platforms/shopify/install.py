@@ -7,6 +7,7 @@ transaction open across HTTP.
 
 from __future__ import annotations
 
+import hmac
 import logging
 import time
 from collections.abc import Mapping
@@ -14,7 +15,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from plugin.db import utcnow
-from plugin.errors import AuthenticationError, PlatformError
+from plugin.errors import AuthenticationError, Forbidden, PlatformError
 from plugin.manifest import access_scopes
 from plugin.platforms.shopify import oauth
 from plugin.platforms.shopify.client import AdminClient
@@ -24,7 +25,7 @@ from plugin.platforms.shopify.session_token import SessionToken
 from plugin.platforms.shopify.subscriptions import register_webhooks
 from plugin.runtime import Runtime
 from plugin.segments.evaluator_sweep import evaluate_shop_now
-from plugin.shops import services
+from plugin.shops import oauth_states, services
 from plugin.shops.tokens import Credentials
 
 PLATFORM = "shopify"
@@ -45,20 +46,38 @@ class CustomInstall:
     subscribed: list[str]  # topics newly subscribed (already subscribed ones are left out)
 
 
-def begin_code_grant(runtime: Runtime, shop_param: str) -> str:
-    """The authorize URL for `GET /install?shop=…`, with a fresh single-use state nonce."""
+@dataclass(frozen=True)
+class CodeGrantStart:
+    authorize_url: str
+    binding: str  # for the browser's cookie: the callback must come back with it
+
+
+def begin_code_grant(runtime: Runtime, shop_param: str, client: str | None) -> CodeGrantStart:
+    """`GET /install?shop=…`: a fresh single-use state (bounded per shop and per client
+    address) and the authorize URL carrying it."""
     shop = oauth.validate_shop_domain(shop_param)
+    key = oauth_states.client_key(runtime.settings.secret_key, client)
     with runtime.sessions.begin() as session:
-        nonce = services.create_oauth_state(session, shop, utcnow())
-    return oauth.authorize_url(runtime.settings, shop, access_scopes(), nonce)
+        nonce = oauth_states.create_oauth_state(session, shop, utcnow(), key)
+    url = oauth.authorize_url(runtime.settings, shop, access_scopes(), nonce)
+    return CodeGrantStart(url, oauth_states.state_binding(nonce))
 
 
-def complete_code_grant(runtime: Runtime, params: Mapping[str, QueryValue]) -> str:
-    """`GET /auth/callback`: verify, exchange the code, check the scopes, install. The shop."""
+def complete_code_grant(
+    runtime: Runtime, params: Mapping[str, QueryValue], binding: str | None
+) -> str:
+    """`GET /auth/callback`: verify (the state must be the one this browser was given),
+    exchange the code, check the scopes, install. The shop."""
     shop = oauth.validate_shop_domain(str(params.get("shop") or ""))
     oauth.verify_query(params, runtime.settings.api_secrets, now=time.time())
+    state = str(params.get("state") or "")
+    if not binding or not hmac.compare_digest(binding, oauth_states.state_binding(state)):
+        raise Forbidden(
+            "this install was not started in this browser (or its cookie expired):"
+            f" start again at /install?shop={shop}"
+        )
     with runtime.sessions.begin() as session:
-        used = services.consume_oauth_state(session, str(params.get("state") or ""), shop, utcnow())
+        used = oauth_states.consume_oauth_state(session, state, shop, utcnow())
     if not used:
         raise AuthenticationError("the OAuth state is unknown, already used or expired")
     grant = oauth.exchange_code(runtime.http, runtime.settings, shop, str(params.get("code") or ""))

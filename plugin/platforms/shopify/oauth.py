@@ -16,7 +16,8 @@ import requests
 from plugin.errors import AuthenticationError, PlatformError, ValidationError
 from plugin.settings import Settings
 
-SHOP_DOMAIN = re.compile(r"[a-zA-Z0-9][a-zA-Z0-9-]*\.myshopify\.com")
+# The shop's name is one DNS label: at most 63 characters.
+SHOP_DOMAIN = re.compile(r"[a-zA-Z0-9][a-zA-Z0-9-]{0,62}\.myshopify\.com")
 HMAC_TOLERANCE_SECONDS = 90
 TIMEOUT = (5, 20)  # (connect, read) seconds
 
@@ -41,7 +42,8 @@ class TokenGrant:
 def validate_shop_domain(shop: str) -> str:
     """The shop's myshopify.com domain, lower-cased; anything else is refused."""
     if not SHOP_DOMAIN.fullmatch(shop or ""):
-        raise ValidationError(f"not a shop domain (expected <name>.myshopify.com): {shop!r}")
+        shown = shop if len(shop or "") <= 80 else f"{shop[:60]}… ({len(shop)} characters)"
+        raise ValidationError(f"not a shop domain (expected <name>.myshopify.com): {shown!r}")
     return shop.lower()
 
 

@@ -1,0 +1,87 @@
+"""The shop and its admin settings over JSON."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from flask import jsonify, request
+from sqlalchemy.orm import Session
+from werkzeug.wrappers import Response
+
+from admin_ui.api.schemas import SettingsChangeSchema, SettingsSchema, ShopSchema
+from admin_ui.api.segments import load
+from admin_ui.api.spec import api_route
+from admin_ui.embedded import runtime
+from admin_ui.i18n import LANGUAGE_SETTING
+from admin_ui.viewer import current_viewer
+from plugin.profiles.shop_settings import setting_value
+from plugin.segments.health import MIN_SIZE, min_size
+from plugin.shops.models import Shop, ShopSetting
+from plugin.shops.services import set_setting
+from plugin.tagsync.tags import DEFAULTS as TAG_DEFAULTS
+from plugin.tagsync.tags import TAG_PREFIX
+
+
+def shop_json(shop: Shop) -> dict[str, Any]:
+    return {
+        "id": str(shop.id),
+        "domain": shop.domain,
+        "install_state": shop.install_state,
+        "auth_method": shop.auth_method,
+        "timezone": shop.timezone,
+        "currency": shop.currency,
+        "scopes": [s for s in (shop.scopes or "").split(",") if s],
+    }
+
+
+def _shop() -> Shop:
+    with runtime().sessions() as db:
+        shop = db.get(Shop, current_viewer().shop_id)
+    if shop is None:  # the viewer was just loaded; only a concurrent uninstall gets here
+        raise LookupError("the viewer's shop vanished")
+    return shop
+
+
+@api_route("/api/shop", "GET", summary="The shop this session acts for", response=ShopSchema())
+def shop_status() -> Response:
+    return jsonify(ShopSchema().dump(shop_json(_shop())))
+
+
+def _stored(db: Session, shop_id: int, key: str, default: Any) -> Any:
+    row = db.get(ShopSetting, (shop_id, key))
+    return setting_value(key, row.value) if row is not None else default
+
+
+def _settings(db: Session, shop: Shop) -> dict[str, Any]:
+    return {
+        "language": _stored(db, shop.id, LANGUAGE_SETTING, None),
+        "segment_min_size": min_size(db, shop.id),
+        "tag_prefix": _stored(db, shop.id, TAG_PREFIX, TAG_DEFAULTS[TAG_PREFIX]),
+        "timezone": shop.timezone,
+        "currency": shop.currency,
+    }
+
+
+@api_route("/api/settings", "GET", summary="The shop's admin settings", response=SettingsSchema())
+def get_settings() -> Response:
+    shop = _shop()
+    with runtime().sessions() as db:
+        return jsonify(SettingsSchema().dump(_settings(db, shop)))
+
+
+@api_route(
+    "/api/settings",
+    "PATCH",
+    summary="Change the admin language or the minimum segment size",
+    response=SettingsSchema(),
+    body=SettingsChangeSchema(),
+)
+def patch_settings() -> Response:
+    changes = load(SettingsChangeSchema(), request.get_json(silent=True) or {})
+    shop = _shop()
+    keys = {"language": LANGUAGE_SETTING, "segment_min_size": MIN_SIZE}
+    with runtime().sessions.begin() as db:
+        for field, value in changes.items():
+            set_setting(db, shop.id, keys[field], value)
+    with runtime().sessions() as db:
+        return jsonify(SettingsSchema().dump(_settings(db, shop)))

@@ -1,0 +1,95 @@
+"""The admin in Polish and English: locale choice, and numbers, money and dates via Babel.
+
+The language is the merchant's choice (shop setting `admin_language`, set by the switch),
+else the shop's own locale (`shop_locale`, when known), else the browser's, else English.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from decimal import Decimal
+from pathlib import Path
+
+from flask import g, request
+from flask.sansio.app import App
+from flask_babel import Babel, format_currency, format_datetime, format_decimal, format_percent
+from sqlalchemy import select
+
+from admin_ui.embedded import runtime
+from plugin.profiles.money import currency_exponent
+from plugin.profiles.shop_settings import setting_value
+from plugin.shops.models import ShopSetting
+
+LANGUAGES = ("en", "pl")
+LANGUAGE_NAMES = {"en": "English", "pl": "Polski"}
+LANGUAGE_SETTING = "admin_language"
+SHOP_LOCALE_SETTING = "shop_locale"
+TRANSLATIONS = Path(__file__).resolve().parent / "translations"
+
+
+def _shop_id() -> int | None:
+    viewer = g.get("viewer")
+    return viewer.shop_id if viewer is not None else g.get("shell_shop_id")
+
+
+def shop_language(shop_id: int) -> str | None:
+    """The language stored for the shop: the merchant's choice, else the shop's locale."""
+    keys = (LANGUAGE_SETTING, SHOP_LOCALE_SETTING)
+    with runtime().sessions() as db:
+        rows = dict(
+            db.execute(
+                select(ShopSetting.key, ShopSetting.value).where(
+                    ShopSetting.shop_id == shop_id, ShopSetting.key.in_(keys)
+                )
+            )
+            .tuples()
+            .all()
+        )
+    for key in keys:
+        value = setting_value(key, rows[key]) if key in rows else None
+        language = str(value or "").split("-")[0].lower()
+        if language in LANGUAGES:
+            return language
+    return None
+
+
+def select_locale() -> str:
+    if "admin_locale" not in g:
+        shop_id = _shop_id()
+        chosen = shop_language(shop_id) if shop_id is not None else None
+        g.admin_locale = chosen or request.accept_languages.best_match(LANGUAGES) or "en"
+    locale: str = g.admin_locale
+    return locale
+
+
+def select_timezone() -> str | None:
+    viewer = g.get("viewer")
+    return viewer.timezone if viewer is not None else None
+
+
+def money(minor: int | None, currency: str) -> str:
+    """Minor units of `currency` for the page's locale: 123456 USD → $1,234.56 / 1234,56 USD."""
+    if minor is None:
+        return "—"
+    return format_currency(Decimal(minor).scaleb(-currency_exponent(currency)), currency)
+
+
+def number(value: float | int | None, digits: int = 0) -> str:
+    if value is None:
+        return "—"
+    pattern = "#,##0" + ("." + "0" * digits if digits else "")
+    return format_decimal(value, format=pattern)
+
+
+def percent(value: float | None) -> str:
+    return "—" if value is None else format_percent(value, format="#,##0%")
+
+
+def when(value: datetime | None) -> str:
+    return "—" if value is None else format_datetime(value, "medium")
+
+
+def init_i18n(app: App) -> None:
+    app.config.setdefault("BABEL_TRANSLATION_DIRECTORIES", str(TRANSLATIONS))
+    Babel(app, locale_selector=select_locale, timezone_selector=select_timezone)
+    app.jinja_env.filters.update(money=money, number=number, percent=percent, when=when)
