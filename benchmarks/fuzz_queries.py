@@ -14,7 +14,7 @@ from collections import Counter
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Any
 
 from sqlalchemy import Engine, event
@@ -113,7 +113,8 @@ class QueryGenerator:
 
     def value(self, kind: str, markers: list[str]) -> str:
         roll = self.rng.random()
-        if roll < 0.35:
+        textual = kind in ("string", "enum", "string_list")
+        if roll < (0.6 if textual else 0.1):
             marker = self.marker()
             markers.append(marker)
             return "'" + marker.replace("\\", "\\\\").replace("'", "\\'") + "'"
@@ -164,7 +165,7 @@ def fuzz_queries(
 ) -> QueryFuzzResult:
     """Run `count` generated queries through the preview of `shop_id`; collects violations."""
     generator, result = QueryGenerator(random.Random(seed)), QueryFuzzResult()
-    now = datetime(2026, 12, 4, 12, 0)
+    now = datetime(2026, 12, 4, 12, 0, tzinfo=UTC)
     for _ in range(count):
         text, markers = generator.query()
         result.queries += 1
