@@ -161,6 +161,11 @@ def configure_logging(level: str, secrets: Iterable[str | None] = ()) -> None:
     """The process's logging: one stream handler, plain text (no colours), redaction on."""
     install(secrets)
     logging.basicConfig(level=level, format="%(asctime)s %(levelname)s %(name)s %(message)s")
+    logging.getLogger().setLevel(level)  # basicConfig does nothing once a handler exists
     # Their INFO lines (every job run, every migration context) drown the app's own.
     for noisy in ("apscheduler", "alembic.runtime.migration"):
         logging.getLogger(noisy).setLevel(max(logging.WARNING, logging.getLevelName(level)))
+    # SQLAlchemy's engine logs every statement at INFO and every fetched row at DEBUG once its
+    # logger inherits such a level: rows are profiles (names, emails), which no pattern can
+    # recognise, so the engine never logs below WARNING whatever the app's level.
+    logging.getLogger("sqlalchemy").setLevel(logging.WARNING)
