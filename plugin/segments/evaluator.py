@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import logging
 import re
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Collection, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field, replace
 from datetime import datetime
@@ -137,11 +137,17 @@ def changes_statement(shop_id: int, computed_select: Select[Any]) -> Select[Any]
 
 
 def diff_rows(
-    rows: Sequence[Any], rules: Sequence[Rule], reason: str, *, keep: int = 0
+    rows: Sequence[Any],
+    rules: Sequence[Rule],
+    reason: str,
+    *,
+    keep: int = 0,
+    history: Collection[int] = (),
 ) -> list[Change]:
     """Per customer, the bits that flipped and why. Bits in `keep` stay as stored (rules the
-    real-time path leaves to the sweep). A customer never evaluated before gets `initial`;
-    a rule with a pending reason (install, edit) gives its own."""
+    real-time path leaves to the sweep). A customer never evaluated before gets `initial`
+    from a sweep, and from real time when they are in `history` (nothing they did lately
+    put them where they are); a rule with a pending reason (install, edit) gives its own."""
     by_bit = {rule.bit: rule for rule in rules}
     changes = []
     for cid, computed, old in rows:
@@ -149,7 +155,8 @@ def diff_rows(
         after = (int(computed) & ~keep) | (before & keep)
         if old is not None and after == before:
             continue
-        default = INITIAL if old is None and reason == SWEEP else reason
+        first_seen = old is None and (reason == SWEEP or cid in history)
+        default = INITIAL if first_seen else reason
         flips = {
             bit: by_bit[bit].pending_reason or default
             for bit in by_bit
@@ -169,10 +176,14 @@ def apply_statement(
     *,
     keep: int = 0,
     params: dict[str, Any] | None = None,
+    history_of: Callable[[list[int]], Collection[int]] | None = None,
 ) -> list[Change]:
-    """Run a changes statement and write the diff it finds at `now`."""
+    """Run a changes statement and write the diff it finds at `now`; `history_of` names
+    which of the customers evaluated for the first time are history (see `diff_rows`)."""
     rows = list(session.execute(stmt, params or {}))
-    changes = diff_rows(rows, rules, reason, keep=keep)
+    first_seen = [int(row[0]) for row in rows if row[2] is None]
+    history = history_of(first_seen) if history_of and first_seen else ()
+    changes = diff_rows(rows, rules, reason, keep=keep, history=history)
     write_changes(session, shop_id, changes, {r.bit: r.segment_id for r in rules}, now)
     return changes
 

@@ -3,8 +3,12 @@
 The worker calls `subjects_before` before a delivery's handlers run (so customers the
 handlers delete can still be named) and `reevaluate_subjects` after them. Rules with a
 pending reason (just installed, created or edited) are left to the next sweep, so a
-rule edit never looks like behaviour. Customers that vanished (redacted, deleted, merged
-away) have their open memberships closed with reason `redacted` or `merged`.
+rule edit never looks like behaviour. A customer evaluated here for the first time whose
+newest activity is older than `LIVE_WINDOW` is history, as in a sweep: their entries get
+reason `initial` (an old order replayed cannot make anyone *become* inactive while the app
+watched), so the reason never depends on whether a sweep ran first. Customers that
+vanished (redacted, deleted, merged away) have their open memberships closed with reason
+`redacted` or `merged`.
 """
 
 from __future__ import annotations
@@ -12,7 +16,7 @@ from __future__ import annotations
 import threading
 from collections import OrderedDict
 from collections.abc import Collection, Mapping, Sequence
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any, cast
 
 from sqlalchemy import BigInteger, Select, bindparam, exists, select
@@ -36,6 +40,8 @@ from plugin.segments.models import MAX_SEGMENTS, MERGED, REALTIME, REDACTED, Seg
 
 ALL_BITS = (1 << MAX_SEGMENTS) - 1
 ID_PARAM = "realtime_customer_"
+# Shopify retries a webhook for up to 48 hours: activity older than that is history.
+LIVE_WINDOW = timedelta(hours=48)
 CACHE_SIZE = 256  # statements: shops x rule sets x scope sizes seen in the last minute
 
 _STATEMENTS: OrderedDict[tuple[Any, ...], Select[Any]] = OrderedDict()
@@ -97,7 +103,41 @@ def evaluate_customers(
     keep = ALL_BITS & ~sum(rule.flag for rule in settled)
     stmt = realtime_statement(session, shop_id, settled, now, len(ids))
     params = {f"{ID_PARAM}{n}": cid for n, cid in enumerate(ids)}
-    return apply_statement(session, shop_id, settled, stmt, reason, now, keep=keep, params=params)
+
+    def history_of(first_seen: list[int]) -> set[int]:
+        return history_customers(session, shop_id, first_seen, now)
+
+    return apply_statement(
+        session,
+        shop_id,
+        settled,
+        stmt,
+        reason,
+        now,
+        keep=keep,
+        params=params,
+        history_of=history_of,
+    )
+
+
+def history_customers(
+    session: Session, shop_id: int, customer_ids: Sequence[int], now: datetime
+) -> set[int]:
+    """Of these customers, those whose newest known activity (last order, abandoned
+    checkout, account creation) is older than the live window; one query. A customer with
+    no dated activity is taken as live."""
+    stmt = select(
+        Customer.id,
+        Customer.last_order_at,
+        Customer.last_abandoned_at,
+        Customer.platform_created_at,
+    ).where(Customer.shop_id == shop_id, Customer.id.in_(sorted(customer_ids)))
+    history = set()
+    for cid, *moments in session.execute(stmt):
+        dated = [m for m in moments if m is not None]
+        if dated and now - max(dated) > LIVE_WINDOW:
+            history.add(cid)
+    return history
 
 
 def realtime_statement(

@@ -13,13 +13,11 @@ from datetime import datetime, timedelta
 from sqlalchemy.orm import Session
 
 from plugin.profiles.models import Customer, Order
+from plugin.segments.evaluator_realtime import LIVE_WINDOW
 from plugin.shops.models import Shop
 from plugin.triggers import firings
 from plugin.triggers import settings as trigger_settings
 from plugin.triggers.catalogue import WELCOME
-
-# Shopify retries a failed webhook for up to 48 hours; a delivery later than that is history.
-LIVE_WINDOW = timedelta(hours=48)
 
 
 def is_live(shop: Shop, placed_at: datetime | None, now: datetime) -> bool:
