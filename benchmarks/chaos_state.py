@@ -9,6 +9,7 @@ from typing import Any
 
 from sqlalchemy import Engine, func, select
 
+from plugin.db import utcnow
 from plugin.inbox.models import DEAD, PENDING, InboxRow
 from plugin.outbox.models import DONE as OUTBOX_DONE
 from plugin.outbox.models import PENDING as OUTBOX_PENDING
@@ -16,6 +17,7 @@ from plugin.outbox.models import SENDING, OutboxItem
 from plugin.platforms.shopify.simulator.state import SimulatorState
 from plugin.profiles.models import Customer, Order
 from plugin.segments.models import Segment, SegmentMembership
+from plugin.triggers.models import TriggerFiring
 
 PROFILE_COLUMNS = (
     Customer.orders_count,
@@ -47,13 +49,21 @@ class EndState:
 
 
 def backlog(engine: Engine) -> tuple[int, int]:
-    """(inbox rows still to process, outbox rows still owed)."""
+    """(inbox rows still to process, outbox rows still owed or trigger firings due)."""
+    due = utcnow()
     with engine.connect() as conn:
         inbox = conn.scalar(select(func.count()).where(InboxRow.status == PENDING))
         outbox = conn.scalar(
             select(func.count()).where(OutboxItem.state.in_((OUTBOX_PENDING, SENDING)))
         )
-    return int(inbox or 0), int(outbox or 0)
+        # A firing due but not yet decided by the trigger scan (it runs every minute) would
+        # make the end state depend on when it was read.
+        firings = conn.scalar(
+            select(func.count()).where(
+                TriggerFiring.state.in_(("scheduled", "deferred")), TriggerFiring.due_at <= due
+            )
+        )
+    return int(inbox or 0), int(outbox or 0) + int(firings or 0)
 
 
 def outbox_done(engine: Engine) -> int:
