@@ -131,6 +131,12 @@ def _check_size(text: str) -> None:
     size = len(text.encode("utf-8"))
     if size > MAX_BYTES:
         raise QueryError(f"query is {size} bytes; the limit is {MAX_BYTES}")
+    # PostgreSQL text cannot hold NUL: a literal carrying one would fail in the database
+    # instead of here (found by benchmarks.fuzz); no stored value can contain it either.
+    if "\x00" in text:
+        at = text.index("\x00")
+        line = text.count("\n", 0, at) + 1
+        raise QueryError("the query contains a NUL character", line, at - text.rfind("\n", 0, at))
 
 
 def _strip_wrapper(text: str) -> tuple[str, list[str]]:

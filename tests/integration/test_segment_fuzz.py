@@ -3,13 +3,17 @@ one): random, mutated and injection-laden queries through the preview on both da
 
 from __future__ import annotations
 
+from datetime import UTC, datetime
 from typing import Any
 
+import pytest
 from sqlalchemy import Engine
 from sqlalchemy.orm import Session, sessionmaker
 
 from benchmarks.fuzz_queries import QueryGenerator, captured_statements, fuzz_queries
 from plugin.profiles.models import Customer
+from plugin.segments.errors import QueryError
+from plugin.segments.preview import preview_query
 from plugin.shops.models import Shop
 from tests.integration.test_segment_compiler_store import build_store
 
@@ -37,3 +41,13 @@ def test_the_literal_check_would_see_an_inlined_literal(engine: Engine) -> None:
     with captured_statements(engine) as statements, engine.connect() as conn:
         conn.exec_driver_sql("SELECT '" + marker[:12] + "'")
     assert any(marker[:12] in s for s in statements)
+
+
+def test_a_nul_in_a_literal_is_refused_by_the_language_not_the_database(
+    session: Session, settings: Any
+) -> None:
+    """Found by the long fuzz run: PostgreSQL refused the NUL with a DataError (a 500)."""
+    shop_id = build_store(session, settings).id
+    with pytest.raises(QueryError, match="NUL") as refused:
+        preview_query(session, shop_id, "customer_language = 'pl\x00'", datetime.now(UTC))
+    assert (refused.value.line, refused.value.column) == (1, 24)
