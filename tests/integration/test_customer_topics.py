@@ -52,3 +52,23 @@ def test_customers_enable_marks_the_profile_enabled(live_app: LiveApp) -> None:
     payload.update(state="enabled", updated_at="2026-02-01T00:00:00Z")
     deliver(live_app, "customers/enable", payload)
     assert bob(live_app).state == "enabled"
+
+
+def test_sms_consent_update_sets_the_sms_state_and_an_older_one_is_ignored(
+    live_app: LiveApp,
+) -> None:
+    stored_bob(live_app, "enabled")
+    payload = load_example("customers_marketing_consent/update")  # its state is null
+    payload["sms_marketing_consent"].update(
+        state="subscribed", opt_in_level="single_opt_in", consent_updated_at="2026-03-01T00:00:00Z"
+    )
+    deliver(live_app, "customers_marketing_consent/update", payload)
+    customer = bob(live_app)
+    assert customer.sms_marketing_state == "subscribed"
+    assert customer.first_name == "Bob"  # the profile is not the SMS topic's to write
+
+    payload["sms_marketing_consent"].update(
+        state="unsubscribed", consent_updated_at="2026-02-01T00:00:00Z"
+    )
+    deliver(live_app, "customers_marketing_consent/update", payload)  # arrives late
+    assert bob(live_app).sms_marketing_state == "subscribed"
