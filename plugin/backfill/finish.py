@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import logging
 from datetime import datetime
+from typing import Any
 
 from sqlalchemy import and_, func, select, update
 from sqlalchemy.orm import Session
@@ -48,9 +49,10 @@ def finish_run(runtime: Runtime, run_id: int, now: datetime) -> None:
     with runtime.sessions.begin() as session:
         run = session.get(BackfillRun, run_id)
         assert run is not None
-        figures = staged_counts(session, run_id)
+        staged = staged_counts(session, run_id)
+        figures: dict[str, Any] = dict(staged)
         if reconcile:
-            figures = {"checked": {k: figures[k] for k in ("customers", "orders")}}
+            figures = {"checked": {k: staged[k] for k in ("customers", "orders")}}
         run.counts = {**(run.counts or {}), **figures}
         clear_staged(session, run_id)
         run.state, run.finished_at, run.error = DONE, now, None
