@@ -141,6 +141,12 @@ class CustomerConsentChanged(Event):
 
 
 @dataclass(frozen=True)
+class CustomerSmsConsentChanged(Event):
+    customer_id: str
+    sms_marketing_state: str | None
+
+
+@dataclass(frozen=True)
 class CustomerTagsChanged(Event):
     customer_id: str
     added: tuple[str, ...] = ()

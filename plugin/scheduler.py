@@ -16,6 +16,7 @@ from datetime import UTC, datetime, timedelta
 from apscheduler.schedulers.background import BackgroundScheduler
 from sqlalchemy import Connection, text
 
+from plugin.backfill.reconcile import reconcile_shops
 from plugin.db import utcnow
 from plugin.inbox.services import (
     purge_never_installed,
@@ -77,6 +78,8 @@ def default_jobs() -> list[Job]:
         Job("outbox.delivery", deliver_outbox, timedelta(seconds=2), exclusive=False),
         Job("shops.token_refresh", refresh_tokens, timedelta(minutes=5)),
         Job("triggers.scan", scan_due_triggers, timedelta(minutes=1)),
+        # Checks which shops are due (SHOPSEG_RECONCILE_HOURS); the outbox reads the shop.
+        Job("backfill.reconcile", reconcile_shops, timedelta(minutes=15)),
     ]
 
 

@@ -37,6 +37,7 @@ class Settings:
     log_level: str = "INFO"
     trusted_proxies: int = 0  # proxies in front whose X-Forwarded-For/-Proto to believe
     history_import_on_install: bool = True  # a shop's first install imports its history
+    reconcile_hours: int = 24  # between a shop's reconciles (0: never)
 
     @classmethod
     def from_env(cls, env: dict[str, str] | None = None, *, dotenv: bool = True) -> Settings:
@@ -61,6 +62,7 @@ class Settings:
             log_level=get("SHOPSEG_LOG_LEVEL", "INFO"),
             trusted_proxies=int(get("SHOPSEG_TRUSTED_PROXIES", "0")),
             history_import_on_install=get("SHOPSEG_HISTORY_IMPORT_ON_INSTALL", "1") != "0",
+            reconcile_hours=int(get("SHOPSEG_RECONCILE_HOURS", "24")),
         )
 
     @property

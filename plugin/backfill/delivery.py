@@ -18,22 +18,31 @@ POLL = timedelta(seconds=3)
 BUSY_WAIT = timedelta(seconds=30)
 
 
-def enqueue_import(session: Session, shop_id: int, run_id: int, now: datetime) -> OutboxItem:
+def enqueue_import(
+    session: Session, shop_id: int, run_id: int, now: datetime, since: datetime | None = None
+) -> OutboxItem:
+    """The outbox row that advances run `run_id`: the whole history, or (`since`, the
+    reconcile) what was updated since then."""
+    payload: dict[str, Any] = {"run_id": run_id}
+    if since is not None:
+        payload["since"] = since.isoformat()
     return enqueue(
         session,
         shop_id,
         HISTORY_IMPORT,
-        payload={"run_id": run_id},
-        why="history import",
+        payload=payload,
+        why="history import" if since is None else "reconcile",
         now=now,
         coalesce_key=f"{HISTORY_IMPORT}:{run_id}",
     )
 
 
 def deliver_history_import(ctx: DeliveryContext, item: OutboxItem) -> dict[str, Any]:
-    run_id = int((item.payload or {})["run_id"])
+    payload = item.payload or {}
+    run_id = int(payload["run_id"])
+    since = datetime.fromisoformat(payload["since"]) if payload.get("since") else None
     ctx.before_call()
-    outcome = advance(ctx.runtime, run_id, source_for(ctx.runtime, ctx.shop, ctx.client))
+    outcome = advance(ctx.runtime, run_id, source_for(ctx.runtime, ctx.shop, ctx.client, since))
     if outcome == WAITING_FOR_PLATFORM:
         raise Later(POLL, "waiting for the platform's export")
     if outcome == BUSY:

@@ -8,10 +8,12 @@ from __future__ import annotations
 
 import logging
 from datetime import datetime
+from typing import Any
 
 from sqlalchemy import and_, func, select, update
 from sqlalchemy.orm import Session
 
+from plugin.backfill.differences import touched_customer_ids
 from plugin.backfill.models import (
     DONE,
     BackfillRun,
@@ -20,6 +22,7 @@ from plugin.backfill.models import (
     StagedOrderLine,
     StagedProduct,
 )
+from plugin.backfill.runs import RECONCILE
 from plugin.backfill.staging import clear_staged
 from plugin.profiles.metrics import recompute_metrics
 from plugin.profiles.models import Checkout, Customer, Order
@@ -35,14 +38,22 @@ def finish_run(runtime: Runtime, run_id: int, now: datetime) -> None:
     with runtime.sessions.begin() as session:
         run = session.get(BackfillRun, run_id)
         assert run is not None
-        shop_id = run.shop_id
+        shop_id, reconcile = run.shop_id, run.why == RECONCILE
         link_owners(session, shop_id)
-    recompute_all_metrics(runtime, shop_id, now)
+        touched = touched_customer_ids(session, shop_id, run_id) if reconcile else None
+    if touched is None:
+        recompute_all_metrics(runtime, shop_id, now)
+    else:  # a reconcile redoes only the customers it read or read an order of
+        recompute_batches(runtime, shop_id, touched, now)
     _evaluate_and_sync(runtime, shop_id, now)
     with runtime.sessions.begin() as session:
         run = session.get(BackfillRun, run_id)
         assert run is not None
-        run.counts = {**(run.counts or {}), **staged_counts(session, run_id)}
+        staged = staged_counts(session, run_id)
+        figures: dict[str, Any] = dict(staged)
+        if reconcile:
+            figures = {"checked": {k: staged[k] for k in ("customers", "orders")}}
+        run.counts = {**(run.counts or {}), **figures}
         clear_staged(session, run_id)
         run.state, run.finished_at, run.error = DONE, now, None
     log.info("backfill.done run=%s shop_id=%s", run_id, shop_id)
@@ -113,6 +124,12 @@ def recompute_all_metrics(runtime: Runtime, shop_id: int, now: datetime) -> int:
                 return total
             recompute_metrics(session, shop_id, ids, now)
         after, total = ids[-1], total + len(ids)
+
+
+def recompute_batches(runtime: Runtime, shop_id: int, ids: list[int], now: datetime) -> None:
+    for start in range(0, len(ids), METRICS_BATCH):
+        with runtime.sessions.begin() as session:
+            recompute_metrics(session, shop_id, ids[start : start + METRICS_BATCH], now)
 
 
 def _evaluate_and_sync(runtime: Runtime, shop_id: int, now: datetime) -> None:

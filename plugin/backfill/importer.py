@@ -20,6 +20,7 @@ from sqlalchemy.exc import OperationalError
 from sqlalchemy.orm import Session
 
 from plugin.backfill import finish, runs
+from plugin.backfill.differences import repaired_counts
 from plugin.backfill.merge_orders import merge_orders
 from plugin.backfill.merge_people import merge_customers, merge_products
 from plugin.backfill.models import (
@@ -99,6 +100,7 @@ class Step:
     clock: Callable[[], datetime]
     batch: int = STAGE_BATCH  # lines per staging transaction (merging: four times as many)
     shop_id: int = 0
+    reconcile: bool = False
 
     def run(self) -> str:
         stager = self._begin()
@@ -110,6 +112,8 @@ class Step:
         states = {self._phase(r).state for r in self.source.resources}
         if not states <= {STAGED, MERGED}:
             return WAITING_FOR_PLATFORM
+        if self.reconcile:
+            self._count_repairs()
         for resource in self.source.resources:
             self._merge(resource)
         finish.finish_run(self.runtime, self.run_id, self.clock())
@@ -126,7 +130,7 @@ class Step:
                 run.started_at = self.clock()
                 run.partial_history = not self.source.full_history(shop.scopes if shop else None)
             run.state = RUNNING
-            self.shop_id = run.shop_id
+            self.shop_id, self.reconcile = run.shop_id, run.why == runs.RECONCILE
             return Stager(run.shop_id, run.id, run.started_at)
 
     def _phase(self, resource: str) -> BackfillPhase:
@@ -238,6 +242,16 @@ class Step:
         self._save(resource, state=STAGED)
 
     # --- merging -------------------------------------------------------------------------
+
+    def _count_repairs(self) -> None:
+        """A reconcile counts what differs before merging repairs it (once: a resumed run
+        that merged part already would count less)."""
+        with self.runtime.sessions.begin() as session:
+            run = session.get(BackfillRun, self.run_id)
+            assert run is not None
+            if "repaired" not in (run.counts or {}):
+                found = repaired_counts(session, self.shop_id, self.run_id)
+                run.counts = {**(run.counts or {}), "repaired": found}
 
     def _merge(self, resource: str) -> None:
         phase = self._phase(resource)

@@ -16,38 +16,70 @@ from typing import Any
 from sqlalchemy import or_, select, update
 from sqlalchemy.orm import Session
 
-from plugin.backfill.models import DONE, FAILED, QUEUED, BackfillPhase, BackfillRun
+from plugin.backfill.models import (
+    BULK,
+    DONE,
+    FAILED,
+    PAGED,
+    PENDING,
+    QUEUED,
+    READY,
+    BackfillPhase,
+    BackfillRun,
+)
 
 LEASE = timedelta(minutes=5)
 RESOURCES = ("customers", "products", "orders")
+RECONCILE = "reconcile"  # the `why` of a reconcile run (every other run is an import)
 
 
 def owner_name() -> str:
     return f"{socket.gethostname()}:{os.getpid()}"
 
 
-def latest_run(session: Session, shop_id: int) -> BackfillRun | None:
+def latest_run(session: Session, shop_id: int, *, reconcile: bool = False) -> BackfillRun | None:
+    """The shop's latest import (or, `reconcile`, its latest reconcile)."""
+    kind = BackfillRun.why == RECONCILE if reconcile else BackfillRun.why != RECONCILE
     return session.scalar(
         select(BackfillRun)
-        .where(BackfillRun.shop_id == shop_id)
+        .where(BackfillRun.shop_id == shop_id, kind)
         .order_by(BackfillRun.id.desc())
         .limit(1)
     )
 
 
-def unfinished_run(session: Session, shop_id: int) -> BackfillRun | None:
-    run = latest_run(session, shop_id)
+def unfinished_run(
+    session: Session, shop_id: int, *, reconcile: bool = False
+) -> BackfillRun | None:
+    run = latest_run(session, shop_id, reconcile=reconcile)
     return run if run is not None and run.state not in (DONE, FAILED) else None
 
 
-def create_run(session: Session, shop_id: int, why: str, now: datetime) -> BackfillRun:
-    """A new run with its phases (pending)."""
-    run = BackfillRun(shop_id=shop_id, state=QUEUED, why=why, counts={}, created_at=now)
+def create_run(
+    session: Session,
+    shop_id: int,
+    why: str,
+    now: datetime,
+    *,
+    resources: tuple[str, ...] = RESOURCES,
+    paged: bool = False,
+    counts: dict[str, Any] | None = None,
+) -> BackfillRun:
+    """A new run with its phases: pending an export, or (`paged`) ready to read pages."""
+    run = BackfillRun(shop_id=shop_id, state=QUEUED, why=why, counts=counts or {}, created_at=now)
     session.add(run)
     session.flush()
-    for resource in RESOURCES:
+    state, mode = (READY, PAGED) if paged else (PENDING, BULK)
+    for resource in resources:
         session.add(
-            BackfillPhase(run_id=run.id, resource=resource, shop_id=shop_id, updated_at=now)
+            BackfillPhase(
+                run_id=run.id,
+                resource=resource,
+                shop_id=shop_id,
+                state=state,
+                mode=mode,
+                updated_at=now,
+            )
         )
     session.flush()
     return run
@@ -163,8 +195,9 @@ class RunProgress:
         return any(p.state == "waiting" for p in self.phases)
 
 
-def progress(session: Session, shop_id: int) -> RunProgress | None:
-    run = latest_run(session, shop_id)
+def progress(session: Session, shop_id: int, *, reconcile: bool = False) -> RunProgress | None:
+    """The latest import (or, `reconcile`, the latest reconcile) as stored."""
+    run = latest_run(session, shop_id, reconcile=reconcile)
     if run is None:
         return None
     return RunProgress(

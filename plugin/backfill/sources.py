@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from datetime import datetime
 from typing import Any
 
 from plugin.errors import ValidationError
@@ -10,9 +11,12 @@ from plugin.runtime import Runtime
 from plugin.shops.models import Shop
 
 
-def source_for(runtime: Runtime, shop: Shop, client: Any = None) -> HistorySource:
+def source_for(
+    runtime: Runtime, shop: Shop, client: Any = None, since: datetime | None = None
+) -> HistorySource:
     """The platform's HistorySource for `shop`; `client` (e.g. the outbox's paced client)
-    replaces a plain Admin API client on the shop's stored token."""
+    replaces a plain Admin API client on the shop's stored token; `since` gives only what
+    was updated since then (the reconcile)."""
     if shop.platform != "shopify":
         raise ValidationError(f"no history import for platform {shop.platform!r}")
     from plugin.platforms.shopify.client import AdminClient
@@ -22,4 +26,4 @@ def source_for(runtime: Runtime, shop: Shop, client: Any = None) -> HistorySourc
     if client is None:
         token = access_token(runtime, shop.id)
         client = AdminClient(runtime.http, runtime.settings, shop.domain, token)
-    return history_source(client, runtime.http)
+    return history_source(client, runtime.http, since)

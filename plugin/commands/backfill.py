@@ -121,10 +121,33 @@ def _print_status(runtime: Runtime, domain: str) -> None:
     with runtime.sessions() as session:
         shop = find_shop(session, domain)
         report = runs.progress(session, shop.id)
+        reconciled = runs.progress(session, shop.id, reconcile=True)
         click.echo(f"{shop.domain}: {shop.install_state}, installed {_when(shop.installed_at)}")
     if report is None:
         click.echo("history import: none yet")
+    else:
+        _print_import(report)
+    _print_reconcile(reconciled)
+
+
+def _print_reconcile(report: runs.RunProgress | None) -> None:
+    if report is None:
+        click.echo("reconcile: none yet")
         return
+    since = report.counts.get("since", "-")
+    click.echo(
+        f"reconcile #{report.run_id}: {report.state}, updates since {since}, "
+        f"finished {_when(report.finished_at)}"
+    )
+    for figure in ("checked", "repaired"):
+        kinds = report.counts.get(figure)
+        if kinds:
+            click.echo(f"  {figure:<9}" + ", ".join(f"{k} {v:,}" for k, v in sorted(kinds.items())))
+    if report.error:
+        click.echo(f"  last error: {report.error}", err=True)
+
+
+def _print_import(report: runs.RunProgress) -> None:
     click.echo(
         f"history import #{report.run_id} ({report.why}): {report.state}, "
         f"started {_when(report.started_at)}, finished {_when(report.finished_at)}"

@@ -14,6 +14,7 @@ from plugin.events import (
     CustomerConsentChanged,
     CustomerData,
     CustomerPurchasingSummary,
+    CustomerSmsConsentChanged,
     CustomerTagsChanged,
     CustomerUpserted,
 )
@@ -169,6 +170,18 @@ def apply_consent_changed(
             "email_consent_updated_at": event.consent_updated_at,
         }
         _set_consent(customer, values, event.version)
+    return {customer.id}
+
+
+def apply_sms_consent_changed(
+    session: Session, shop_id: int, event: CustomerSmsConsentChanged
+) -> set[int]:
+    if find_tombstone(session, shop_id, CUSTOMER, event.customer_id) is not None:
+        return set()
+    customer = lock_customer(session, shop_id, event.customer_id)
+    if is_newer(event.version, customer.sms_consent_version):
+        customer.sms_marketing_state = event.sms_marketing_state
+        customer.sms_consent_version = event.version
     return {customer.id}
 
 

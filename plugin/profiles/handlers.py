@@ -35,6 +35,7 @@ def applying(service: Service) -> Handler:
 HANDLERS: dict[type[ev.Event], Handler] = {
     ev.CustomerUpserted: applying(customers.apply_customer_upserted),
     ev.CustomerConsentChanged: applying(customers.apply_consent_changed),
+    ev.CustomerSmsConsentChanged: applying(customers.apply_sms_consent_changed),
     ev.CustomerTagsChanged: applying(customers.apply_tags_changed),
     ev.CustomerPurchasingSummary: applying(customers.apply_purchasing_summary),
     ev.CustomerDeleted: applying(lifecycle.apply_customer_deleted),

@@ -52,11 +52,13 @@ class Customer(Base):
     email_marketing_state: Mapped[str | None] = mapped_column(String(32))
     email_marketing_opt_in_level: Mapped[str | None] = mapped_column(String(64))
     email_consent_updated_at: Mapped[datetime | None]
+    sms_marketing_state: Mapped[str | None] = mapped_column(String(32))
     platform_created_at: Mapped[datetime | None]
     platform_updated_at: Mapped[datetime | None]
     # source versions ("<UTC ISO instant>|<delivery id>") per owned field group
     profile_version: Mapped[str | None] = mapped_column(String(128))
     consent_version: Mapped[str | None] = mapped_column(String(128))
+    sms_consent_version: Mapped[str | None] = mapped_column(String(128))
     summary_version: Mapped[str | None] = mapped_column(String(128))
     # what the platform itself reports (customers/purchasing_summary), for reconciliation
     reported_orders_count: Mapped[int | None] = mapped_column(Integer)

@@ -53,6 +53,9 @@ OWNERSHIP: dict[str, FieldGroup] = {
         "consent_version",
         ("customers_email_marketing_consent/update", "customers/* before API 2025-01"),
     ),
+    "sms_consent": FieldGroup(
+        ("sms_marketing_state",), "sms_consent_version", ("customers_marketing_consent/update",)
+    ),
     "summary": FieldGroup(SUMMARY_COLUMNS, "summary_version", ("customers/purchasing_summary",)),
     "tags": FieldGroup(
         ("customer_tags.present",),

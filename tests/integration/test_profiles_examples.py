@@ -42,9 +42,10 @@ EXEMPLAR_TOPICS = {
     "refunds_1.json": "refunds/create",
     "refunds_2.json": "refunds/create",
     "customers_email_marketing_consent_1.json": "customers_email_marketing_consent/update",
+    "customers_marketing_consent_1.json": "customers_marketing_consent/update",
 }
-# carts/* and customers_marketing_consent/update (SMS) are not subscribed: no builder.
-UNSUBSCRIBED_EXEMPLARS = {"carts_1.json", "customers_marketing_consent_1.json"}
+# carts/* are not subscribed: no builder.
+UNSUBSCRIBED_EXEMPLARS = {"carts_1.json"}
 
 
 def row_counts(session: Session) -> dict[str, int]:

@@ -52,6 +52,7 @@ EXPECTED = {
     "customers/disable": ev.CustomerUpserted,
     "customers/delete": ev.CustomerDeleted,
     "customers_email_marketing_consent/update": ev.CustomerConsentChanged,
+    "customers_marketing_consent/update": ev.CustomerSmsConsentChanged,
     "customers/purchasing_summary": ev.CustomerPurchasingSummary,
     "customer.tags_added": ev.CustomerTagsChanged,
     "customer.tags_removed": ev.CustomerTagsChanged,

@@ -114,6 +114,13 @@ def consent_changed(payload: dict[str, Any], b: Build) -> list[ev.Event]:
     ]
 
 
+def sms_consent_changed(payload: dict[str, Any], b: Build) -> list[ev.Event]:
+    data = load(pc.SmsConsentUpdateSchema(), payload, b.topic)
+    consent = data["sms_marketing_consent"]
+    version = b.version(consent.get("consent_updated_at"))
+    return [ev.CustomerSmsConsentChanged(version, data["id"], consent.get("state"))]
+
+
 def purchasing_summary(payload: dict[str, Any], b: Build) -> list[ev.Event]:
     data = load(pc.PurchasingSummarySchema(), payload, b.topic)
     return [
@@ -199,6 +206,7 @@ BUILDERS: dict[str, Builder] = {
     "customers/delete": customer_deleted,
     "customers/merge": customers_merged,
     "customers_email_marketing_consent/update": consent_changed,
+    "customers_marketing_consent/update": sms_consent_changed,
     "customers/purchasing_summary": purchasing_summary,
     "customer.tags_added": tags_changed,
     "customer.tags_removed": tags_changed,

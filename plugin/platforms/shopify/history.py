@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import time
 from collections.abc import Iterable, Iterator
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import requests
@@ -22,6 +22,7 @@ from plugin.platforms.shopify.history_documents import BULK_HISTORY, PAGED_HISTO
 from plugin.platforms.shopify.history_rows import flatten_page, instant, rows_from_lines
 
 RESOURCES = ("customers", "products", "orders")  # the order the import merges them in
+RECONCILED = ("customers", "orders")  # products: looked up when an order line names one
 URL_LIFETIME = timedelta(days=7)
 BUSY_CODES = ("LIMIT_REACHED", "OPERATION_IN_PROGRESS")
 ALL_ORDERS_SCOPE = "read_all_orders"
@@ -36,9 +37,12 @@ class ShopifyHistory:
 
     resources: tuple[str, ...] = RESOURCES
 
-    def __init__(self, client: AdminClient | Any, http: requests.Session) -> None:
+    def __init__(
+        self, client: AdminClient | Any, http: requests.Session, search: str | None = None
+    ) -> None:
         self.client = client
         self.http = http
+        self.search = search  # a search query the paged reads filter by (the reconcile's)
 
     def full_history(self, scopes: str | None) -> bool:
         """Without read_all_orders Shopify returns only the last 60 days of orders."""
@@ -94,7 +98,7 @@ class ShopifyHistory:
                     yield line
 
     def page(self, resource: str, cursor: str | None) -> Page:
-        data = self._paced(PAGED_HISTORY[resource], {"after": cursor})
+        data = self._paced(PAGED_HISTORY[resource], {"after": cursor, "query": self.search})
         connection = data[resource]
         info = connection.get("pageInfo") or {}
         return Page(
@@ -121,5 +125,19 @@ def _expiry(completed_at: str | None) -> datetime | None:
     return completed + URL_LIFETIME if completed else None
 
 
-def history_source(client: AdminClient | Any, http: requests.Session) -> ShopifyHistory:
-    return ShopifyHistory(client, http)
+class ShopifyUpdates(ShopifyHistory):
+    """The reconcile's source: customers and orders updated since an instant, read page
+    by page with a search query on `updated_at` (a bulk export would read everything)."""
+
+    resources = RECONCILED
+
+    def __init__(self, client: AdminClient | Any, http: requests.Session, since: datetime):
+        stamp = since.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+        super().__init__(client, http, f"updated_at:>='{stamp}'")
+
+
+def history_source(
+    client: AdminClient | Any, http: requests.Session, since: datetime | None = None
+) -> ShopifyHistory:
+    """The whole history, or (`since`) what was updated since then."""
+    return ShopifyHistory(client, http) if since is None else ShopifyUpdates(client, http, since)

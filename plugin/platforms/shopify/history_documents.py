@@ -63,13 +63,14 @@ BULK_HISTORY_ORDERS = document(
     """,
 )
 
-# Paged reads (when bulk operations are refused): the same fields, page by page. Page
-# sizes keep each document's requested cost under Shopify's 1,000-point limit.
+# Paged reads (when bulk operations are refused, and the reconcile's reads of what changed
+# since, with a search `query` such as `updated_at:>='…'`): the same fields, page by page.
+# Page sizes keep each document's requested cost under Shopify's 1,000-point limit.
 PAGED_HISTORY_CUSTOMERS = document(
     "PagedHistoryCustomers",
     f"""
-    query PagedHistoryCustomers($after: String) {{
-      customers(first: 100, after: $after) {{
+    query PagedHistoryCustomers($after: String, $query: String) {{
+      customers(query: $query, first: 100, after: $after) {{
         nodes {{ {CUSTOMER_FIELDS} }}
         pageInfo {{ hasNextPage endCursor }}
       }}
@@ -80,8 +81,8 @@ PAGED_HISTORY_CUSTOMERS = document(
 PAGED_HISTORY_PRODUCTS = document(
     "PagedHistoryProducts",
     f"""
-    query PagedHistoryProducts($after: String) {{
-      products(first: 100, after: $after) {{
+    query PagedHistoryProducts($after: String, $query: String) {{
+      products(query: $query, first: 100, after: $after) {{
         nodes {{ {PRODUCT_FIELDS} }}
         pageInfo {{ hasNextPage endCursor }}
       }}
@@ -92,8 +93,8 @@ PAGED_HISTORY_PRODUCTS = document(
 PAGED_HISTORY_ORDERS = document(
     "PagedHistoryOrders",
     f"""
-    query PagedHistoryOrders($after: String) {{
-      orders(first: 5, after: $after) {{
+    query PagedHistoryOrders($after: String, $query: String) {{
+      orders(query: $query, first: 5, after: $after) {{
         nodes {{
           {ORDER_FIELDS}
           lineItems(first: 20) {{ nodes {{ {LINE_FIELDS} }} pageInfo {{ hasNextPage }} }}

@@ -104,6 +104,13 @@ class ConsentUpdateSchema(PayloadSchema):
     email_marketing_consent = fields.Nested(ConsentSchema, required=True)
 
 
+class SmsConsentUpdateSchema(PayloadSchema):
+    """customers_marketing_consent/update: the customer's own `id`, not `customer_id`."""
+
+    id = ShopifyId(required=True)
+    sms_marketing_consent = fields.Nested(ConsentSchema, required=True)
+
+
 class TagsChangedSchema(PayloadSchema):
     customer_id = Gid("Customer", data_key="customerId", required=True)
     tags = TagList(required=True)

@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import base64
 import json
+import re
 from collections.abc import Callable
+from datetime import datetime
 from typing import Any
 
 from graphql import GraphQLError, GraphQLResolveInfo
@@ -16,6 +18,9 @@ from plugin.platforms.shopify.simulator.state import IssuedToken, SimulatorState
 
 # Commonly cited limit of a Flow trigger payload (not confirmed by Shopify's reference).
 FLOW_PAYLOAD_LIMIT = 50_000
+# The one search the simulator answers: `updated_at:>='<ISO instant>'` (or `>`), as the
+# reconcile sends it; Shopify's search syntax has many more forms.
+UPDATED_SINCE = re.compile(r"^updated_at:(>=?)'?([0-9T:.+\-Z]+)'?$")
 
 
 def context(info: GraphQLResolveInfo) -> dict[str, Any]:
@@ -37,14 +42,38 @@ def _customers(state: SimulatorState, shop: str, _token: IssuedToken) -> Callabl
     def customers(
         info: GraphQLResolveInfo, first: int | None = None, after: str | None = None, **rest: Any
     ) -> dict[str, Any]:
-        # Only forward paging and no search `query` are simulated; a bulk query reads all.
+        # Only forward paging and an `updated_at` search are simulated; a bulk query reads all.
         if rest.get("last") is not None or rest.get("before") is not None:
             raise GraphQLError("The simulator pages customers forward only (first/after)")
         if first is None and not context(info).get("bulk"):
             raise GraphQLError("you must provide one of first or last")
-        return _connection_of([c.node() for c in state.customers.all(shop)], first, after)
+        nodes = searched([c.node() for c in state.customers.all(shop)], rest.get("query"))
+        return _connection_of(nodes, first, after)
 
     return customers
+
+
+def searched(nodes: list[dict[str, Any]], query: str | None) -> list[dict[str, Any]]:
+    """The nodes a search `query` selects (only `updated_at:>=…` is simulated)."""
+    if not query:
+        return nodes
+    match = UPDATED_SINCE.match(query.strip())
+    if match is None:
+        raise GraphQLError(f"The simulator does not search by {query!r}")
+    since = _instant(match.group(2))
+    inclusive = match.group(1) == ">="
+    return [
+        n
+        for n in nodes
+        if (_instant(n["updatedAt"]) >= since if inclusive else _instant(n["updatedAt"]) > since)
+    ]
+
+
+def _instant(text: str) -> datetime:
+    try:
+        return datetime.fromisoformat(text.replace("Z", "+00:00"))
+    except ValueError as exc:
+        raise GraphQLError(f"Invalid date {text!r} in the search query") from exc
 
 
 def _connection_of(nodes: list[dict[str, Any]], first: int | None, after: str | None) -> Any:

@@ -11,7 +11,11 @@ from typing import Any
 
 from graphql import GraphQLError, GraphQLResolveInfo
 
-from plugin.platforms.shopify.simulator.customer_resolvers import _connection_of, context
+from plugin.platforms.shopify.simulator.customer_resolvers import (
+    _connection_of,
+    context,
+    searched,
+)
 from plugin.platforms.shopify.simulator.registry import resolver
 from plugin.platforms.shopify.simulator.state import IssuedToken, SimulatorState
 
@@ -27,7 +31,7 @@ def _paged(nodes: Callable[[], list[dict[str, Any]]]) -> Callable[..., Any]:
             raise GraphQLError("The simulator pages forward only (first/after)")
         if first is None and not context(info).get("bulk"):
             raise GraphQLError("you must provide one of first or last")
-        return _connection_of(nodes(), first, after)
+        return _connection_of(searched(nodes(), rest.get("query")), first, after)
 
     return connection
 
