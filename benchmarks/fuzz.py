@@ -228,7 +228,7 @@ def write_report(results: list[FuzzFigures], out: Path, command: str) -> str:
         )
     for r in results:
         for example in [*r.queries.failures[:5], *r.unhandled_examples]:
-            lines.append(f"\n- {r.backend}: {example}")
+            lines.append(f"\n- {r.backend}: {' '.join(example.split())[:300]}")
     section = "\n".join(lines) + "\n"
     update_document(out, "fuzz", section)
     return section

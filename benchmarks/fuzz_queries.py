@@ -190,9 +190,10 @@ def _run_one(session: Session, shop_id: int, text: str, now: datetime) -> str:
         # A draft the statement timeout stopped is the preview's designed answer.
         if "statement timeout" in str(exc.orig):
             return "stopped by statement timeout"
-        return f"unhandled {type(exc).__name__}"
+        return f"unhandled {type(exc).__name__}: {(str(exc.orig).splitlines() or [''])[0][:120]}"
     except Exception as exc:
-        return f"unhandled {type(exc).__name__}: {str(exc)[:120]}"
+        first_line = (str(exc).splitlines() or [""])[0]
+        return f"unhandled {type(exc).__name__}: {first_line[:120]}"
     return "answered"
 
 
