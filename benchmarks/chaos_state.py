@@ -11,7 +11,6 @@ from sqlalchemy import Engine, func, select
 
 from plugin.db import utcnow
 from plugin.inbox.models import DEAD, PENDING, InboxRow
-from plugin.outbox.models import DONE as OUTBOX_DONE
 from plugin.outbox.models import PENDING as OUTBOX_PENDING
 from plugin.outbox.models import SENDING, OutboxItem
 from plugin.platforms.shopify.simulator.state import SimulatorState
@@ -64,11 +63,6 @@ def backlog(engine: Engine) -> tuple[int, int]:
             )
         )
     return int(inbox or 0), int(outbox or 0) + int(firings or 0)
-
-
-def outbox_done(engine: Engine) -> int:
-    with engine.connect() as conn:
-        return int(conn.scalar(select(func.count()).where(OutboxItem.state == OUTBOX_DONE)) or 0)
 
 
 def read_end_state(engine: Engine, sim: SimulatorState, shop: str) -> EndState:

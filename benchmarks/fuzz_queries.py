@@ -9,7 +9,6 @@ query's string literals in its text (literals must reach the database as bound v
 from __future__ import annotations
 
 import random
-import secrets
 from collections import Counter
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -195,7 +194,3 @@ def _run_one(session: Session, shop_id: int, text: str, now: datetime) -> str:
         first_line = (str(exc).splitlines() or [""])[0]
         return f"unhandled {type(exc).__name__}: {first_line[:120]}"
     return "answered"
-
-
-def new_seed() -> int:
-    return secrets.randbits(32)
