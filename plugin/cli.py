@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import click
 
-from plugin.commands import admin, backfill, core, inbox, replay
+from plugin.commands import admin, backfill, core, demo, inbox, replay
 from plugin.commands import customers as customer_commands
 from plugin.commands import outbox as outbox_commands
 from plugin.commands import privacy as privacy_commands
@@ -20,7 +20,9 @@ def main() -> None:
     """Shop Segments: customer segments for online shops."""
 
 
-for command in core.COMMANDS + shop_commands.COMMANDS + admin.COMMANDS + backfill.COMMANDS:
+for command in (
+    demo.COMMANDS + core.COMMANDS + shop_commands.COMMANDS + admin.COMMANDS + backfill.COMMANDS
+):
     main.add_command(command)
 main.add_command(inbox.inbox)
 main.add_command(replay.replay)
@@ -31,3 +33,7 @@ main.add_command(outbox_commands.activity)
 main.add_command(outbox_commands.outbox)
 main.add_command(trigger_commands.triggers)
 main.add_command(tag_commands.tags)
+
+
+if __name__ == "__main__":  # `python -m plugin.cli`: how the demo starts its app
+    main()

@@ -7,7 +7,7 @@ import secrets
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 
-from dotenv import load_dotenv
+from dotenv import find_dotenv, load_dotenv
 from sqlalchemy.engine import make_url
 
 DEFAULT_DATABASE_URL = "sqlite:///shopseg.db"
@@ -43,7 +43,8 @@ class Settings:
     def from_env(cls, env: dict[str, str] | None = None, *, dotenv: bool = True) -> Settings:
         if env is None:
             if dotenv:
-                load_dotenv(override=False)
+                # The working directory's .env, not one near the installed package.
+                load_dotenv(find_dotenv(usecwd=True), override=False)
             env = dict(os.environ)
         get = env.get
         return cls(

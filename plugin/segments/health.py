@@ -250,13 +250,29 @@ def last_complete_day(session: Session, shop_id: int, now: datetime) -> date:
 
 
 def ensure_daily(session: Session, shop_id: int, now: datetime) -> date | None:
-    """Compute the last complete day's KPIs unless already done; the day computed or None."""
+    """Compute the last complete day's KPIs unless already done; the day computed or None.
+
+    A row computed before its day ended (`compute_today`, after an import) is provisional
+    and is computed again once the day is over.
+    """
     day = last_complete_day(session, shop_id, now)
+    shop = session.get(Shop, shop_id)
+    ended = local_day_end((shop.timezone if shop else None) or "UTC", day)
     done = select(SegmentDaily.segment_id).where(
-        SegmentDaily.shop_id == shop_id, SegmentDaily.day == day
+        SegmentDaily.shop_id == shop_id,
+        SegmentDaily.day == day,
+        SegmentDaily.computed_at >= ended,
     )
     if session.scalar(done.limit(1)) is not None:
         return None
+    compute_daily(session, shop_id, day, now)
+    return day
+
+
+def compute_today(session: Session, shop_id: int, now: datetime) -> date:
+    """Provisional KPIs for the shop's local today, so a shop whose history was just imported
+    shows figures at once instead of after its first midnight."""
+    day = last_complete_day(session, shop_id, now) + timedelta(days=1)
     compute_daily(session, shop_id, day, now)
     return day
 

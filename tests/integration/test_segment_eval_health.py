@@ -136,3 +136,25 @@ def test_a_local_day_ends_at_the_shops_midnight_across_dst() -> None:
     assert local_day_end("Asia/Kathmandu", date(2026, 3, 29)) == datetime(
         2026, 3, 29, 18, 15, tzinfo=UTC
     )
+
+
+def test_todays_provisional_kpis_are_computed_again_once_the_day_is_over(
+    runtime: Runtime, settings: Settings, store: int
+) -> None:
+    """After an import the dashboard gets today's figures at once; the nightly job does not
+    take that early row for the finished day's."""
+    from plugin.segments.health import compute_today, ensure_daily
+
+    during = END - timedelta(hours=3)  # DAY, before it ends
+    with runtime.sessions.begin() as session:
+        assert compute_today(session, store, during) == DAY
+    order(runtime, settings, store, "5", "2", 0, "40.00")  # later that day (at END - 0 days)
+    with runtime.sessions.begin() as session:
+        buyers = find_segment(session, store, "Buyers").id
+        early = session.get(SegmentDaily, (buyers, DAY))
+        assert early is not None and early.revenue_90d_minor == 14000
+        assert ensure_daily(session, store, END + timedelta(hours=1)) == DAY  # recomputed
+        assert ensure_daily(session, store, END + timedelta(hours=2)) is None  # final now
+    with runtime.sessions() as session:
+        final = session.get(SegmentDaily, (buyers, DAY))
+        assert final is not None and final.computed_at >= END

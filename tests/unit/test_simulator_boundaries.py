@@ -1,4 +1,5 @@
-"""The simulated shop stays out of the app: only the command line may import it."""
+"""The simulated shop stays out of the app: only the command line and the demo (which runs a
+simulated shop beside the app) may import it."""
 
 from __future__ import annotations
 
@@ -7,7 +8,7 @@ from pathlib import Path
 
 PLUGIN = Path(__file__).resolve().parents[2] / "plugin"
 SIMULATOR = PLUGIN / "platforms" / "shopify" / "simulator"
-MAY_IMPORT = {PLUGIN / "cli.py", PLUGIN / "commands"}
+MAY_IMPORT = {PLUGIN / "cli.py", PLUGIN / "commands", PLUGIN / "demo"}
 
 
 def imported_modules(path: Path) -> set[str]:

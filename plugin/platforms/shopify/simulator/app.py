@@ -6,7 +6,12 @@ from pathlib import Path
 
 from flask import Flask
 
-from plugin.platforms.shopify.simulator import graphql_views, oauth_views, upload_views
+from plugin.platforms.shopify.simulator import (
+    admin_views,
+    graphql_views,
+    oauth_views,
+    upload_views,
+)
 from plugin.platforms.shopify.simulator.registry import DEFAULT_SCHEMA_PATH
 from plugin.platforms.shopify.simulator.state import SimulatorState
 
@@ -18,4 +23,5 @@ def create_simulator_app(state: SimulatorState, schema_path: Path | None = None)
     app.register_blueprint(oauth_views.blueprint)
     app.register_blueprint(graphql_views.blueprint)
     app.register_blueprint(upload_views.blueprint)
+    app.register_blueprint(admin_views.blueprint)
     return app

@@ -99,13 +99,23 @@ def start_simulator(
     port: int = 0,
     application_url: str | None = None,
     app_scopes: list[str] | None = None,
+    app_webhooks: list[tuple[str, str]] | None = None,
     schema_path: Path | None = None,
 ) -> SimulatorHandle:
-    """Start the simulated shops on `host:port` (0 = any free port) in a daemon thread."""
+    """Start the simulated shops on `host:port` (0 = any free port) in a daemon thread.
+
+    `app_webhooks` are the app's own subscriptions, (topic enum, uri), which Shopify applies
+    to every shop the app is installed on (shopify.app.toml), as opposed to the per-shop
+    ones a custom app registers by GraphQL.
+    """
     path = schema_path or DEFAULT_SCHEMA_PATH
     load_schema(path)  # fail now, not on the first request, if the schema is missing
     state = SimulatorState(
-        api_key, api_secret, application_url=application_url, app_scopes=app_scopes
+        api_key,
+        api_secret,
+        application_url=application_url,
+        app_scopes=app_scopes,
+        app_webhooks=app_webhooks,
     )
     server = make_server(host, port, create_simulator_app(state, path), threaded=True)
     state.root_url = f"http://{server.host}:{server.port}"

@@ -81,12 +81,15 @@ class SimulatorState:
         *,
         application_url: str | None = None,
         app_scopes: list[str] | None = None,
+        app_webhooks: list[tuple[str, str]] | None = None,
     ) -> None:
         self.api_key = api_key
         self.api_secret = api_secret
         # The app's URL Shopify opens in the admin, and the scopes its managed install grants.
         self.application_url = application_url
         self.app_scopes = list(app_scopes or [])
+        # App-specific subscriptions (shopify.app.toml): (topic enum, uri), for every shop.
+        self.app_webhooks = list(app_webhooks or [])
         self.switches = Switches()
         self.shops: dict[str, SimShop] = {}
         self.tokens: list[IssuedToken] = []
@@ -358,7 +361,8 @@ class SimulatorState:
     def subscription_uris(self, shop: str, topic: str) -> list[str]:
         """Where the shop delivers `topic` (the GraphQL enum spelling, e.g. ORDERS_CREATE)."""
         with self.lock:
-            return [s["uri"] for s in self.subscriptions.get(shop, []) if s["topic"] == topic]
+            shop_level = [s["uri"] for s in self.subscriptions.get(shop, []) if s["topic"] == topic]
+        return shop_level + [uri for t, uri in self.app_webhooks if t == topic]
 
     def record_delivery(self, delivery: WebhookDelivery) -> None:
         with self.lock:
