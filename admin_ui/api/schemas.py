@@ -35,7 +35,18 @@ class SegmentSchema(Schema):
     tag = fields.String(allow_none=True)
     last_evaluated_at = fields.AwareDateTime(allow_none=True)
     tag_refused = fields.Integer()
+    push_tag = fields.Boolean(metadata={"description": "members carry the tag at the shop"})
     flags = fields.List(fields.String(), metadata={"description": "health flag keys"})
+
+
+class PushTagSchema(Schema):
+    push_tag = fields.Boolean(required=True)
+
+
+class PushTagResultSchema(Schema):
+    slug = fields.String()
+    push_tag = fields.Boolean()
+    queued = fields.Integer(metadata={"description": "customers queued to gain or lose the tag"})
 
 
 class CustomerRowSchema(Schema):

@@ -14,6 +14,8 @@ from admin_ui.api.schemas import (
     MembersQuerySchema,
     PreviewRequestSchema,
     PreviewSchema,
+    PushTagResultSchema,
+    PushTagSchema,
     SegmentSchema,
 )
 from admin_ui.api.spec import api_route
@@ -26,6 +28,7 @@ from plugin.segments.errors import QueryError
 from plugin.segments.health import health_flags
 from plugin.segments.members import customers_by_ids, member_page
 from plugin.segments.preview import preview_query
+from plugin.tagsync.choice import set_push_tag
 
 MEMBER_PARAMS = [
     {"name": name, "in": "query", "required": False, "schema": schema}
@@ -115,6 +118,21 @@ def segment_members(slug: str) -> Response:
         "pages": page.pages,
     }
     return jsonify(MemberPageSchema().dump(document))
+
+
+@api_route(
+    "/api/segments/<slug>/push_tag",
+    "PUT",
+    summary="Turn a segment's tag at the shop on or off (queued through the outbox)",
+    response=PushTagResultSchema(),
+    body=PushTagSchema(),
+)
+def push_segment_tag(slug: str) -> Response:
+    push = load(PushTagSchema(), request.get_json(silent=True) or {})["push_tag"]
+    with runtime().sessions.begin() as db:
+        segment, queued = set_push_tag(db, current_viewer().shop_id, slug, push, utcnow())
+        document = {"slug": segment.slug, "push_tag": segment.push_tag, "queued": queued}
+    return jsonify(PushTagResultSchema().dump(document))
 
 
 def _json(body: dict[str, Any], status: int) -> Response:

@@ -1,5 +1,6 @@
 """Segment editor: the query validated as it is typed (error underlined at its position),
-a live count with a sample of 20, templates from the built-ins; save, switch on/off, delete."""
+a live count with a sample of 20, templates from the built-ins, "push as a tag"; save,
+switch on/off, delete."""
 
 from __future__ import annotations
 
@@ -23,6 +24,7 @@ from plugin.segments.members import customers_by_ids
 from plugin.segments.models import BUILTIN
 from plugin.segments.preview import preview_query
 from plugin.segments.removal import delete_segment
+from plugin.tagsync.choice import set_push_tag
 
 TEMPLATES = {b.key: b for b in BUILTINS}
 SUGGESTION = re.compile(r"; did you mean '([^']+)'\?$")
@@ -90,6 +92,8 @@ def _editor(segment: Any = None, *, status: int = 200, **form: Any) -> Response:
             "query", segment.query if segment else (template.query if template else "")
         ),
         "tag": form.get("tag", (segment.tag or "") if segment else ""),
+        # A merchant's new segment becomes a tag unless they say not (built-ins start off).
+        "push_tag": form.get("push_tag", segment.push_tag if segment else True),
     }
     context = _preview_context(values["query"]) if status == 200 else {}
     return render_page(
@@ -112,12 +116,19 @@ def new_segment() -> Response:
 @blueprint.post("/admin/segments")
 @page_view
 def create_segment() -> Response:
-    form = {k: request.form.get(k, "") for k in ("name", "query", "tag")}
+    form: dict[str, Any] = {k: request.form.get(k, "") for k in ("name", "query", "tag")}
+    form["push_tag"] = request.form.get("push_tag") == "1"
     shop_id = current_viewer().shop_id
     try:
         with runtime().sessions.begin() as db:
             segment = services.create_segment(
-                db, shop_id, form["name"], form["query"], now=utcnow(), tag=form["tag"] or None
+                db,
+                shop_id,
+                form["name"],
+                form["query"],
+                now=utcnow(),
+                tag=form["tag"] or None,
+                push_tag=form["push_tag"],
             )
             slug = segment.slug
     except ValidationError as exc:
@@ -140,12 +151,14 @@ def edit_segment(slug: str) -> Response:
 @page_view
 def save_segment(slug: str) -> Response:
     segment = _segment(slug)
-    query = request.form.get("query", "")
+    query, push = request.form.get("query", ""), request.form.get("push_tag") == "1"
     try:
         with runtime().sessions.begin() as db:
             services.edit_segment(db, segment.shop_id, slug, query, now=utcnow())
+            # Adds or removes the tag at the shop through the outbox (tagsync.choice).
+            set_push_tag(db, segment.shop_id, slug, push, utcnow())
     except ValidationError as exc:
-        return _editor(segment, status=422, error=exc.detail, query=query)
+        return _editor(segment, status=422, error=exc.detail, query=query, push_tag=push)
     return navigate_to(admin_url("admin_ui.pages.segment_detail", slug=slug))
 
 

@@ -76,12 +76,14 @@ def list_(domain: str, as_json: bool) -> None:
         document = [_segment_row(r) | {"flags": flagged[r.slug]} for r in rows]
         click.echo(json.dumps(document, indent=2, ensure_ascii=False))
         return
-    click.echo(f"{'name':<24} {'state':<5} {'size':>8}  {'last evaluated':<25} {'flags':<6} query")
+    header = f"{'name':<24} {'state':<5} {'tag':<4} {'size':>8}  {'last evaluated':<25}"
+    click.echo(f"{header} {'flags':<6} query")
     for r in rows:
         state = "on" if r.enabled else "off"
+        tag = "on" if r.push_tag else "off"
         at = r.last_evaluated_at.isoformat(timespec="seconds") if r.last_evaluated_at else "never"
         marks = ",".join(k.split(":")[0] for k in flagged[r.slug]) or "-"
-        click.echo(f"{r.name:<24} {state:<5} {r.size:>8}  {at:<25} {marks:<6} {r.query}")
+        click.echo(f"{r.name:<24} {state:<5} {tag:<4} {r.size:>8}  {at:<25} {marks:<6} {r.query}")
     for r in (r for r in rows if r.tag_refused):
         click.echo(
             f"! {r.name}: the shop refused its tag for {r.tag_refused} customers (e.g. over "
@@ -102,13 +104,21 @@ def _parse_or_show(query: str) -> None:
 @click.argument("name")
 @click.argument("query")
 @click.option("--tag", help="The customer tag this segment writes into the shop.")
-def create(domain: str, name: str, query: str, tag: str | None) -> None:
+@click.option(
+    "--push/--no-push",
+    default=True,
+    show_default=True,
+    help="Whether members carry the segment's tag at the shop.",
+)
+def create(domain: str, name: str, query: str, tag: str | None, push: bool) -> None:
     """Create segment NAME in shop DOMAIN from QUERY (Shopify's segment language)."""
     _parse_or_show(query)
     now = utcnow()
     segment = _write(
         domain,
-        lambda s, shop_id: services.create_segment(s, shop_id, name, query, now=now, tag=tag),
+        lambda s, shop_id: services.create_segment(
+            s, shop_id, name, query, now=now, tag=tag, push_tag=push
+        ),
     )
     click.echo(f"Created {segment.name!r}: {segment.query}")
     click.echo("Members are computed by the next sweep (`shopseg segments evaluate`).")
@@ -146,6 +156,22 @@ def enable(domain: str, name: str) -> None:
     now = utcnow()
     _write(domain, lambda s, shop_id: services.enable_segment(s, shop_id, name, now=now))
     click.echo(f"Enabled {name!r}.")
+
+
+@segments.command()
+@click.argument("domain")
+@click.argument("name")
+@click.argument("switch", type=click.Choice(["on", "off"]))
+def push(domain: str, name: str, switch: str) -> None:
+    """Turn the tag of segment NAME at the shop on or off (built-ins start off)."""
+    from plugin.tagsync.choice import set_push_tag
+
+    now = utcnow()
+    segment, queued = _write(
+        domain, lambda s, shop_id: set_push_tag(s, shop_id, name, switch == "on", now)
+    )
+    change = "gain" if segment.push_tag else "lose"
+    click.echo(f"{segment.name!r}: push as a tag {switch}; {queued} customers to {change} it")
 
 
 @segments.command()

@@ -36,6 +36,7 @@ from plugin.segments.services import segment_summaries
 from plugin.settings import SECRET_KEY_BYTES, SECRET_KEY_FILE, Settings
 from plugin.shops.admin_links import LINK_TTL, issue_admin_link
 from plugin.shops.models import Shop
+from plugin.tagsync.choice import set_push_tag
 
 # The demo's app credentials. The simulator signs every webhook with this secret and the
 # app verifies with it: one documented value, nothing to match by hand (docs/demo.md).
@@ -47,6 +48,8 @@ STATE_FILE = "demo.json"
 # the shop's 10-hour abandonment threshold, so abandoned-cart triggers fire in the first
 # minute instead of tomorrow.
 OLD_CARTS = (10.5, 11, 11.5, 12, 13, 14, 15, 16, 18, 20, 22, 23)
+# The built-ins the demo merchant chose to become tags (built-ins start without one).
+TAGGED_BUILTINS = ("VIP", "Regular", "RFM: Champions", "RFM: At risk")
 SAVE_EVERY = 60.0
 
 
@@ -196,7 +199,11 @@ class Demo:
         )
         if not answer.ok:
             raise DemoError(f"the install answered {answer.status_code}: {answer.text[:300]}")
-        self._shop_id()  # installed, or a clear error
+        shop_id = self._shop_id()  # installed, or a clear error
+        assert self.runtime is not None
+        with self.runtime.sessions.begin() as session:
+            for name in TAGGED_BUILTINS:
+                set_push_tag(session, shop_id, name, True, utcnow())
 
     def _shop_id(self) -> int:
         assert self.runtime is not None

@@ -24,6 +24,7 @@ from sqlalchemy import (
     UniqueConstraint,
 )
 from sqlalchemy.orm import Mapped, mapped_column
+from sqlalchemy.sql.expression import true
 
 from plugin.db import Base, BigIntPK, shop_fk, utcnow
 
@@ -65,6 +66,9 @@ class Segment(Base):
     builtin_key: Mapped[str | None] = mapped_column(String(64))
     enabled: Mapped[bool] = mapped_column(Boolean, default=True)
     tag: Mapped[str | None] = mapped_column(String(255))
+    # Whether membership becomes the tag at the shop: off for built-ins until the merchant
+    # chooses them (every built-in tagging every customer is noise), on for their own.
+    push_tag: Mapped[bool] = mapped_column(Boolean, default=True, server_default=true())
     bit: Mapped[int] = mapped_column(SmallInteger)
     # Bumped by every edit: a sweep that read an older rule does not settle the new one.
     rule_version: Mapped[int] = mapped_column(Integer, default=1)

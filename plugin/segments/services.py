@@ -21,6 +21,7 @@ from plugin.segments import evaluator_language as language
 from plugin.segments.evaluator import shop_lock
 from plugin.segments.evaluator_membership import close_memberships
 from plugin.segments.models import (
+    BUILTIN,
     CUSTOM,
     DISABLED,
     MAX_SEGMENTS,
@@ -47,6 +48,7 @@ class SegmentSummary:
     # Customers the segment's tag could not be pushed to (their tag row is dead, e.g.
     # Shopify's 250-tags-per-customer limit); `shopseg outbox retry` tries them again.
     tag_refused: int = 0
+    push_tag: bool = True  # members carry the tag at the shop
 
 
 def slugify(name: str) -> str:
@@ -108,8 +110,10 @@ def add_segment(
     builtin_key: str | None = None,
     tag: str | None = None,
     pending_reason: str = RULE_EDIT,
+    push_tag: bool | None = None,
 ) -> Segment:
-    """Store a segment whose query text is already canonical, on a free bit."""
+    """Store a segment whose query text is already canonical, on a free bit. `push_tag`
+    defaults to off for built-ins and on for the merchant's own segments."""
     slug = slugify(name)
     taken = select(Segment.id).where(Segment.shop_id == shop_id, Segment.slug == slug)
     if session.scalar(taken) is not None:
@@ -123,6 +127,7 @@ def add_segment(
         kind=kind,
         builtin_key=builtin_key,
         tag=_check_tag(tag),
+        push_tag=kind != BUILTIN if push_tag is None else push_tag,
         bit=_free_bit(session, shop_id),
         enabled=True,
         rule_version=1,
@@ -136,10 +141,18 @@ def add_segment(
 
 
 def create_segment(
-    session: Session, shop_id: int, name: str, query: str, *, now: datetime, tag: str | None = None
+    session: Session,
+    shop_id: int,
+    name: str,
+    query: str,
+    *,
+    now: datetime,
+    tag: str | None = None,
+    push_tag: bool = True,
 ) -> Segment:
     """A merchant's segment: parsed first; its first evaluation gives reason `rule_edit`."""
-    return add_segment(session, shop_id, name, canonical_query(query), now=now, tag=tag)
+    query = canonical_query(query)
+    return add_segment(session, shop_id, name, query, now=now, tag=tag, push_tag=push_tag)
 
 
 def edit_segment(
@@ -226,6 +239,7 @@ def segment_summaries(session: Session, shop_id: int) -> list[SegmentSummary]:
             s.tag,
             s.last_evaluated_at,
             refused.get(s.id, 0),
+            s.push_tag,
         )
         for s in segments
     ]

@@ -1,5 +1,6 @@
 """A customer's desired managed tags — the one place delivery, bulk and drift repair ask:
-the tags of the enabled segments they are in, and their active short-lived trigger tags."""
+the tags of the enabled segments chosen to push that they are in, and their active
+short-lived trigger tags."""
 
 from __future__ import annotations
 
@@ -36,14 +37,14 @@ class DesiredTags:
 
     def of(self, customer_id: int, mask: int) -> dict[str, str]:
         """tag_cf -> tag the customer should carry."""
-        want = {t.tag_cf: t.tag for t in self.segments if t.enabled and mask >> t.bit & 1}
+        want = {t.tag_cf: t.tag for t in self.segments if t.pushed and mask >> t.bit & 1}
         for cf, tag in self.triggers.get(customer_id, {}).items():
             want.setdefault(cf, tag)
         return want
 
     def segment_bits(self, cf: str) -> int:
-        """The mask bits of the enabled segments writing the tag `cf`."""
-        return sum(1 << t.bit for t in self.segments if t.enabled and t.tag_cf == cf)
+        """The mask bits of the enabled, pushed segments writing the tag `cf`."""
+        return sum(1 << t.bit for t in self.segments if t.pushed and t.tag_cf == cf)
 
     def trigger_holders(self, cf: str) -> set[int]:
         """Customers an active trigger tag `cf` is meant for."""

@@ -43,7 +43,7 @@ def repair_drift(session: Session, shop_id: int, now: datetime) -> int:
     desired = desired_tags(session, shop_id, now)
     drifted: set[int] = set()
     for tag in desired.segments:
-        if tag.enabled:
+        if tag.pushed:
             drifted |= _missing(session, shop_id, tag)
     # Active trigger tags are few (recent firings): their holders are planned one by one.
     holders = plan_customers(session, shop_id, desired.triggers, now, desired)

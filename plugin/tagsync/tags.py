@@ -35,6 +35,12 @@ class SegmentTag:
     bit: int
     enabled: bool
     tag: str
+    push: bool = True  # the merchant chose this segment to become a tag at the shop
+
+    @property
+    def pushed(self) -> bool:
+        """Members should carry the tag: the segment is on and chosen to push."""
+        return self.enabled and self.push
 
     @property
     def tag_cf(self) -> str:
@@ -87,12 +93,21 @@ def segment_tags(session: Session, shop_id: int) -> list[SegmentTag]:
     """Every segment of the shop with the tag it writes, in bit order."""
     prefix = tag_prefix(session, shop_id)
     rows = session.execute(
-        select(Segment.id, Segment.slug, Segment.bit, Segment.enabled, Segment.tag)
+        select(
+            Segment.id, Segment.slug, Segment.bit, Segment.enabled, Segment.tag, Segment.push_tag
+        )
         .where(Segment.shop_id == shop_id)
         .order_by(Segment.bit)
     )
     return [
-        SegmentTag(r.id, r.slug, r.bit, r.enabled, effective_tag(prefix, r.slug, r.tag)[:TAG_LIMIT])
+        SegmentTag(
+            r.id,
+            r.slug,
+            r.bit,
+            r.enabled,
+            effective_tag(prefix, r.slug, r.tag)[:TAG_LIMIT],
+            r.push_tag,
+        )
         for r in rows
     ]
 

@@ -109,6 +109,8 @@ def install(live: LiveApp, simulator: SimulatorHandle, now: datetime) -> int:
         for segment in session.scalars(builtins):
             if segment.builtin_key not in KEEP:
                 disable_segment(session, shop.id, segment.name, now=now)
+            else:  # the merchant chose these to become tags (built-ins start off)
+                segment.push_tag = True
         create_segment(
             session, shop.id, "Big spenders", "amount_spent >= 100", now=now, tag="big-spender"
         )

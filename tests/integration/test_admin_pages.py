@@ -230,3 +230,44 @@ def test_an_unknown_language_is_refused(
 ) -> None:
     response = admin_client.post("/admin/language", data={"language": "xx", "csrf_token": csrf})
     assert response.status_code == 400 and response.get_json()["error"] == "invalid_input"
+
+
+def test_push_as_a_tag_is_offered_checked_for_new_segments_and_saved_both_ways(
+    admin_client: FlaskClient, admin_shop: SeededShop, csrf: str
+) -> None:
+    rt, shop_id = admin_shop.runtime, admin_shop.shop_id
+    editor = text(admin_client.get("/admin/segments/_new"))
+    assert re.search(
+        r'<input type="checkbox" id="push_tag" name="push_tag" value="1"[^>]* checked', editor
+    )
+    admin_client.post(
+        "/admin/segments",
+        data={"name": "Quiet", "query": "amount_spent >= 20", "csrf_token": csrf},
+    )  # the box left unticked: no tag at the shop
+    assert segments(rt, shop_id)["quiet"].push_tag is False
+    edit = text(admin_client.get("/admin/segments/quiet/edit"))
+    assert not re.search(r'id="push_tag"[^>]* checked', edit)
+    saved = admin_client.post(
+        "/admin/segments/quiet",
+        data={"query": "amount_spent >= 20", "push_tag": "1", "csrf_token": csrf},
+    )
+    assert saved.status_code == 303 and segments(rt, shop_id)["quiet"].push_tag is True
+
+
+def test_the_api_switches_push_as_a_tag_and_lists_it(
+    admin_client: FlaskClient, admin_shop: SeededShop, csrf: str
+) -> None:
+    rt, shop_id = admin_shop.runtime, admin_shop.shop_id
+    slug = next(s for s, seg in segments(rt, shop_id).items() if seg.kind == "builtin")
+    headers = {"X-CSRF-Token": csrf}
+    on = admin_client.put(
+        f"/api/segments/{slug}/push_tag", json={"push_tag": True}, headers=headers
+    )
+    assert on.status_code == 200 and on.get_json()["push_tag"] is True
+    listed = {s["slug"]: s["push_tag"] for s in admin_client.get("/api/segments").get_json()}
+    assert listed[slug] is True
+    bad = admin_client.put(
+        f"/api/segments/{slug}/push_tag", json={"push_tag": "yes please"}, headers=headers
+    )
+    assert bad.status_code == 400 and set(bad.get_json()) == {"error", "detail"}
+    assert segments(rt, shop_id)[slug].push_tag is True

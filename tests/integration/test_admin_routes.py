@@ -81,6 +81,9 @@ CASES: dict[str, Case] = {
         "POST", "/api/segments/preview", json={"query": "number_of_orders >= 0"}
     ),
     "admin_ui.api.segment_members": Case("GET", f"/api/segments/{SLUG}/members", scoped=True),
+    "admin_ui.api.push_segment_tag": Case(
+        "PUT", f"/api/segments/{SLUG}/push_tag", json={"push_tag": False}, scoped=True
+    ),
     "admin_ui.api.customer": Case("GET", f"/api/customers/{ALPHA_CUSTOMER}", scoped=True),
     "admin_ui.api.get_settings": Case("GET", "/api/settings"),
     "admin_ui.api.patch_settings": Case("PATCH", "/api/settings", json={"language": "pl"}),
@@ -123,7 +126,7 @@ def send(client: FlaskClient, case: Case, **kwargs: Any) -> TestResponse:
 def alpha_state(runtime: Runtime, shop_id: int) -> tuple[Any, ...]:
     with runtime.sessions() as session:
         segments = session.execute(
-            select(Segment.slug, Segment.query, Segment.enabled)
+            select(Segment.slug, Segment.query, Segment.enabled, Segment.push_tag)
             .where(Segment.shop_id == shop_id)
             .order_by(Segment.slug)
         ).all()
