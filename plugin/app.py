@@ -20,6 +20,7 @@ log = logging.getLogger(__name__)
 def create_app(runtime: Runtime) -> Flask:
     from admin_ui import blueprint as admin_blueprint
     from webhooks import blueprint as webhooks_blueprint
+    from webhooks import flow_blueprint
 
     app = Flask("shop_segments", template_folder=None)
     app.config["MAX_CONTENT_LENGTH"] = MAX_WEBHOOK_BYTES
@@ -28,6 +29,7 @@ def create_app(runtime: Runtime) -> Flask:
     if hops := runtime.settings.trusted_proxies:  # the client's address, not the balancer's
         app.wsgi_app = ProxyFix(app.wsgi_app, x_for=hops, x_proto=hops)  # type: ignore[method-assign]
     app.register_blueprint(webhooks_blueprint)
+    app.register_blueprint(flow_blueprint)
     app.register_blueprint(admin_blueprint)
 
     @app.get("/manifest.json")

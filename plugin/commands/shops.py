@@ -108,8 +108,9 @@ def shopify_config(output: Path | None) -> None:
     With --output, each Flow trigger's extension is written next to it too
     (`extensions/<handle>/shopify.extension.toml`, the Shopify CLI app layout).
     """
+    settings = Settings.from_env()
     try:
-        text = config.render_app_toml(Settings.from_env())
+        text = config.render_app_toml(settings)
     except ShopSegError as exc:
         raise click.ClickException(exc.detail) from exc
     if output is None:
@@ -117,7 +118,7 @@ def shopify_config(output: Path | None) -> None:
         return
     output.write_text(text, encoding="utf-8")
     click.echo(f"Wrote {output}.")
-    for relative, extension in config.render_flow_trigger_tomls().items():
+    for relative, extension in config.render_flow_trigger_tomls(settings.app_url).items():
         target = output.parent / relative
         target.parent.mkdir(parents=True, exist_ok=True)
         target.write_text(extension, encoding="utf-8")

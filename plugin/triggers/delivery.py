@@ -9,10 +9,12 @@ from typing import Any
 import requests
 
 from plugin.errors import PlatformError
+from plugin.manifest import flow_triggers
 from plugin.outbox.delivery import Deliverer, DeliveryContext
 from plugin.outbox.models import FLOW_TRIGGER, WEBHOOK, OutboxItem
 from plugin.triggers import settings as trigger_settings
 from plugin.triggers.catalogue import GENERAL
+from plugin.triggers.flow_usage import in_use, usage
 from plugin.triggers.payloads import SIGNATURE_HEADER, raw_body, signature
 
 WEBHOOK_TIMEOUT = (5, 15)  # (connect, read) seconds
@@ -23,6 +25,10 @@ def deliver_flow_trigger(ctx: DeliveryContext, item: OutboxItem) -> dict[str, An
 
     handle, payload = item.payload["handle"], item.payload["payload"]
     ctx.note.update(handle=handle, trigger_id=item.payload.get("trigger_id"))
+    trigger = next((t for t in flow_triggers() if t.handle == handle), None)
+    if trigger is not None and not in_use(usage(ctx.session, ctx.shop.id), trigger):
+        # Flow's lifecycle callback said no enabled workflow uses it: a call would be wasted.
+        return {"handle": handle, "skipped": "no enabled Flow workflow uses this trigger"}
     # userErrors (an unknown handle, a refused payload) raise a permanent PlatformError.
     ctx.client.execute(FLOW_TRIGGER_RECEIVE, {"handle": handle, "payload": payload})
     return {"handle": handle, "trigger_id": item.payload.get("trigger_id")}

@@ -31,6 +31,7 @@ EXEMPT = {
     "static": "Flask's default static folder (empty)",
     "admin_ui.static": "vendored JS/CSS, public like any asset",
     "webhooks.receive": "authenticated by HMAC (tests/webhooks)",
+    "flow.lifecycle": "Flow's lifecycle callback, authenticated by HMAC (test_flow_lifecycle.py)",
     "manifest": "the app's public declaration",
     "healthz": "load balancer probe",
     "admin_ui.auth.start_install": "OAuth install start (tests/integration/test_install*)",

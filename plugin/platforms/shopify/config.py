@@ -43,12 +43,28 @@ def render_app_toml(settings: Settings, manifest: dict[str, Any] | None = None) 
     return "\n".join(lines) + "\n"
 
 
-def render_flow_trigger_tomls() -> dict[str, str]:
-    """Each Flow trigger's `extensions/<handle>/shopify.extension.toml`, keyed by that path."""
-    return {
+def render_flow_trigger_tomls(app_url: str | None = None) -> dict[str, str]:
+    """Each Flow trigger's `extensions/<handle>/shopify.extension.toml`, keyed by that path,
+    and the lifecycle callback's (its URL relative to the app's without `app_url`)."""
+    tomls = {
         f"extensions/{t.handle}/shopify.extension.toml": render_flow_trigger_toml(t)
         for t in flow_triggers()
     }
+    callback = load_manifest()["flow_lifecycle"]
+    tomls[f"extensions/{callback['handle']}/shopify.extension.toml"] = (
+        "\n".join(
+            [
+                HEADER,
+                "[[extensions]]",
+                f"name = {_q(callback['name'])}",
+                'type = "flow_trigger_lifecycle_callback"',
+                f"handle = {_q(callback['handle'])}",
+                f"url = {_q((app_url or '') + callback['route'])}",
+            ]
+        )
+        + "\n"
+    )
+    return tomls
 
 
 def render_flow_trigger_toml(trigger: FlowTrigger) -> str:
