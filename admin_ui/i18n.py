@@ -1,7 +1,8 @@
 """The admin in Polish and English: locale choice, and numbers, money and dates via Babel.
 
 The language is the merchant's choice (shop setting `admin_language`, set by the switch),
-else the shop's own locale (`shop_locale`, when known), else the browser's, else English.
+else the admin locale Shopify opens the app with (`?locale=`, kept as `shop_locale`), else
+the browser's, else English.
 """
 
 from __future__ import annotations
@@ -19,6 +20,7 @@ from admin_ui.embedded import runtime
 from plugin.profiles.money import currency_exponent
 from plugin.profiles.shop_settings import setting_value
 from plugin.shops.models import ShopSetting
+from plugin.shops.services import set_setting
 
 LANGUAGES = ("en", "pl")
 LANGUAGE_NAMES = {"en": "English", "pl": "Polski"}
@@ -32,8 +34,14 @@ def _shop_id() -> int | None:
     return viewer.shop_id if viewer is not None else g.get("shell_shop_id")
 
 
-def shop_language(shop_id: int) -> str | None:
-    """The language stored for the shop: the merchant's choice, else the shop's locale."""
+def language_of(value: object) -> str | None:
+    """`pl-PL`, `pl` → `pl`; None for a language the admin is not translated into."""
+    language = str(value or "").split("-")[0].lower()
+    return language if language in LANGUAGES else None
+
+
+def stored_languages(shop_id: int) -> tuple[str | None, str | None]:
+    """(the merchant's choice, the admin locale Shopify last opened the app with)."""
     keys = (LANGUAGE_SETTING, SHOP_LOCALE_SETTING)
     with runtime().sessions() as db:
         rows = dict(
@@ -45,19 +53,35 @@ def shop_language(shop_id: int) -> str | None:
             .tuples()
             .all()
         )
-    for key in keys:
-        value = setting_value(key, rows[key]) if key in rows else None
-        language = str(value or "").split("-")[0].lower()
-        if language in LANGUAGES:
-            return language
-    return None
+    choice, shop_locale = (
+        language_of(setting_value(key, rows[key])) if key in rows else None for key in keys
+    )
+    return choice, shop_locale
+
+
+def remember_admin_locale(shop_id: int) -> None:
+    """Shopify opens an embedded app with the merchant's admin `locale` in the query: keep it,
+    so later requests (which do not carry it) and the shop's next visit use it too."""
+    language = language_of(request.args.get("locale"))
+    if language is None:
+        return
+    if stored_languages(shop_id)[1] == language:
+        return
+    with runtime().sessions.begin() as db:
+        set_setting(db, shop_id, SHOP_LOCALE_SETTING, language)
 
 
 def select_locale() -> str:
     if "admin_locale" not in g:
         shop_id = _shop_id()
-        chosen = shop_language(shop_id) if shop_id is not None else None
-        g.admin_locale = chosen or request.accept_languages.best_match(LANGUAGES) or "en"
+        choice, shop_locale = stored_languages(shop_id) if shop_id is not None else (None, None)
+        g.admin_locale = (
+            choice
+            or language_of(request.args.get("locale"))
+            or shop_locale
+            or request.accept_languages.best_match(LANGUAGES)
+            or "en"
+        )
     locale: str = g.admin_locale
     return locale
 

@@ -21,6 +21,7 @@ from flask import g, jsonify, request, session
 from werkzeug.wrappers import Response
 
 from admin_ui.embedded import is_xhr, runtime, unauthenticated, verified_session_token
+from admin_ui.i18n import remember_admin_locale
 from plugin.db import utcnow
 from plugin.errors import AuthenticationError, ShopSegError
 from plugin.platforms.shopify import install
@@ -146,6 +147,8 @@ def page_view(view: Callable[..., Any]) -> Callable[..., Any]:
             g.viewer = authenticate()
         except AuthenticationError as exc:
             return unauthenticated(exc.detail)
+        if g.viewer.embedded:
+            remember_admin_locale(g.viewer.shop_id)
         return view(*args, **kwargs)
 
     return wrapper

@@ -178,3 +178,24 @@ def test_exchange_refused_by_the_shop_is_unauthenticated(
         assert shop_row(runtime) is None
     finally:
         runtime.close()
+
+
+def test_the_admin_locale_shopify_opens_the_app_with_is_kept_for_later_requests(
+    client: FlaskClient, simulator: SimulatorHandle
+) -> None:
+    def load(locale: str | None) -> str:
+        query = {"embedded": "1", "host": host_param(SHOP), "shop": SHOP}
+        if locale:
+            query["locale"] = locale
+        headers = {
+            "Authorization": f"Bearer {simulator.mint_session_token(SHOP)}",
+            "HX-Request": "true",
+            "Accept-Language": "en",
+        }
+        return client.get("/admin", query_string=query, headers=headers).get_data(as_text=True)
+
+    assert "New segment" in load(None)
+    polish = load("pl-PL")
+    assert "Nowy segment" in polish  # Shopify's admin is in Polish for this merchant
+    assert "Nowy segment" in load(None)  # kept: htmx requests carry no locale
+    assert "New segment" in load("en")  # the admin switched back to English
