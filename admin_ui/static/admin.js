@@ -35,6 +35,21 @@
     if (meta) event.detail.headers["X-CSRF-Token"] = meta.content;
   });
 
+  // An expired or not-yet-valid session token: Shopify's convention is a 401 carrying
+  // X-Shopify-Retry-Invalid-Session-Request, after which the app asks App Bridge for a
+  // fresh token and sends the request once more (once: a second 401 is shown as an error).
+  var retried = new WeakSet();
+  document.addEventListener("htmx:responseError", function (event) {
+    var xhr = event.detail.xhr, config = event.detail.requestConfig, elt = event.detail.elt;
+    if (!appBridge() || !window.htmx || !xhr || xhr.status !== 401) return;
+    if (!xhr.getResponseHeader("X-Shopify-Retry-Invalid-Session-Request")) return;
+    if (retried.has(elt)) { retried.delete(elt); return; }
+    retried.add(elt);
+    window.htmx.ajax(config.verb.toUpperCase(), config.path, {
+      source: elt, target: event.detail.target, values: config.parameters
+    }).then(function () { retried.delete(elt); });
+  });
+
   // "Did you mean": put the suggestion in place of the marked word and preview again.
   document.addEventListener("click", function (event) {
     var button = event.target.closest("button[data-replace]");

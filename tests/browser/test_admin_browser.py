@@ -4,6 +4,8 @@ a save, find it on the dashboard, switch to Polish; escaping; the session token 
 from __future__ import annotations
 
 import re
+import time
+from typing import Any
 from urllib.parse import urlencode
 
 from playwright.sync_api import Page, expect
@@ -123,3 +125,32 @@ def test_htmx_requests_carry_the_session_token_when_embedded(page: Page, live_ap
     expect(page.locator("h1")).to_have_text("New segment")
     assert len(sent) >= 2 and all(h.get("authorization") == f"Bearer {id_token}" for h in sent)
     screenshot(page, "en-embedded-dashboard")
+
+
+def test_an_expired_session_token_is_retried_once_with_a_fresh_one(
+    page: Page, live_app: LiveApp
+) -> None:
+    """Shopify's 401 + X-Shopify-Retry-Invalid-Session-Request: ask App Bridge again."""
+    domain = "retry.myshopify.com"
+    shop = seed_shop(live_app.runtime, domain, people(3))
+    with live_app.runtime.sessions.begin() as session:
+        token = crypto.encrypt(live_app.settings.secret_key, "shpat_retry")
+        session.execute(update(Shop).where(Shop.id == shop.shop_id).values(access_token_enc=token))
+    fresh = mint_session_token(domain, TEST_API_KEY, TEST_API_SECRET)
+    expired = mint_session_token(domain, TEST_API_KEY, TEST_API_SECRET, now=time.time() - 600)
+    # The first token App Bridge hands out has expired; every later one is fresh.
+    page.add_init_script(
+        f"window.__tokens = [{expired!r}]; window.shopify = {{ idToken: async () => "
+        f"window.__tokens.length ? window.__tokens.shift() : {fresh!r} }};"
+    )
+    answers: list[int] = []
+
+    def answered(response: Any) -> None:
+        if "/admin" in response.url and response.request.headers.get("hx-request"):
+            answers.append(response.status)
+
+    page.on("response", answered)
+    query = {"embedded": "1", "shop": domain, "host": host_param(domain), "id_token": fresh}
+    page.goto(f"{live_app.url}/admin?{urlencode(query)}")
+    expect(page.locator("#segments")).to_be_visible()
+    assert answers[:2] == [401, 200]
