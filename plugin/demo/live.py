@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import random
 import secrets
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal
@@ -26,8 +27,14 @@ from plugin.platforms.shopify.simulator.server import SimulatorHandle
 # Past every CDNOW id, so live customers and orders never collide with imported ones.
 FIRST_LIVE_CUSTOMER = CUSTOMER_ID_BASE + 100_000
 FIRST_LIVE_ORDER = ORDER_ID_BASE + 1_000_000
-EVENTS = (("repeat_order", 40), ("sign_up", 20), ("first_order", 15), ("abandoned_cart", 15))
-EVENTS += (("recovered_cart", 10),)
+# (event, weight): what the shop's live traffic is made of.
+EVENTS: tuple[tuple[str, int], ...] = (
+    ("repeat_order", 40),
+    ("sign_up", 20),
+    ("first_order", 15),
+    ("abandoned_cart", 15),
+    ("recovered_cart", 10),
+)
 
 
 @dataclass
@@ -52,9 +59,9 @@ class LiveShop:
         now = (now or datetime.now(UTC)).replace(microsecond=0)
         if self.counters.pending_carts and self.rng.random() < 0.5:
             return self.complete_cart(now)
-        kinds, weights = zip(*EVENTS, strict=True)
-        kind = self.rng.choices(kinds, weights)[0]
-        return getattr(self, kind)(now)
+        kind = self.rng.choices([k for k, _ in EVENTS], [w for _, w in EVENTS])[0]
+        event: Callable[[datetime], str] = getattr(self, kind)
+        return event(now)
 
     # --- events -------------------------------------------------------------------------
 
