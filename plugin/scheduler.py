@@ -73,7 +73,7 @@ def default_jobs() -> list[Job]:
         Job("profiles.abandonment", refresh_abandoned_checkouts, timedelta(minutes=10)),
         Job("products.lookup", lookup_unknown_products, timedelta(minutes=15)),
         # Checks every shop's due time (hourly, after local midnight, after rule edits).
-        Job("segments.sweep", sweep_segments, timedelta(minutes=5)),
+        Job("segments.sweep", sweep_segments, timedelta(minutes=1)),
         Job("segments.daily", segment_daily_kpis, timedelta(minutes=30)),
         Job("outbox.delivery", deliver_outbox, timedelta(seconds=2), exclusive=False),
         Job("shops.token_refresh", refresh_tokens, timedelta(minutes=5)),
