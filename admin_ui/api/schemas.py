@@ -89,6 +89,7 @@ class CustomerSchema(Schema):
     vendors = fields.List(fields.Dict())
     orders = fields.List(fields.Dict())
     segments = fields.List(fields.Dict(), metadata={"description": "stays, open and closed"})
+    rfm = fields.Raw(metadata={"description": "R, F, M scores (1-5) and group"})
 
 
 class SettingsChangeSchema(Schema):
@@ -102,3 +103,36 @@ class SettingsSchema(SettingsChangeSchema):
     tag_prefix = fields.String()
     timezone = fields.String()
     currency = fields.String()
+
+
+class PageQuerySchema(Schema):
+    page = fields.Integer(load_default=1, validate=validate.Range(min=1))
+    per_page = fields.Integer(load_default=25, validate=validate.Range(min=1, max=100))
+
+
+class RfmSchema(Schema):
+    r = fields.Integer(allow_none=True)
+    f = fields.Integer(allow_none=True)
+    m = fields.Integer(allow_none=True)
+    group = fields.String(allow_none=True)
+
+
+class TimelineEntrySchema(Schema):
+    kind = fields.String(
+        metadata={"description": "order, checkout, consent, segment, tags or trigger"}
+    )
+    at = fields.AwareDateTime()
+    label = fields.String(allow_none=True)
+    amount_minor = fields.Integer(allow_none=True)
+    state = fields.String(allow_none=True)
+    detail = fields.String(allow_none=True)
+    added = fields.List(fields.String())
+    removed = fields.List(fields.String())
+
+
+class TimelinePageSchema(Schema):
+    items = fields.List(fields.Nested(TimelineEntrySchema))
+    total = fields.Integer()
+    page = fields.Integer()
+    per_page = fields.Integer()
+    pages = fields.Integer()

@@ -186,6 +186,7 @@ def test_a_customer_named_like_a_script_is_shown_as_text(
                      segments={"Fans": "number_of_orders >= 1"})  # fmt: skip
     csrf = sign_in(admin_client, runtime, shop.shop_id)
     pages = [
+        text(admin_client.get("/admin/customers/9001")),
         text(admin_client.get("/admin/segments/fans")),
         text(admin_client.get("/admin/segments/fans/members")),
         text(

@@ -82,6 +82,13 @@ CASES: dict[str, Case] = {
     ),
     "admin_ui.api.segment_members": Case("GET", f"/api/segments/{SLUG}/members", scoped=True),
     "admin_ui.api.customer": Case("GET", f"/api/customers/{ALPHA_CUSTOMER}", scoped=True),
+    "admin_ui.api.timeline": Case("GET", f"/api/customers/{ALPHA_CUSTOMER}/timeline", scoped=True),
+    "admin_ui.pages.customer_detail": Case(
+        "GET", f"/admin/customers/{ALPHA_CUSTOMER}", scoped=True
+    ),
+    "admin_ui.pages.customer_timeline_part": Case(
+        "GET", f"/admin/customers/{ALPHA_CUSTOMER}/timeline", scoped=True
+    ),
     "admin_ui.api.get_settings": Case("GET", "/api/settings"),
     "admin_ui.api.patch_settings": Case("PATCH", "/api/settings", json={"language": "pl"}),
 }
