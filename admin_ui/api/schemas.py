@@ -89,7 +89,7 @@ class CustomerSchema(Schema):
     vendors = fields.List(fields.Dict())
     orders = fields.List(fields.Dict())
     segments = fields.List(fields.Dict(), metadata={"description": "stays, open and closed"})
-    rfm = fields.Raw(metadata={"description": "R, F, M scores (1-5) and group"})
+    rfm = fields.Nested(lambda: RfmScoresSchema(), metadata={"description": "scores 1-5, group"})
 
 
 class SettingsChangeSchema(Schema):
@@ -110,7 +110,7 @@ class PageQuerySchema(Schema):
     per_page = fields.Integer(load_default=25, validate=validate.Range(min=1, max=100))
 
 
-class RfmSchema(Schema):
+class RfmScoresSchema(Schema):
     r = fields.Integer(allow_none=True)
     f = fields.Integer(allow_none=True)
     m = fields.Integer(allow_none=True)
@@ -136,3 +136,29 @@ class TimelinePageSchema(Schema):
     page = fields.Integer()
     per_page = fields.Integer()
     pages = fields.Integer()
+
+
+class RfmCellSchema(Schema):
+    r = fields.Integer()
+    fm = fields.Integer()
+    group = fields.String()
+    customers = fields.Integer()
+    revenue_minor = fields.Integer(metadata={"description": "lifetime net spend, minor units"})
+    segment = fields.String(allow_none=True, metadata={"description": "the group's segment slug"})
+
+
+class RfmMoveSchema(Schema):
+    before = fields.String(allow_none=True, metadata={"description": "null: in no group then"})
+    after = fields.String()
+    customers = fields.Integer()
+
+
+class RfmSchema(Schema):
+    cells = fields.List(fields.Nested(RfmCellSchema))
+    prospects = fields.Integer()
+    unranked = fields.Integer()
+    movement_days = fields.Integer()
+    movement = fields.List(fields.Nested(RfmMoveSchema))
+    movement_source = fields.String(
+        metadata={"description": "where movement is read from: RFM built-in segment stays"}
+    )

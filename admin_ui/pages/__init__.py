@@ -8,9 +8,10 @@ blueprint = Blueprint("pages", __name__)
 from admin_ui.pages import (  # noqa: E402
     customer,
     home,
+    rfm,
     segment_detail,
     segment_editor,
     signin,
 )
 
-__all__ = ["blueprint", "customer", "home", "segment_detail", "segment_editor", "signin"]
+__all__ = ["blueprint", "customer", "home", "rfm", "segment_detail", "segment_editor", "signin"]

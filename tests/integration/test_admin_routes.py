@@ -90,6 +90,8 @@ CASES: dict[str, Case] = {
         "GET", f"/admin/customers/{ALPHA_CUSTOMER}/timeline", scoped=True
     ),
     "admin_ui.api.get_settings": Case("GET", "/api/settings"),
+    "admin_ui.api.rfm": Case("GET", "/api/rfm"),
+    "admin_ui.pages.rfm": Case("GET", "/admin/rfm"),
     "admin_ui.api.patch_settings": Case("PATCH", "/api/settings", json={"language": "pl"}),
 }
 
