@@ -162,3 +162,39 @@ class RfmSchema(Schema):
     movement_source = fields.String(
         metadata={"description": "where movement is read from: RFM built-in segment stays"}
     )
+
+
+class TriggerCountsSchema(Schema):
+    fired = fields.Integer()
+    skipped = fields.Integer()
+    pending = fields.Integer()
+    cancelled = fields.Integer()
+    converted = fields.Integer(metadata={"description": "fired, then a counted order within 7 d"})
+    reasons = fields.List(
+        fields.Dict(), metadata={"description": "top reasons skipped: {reason, count}"}
+    )
+
+
+class TriggerSchema(Schema):
+    name = fields.String(metadata={"description": "a trigger, or general (shop-wide settings)"})
+    enabled = fields.Boolean(allow_none=True)
+    settings = fields.Dict(metadata={"description": "effective settings (defaults filled in)"})
+    counts = fields.Nested(TriggerCountsSchema, allow_none=True)
+    webhook_secret = fields.String(
+        allow_none=True,
+        metadata={"description": "general only: 'set' or null; the secret is never returned"},
+    )
+    new_secret = fields.String(
+        metadata={"description": "only in the answer to the edit that made a new secret"}
+    )
+
+
+class TriggerChangeSchema(Schema):
+    """What PATCH /api/triggers/<name> accepts: `shopseg triggers set` key=value pairs."""
+
+    settings = fields.Dict(
+        keys=fields.String(),
+        values=fields.Raw(allow_none=True),
+        required=True,
+        metadata={"description": 'e.g. {"steps": "1h,24h"}; webhook_secret: "rotate"'},
+    )

@@ -12,6 +12,16 @@ from admin_ui.pages import (  # noqa: E402
     segment_detail,
     segment_editor,
     signin,
+    triggers,
 )
 
-__all__ = ["blueprint", "customer", "home", "rfm", "segment_detail", "segment_editor", "signin"]
+__all__ = [
+    "blueprint",
+    "customer",
+    "home",
+    "rfm",
+    "segment_detail",
+    "segment_editor",
+    "signin",
+    "triggers",
+]

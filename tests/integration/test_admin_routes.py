@@ -18,6 +18,7 @@ from plugin.platforms.shopify.simulator import mint_session_token
 from plugin.runtime import Runtime
 from plugin.segments.models import Segment, SegmentMembership
 from plugin.shops.models import Shop, ShopSetting
+from plugin.triggers.models import TriggerSetting
 from tests.conftest import TEST_API_KEY, TEST_API_SECRET
 from tests.support.admin import SeededShop, seed_shop, sign_in
 
@@ -92,6 +93,15 @@ CASES: dict[str, Case] = {
     "admin_ui.api.get_settings": Case("GET", "/api/settings"),
     "admin_ui.api.rfm": Case("GET", "/api/rfm"),
     "admin_ui.pages.rfm": Case("GET", "/admin/rfm"),
+    "admin_ui.pages.triggers": Case("GET", "/admin/triggers"),
+    "admin_ui.pages.save_trigger": Case(
+        "POST", "/admin/triggers/welcome", form={"enabled": "false"}
+    ),
+    "admin_ui.pages.rotate_secret": Case("POST", "/admin/triggers/general/secret", form={}),
+    "admin_ui.api.list_triggers": Case("GET", "/api/triggers"),
+    "admin_ui.api.patch_trigger": Case(
+        "PATCH", "/api/triggers/welcome", json={"settings": {"enabled": "false"}}
+    ),
     "admin_ui.api.patch_settings": Case("PATCH", "/api/settings", json={"language": "pl"}),
 }
 
@@ -141,12 +151,17 @@ def alpha_state(runtime: Runtime, shop_id: int) -> tuple[Any, ...]:
             .where(ShopSetting.shop_id == shop_id, ShopSetting.key != "admin_links")
             .order_by(ShopSetting.key)
         ).all()
+        triggers = session.execute(
+            select(TriggerSetting.name, TriggerSetting.enabled, TriggerSetting.settings)
+            .where(TriggerSetting.shop_id == shop_id)
+            .order_by(TriggerSetting.name)
+        ).all()
         members = session.scalar(
             select(func.count()).where(
                 SegmentMembership.shop_id == shop_id, SegmentMembership.exited_at.is_(None)
             )
         )
-    return tuple(segments), tuple(map(str, settings)), members
+    return tuple(segments), tuple(map(str, settings)), members, tuple(map(str, triggers))
 
 
 def test_every_route_has_an_auth_case(admin_app: Flask) -> None:
