@@ -198,3 +198,38 @@ class TriggerChangeSchema(Schema):
         required=True,
         metadata={"description": 'e.g. {"steps": "1h,24h"}; webhook_secret: "rotate"'},
     )
+
+
+class ActivityQuerySchema(PageQuerySchema):
+    failed = fields.Boolean(load_default=False)
+
+
+class DeadDeliverySchema(Schema):
+    id = fields.Integer()
+    topic = fields.String()
+    received_at = fields.AwareDateTime()
+    attempts = fields.Integer()
+    last_error = fields.String(allow_none=True)
+
+
+class ActivitySchema(Schema):
+    items = fields.List(fields.Dict(), metadata={"description": "`shopseg activity --json` rows"})
+    total = fields.Integer()
+    page = fields.Integer()
+    per_page = fields.Integer()
+    pages = fields.Integer()
+    skipped = fields.List(
+        fields.Dict(), metadata={"description": "`shopseg activity --skipped --json` rows"}
+    )
+    dead_deliveries = fields.List(fields.Nested(DeadDeliverySchema))
+    dead_total = fields.Integer()
+
+
+class RetryRequestSchema(Schema):
+    ids = fields.List(
+        fields.Integer(), metadata={"description": "rows to retry; omitted: every dead row"}
+    )
+
+
+class RetriedSchema(Schema):
+    retried = fields.Integer()

@@ -6,6 +6,7 @@ blueprint = Blueprint("pages", __name__)
 
 # The modules attach their routes to the blueprint above.
 from admin_ui.pages import (  # noqa: E402
+    activity,
     customer,
     home,
     rfm,
@@ -16,6 +17,7 @@ from admin_ui.pages import (  # noqa: E402
 )
 
 __all__ = [
+    "activity",
     "blueprint",
     "customer",
     "home",

@@ -14,6 +14,8 @@ from sqlalchemy import func, select, update
 from werkzeug.test import TestResponse
 
 from plugin import crypto
+from plugin.inbox.models import InboxRow
+from plugin.outbox.models import OutboxItem
 from plugin.platforms.shopify.simulator import mint_session_token
 from plugin.runtime import Runtime
 from plugin.segments.models import Segment, SegmentMembership
@@ -99,6 +101,12 @@ CASES: dict[str, Case] = {
     ),
     "admin_ui.pages.rotate_secret": Case("POST", "/admin/triggers/general/secret", form={}),
     "admin_ui.api.list_triggers": Case("GET", "/api/triggers"),
+    "admin_ui.pages.activity": Case("GET", "/admin/activity"),
+    "admin_ui.pages.retry_pushes": Case("POST", "/admin/activity/outbox/retry", form={}),
+    "admin_ui.pages.retry_deliveries": Case("POST", "/admin/activity/inbox/retry", form={}),
+    "admin_ui.api.list_activity": Case("GET", "/api/activity"),
+    "admin_ui.api.retry_outbox": Case("POST", "/api/activity/outbox/retry", json={}),
+    "admin_ui.api.retry_inbox": Case("POST", "/api/activity/inbox/retry", json={}),
     "admin_ui.api.patch_trigger": Case(
         "PATCH", "/api/triggers/welcome", json={"settings": {"enabled": "false"}}
     ),
@@ -120,6 +128,14 @@ def shops(runtime: Runtime) -> Shops:
         [(ALPHA_CUSTOMER, "AlphaOnly", "Person", 2), ("7002", "Ann", "Other", 1)],
         segments={"Alpha secret": "number_of_orders >= 1"},
     )
+    with runtime.sessions.begin() as session:  # failures only A may retry
+        session.add(OutboxItem(shop_id=alpha.shop_id, kind="tags", state="dead", why=SLUG))
+        session.add(
+            InboxRow(
+                platform="shopify", shop_domain=ALPHA, shop_id=alpha.shop_id,
+                topic="orders/create", webhook_id="dead-a", headers={}, status="dead",
+            )
+        )  # fmt: skip
     beta = seed_shop(runtime, BETA, [("8001", "Bea", "Beta", 1)])
     with runtime.sessions.begin() as session:  # B can be reached with a session token
         token = crypto.encrypt(runtime.settings.secret_key, "shpat_beta")
@@ -156,12 +172,22 @@ def alpha_state(runtime: Runtime, shop_id: int) -> tuple[Any, ...]:
             .where(TriggerSetting.shop_id == shop_id)
             .order_by(TriggerSetting.name)
         ).all()
+        failures = (
+            session.execute(
+                select(func.count()).where(
+                    OutboxItem.shop_id == shop_id, OutboxItem.state == "dead"
+                )
+            ).scalar(),
+            session.execute(
+                select(func.count()).where(InboxRow.shop_id == shop_id, InboxRow.status == "dead")
+            ).scalar(),
+        )
         members = session.scalar(
             select(func.count()).where(
                 SegmentMembership.shop_id == shop_id, SegmentMembership.exited_at.is_(None)
             )
         )
-    return tuple(segments), tuple(map(str, settings)), members, tuple(map(str, triggers))
+    return tuple(segments), tuple(map(str, settings)), members, tuple(map(str, triggers)), failures
 
 
 def test_every_route_has_an_auth_case(admin_app: Flask) -> None:
