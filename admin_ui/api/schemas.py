@@ -93,10 +93,14 @@ class CustomerSchema(Schema):
 
 
 class SettingsChangeSchema(Schema):
-    """What PATCH /api/settings accepts; every field is optional."""
+    """What PATCH /api/settings (and the Settings page) accepts; every field is optional."""
 
     language = fields.String(allow_none=True, validate=validate.OneOf(LANGUAGES))
     segment_min_size = fields.Integer(validate=validate.Range(min=1, max=1_000_000))
+    sweep_minutes = fields.Integer(
+        validate=validate.Range(min=5, max=1440),
+        metadata={"description": "how often segments are re-evaluated as time passes"},
+    )
 
 
 class SettingsSchema(SettingsChangeSchema):
@@ -233,3 +237,25 @@ class RetryRequestSchema(Schema):
 
 class RetriedSchema(Schema):
     retried = fields.Integer()
+
+
+class RunSchema(Schema):
+    run_id = fields.Integer()
+    state = fields.String()
+    why = fields.String()
+    partial_history = fields.Boolean()
+    counts = fields.Dict()
+    started_at = fields.AwareDateTime(allow_none=True)
+    finished_at = fields.AwareDateTime(allow_none=True)
+    error = fields.String(allow_none=True)
+    lines_done = fields.Integer()
+    lines_expected = fields.Integer()
+
+
+class SyncStatusSchema(Schema):
+    inbox_counts = fields.Dict(metadata={"description": "deliveries by status"})
+    oldest_pending_at = fields.AwareDateTime(allow_none=True)
+    inbox_lag_seconds = fields.Float(allow_none=True, metadata={"description": "oldest pending"})
+    last_webhooks = fields.List(fields.Dict(), metadata={"description": "{topic, received_at}"})
+    history_import = fields.Nested(RunSchema, allow_none=True)
+    reconcile = fields.Nested(RunSchema, allow_none=True)

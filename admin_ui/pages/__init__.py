@@ -12,6 +12,7 @@ from admin_ui.pages import (  # noqa: E402
     rfm,
     segment_detail,
     segment_editor,
+    settings,
     signin,
     triggers,
 )
@@ -24,6 +25,7 @@ __all__ = [
     "rfm",
     "segment_detail",
     "segment_editor",
+    "settings",
     "signin",
     "triggers",
 ]

@@ -14,9 +14,11 @@ from sqlalchemy import func, select, update
 from werkzeug.test import TestResponse
 
 from plugin import crypto
+from plugin.db import utcnow
 from plugin.inbox.models import InboxRow
 from plugin.outbox.models import OutboxItem
 from plugin.platforms.shopify.simulator import mint_session_token
+from plugin.privacy.exports import store_export
 from plugin.runtime import Runtime
 from plugin.segments.models import Segment, SegmentMembership
 from plugin.shops.models import Shop, ShopSetting
@@ -26,7 +28,8 @@ from tests.support.admin import SeededShop, seed_shop, sign_in
 
 ALPHA, BETA = "alpha.myshopify.com", "beta.myshopify.com"
 ALPHA_CUSTOMER = "7001"
-MARKERS = ("AlphaOnly", "Alpha secret")  # only shop A's pages may show these
+ALPHA_EXPORT = 1  # the first export row of a fresh database
+MARKERS = ("AlphaOnly", "Alpha secret", "AlphaExport")  # only shop A's pages may show these
 SLUG = "alpha-secret"
 
 # Routes that are not the admin's: public by design, each tested where it lives.
@@ -105,6 +108,12 @@ CASES: dict[str, Case] = {
     "admin_ui.pages.retry_pushes": Case("POST", "/admin/activity/outbox/retry", form={}),
     "admin_ui.pages.retry_deliveries": Case("POST", "/admin/activity/inbox/retry", form={}),
     "admin_ui.api.list_activity": Case("GET", "/api/activity"),
+    "admin_ui.pages.settings": Case("GET", "/admin/settings"),
+    "admin_ui.pages.save_settings": Case("POST", "/admin/settings", form={"sweep_minutes": "30"}),
+    "admin_ui.pages.download_export": Case(
+        "GET", f"/admin/settings/exports/{ALPHA_EXPORT}.json", scoped=True
+    ),
+    "admin_ui.api.get_sync_status": Case("GET", "/api/sync-status"),
     "admin_ui.api.retry_outbox": Case("POST", "/api/activity/outbox/retry", json={}),
     "admin_ui.api.retry_inbox": Case("POST", "/api/activity/inbox/retry", json={}),
     "admin_ui.api.patch_trigger": Case(
@@ -136,6 +145,10 @@ def shops(runtime: Runtime) -> Shops:
                 topic="orders/create", webhook_id="dead-a", headers={}, status="dead",
             )
         )  # fmt: skip
+        export = store_export(
+            session, alpha.shop_id, ALPHA_CUSTOMER, "r1", {"name": "AlphaExport"}, utcnow()
+        )
+        assert export.id == ALPHA_EXPORT
     beta = seed_shop(runtime, BETA, [("8001", "Bea", "Beta", 1)])
     with runtime.sessions.begin() as session:  # B can be reached with a session token
         token = crypto.encrypt(runtime.settings.secret_key, "shpat_beta")
