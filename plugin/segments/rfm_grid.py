@@ -11,9 +11,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from typing import Any
 
-from sqlalchemy import Select, func, or_, select
+from sqlalchemy import and_, case, func, or_, select
 from sqlalchemy.orm import Session
 
 from plugin.profiles.models import Customer
@@ -77,22 +76,6 @@ def rfm_grid(session: Session, shop_id: int) -> Grid:
     return Grid(cells, int(prospects or 0), unranked)
 
 
-def _in_group_at(shop_id: int, segment_ids: list[int], at: datetime | None) -> Select[Any]:
-    """Stays of the RFM segments open at `at` (None: open now)."""
-    criteria = [
-        SegmentMembership.shop_id == shop_id,
-        SegmentMembership.segment_id.in_(segment_ids),
-    ]
-    if at is None:
-        criteria.append(SegmentMembership.exited_at.is_(None))
-    else:
-        criteria += [
-            SegmentMembership.entered_at <= at,
-            or_(SegmentMembership.exited_at.is_(None), SegmentMembership.exited_at > at),
-        ]
-    return select(SegmentMembership.customer_id, SegmentMembership.segment_id).where(*criteria)
-
-
 def rfm_movement(session: Session, shop_id: int, since: datetime) -> list[Move]:
     """Customers whose RFM group now differs from their group at `since`, counted per
     (before, after); one query over the RFM segments' stays."""
@@ -107,15 +90,30 @@ def rfm_movement(session: Session, shop_id: int, since: datetime) -> list[Move]:
     )
     if not groups:
         return []
-    ids = list(groups)
-    now = _in_group_at(shop_id, ids, None).subquery("now")
-    then = _in_group_at(shop_id, ids, since).subquery("then")
+    stays = SegmentMembership
+    was_in = and_(
+        stays.entered_at <= since, or_(stays.exited_at.is_(None), stays.exited_at > since)
+    )
+    # One pass over the stays open now or at `since`: each customer's group then and now
+    # (RFM groups are disjoint, so at most one stay of each is open at an instant).
+    per_customer = (
+        select(
+            func.max(case((stays.exited_at.is_(None), stays.segment_id))).label("after"),
+            func.max(case((was_in, stays.segment_id))).label("before"),
+        )
+        .where(
+            stays.shop_id == shop_id,
+            stays.segment_id.in_(list(groups)),
+            or_(stays.exited_at.is_(None), stays.exited_at > since),
+        )
+        .group_by(stays.customer_id)
+        .subquery()
+    )
+    before, after = per_customer.c.before, per_customer.c.after
     stmt = (
-        select(then.c.segment_id, now.c.segment_id, func.count())
-        .select_from(now)
-        .outerjoin(then, then.c.customer_id == now.c.customer_id)
-        .where(or_(then.c.segment_id.is_(None), then.c.segment_id != now.c.segment_id))
-        .group_by(then.c.segment_id, now.c.segment_id)
+        select(before, after, func.count())
+        .where(after.is_not(None), or_(before.is_(None), before != after))
+        .group_by(before, after)
     )
     moves = [
         Move(_group(groups.get(before)), _group(groups[after]) or PROSPECTS, int(n))
