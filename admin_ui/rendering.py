@@ -6,10 +6,11 @@ navigation, `partial.html` (the content block alone) when htmx asks for the cont
 
 from __future__ import annotations
 
+import json
 from typing import Any
 from urllib.parse import urlencode
 
-from flask import g, make_response, render_template, request, url_for
+from flask import g, make_response, redirect, render_template, request, url_for
 from werkzeug.wrappers import Response
 
 from admin_ui.embedded import frame_ancestors, runtime, unauthenticated, verified_session_token
@@ -54,6 +55,15 @@ def render_page(template: str, status: int = 200, **context: Any) -> Response:
     layout = "admin_ui/partial.html" if wants_content_only() else "admin_ui/layout.html"
     html = render_template(template, layout=layout, **context)
     return _finish(html, viewer.domain if viewer.embedded else None, status)
+
+
+def navigate_to(url: str) -> Response:
+    """After a change: htmx loads `url` into the page (and pushes it); a plain form redirects."""
+    if request.headers.get("HX-Request") != "true":
+        return redirect(url, 303)
+    response = make_response("", 200)
+    response.headers["HX-Location"] = json.dumps({"path": url, "target": "#main"})
+    return response
 
 
 def render_fragment(template: str, **context: Any) -> Response:

@@ -100,16 +100,173 @@ class CustomerSchema(Schema):
     vendors = fields.List(fields.Dict())
     orders = fields.List(fields.Dict())
     segments = fields.List(fields.Dict(), metadata={"description": "stays, open and closed"})
+    rfm = fields.Nested(lambda: RfmScoresSchema(), metadata={"description": "scores 1-5, group"})
 
 
 class SettingsChangeSchema(Schema):
-    """What PATCH /api/settings accepts; every field is optional."""
+    """What PATCH /api/settings (and the Settings page) accepts; every field is optional."""
 
     language = fields.String(allow_none=True, validate=validate.OneOf(LANGUAGES))
     segment_min_size = fields.Integer(validate=validate.Range(min=1, max=1_000_000))
+    sweep_minutes = fields.Integer(
+        validate=validate.Range(min=5, max=1440),
+        metadata={"description": "how often segments are re-evaluated as time passes"},
+    )
 
 
 class SettingsSchema(SettingsChangeSchema):
     tag_prefix = fields.String()
     timezone = fields.String()
     currency = fields.String()
+
+
+class PageQuerySchema(Schema):
+    page = fields.Integer(load_default=1, validate=validate.Range(min=1))
+    per_page = fields.Integer(load_default=25, validate=validate.Range(min=1, max=100))
+
+
+class RfmScoresSchema(Schema):
+    r = fields.Integer(allow_none=True)
+    f = fields.Integer(allow_none=True)
+    m = fields.Integer(allow_none=True)
+    group = fields.String(allow_none=True)
+
+
+class TimelineEntrySchema(Schema):
+    kind = fields.String(
+        metadata={"description": "order, checkout, consent, segment, tags or trigger"}
+    )
+    at = fields.AwareDateTime()
+    label = fields.String(allow_none=True)
+    amount_minor = fields.Integer(allow_none=True)
+    state = fields.String(allow_none=True)
+    detail = fields.String(allow_none=True)
+    added = fields.List(fields.String())
+    removed = fields.List(fields.String())
+
+
+class TimelinePageSchema(Schema):
+    items = fields.List(fields.Nested(TimelineEntrySchema))
+    total = fields.Integer()
+    page = fields.Integer()
+    per_page = fields.Integer()
+    pages = fields.Integer()
+
+
+class RfmCellSchema(Schema):
+    r = fields.Integer()
+    fm = fields.Integer()
+    group = fields.String()
+    customers = fields.Integer()
+    revenue_minor = fields.Integer(metadata={"description": "lifetime net spend, minor units"})
+    segment = fields.String(allow_none=True, metadata={"description": "the group's segment slug"})
+
+
+class RfmMoveSchema(Schema):
+    before = fields.String(allow_none=True, metadata={"description": "null: in no group then"})
+    after = fields.String()
+    customers = fields.Integer()
+
+
+class RfmSchema(Schema):
+    cells = fields.List(fields.Nested(RfmCellSchema))
+    prospects = fields.Integer()
+    unranked = fields.Integer()
+    movement_days = fields.Integer()
+    movement = fields.List(fields.Nested(RfmMoveSchema))
+    movement_source = fields.String(
+        metadata={"description": "where movement is read from: RFM built-in segment stays"}
+    )
+
+
+class TriggerCountsSchema(Schema):
+    fired = fields.Integer()
+    skipped = fields.Integer()
+    pending = fields.Integer()
+    cancelled = fields.Integer()
+    converted = fields.Integer(metadata={"description": "fired, then a counted order within 7 d"})
+    reasons = fields.List(
+        fields.Dict(), metadata={"description": "top reasons skipped: {reason, count}"}
+    )
+
+
+class TriggerSchema(Schema):
+    name = fields.String(metadata={"description": "a trigger, or general (shop-wide settings)"})
+    enabled = fields.Boolean(allow_none=True)
+    settings = fields.Dict(metadata={"description": "effective settings (defaults filled in)"})
+    counts = fields.Nested(TriggerCountsSchema, allow_none=True)
+    webhook_secret = fields.String(
+        allow_none=True,
+        metadata={"description": "general only: 'set' or null; the secret is never returned"},
+    )
+    new_secret = fields.String(
+        metadata={"description": "only in the answer to the edit that made a new secret"}
+    )
+
+
+class TriggerChangeSchema(Schema):
+    """What PATCH /api/triggers/<name> accepts: `shopseg triggers set` key=value pairs."""
+
+    settings = fields.Dict(
+        keys=fields.String(),
+        values=fields.Raw(allow_none=True),
+        required=True,
+        metadata={"description": 'e.g. {"steps": "1h,24h"}; webhook_secret: "rotate"'},
+    )
+
+
+class ActivityQuerySchema(PageQuerySchema):
+    failed = fields.Boolean(load_default=False)
+
+
+class DeadDeliverySchema(Schema):
+    id = fields.Integer()
+    topic = fields.String()
+    received_at = fields.AwareDateTime()
+    attempts = fields.Integer()
+    last_error = fields.String(allow_none=True)
+
+
+class ActivitySchema(Schema):
+    items = fields.List(fields.Dict(), metadata={"description": "`shopseg activity --json` rows"})
+    total = fields.Integer()
+    page = fields.Integer()
+    per_page = fields.Integer()
+    pages = fields.Integer()
+    skipped = fields.List(
+        fields.Dict(), metadata={"description": "`shopseg activity --skipped --json` rows"}
+    )
+    dead_deliveries = fields.List(fields.Nested(DeadDeliverySchema))
+    dead_total = fields.Integer()
+
+
+class RetryRequestSchema(Schema):
+    ids = fields.List(
+        fields.Integer(), metadata={"description": "rows to retry; omitted: every dead row"}
+    )
+
+
+class RetriedSchema(Schema):
+    retried = fields.Integer()
+
+
+class RunSchema(Schema):
+    run_id = fields.Integer()
+    state = fields.String()
+    why = fields.String()
+    partial_history = fields.Boolean()
+    counts = fields.Dict()
+    started_at = fields.AwareDateTime(allow_none=True)
+    finished_at = fields.AwareDateTime(allow_none=True)
+    error = fields.String(allow_none=True)
+    lines_done = fields.Integer()
+    lines_expected = fields.Integer()
+
+
+class SyncStatusSchema(Schema):
+    inbox_counts = fields.Dict(metadata={"description": "deliveries by status"})
+    oldest_pending_at = fields.AwareDateTime(allow_none=True)
+    inbox_lag_seconds = fields.Float(allow_none=True, metadata={"description": "oldest pending"})
+    last_webhooks = fields.List(fields.Dict(), metadata={"description": "{topic, received_at}"})
+    history_import = fields.Nested(RunSchema, allow_none=True)
+    reconcile = fields.Nested(RunSchema, allow_none=True)

@@ -5,6 +5,27 @@ from flask import Blueprint
 blueprint = Blueprint("pages", __name__)
 
 # The modules attach their routes to the blueprint above.
-from admin_ui.pages import home, segment_detail, segment_editor, signin  # noqa: E402
+from admin_ui.pages import (  # noqa: E402
+    activity,
+    customer,
+    home,
+    rfm,
+    segment_detail,
+    segment_editor,
+    settings,
+    signin,
+    triggers,
+)
 
-__all__ = ["blueprint", "home", "segment_detail", "segment_editor", "signin"]
+__all__ = [
+    "activity",
+    "blueprint",
+    "customer",
+    "home",
+    "rfm",
+    "segment_detail",
+    "segment_editor",
+    "settings",
+    "signin",
+    "triggers",
+]

@@ -4,16 +4,15 @@ switch on/off, delete."""
 
 from __future__ import annotations
 
-import json
 import re
 from typing import Any
 
-from flask import make_response, redirect, request
+from flask import request
 from werkzeug.wrappers import Response
 
 from admin_ui.embedded import runtime
 from admin_ui.pages import blueprint
-from admin_ui.rendering import admin_url, render_fragment, render_page
+from admin_ui.rendering import admin_url, navigate_to, render_fragment, render_page
 from admin_ui.viewer import current_viewer, page_view
 from plugin.db import utcnow
 from plugin.errors import ValidationError
@@ -30,15 +29,6 @@ TEMPLATES = {b.key: b for b in BUILTINS}
 SUGGESTION = re.compile(r"; did you mean '([^']+)'\?$")
 WORD = re.compile(r"\w+|\S")
 MAX_QUERY = 10_000
-
-
-def navigate_to(url: str) -> Response:
-    """After a change: htmx loads `url` into the page (and pushes it); a plain form redirects."""
-    if request.headers.get("HX-Request") != "true":
-        return redirect(url, 303)
-    response = make_response("", 200)
-    response.headers["HX-Location"] = json.dumps({"path": url, "target": "#main"})
-    return response
 
 
 def error_marks(query: str, exc: QueryError) -> dict[str, Any]:

@@ -3,13 +3,13 @@
 from __future__ import annotations
 
 import json
-from typing import Any
 
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from plugin.profiles.queries import platform_ids
 from plugin.triggers.catalogue import SKIPPED
+from plugin.triggers.decisions import decision_json
 from plugin.triggers.firings import not_fired
 from plugin.triggers.models import TriggerFiring
 
@@ -40,20 +40,6 @@ def _who(firing: TriggerFiring, customer: str | None) -> str:
     if firing.customer_id is not None:
         return "a customer since removed"
     return f"guest checkout {firing.checkout_token}" if firing.checkout_token else "no customer"
-
-
-def decision_json(firing: TriggerFiring, customer: str | None) -> dict[str, Any]:
-    return {
-        "trigger": firing.name,
-        "trigger_id": firing.trigger_id,
-        "customer": customer,
-        "checkout_token": firing.checkout_token,
-        "state": firing.state,
-        "why": firing.why,
-        "reason": firing.detail,
-        "decided_at": firing.updated_at.isoformat(),
-        "due_at": firing.due_at.isoformat(),
-    }
 
 
 def decision_line(firing: TriggerFiring, customer: str | None) -> str:

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-from typing import Any
 
 import click
 from sqlalchemy.orm import Session
@@ -14,7 +13,8 @@ from plugin.commands.customers import find_shop
 from plugin.db import utcnow
 from plugin.errors import ShopSegError
 from plugin.outbox import services
-from plugin.outbox.models import BULK_TAGS, DEAD, TAGS, OutboxItem
+from plugin.outbox.activity import activity_json, what
+from plugin.outbox.models import DEAD, OutboxItem
 from plugin.profiles.queries import platform_ids
 
 
@@ -58,50 +58,6 @@ def _pushed(session: Session, shop_id: int, failed: bool, limit: int, as_json: b
     if as_json:
         return [json.dumps(activity_json(row, ids.get(row.customer_id or 0))) for row in rows]
     return [activity_line(row, ids.get(row.customer_id or 0)) for row in rows]
-
-
-def what(row: OutboxItem, customer: str | None = None) -> str:
-    """The change in words: `+seg:vip -seg:new`, `bulk: 10000 customers …`, a trigger.
-    `customer` is the shop's id of the row's customer."""
-    result: dict[str, Any] = row.result or {}
-    shown = customer or (f"(removed, #{row.customer_id})" if row.customer_id else None)
-    if row.kind == TAGS:
-        done = result.get("attempted") or result
-        if "skipped" in done:
-            return f"nothing ({done['skipped']})"
-        changes = [f"+{t}" for t in done.get("added") or ()]
-        changes += [f"-{t}" for t in done.get("removed") or ()]
-        return f"customer {done.get('customer') or shown or '-'}: " + (
-            " ".join(changes) or "tags already right"
-        )
-    if row.kind == BULK_TAGS:
-        customers = len((row.payload or {}).get("customers") or ())
-        if "added" in result:
-            return (
-                f"bulk, {customers} customers: {result['added']} tags added, "
-                f"{result['removed']} removed, {result.get('failed_lines', 0)} lines retried alone"
-            )
-        return f"bulk, {customers} customers"
-    payload = row.payload or {}
-    name = payload.get("trigger") or payload.get("handle") or ""
-    return f"{row.kind} {name}{f' customer {shown}' if shown else ''}".strip()
-
-
-def activity_json(row: OutboxItem, customer: str | None = None) -> dict[str, Any]:
-    return {
-        "id": row.id,
-        "kind": row.kind,
-        "customer": customer,
-        "what": what(row, customer),
-        "why": row.why,
-        "state": row.state,
-        "attempts": row.attempts,
-        "created_at": row.created_at.isoformat(),
-        "done_at": row.done_at.isoformat() if row.done_at else None,
-        "next_attempt_at": row.next_attempt_at.isoformat() if row.next_attempt_at else None,
-        "last_error": row.last_error,
-        "result": row.result,
-    }
 
 
 def activity_line(row: OutboxItem, customer: str | None = None) -> str:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any, cast
@@ -171,18 +172,48 @@ def reduce_processed_payloads(session: Session, now: datetime, days: int) -> int
     return _rowcount(session, stmt)
 
 
-def retry_dead(session: Session, platform: str, shop_domain: str) -> int:
-    """Give a shop's dead rows a fresh set of attempts (after a fix). The caller commits."""
-    stmt = (
-        update(InboxRow)
-        .where(
-            InboxRow.platform == platform,
-            InboxRow.shop_domain == shop_domain,
-            InboxRow.status == DEAD,
-        )
-        .values(status=PENDING, attempts=0, next_attempt_at=None)
+def retry_dead(
+    session: Session, platform: str, shop_domain: str, ids: Sequence[int] | None = None
+) -> int:
+    """Give a shop's dead rows (all, or only those of `ids`) a fresh set of attempts (after
+    a fix). The caller commits."""
+    stmt = update(InboxRow).where(
+        InboxRow.platform == platform,
+        InboxRow.shop_domain == shop_domain,
+        InboxRow.status == DEAD,
     )
-    return _rowcount(session, stmt)
+    if ids is not None:
+        stmt = stmt.where(InboxRow.id.in_(list(ids)))
+    return _rowcount(session, stmt.values(status=PENDING, attempts=0, next_attempt_at=None))
+
+
+@dataclass(frozen=True)
+class DeadDelivery:
+    id: int
+    topic: str
+    received_at: datetime
+    attempts: int
+    last_error: str | None
+
+
+def dead_deliveries(
+    session: Session, platform: str, shop_domain: str, limit: int = 50
+) -> tuple[list[DeadDelivery], int]:
+    """The shop's latest dead deliveries (no payload) and how many there are in all."""
+    scope = (
+        InboxRow.platform == platform,
+        InboxRow.shop_domain == shop_domain,
+        InboxRow.status == DEAD,
+    )
+    total = session.scalar(select(func.count()).select_from(InboxRow).where(*scope)) or 0
+    rows = session.execute(
+        select(InboxRow.id, InboxRow.topic, InboxRow.received_at)
+        .add_columns(InboxRow.attempts, InboxRow.last_error)
+        .where(*scope)
+        .order_by(InboxRow.id.desc())
+        .limit(limit)
+    )
+    return [DeadDelivery(*row) for row in rows], int(total)
 
 
 def inbox_status(session: Session, shop_domain: str, platform: str = "shopify") -> InboxStatus:

@@ -250,23 +250,26 @@ def _dead(item: OutboxItem, reason: str, now: datetime) -> None:
     item.updated_at = now
 
 
-def retry_dead(session: Session, shop_id: int, now: datetime) -> int:
-    """Dead rows of the shop pending again with a fresh set of attempts; returns how many.
+def retry_dead(
+    session: Session, shop_id: int, now: datetime, ids: Sequence[int] | None = None
+) -> int:
+    """Dead rows of the shop (all, or only those of `ids`) pending again with a fresh set
+    of attempts; returns how many.
 
     They come back without a coalesce key (a pending row of the same customer may exist:
     tag rows compute their work at delivery, so the second one finds nothing to do)."""
+    stmt = update(OutboxItem).where(OutboxItem.shop_id == shop_id, OutboxItem.state == DEAD)
+    if ids is not None:
+        stmt = stmt.where(OutboxItem.id.in_(list(ids)))
     result = session.execute(
-        update(OutboxItem)
-        .where(OutboxItem.shop_id == shop_id, OutboxItem.state == DEAD)
-        .values(
+        stmt.values(
             state=PENDING,
             attempts=0,
             coalesce_key=None,
             next_attempt_at=now,
             queued_at=now,
             updated_at=now,
-        )
-        .execution_options(synchronize_session=False)
+        ).execution_options(synchronize_session=False)
     )
     return int(result.rowcount or 0)  # type: ignore[attr-defined]
 

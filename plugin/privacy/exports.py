@@ -80,6 +80,23 @@ def get_export(session: Session, shop_id: int, export_id: int) -> PrivacyExport 
     )
 
 
+def recent_exports(session: Session, shop_id: int, limit: int = 50) -> list[dict[str, Any]]:
+    """The shop's latest exports (id, customer_platform_id, request_id, created_at), newest
+    first, without reading their data."""
+    stmt = (
+        select(
+            PrivacyExport.id,
+            PrivacyExport.customer_platform_id,
+            PrivacyExport.request_id,
+            PrivacyExport.created_at,
+        )
+        .where(PrivacyExport.shop_id == shop_id)
+        .order_by(PrivacyExport.created_at.desc(), PrivacyExport.id.desc())
+        .limit(limit)
+    )
+    return [dict(row) for row in session.execute(stmt).mappings()]
+
+
 def export_summary(export: PrivacyExport) -> dict[str, Any]:
     """What the listing shows of an export (not its data)."""
     return {

@@ -220,7 +220,9 @@ def apply_edit(
 ) -> Edit:
     """Validate `key=value` pairs and store them; nothing is stored if one is invalid."""
     _known(name)
-    parsed = {key: _parse(name, key, raw) for key, raw in pairs.items() if key != "webhook_secret"}
+    parsed = {
+        key: parse_setting(name, key, raw) for key, raw in pairs.items() if key != "webhook_secret"
+    }
     rotate = _rotation(name, pairs)
     # Locked: two concurrent edits neither collide on insert nor lose each other's keys.
     row = lock_or_create(session, TriggerSetting, shop_id=shop_id, name=name)
@@ -254,14 +256,42 @@ def _known(name: str) -> None:
         raise ValidationError(f"unknown trigger {name!r}; known: {', '.join(NAMES)}")
 
 
-def _parse(name: str, key: str, raw: str) -> Any:
+class SettingError(ValidationError):
+    """One invalid setting; `key` and the bare `reason` let a form show it at its field."""
+
+    def __init__(self, detail: str, key: str, reason: str) -> None:
+        super().__init__(detail)
+        self.key, self.reason = key, reason
+
+
+def parse_setting(name: str, key: str, raw: Any) -> Any:
+    """One `key=value` of trigger `name` parsed and checked; SettingError when invalid."""
+    _known(name)
     if key not in DEFAULTS[name]:
         known = ", ".join([*DEFAULTS[name], *(["webhook_secret"] if name == c.GENERAL else [])])
-        raise ValidationError(f"{name}: unknown setting {key!r}; known: {known}")
+        reason = f"unknown setting; known: {known}"
+        raise SettingError(f"{name}: unknown setting {key!r}; known: {known}", key, reason)
     try:
         return PARSERS[key](raw)
     except ValueError as exc:
-        raise ValidationError(f"{name}: {key}={raw!r}: {exc}") from None
+        raise SettingError(f"{name}: {key}={raw!r}: {exc}", key, str(exc)) from None
+
+
+def setting_errors(name: str, pairs: Mapping[str, Any]) -> dict[str, str]:
+    """Every invalid pair of an edit and why (all of them, where `apply_edit` stops at the
+    first); empty when `apply_edit` would accept the edit."""
+    errors: dict[str, str] = {}
+    for key, raw in pairs.items():
+        try:
+            if key == "webhook_secret":
+                _rotation(name, {key: raw})
+            else:
+                parse_setting(name, key, raw)
+        except SettingError as exc:
+            errors[key] = exc.reason
+        except ValidationError as exc:
+            errors[key] = exc.detail
+    return errors
 
 
 def _rotation(name: str, pairs: Mapping[str, str]) -> bool:

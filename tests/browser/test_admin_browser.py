@@ -154,3 +154,44 @@ def test_an_expired_session_token_is_retried_once_with_a_fresh_one(
     page.goto(f"{live_app.url}/admin?{urlencode(query)}")
     expect(page.locator("#segments")).to_be_visible()
     assert answers[:2] == [401, 200]
+
+
+def test_change_a_trigger_setting_then_open_a_members_timeline(
+    page: Page, live_app: LiveApp
+) -> None:
+    shop = seed_shop(live_app.runtime, "pages.myshopify.com", people(12),
+                     segments={"Fans": "number_of_orders >= 2"})  # fmt: skip
+    page.goto(admin_link(live_app, shop))
+    page.get_by_role("link", name="Triggers").first.click()
+    expect(page.locator("h1")).to_have_text("Triggers")
+    card = page.locator("#trigger-abandoned_checkout")
+    card.get_by_label("Delays after the checkout is abandoned").fill("24h,1h")
+    card.get_by_role("button", name="Save").click()
+    expect(page.locator("#abandoned_checkout-steps-error")).to_contain_text("longer than")
+    screenshot(page, "en-triggers-error")
+    card = page.locator("#trigger-abandoned_checkout")
+    card.get_by_label("Delays after the checkout is abandoned").fill("1h,24h")
+    card.get_by_role("button", name="Save").click()
+    expect(page.locator("#saved")).to_be_visible()
+    page.reload()
+    expect(page.locator("#abandoned_checkout-steps")).to_have_value("1h,24h")
+    screenshot(page, "en-triggers")
+
+    page.goto(f"{live_app.url}/admin/segments/fans")
+    page.locator('tr[data-customer="1003"] a').click()
+    expect(page.locator("#customer-name")).to_have_text("First3 Last3")
+    expect(page).to_have_url(re.compile(r"/admin/customers/1003$"))
+    expect(page.locator('#timeline-list li[data-kind="order"]')).to_have_count(3)
+    expect(page.locator('#stays tr[data-segment="fans"]')).to_be_visible()
+    screenshot(page, "en-customer")
+    for name in ("rfm", "activity", "settings"):
+        page.get_by_role("link", name=name.capitalize() if name != "rfm" else "RFM").first.click()
+        expect(page).to_have_url(re.compile(rf"/admin/{name}$"))
+        screenshot(page, f"en-{name}")
+    page.get_by_label("Language", exact=True).select_option("pl")
+    page.get_by_role("button", name="Change").click()
+    expect(page.locator("h1")).to_have_text("Ustawienia")
+    for path in ("triggers", "rfm", "activity", "customers/1003"):
+        page.goto(f"{live_app.url}/admin/{path}")
+        expect(page.locator("html")).to_have_attribute("lang", "pl")
+        screenshot(page, f"pl-{path.replace('/', '-')}")

@@ -13,10 +13,13 @@ from flask.testing import FlaskClient
 from sqlalchemy import select
 
 from plugin.db import utcnow
+from plugin.outbox.models import OutboxItem
+from plugin.profiles.customers import find_customer
 from plugin.runtime import Runtime
 from plugin.segments.models import Segment
 from plugin.segments.preview import preview_query
 from plugin.segments.services import segment_summaries
+from plugin.triggers.models import TriggerFiring
 from tests.support.admin import LOYAL_QUERY, SeededShop, seed_shop, sign_in
 
 XSS = "<script>alert(1)</script>"
@@ -186,6 +189,7 @@ def test_a_customer_named_like_a_script_is_shown_as_text(
                      segments={"Fans": "number_of_orders >= 1"})  # fmt: skip
     csrf = sign_in(admin_client, runtime, shop.shop_id)
     pages = [
+        text(admin_client.get("/admin/customers/9001")),
         text(admin_client.get("/admin/segments/fans")),
         text(admin_client.get("/admin/segments/fans/members")),
         text(
@@ -199,6 +203,36 @@ def test_a_customer_named_like_a_script_is_shown_as_text(
         assert XSS not in page and "&lt;script&gt;alert(1)&lt;/script&gt;" in page
     exported = text(admin_client.get("/admin/segments/fans/members.csv"))
     assert "'=HYPERLINK(1)" in exported  # a spreadsheet shows it, does not run it
+
+
+def test_text_from_customers_and_shops_is_escaped_on_every_new_page(
+    admin_client: FlaskClient, runtime: Runtime
+) -> None:
+    shop = seed_shop(runtime, "xss2.myshopify.com", [("9001", XSS, "Doe", 2)])
+    with runtime.sessions.begin() as session:
+        customer = find_customer(session, shop.shop_id, "9001")
+        assert customer is not None
+        session.add(
+            OutboxItem(shop_id=shop.shop_id, kind="tags", customer_id=customer.id, why=XSS,
+                       state="dead", last_error=XSS)
+        )  # fmt: skip
+        session.add(
+            TriggerFiring(shop_id=shop.shop_id, name="welcome", trigger_id="x", dedupe_key="x",
+                          customer_id=customer.id, state="skipped", due_at=utcnow(), detail=XSS)
+        )  # fmt: skip
+    sign_in(admin_client, runtime, shop.shop_id)
+    escaped = "&lt;script&gt;alert(1)&lt;/script&gt;"
+    pages = {
+        url: text(admin_client.get(url))
+        for url in ("/admin/customers/9001", "/admin/activity", "/admin/triggers")
+    }
+    pages["timeline"] = text(admin_client.get("/admin/customers/9001/timeline"))
+    for url in ("/admin/rfm", "/admin/settings"):
+        pages[url] = text(admin_client.get(url))
+    for url, page in pages.items():
+        assert XSS not in page, url
+    for url in ("/admin/customers/9001", "/admin/activity", "/admin/triggers", "timeline"):
+        assert escaped in pages[url], url
 
 
 def test_the_language_switch_turns_the_admin_polish(

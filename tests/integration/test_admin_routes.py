@@ -14,16 +14,22 @@ from sqlalchemy import func, select, update
 from werkzeug.test import TestResponse
 
 from plugin import crypto
+from plugin.db import utcnow
+from plugin.inbox.models import InboxRow
+from plugin.outbox.models import OutboxItem
 from plugin.platforms.shopify.simulator import mint_session_token
+from plugin.privacy.exports import store_export
 from plugin.runtime import Runtime
 from plugin.segments.models import Segment, SegmentMembership
 from plugin.shops.models import Shop, ShopSetting
+from plugin.triggers.models import TriggerSetting
 from tests.conftest import TEST_API_KEY, TEST_API_SECRET
 from tests.support.admin import SeededShop, seed_shop, sign_in
 
 ALPHA, BETA = "alpha.myshopify.com", "beta.myshopify.com"
 ALPHA_CUSTOMER = "7001"
-MARKERS = ("AlphaOnly", "Alpha secret")  # only shop A's pages may show these
+ALPHA_EXPORT = 1  # the first export row of a fresh database
+MARKERS = ("AlphaOnly", "Alpha secret", "AlphaExport")  # only shop A's pages may show these
 SLUG = "alpha-secret"
 
 # Routes that are not the admin's: public by design, each tested where it lives.
@@ -86,7 +92,37 @@ CASES: dict[str, Case] = {
         "PUT", f"/api/segments/{SLUG}/push_tag", json={"push_tag": False}, scoped=True
     ),
     "admin_ui.api.customer": Case("GET", f"/api/customers/{ALPHA_CUSTOMER}", scoped=True),
+    "admin_ui.api.timeline": Case("GET", f"/api/customers/{ALPHA_CUSTOMER}/timeline", scoped=True),
+    "admin_ui.pages.customer_detail": Case(
+        "GET", f"/admin/customers/{ALPHA_CUSTOMER}", scoped=True
+    ),
+    "admin_ui.pages.customer_timeline_part": Case(
+        "GET", f"/admin/customers/{ALPHA_CUSTOMER}/timeline", scoped=True
+    ),
     "admin_ui.api.get_settings": Case("GET", "/api/settings"),
+    "admin_ui.api.rfm": Case("GET", "/api/rfm"),
+    "admin_ui.pages.rfm": Case("GET", "/admin/rfm"),
+    "admin_ui.pages.triggers": Case("GET", "/admin/triggers"),
+    "admin_ui.pages.save_trigger": Case(
+        "POST", "/admin/triggers/welcome", form={"enabled": "false"}
+    ),
+    "admin_ui.pages.rotate_secret": Case("POST", "/admin/triggers/general/secret", form={}),
+    "admin_ui.api.list_triggers": Case("GET", "/api/triggers"),
+    "admin_ui.pages.activity": Case("GET", "/admin/activity"),
+    "admin_ui.pages.retry_pushes": Case("POST", "/admin/activity/outbox/retry", form={}),
+    "admin_ui.pages.retry_deliveries": Case("POST", "/admin/activity/inbox/retry", form={}),
+    "admin_ui.api.list_activity": Case("GET", "/api/activity"),
+    "admin_ui.pages.settings": Case("GET", "/admin/settings"),
+    "admin_ui.pages.save_settings": Case("POST", "/admin/settings", form={"sweep_minutes": "30"}),
+    "admin_ui.pages.download_export": Case(
+        "GET", f"/admin/settings/exports/{ALPHA_EXPORT}.json", scoped=True
+    ),
+    "admin_ui.api.get_sync_status": Case("GET", "/api/sync-status"),
+    "admin_ui.api.retry_outbox": Case("POST", "/api/activity/outbox/retry", json={}),
+    "admin_ui.api.retry_inbox": Case("POST", "/api/activity/inbox/retry", json={}),
+    "admin_ui.api.patch_trigger": Case(
+        "PATCH", "/api/triggers/welcome", json={"settings": {"enabled": "false"}}
+    ),
     "admin_ui.api.patch_settings": Case("PATCH", "/api/settings", json={"language": "pl"}),
 }
 
@@ -105,6 +141,18 @@ def shops(runtime: Runtime) -> Shops:
         [(ALPHA_CUSTOMER, "AlphaOnly", "Person", 2), ("7002", "Ann", "Other", 1)],
         segments={"Alpha secret": "number_of_orders >= 1"},
     )
+    with runtime.sessions.begin() as session:  # failures only A may retry
+        session.add(OutboxItem(shop_id=alpha.shop_id, kind="tags", state="dead", why=SLUG))
+        session.add(
+            InboxRow(
+                platform="shopify", shop_domain=ALPHA, shop_id=alpha.shop_id,
+                topic="orders/create", webhook_id="dead-a", headers={}, status="dead",
+            )
+        )  # fmt: skip
+        export = store_export(
+            session, alpha.shop_id, ALPHA_CUSTOMER, "r1", {"name": "AlphaExport"}, utcnow()
+        )
+        assert export.id == ALPHA_EXPORT
     beta = seed_shop(runtime, BETA, [("8001", "Bea", "Beta", 1)])
     with runtime.sessions.begin() as session:  # B can be reached with a session token
         token = crypto.encrypt(runtime.settings.secret_key, "shpat_beta")
@@ -136,12 +184,27 @@ def alpha_state(runtime: Runtime, shop_id: int) -> tuple[Any, ...]:
             .where(ShopSetting.shop_id == shop_id, ShopSetting.key != "admin_links")
             .order_by(ShopSetting.key)
         ).all()
+        triggers = session.execute(
+            select(TriggerSetting.name, TriggerSetting.enabled, TriggerSetting.settings)
+            .where(TriggerSetting.shop_id == shop_id)
+            .order_by(TriggerSetting.name)
+        ).all()
+        failures = (
+            session.execute(
+                select(func.count()).where(
+                    OutboxItem.shop_id == shop_id, OutboxItem.state == "dead"
+                )
+            ).scalar(),
+            session.execute(
+                select(func.count()).where(InboxRow.shop_id == shop_id, InboxRow.status == "dead")
+            ).scalar(),
+        )
         members = session.scalar(
             select(func.count()).where(
                 SegmentMembership.shop_id == shop_id, SegmentMembership.exited_at.is_(None)
             )
         )
-    return tuple(segments), tuple(map(str, settings)), members
+    return tuple(segments), tuple(map(str, settings)), members, tuple(map(str, triggers)), failures
 
 
 def test_every_route_has_an_auth_case(admin_app: Flask) -> None:
