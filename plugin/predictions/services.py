@@ -30,7 +30,7 @@ log = logging.getLogger(__name__)
 
 REFIT_HOURS = "prediction_refit_hours"  # shop setting; the sweep checks it
 DEFAULT_REFIT_HOURS = 24
-GROWTH = 1.10  # refit at once when counted orders grew by 10% since the fit
+GROWTH_PERCENT = 10  # refit at once when counted orders grew by 10% since the fit
 WRITE_BATCH = 10_000
 MAX_DAYS_AHEAD = 36_500  # an expected next order further out is stored as this far
 
@@ -188,7 +188,8 @@ def refit_due(session: Session, shop_id: int, now: datetime) -> bool:
     row = session.get(PredictionFit, shop_id)
     if row is None or row.fitted_at <= now - timedelta(hours=refit_hours(session, shop_id)):
         return True
-    return counted_order_total(session, shop_id) >= max(row.orders_at_fit * GROWTH, 1)
+    grown = counted_order_total(session, shop_id) * 100
+    return grown >= max(row.orders_at_fit * (100 + GROWTH_PERCENT), 1)
 
 
 def refit_due_shops(runtime: Runtime, shop_ids: list[int], now: datetime) -> int:
