@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import date
+from typing import Any
 
 import numpy as np
 from numpy.typing import NDArray
@@ -33,7 +34,7 @@ class Split:
     holdout_days: Array  # days from the calibration end to each customer's next purchase
 
 
-def read_days(name: str) -> tuple[NDArray[np.int64], NDArray[np.int64], Array]:
+def read_days(name: str) -> tuple[NDArray[Any], NDArray[Any], Array]:
     """(customer index, day number, value) with same-day lines merged, sorted by customer
     then day. The sample file has an extra leading id column."""
     customers, days, values = [], [], []
@@ -49,7 +50,7 @@ def read_days(name: str) -> tuple[NDArray[np.int64], NDArray[np.int64], Array]:
     keys, inverse = np.unique(np.column_stack([cust, day]), axis=0, return_inverse=True)
     merged = np.bincount(inverse.ravel(), weights=np.array(values))
     _, index = np.unique(keys[:, 0], return_inverse=True)
-    return index.ravel(), keys[:, 1], merged
+    return index.ravel(), keys[:, 1], merged.astype(np.float64)
 
 
 def _iso(yyyymmdd: str) -> str:
@@ -107,8 +108,12 @@ def histories(
         days=np.bincount(customer[calib], minlength=n)[known],
         first=first[known],
         last=last[known],
-        value=np.bincount(customer[calib], weights=value[calib], minlength=n)[known],
-        repeat_value=np.bincount(customer[repeat], weights=value[repeat], minlength=n)[known],
+        value=_sums(customer[calib], value[calib], n)[known],
+        repeat_value=_sums(customer[repeat], value[repeat], n)[known],
         later_days=np.bincount(customer[later], minlength=n)[known],
     )
     return h, cut
+
+
+def _sums(customer: NDArray[Any], value: Array, n: int) -> Array:
+    return np.bincount(customer, weights=value, minlength=n).astype(np.float64)

@@ -3,6 +3,7 @@ orders of known customers, grouped by customer and shop-local day."""
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from datetime import UTC, datetime, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
@@ -105,7 +106,7 @@ def read_histories(
     return _arrays(session.execute(stmt).all(), 10.0 ** currency_exponent(shop.currency))
 
 
-def _arrays(rows: list[Any], scale: float) -> Histories:
+def _arrays(rows: Sequence[Any], scale: float) -> Histories:
     table = np.array(rows, dtype=np.float64).reshape(-1, 8)
     ints = table[:, :5].astype(np.int64)
     return Histories(

@@ -6,10 +6,10 @@ from __future__ import annotations
 import logging
 import time
 from datetime import datetime, timedelta
-from typing import Any
+from typing import Any, cast
 
 import numpy as np
-from sqlalchemy import delete, func, insert, select
+from sqlalchemy import Table, delete, func, insert, select
 from sqlalchemy.orm import Session
 
 from plugin.predictions import scoring
@@ -70,8 +70,9 @@ def write_scores(
     """Replace the shop's prediction rows: one DELETE, then one INSERT per batch."""
     session.execute(delete(Prediction).where(Prediction.shop_id == shop_id))
     rows = _rows(shop_id, h, s, offset, now, 10.0**exponent)
+    table = cast(Table, Prediction.__table__)  # Core executemany, not the ORM's bulk insert
     for start in range(0, len(rows), WRITE_BATCH):
-        session.execute(insert(Prediction.__table__), rows[start : start + WRITE_BATCH])
+        session.execute(insert(table), rows[start : start + WRITE_BATCH])
 
 
 def _rows(
