@@ -113,6 +113,21 @@ def score(h: Histories, today: int) -> tuple[Scores, Fit]:
     return scores, Fit(kind, reason, customers, repeat, history)
 
 
+def distinct(h: Histories, today: int) -> bgnbd.Summary:
+    """Customers with the same (x, t_x, T) collapsed, keyed on whole days in one integer
+    (a 1-D unique is ~10x faster than unique rows at a million customers)."""
+    span, age = h.last - h.first, today - h.first
+    width = int(max(age.max(initial=0), 0)) + 1
+    key = ((h.days - 1) * width + span) * width + age
+    _keys, index, counts = np.unique(key, return_index=True, return_counts=True)
+    return bgnbd.Summary(
+        (h.days[index] - 1).astype(np.float64),
+        span[index] / WEEK,
+        age[index] / WEEK,
+        counts.astype(np.float64),
+    )
+
+
 def _summary(h: Histories, today: int) -> tuple[Array, Array, Array]:
     x = (h.days - 1).astype(np.float64)
     return x, (h.last - h.first) / WEEK, (today - h.first) / WEEK
@@ -123,7 +138,7 @@ def model(h: Histories, today: int, fit: Fit | None = None) -> tuple[Scores, Fit
     if fit is None:
         fit = Fit(MODEL, None, *shop_facts(h, today))
     x, t_x, T = _summary(h, today)
-    fit.model, fit.log_likelihood = bgnbd.fit(bgnbd.Summary.of(x, t_x, T))
+    fit.model, fit.log_likelihood = bgnbd.fit(distinct(h, today))
     m = fit.model
     alive = bgnbd.p_alive(m, x, t_x, T)
     orders_12m = bgnbd.expected_purchases(m, x, t_x, T, VALUE_DAYS / WEEK)
