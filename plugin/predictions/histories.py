@@ -104,8 +104,8 @@ def read_histories(
         .group_by(ranked.c.customer_id)
         .order_by(ranked.c.customer_id)
     )
-    rows = [tuple(row) for row in session.execute(stmt)]  # numpy probes Row objects slowly
-    return _arrays(rows, 10.0 ** currency_exponent(shop.currency))
+    fetched = [tuple(row) for row in session.execute(stmt)]  # numpy probes Rows slowly
+    return _arrays(fetched, 10.0 ** currency_exponent(shop.currency))
 
 
 def _arrays(rows: Sequence[Any], scale: float) -> Histories:
