@@ -7,6 +7,7 @@ import click
 from plugin.commands import admin, backfill, core, demo, inbox, replay
 from plugin.commands import customers as customer_commands
 from plugin.commands import outbox as outbox_commands
+from plugin.commands import predictions as prediction_commands
 from plugin.commands import privacy as privacy_commands
 from plugin.commands import segments as segment_commands
 from plugin.commands import shops as shop_commands
@@ -33,6 +34,7 @@ main.add_command(outbox_commands.activity)
 main.add_command(outbox_commands.outbox)
 main.add_command(trigger_commands.triggers)
 main.add_command(tag_commands.tags)
+main.add_command(prediction_commands.predictions)
 
 
 if __name__ == "__main__":  # `python -m plugin.cli`: how the demo starts its app

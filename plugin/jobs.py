@@ -77,11 +77,16 @@ def _missing(product_id: str) -> ProductData:
 
 
 def sweep_segments(runtime: Runtime, now: datetime) -> None:
-    """Re-evaluate the segments of every shop that is due (time passes without events)."""
+    """Refit the predictions of shops that are due (daily, or 10% more orders), then
+    re-evaluate the segments of every shop that is due (time passes without events)."""
+    from plugin.predictions.services import refit_due_shops
     from plugin.segments.evaluator_sweep import sweep_due_shops
     from plugin.tagsync.drift import repair_swept_shops
 
     shop_ids = [shop_id for shop_id, _platform, _domain in installed_shops(runtime)]
+    refitted = refit_due_shops(runtime, shop_ids, now)  # before the rules read the scores
+    if refitted:
+        log.info("jobs.prediction_refit shops=%d", refitted)
     swept = sweep_due_shops(runtime, shop_ids, now)
     repair_swept_shops(runtime, shop_ids, now)  # managed tags removed or added by hand
     if swept:

@@ -4,6 +4,7 @@ from plugin.backfill import models as backfill_models
 from plugin.db import Base
 from plugin.inbox import models as inbox_models
 from plugin.outbox import models as outbox_models
+from plugin.predictions import models as prediction_models
 from plugin.privacy import models as privacy_models
 from plugin.profiles import models as profile_models
 from plugin.segments import models as segment_models
@@ -17,6 +18,7 @@ __all__ = [
     "backfill_models",
     "inbox_models",
     "outbox_models",
+    "prediction_models",
     "privacy_models",
     "profile_models",
     "rfm_models",

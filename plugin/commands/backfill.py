@@ -1,4 +1,5 @@
-"""`shopseg backfill DOMAIN` (the history import, with progress) and `shopseg status DOMAIN`."""
+"""`shopseg backfill DOMAIN` (the history import, with progress) and `shopseg status DOMAIN`
+(install, import, reconcile and prediction quality)."""
 
 from __future__ import annotations
 
@@ -14,6 +15,7 @@ from plugin.commands.core import load_runtime
 from plugin.commands.customers import find_shop
 from plugin.db import utcnow
 from plugin.errors import PlatformError, ShopSegError
+from plugin.predictions.report import quality_lines
 from plugin.runtime import Runtime
 
 PARTIAL = (
@@ -122,12 +124,14 @@ def _print_status(runtime: Runtime, domain: str) -> None:
         shop = find_shop(session, domain)
         report = runs.progress(session, shop.id)
         reconciled = runs.progress(session, shop.id, reconcile=True)
+        predictions = quality_lines(session, shop.id)
         click.echo(f"{shop.domain}: {shop.install_state}, installed {_when(shop.installed_at)}")
     if report is None:
         click.echo("history import: none yet")
     else:
         _print_import(report)
     _print_reconcile(reconciled)
+    click.echo("\n".join(predictions))
 
 
 def _print_reconcile(report: runs.RunProgress | None) -> None:

@@ -20,6 +20,7 @@ from sqlalchemy.orm import Session
 from plugin.backfill.privacy import STAGED_PERSONAL_TABLES, erase_staged
 from plugin.inbox.models import AWAITING_INSTALL, DEAD, PENDING, REDACTED, InboxRow
 from plugin.outbox.models import OutboxItem
+from plugin.predictions.models import Prediction
 from plugin.privacy.exports import FORMAT, group_by, row_document, rows_document, store_export
 from plugin.privacy.models import PrivacyExport
 from plugin.privacy.subjects import (
@@ -166,6 +167,24 @@ def _erase_purchases(session: Session, s: DataSubject, _: Erasure) -> int:
     )
 
 
+def _export_predictions(session: Session, s: DataSubject) -> list[dict[str, Any]]:
+    stmt = select(Prediction.__table__).where(
+        Prediction.shop_id == s.shop_id, Prediction.customer_id == s.customer_id
+    )
+    return rows_document(session, stmt)
+
+
+def _erase_predictions(session: Session, s: DataSubject, _: Erasure) -> int:
+    """Scores about the person are profiling: deleted, not anonymised (the next refit
+    scores no one whose orders were anonymised away from them)."""
+    return _count(
+        session,
+        delete(Prediction).where(
+            Prediction.shop_id == s.shop_id, Prediction.customer_id == s.customer_id
+        ),
+    )
+
+
 SEGMENT_TABLES = ("segment_state", "segment_memberships", "segment_events")
 
 
@@ -289,6 +308,7 @@ PERSONAL_DATA: tuple[PersonalData, ...] = (
     PersonalData("tags", ("customer_tags",), _export_tags, _erase_tags),
     PersonalData("purchases", ("purchases",), _export_purchases, _erase_purchases),
     PersonalData("segments", SEGMENT_TABLES, _export_segments, _erase_segments),
+    PersonalData("predictions", ("predictions",), _export_predictions, _erase_predictions),
     PersonalData("profile", ("customers",), _export_profile, _erase_profile),
     PersonalData("deliveries", ("webhook_inbox",), _export_deliveries, _erase_deliveries),
     PersonalData("exports", ("privacy_exports",), None, _erase_exports),
@@ -308,6 +328,7 @@ NO_CUSTOMER_DATA: dict[str, str] = {
     "managed_tags": "the tags the app owns in the shop",
     "trigger_settings": "the merchant's trigger settings",
     "rfm_cutoffs": "the shop's RFM quintile cut-offs and VIP threshold: no customer ids",
+    "prediction_fits": "the shop's model parameters and totals: no customer ids",
     "segment_daily": "per-segment totals of a day, about no one customer",
     "segment_flag_dismissals": "the merchant's dismissed health flags",
     "backfill_runs": "the shop's history imports and their counts",

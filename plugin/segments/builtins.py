@@ -80,6 +80,24 @@ BUILTINS: tuple[Builtin, ...] = (
         " OR abandoned_checkout_date IS NOT NULL)",
         "Created an account or started a checkout, never ordered.",
     ),
+    Builtin(
+        "at_risk_of_churn",
+        "At risk of churn",
+        "churn_risk >= 0.66 AND number_of_orders >= 2",
+        "Repeat customers at least 66% likely not to order in the next 90 days.",
+    ),
+    Builtin(
+        "next_purchase_due",
+        "Next purchase due",
+        "expected_next_order_at BETWEEN today AND +7d",
+        "Their next order is expected within the next 7 days.",
+    ),
+    Builtin(
+        "high_predicted_value",
+        "High predicted value",
+        "predicted_clv_percentile > 90",
+        "The top 10% by predicted spend over the next 12 months.",
+    ),
     *(
         Builtin(f"rfm_{key}", f"RFM: {name}", f"rfm_group = '{value}'", f"RFM group {name}.")
         for key, name, value in RFM_GROUPS

@@ -72,6 +72,7 @@ RFM_GROUPS = (
     "PROSPECTS",
 )
 LIFECYCLE_STAGES = ("PROSPECT", "NEW", "ACTIVE", "REGULAR", "AT_RISK", "INACTIVE")
+PREDICTION_KINDS = ("MODEL", "HEURISTIC")
 
 _FIELDS: tuple[FieldSpec, ...] = (
     _shopify(
@@ -258,6 +259,64 @@ _FIELDS: tuple[FieldSpec, ...] = (
         "Share of counted orders with a discount.",
         "discount_order_share >= 0.5",
         "psychographic",
+    ),
+    FieldSpec(
+        "churn_risk",
+        "number",
+        "Probability of no order in the next 90 days (0..1).",
+        "churn_risk >= 0.66",
+        "predictive",
+        computed_by="model",
+    ),
+    FieldSpec(
+        "p_alive",
+        "number",
+        "Probability the customer still buys from the shop at all (0..1).",
+        "p_alive < 0.3",
+        "predictive",
+        computed_by="model",
+    ),
+    FieldSpec(
+        "predicted_orders_90d",
+        "number",
+        "Expected orders in the next 90 days.",
+        "predicted_orders_90d >= 1",
+        "predictive",
+        computed_by="model",
+    ),
+    FieldSpec(
+        "expected_next_order_at",
+        "date",
+        "When the next order is expected: last order plus the expected interval.",
+        "expected_next_order_at BETWEEN today AND +7d",
+        "predictive",
+        computed_by="model",
+    ),
+    FieldSpec(
+        "predicted_clv",
+        "money",
+        "Predicted spend over the next 12 months (expected orders x expected order value).",
+        "predicted_clv >= 200",
+        "predictive",
+        computed_by="model",
+    ),
+    FieldSpec(
+        "predicted_clv_percentile",
+        "integer",
+        "1-100: share of scored customers with a lower predicted_clv, plus one.",
+        "predicted_clv_percentile > 90",
+        "predictive",
+        computed_by="model",
+    ),
+    FieldSpec(
+        "prediction_kind",
+        "enum",
+        "How the scores were made: the shop's fitted model or the customer's own rhythm.",
+        "prediction_kind = 'MODEL'",
+        "predictive",
+        computed_by="model",
+        enum_values=PREDICTION_KINDS,
+        value_source="enum",
     ),
 )
 FIELDS: dict[str, FieldSpec] = {f.name: f for f in _FIELDS}

@@ -6,8 +6,9 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
-from sqlalchemy import ColumnElement, case, func
+from sqlalchemy import ColumnElement, case, func, select
 
+from plugin.predictions.models import Prediction
 from plugin.profiles.models import Customer
 from plugin.segments import lifecycle, rfm, time_fields
 from plugin.segments.context import CompileContext
@@ -25,6 +26,21 @@ def email_domain(email: Any) -> ColumnElement[str]:
     through_at = func.rtrim(email, func.replace(email, "@", ""))
     after = func.nullif(func.substr(email, func.length(through_at) + 1), "")
     return case((func.length(through_at) > 0, after), else_=None)
+
+
+def _predicted(column: Any) -> Builder:
+    """A column of the customer's prediction row (NULL without one: no orders, or not
+    scored yet); the row's primary key is (shop_id, customer_id)."""
+
+    def build(ctx: CompileContext) -> ColumnElement[Any]:
+        return (
+            select(column)
+            .where(Prediction.shop_id == ctx.shop_id, Prediction.customer_id == Customer.id)
+            .correlate(Customer)
+            .scalar_subquery()
+        )
+
+    return build
 
 
 FIELDS: dict[str, Builder] = {
@@ -54,6 +70,13 @@ FIELDS: dict[str, Builder] = {
     "average_order_value": _column(Customer.avg_order_value_minor),
     "open_abandoned_checkout_at": time_fields.open_abandoned_checkout_at,
     "discount_order_share": _column(Customer.discount_order_share),
+    "churn_risk": _predicted(Prediction.churn_risk),
+    "p_alive": _predicted(Prediction.p_alive),
+    "predicted_orders_90d": _predicted(Prediction.predicted_orders_90d),
+    "expected_next_order_at": _predicted(Prediction.expected_next_order_at),
+    "predicted_clv": _predicted(Prediction.predicted_clv_minor),
+    "predicted_clv_percentile": _predicted(Prediction.predicted_clv_percentile),
+    "prediction_kind": _predicted(Prediction.prediction_kind),
 }
 SCALAR_FIELDS: frozenset[str] = frozenset(FIELDS)
 

@@ -28,6 +28,7 @@ from plugin.db import Base
 from plugin.events import CustomerDataRequested, CustomerRedactRequested, Delivery
 from plugin.inbox.models import DEAD, DONE, PENDING, InboxRow
 from plugin.outbox.models import OutboxItem
+from plugin.predictions.models import Prediction, PredictionFit
 from plugin.privacy.models import PrivacyExport
 from plugin.privacy.services import NO_CUSTOMER_DATA, PERSONAL_DATA
 from plugin.profiles.models import (
@@ -148,12 +149,28 @@ def _build_shop(session: Session, domain: str, prefix: str, base: int) -> ShopDa
     segment_id = _add_segments(session, shop, zelda)
     _add_actions(session, shop, prefix, zelda, segment_id)
     session.add(RfmCutoffs(shop_id=shop.id, computed_at=T0, customers=2, f1=1, vip_population=2))
+    _add_predictions(session, shop, zelda)
     _add_import(session, shop, prefix, base)
     session.add(
         Tombstone(shop_id=shop.id, kind="order", platform_id=f"{prefix}-gone", reason="deleted")
     )
     session.flush()
     return data
+
+
+def _add_predictions(session: Session, shop: Shop, zelda: Customer) -> None:
+    session.add(
+        Prediction(
+            shop_id=shop.id,
+            customer_id=zelda.id,
+            prediction_kind="heuristic",
+            churn_risk=0.4,
+            orders=2,
+            purchase_days=2,
+            fitted_at=T0,
+        )
+    )
+    session.add(PredictionFit(shop_id=shop.id, fitted_at=T0, kind="heuristic", customers=2))
 
 
 def _add_products(session: Session, shop: Shop, prefix: str) -> None:

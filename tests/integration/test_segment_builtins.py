@@ -34,6 +34,7 @@ def test_builtins_cover_the_playbook_and_every_rfm_group() -> None:
     keys = {b.key for b in BUILTINS}
     assert {"new_customers", "regular", "vip", "abandoned_cart", "inactive"} <= keys
     assert {"one_time_buyers", "engaged_non_buyers"} <= keys
+    assert {"at_risk_of_churn", "next_purchase_due", "high_predicted_value"} <= keys
     assert len([k for k in keys if k.startswith("rfm_")]) == 11
 
 

@@ -24,7 +24,9 @@ CONTRACT = {
     "customer_account_status", "customer_language", "customer_email_domain", "rfm_group",
     "lifecycle_stage", "rfm_r", "rfm_f", "rfm_m", "vip", "order_gap_ratio", "spent_365d",
     "orders_365d", "days_since_last_order", "average_order_value",
-    "open_abandoned_checkout_at", "discount_order_share",
+    "open_abandoned_checkout_at", "discount_order_share", "churn_risk", "p_alive",
+    "predicted_orders_90d", "expected_next_order_at", "predicted_clv",
+    "predicted_clv_percentile", "prediction_kind",
 }  # fmt: skip
 
 

@@ -20,6 +20,7 @@ from plugin.segments import ast
 from plugin.segments.catalogue import FIELDS, OPERATORS
 from plugin.segments.compiler import compile_predicate
 from plugin.segments.context import CompileContext
+from plugin.segments.fields import field_expression
 from plugin.segments.parser import parse_query
 from plugin.segments.printer import to_text
 from tests.integration.test_segment_compiler_store import stand_in
@@ -36,6 +37,8 @@ from tests.integration.test_segment_property_store import (
 )
 
 # In scope: the fields this compiler owns and the stored scalars (no RFM, lifecycle, …).
+# Prediction fields compile through their real expressions (stored prediction columns).
+PREDICTION_FIELDS = {s.name for s in FIELDS.values() if s.computed_by == "model"}
 SCALAR_SPECS = [spec for spec in FIELDS.values() if spec.name in SCALARS]
 ORDERED = ["=", "!=", "<", "<=", ">", ">="]
 
@@ -211,14 +214,24 @@ class Gen:
 
 def test_the_generator_covers_every_field_in_scope() -> None:
     assert {s.name for s in SCALAR_SPECS} == set(SCALARS)
+    predicted = {
+        "churn_risk", "p_alive", "predicted_orders_90d", "expected_next_order_at",
+        "predicted_clv", "predicted_clv_percentile", "prediction_kind",
+    }  # fmt: skip
+    assert predicted == PREDICTION_FIELDS
+    assert set(SCALARS) >= PREDICTION_FIELDS
     lists = {s.name for s in FIELDS.values() if s.type == "string_list"}
     assert lists == {"customer_tags", "customer_countries"}
+
+
+def resolve(name: str, ctx: CompileContext) -> Any:
+    return field_expression(name, ctx) if name in PREDICTION_FIELDS else stand_in(name, ctx)
 
 
 def sql_members(session: Session, node: ast.Node, raw: Raw, shop_id: int) -> set[int]:
     currency, tz, _ = raw.shops[shop_id]
     ctx = CompileContext(shop_id, NOW, tz, currency=currency)
-    predicate = compile_predicate(node, ctx, resolve=stand_in)
+    predicate = compile_predicate(node, ctx, resolve=resolve)
     stmt = select(Customer.id).where(Customer.shop_id == shop_id, predicate)
     return set(session.scalars(stmt))
 

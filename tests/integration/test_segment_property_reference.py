@@ -36,6 +36,13 @@ SCALARS = {
     "abandoned_checkout_date": ("last_abandoned_at", "date"),
     "email_subscription_status": ("email_marketing_state", "enum"),
     "customer_language": ("locale", "str"),
+    "churn_risk": ("pred_churn_risk", "float"),
+    "p_alive": ("pred_p_alive", "float"),
+    "predicted_orders_90d": ("pred_orders_90d", "float"),
+    "expected_next_order_at": ("pred_next", "date"),
+    "predicted_clv": ("pred_clv", "money"),
+    "predicted_clv_percentile": ("pred_percentile", "int"),
+    "prediction_kind": ("pred_kind", "enum"),
 }
 
 

@@ -12,6 +12,7 @@ from zoneinfo import ZoneInfo
 
 from sqlalchemy.orm import Session
 
+from plugin.predictions.models import Prediction
 from plugin.profiles.models import (
     Checkout,
     Customer,
@@ -32,6 +33,16 @@ VENDORS = ["Acme", "ACME", "Łódź Ltd", None]
 STATES = ["subscribed", "not_subscribed", "pending", "unsubscribed", None]
 LOCALES = ["en", "pl", "pt-BR", None]
 COUNTRIES = ["PL", "JP", "CL", None, ""]
+# Prediction columns as the reference reads them (customer dict key → Prediction column),
+# with values on and around the built-ins' thresholds.
+PREDICTED = {
+    "pred_churn_risk": ("churn_risk", [0.0, 0.25, 1 / 3, 0.66, 0.6600001, 0.9, 1.0]),
+    "pred_p_alive": ("p_alive", [0.0, 0.3, 0.5, 0.999, 1.0]),
+    "pred_orders_90d": ("predicted_orders_90d", [0.0, 0.5, 1.0, 2.25]),
+    "pred_clv": ("predicted_clv_minor", [0, 999, 1000, 1001, 50_000]),
+    "pred_percentile": ("predicted_clv_percentile", [1, 50, 90, 91, 100]),
+    "pred_kind": ("prediction_kind", ["model", "heuristic"]),
+}
 
 
 @dataclass
@@ -78,8 +89,35 @@ def build(session: Session, customers_per_shop: int = 24, seed: int = 20261026) 
         _products(session, raw, rnd, shop.id)
         for n in range(customers_per_shop):
             _customer(session, raw, rnd, shop.id, tz, n)
+        # a Random of their own, so the rows above stay what they were before predictions
+        _predictions(session, raw, random.Random(seed + index), shop.id, tz)
     session.commit()
     return raw
+
+
+def _predictions(session: Session, raw: Raw, rnd: random.Random, shop_id: int, tz: str) -> None:
+    """A prediction row for most customers: scored, or unscored with a reason (NULLs)."""
+    for c in (c for c in raw.customers if c["shop_id"] == shop_id):
+        c.update(dict.fromkeys([*PREDICTED, "pred_next"]))
+        if rnd.random() < 0.15:
+            continue  # no row at all: no orders yet
+        values: dict[str, Any] = {}
+        if rnd.random() < 0.85:  # scored; else a row with every score NULL
+            values = {key: rnd.choice(choices) for key, (_col, choices) in PREDICTED.items()}
+            ahead = timedelta(days=rnd.choice([0, 1, 7, 8, 30]))
+            values["pred_next"] = maybe(rnd, near_midnight(rnd, tz) + ahead, 0.1)
+        c.update(values)
+        columns = {col: values.get(key) for key, (col, _choices) in PREDICTED.items()}
+        session.add(
+            Prediction(
+                shop_id=shop_id,
+                customer_id=c["id"],
+                expected_next_order_at=values.get("pred_next"),
+                no_score_reason=None if values else "single_order",
+                fitted_at=NOW,
+                **columns,
+            )
+        )
 
 
 def _products(session: Session, raw: Raw, rnd: random.Random, shop_id: int) -> None:
