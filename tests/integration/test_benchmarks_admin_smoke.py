@@ -13,7 +13,7 @@ def test_every_admin_get_route_is_timed_and_reported(
     backend: str, runtime: Runtime, tmp_path: Path
 ) -> None:
     result = run_backend(backend, 200, repeats=2, commit="test")
-    assert result.segments == SEGMENTS and result.unmeasured == []
+    assert result.segments >= SEGMENTS and result.unmeasured == []
     gets = {
         rule.rule
         for rule in create_app(runtime).url_map.iter_rules()

@@ -1,7 +1,7 @@
 """predictions: each customer's BG/NBD or heuristic scores, and each shop's last fit
 
-Revision ID: 0008_predictions
-Revises: 0007_sms_consent
+Revision ID: 0010_predictions
+Revises: 0009_trigger_firing_state_index
 Create Date: 2026-12-10 12:00:00
 """
 
@@ -12,8 +12,8 @@ from alembic import op
 
 import plugin.db
 
-revision: str = "0008_predictions"
-down_revision: str | None = "0007_sms_consent"
+revision: str = "0010_predictions"
+down_revision: str | None = "0009_trigger_firing_state_index"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
