@@ -79,7 +79,26 @@ def test_the_walk_through_on_the_demo_shop(page: Page, demo: Demo) -> None:
     page.get_by_role("link", name="Dashboard").first.click()
     expect(page.locator('tr[data-slug="loyal-spenders"] th')).to_have_text("Loyal spenders")
 
-    page.get_by_label("Language").select_option("pl")
+    # A member's timeline: their CDNOW orders, and the segment they just entered.
+    page.goto(f"{demo.app_url}/admin/segments/loyal-spenders")
+    page.locator("tr[data-customer] a").first.click()
+    expect(page.locator("#customer-name")).to_be_visible()
+    expect(page.locator('#stays tr[data-segment="loyal-spenders"]')).to_be_visible()
+    assert page.locator('#timeline-list li[data-kind="order"]').count() >= 3
+    screenshot(page, "demo-en-customer")
+
+    # A trigger setting survives a reload.
+    page.get_by_role("link", name="Triggers").first.click()
+    card = page.locator("#trigger-abandoned_checkout")
+    card.get_by_label("Delays after the checkout is abandoned").fill("2h,24h")
+    card.get_by_role("button", name="Save").click()
+    expect(page.locator("#saved")).to_be_visible()
+    page.reload()
+    expect(page.locator("#abandoned_checkout-steps")).to_have_value("2h,24h")
+
+    page.get_by_label("Language", exact=True).select_option("pl")
     page.get_by_role("button", name="Change").click()
+    expect(page.locator("html")).to_have_attribute("lang", "pl")
+    page.get_by_role("link", name="Pulpit").first.click()
     expect(page.locator("h1")).to_have_text("Pulpit")
     screenshot(page, "demo-pl-dashboard")
