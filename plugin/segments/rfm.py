@@ -14,6 +14,7 @@ from sqlalchemy import (
     cast,
     false,
     func,
+    literal,
     select,
     true,
 )
@@ -131,13 +132,28 @@ def _in_population() -> ColumnElement[bool]:
     return and_(Customer.orders_count > 0, Customer.last_order_at.is_not(None))
 
 
-def rfm_score(shop_id: int, dim: str) -> ColumnElement[int]:
+def rfm_score(
+    shop_id: int, dim: str, cutoffs: RfmCutoffs | bool | None = False
+) -> ColumnElement[int]:
     """1 + #{k : value > c_k}; null outside the population or before the first sweep (a
-    null cut-off makes the comparison, and so the sum, null)."""
+    null cut-off makes the comparison, and so the sum, null).
+
+    The cut-offs are read per row by a subquery unless the caller read the shop's row
+    already (`cutoffs`: the row, or None when there is none): then they are bound values,
+    which a query over every customer (the admin's grid) evaluates far faster.
+    """
     value = VALUES[dim]
-    total: ColumnElement[int] = cast(value > _cutoff(shop_id, f"{dim}1"), Integer)
+
+    def bound(k: int) -> ColumnElement[Any]:
+        name = f"{dim}{k}"
+        if cutoffs is False:
+            return _cutoff(shop_id, name)
+        known = getattr(cutoffs, name) if isinstance(cutoffs, RfmCutoffs) else None
+        return literal(known, type_=value.type)
+
+    total: ColumnElement[int] = cast(value > bound(1), Integer)
     for k in range(2, 5):
-        total = total + cast(value > _cutoff(shop_id, f"{dim}{k}"), Integer)
+        total = total + cast(value > bound(k), Integer)
     return case((_in_population(), 1 + total), else_=None)
 
 

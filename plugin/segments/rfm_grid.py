@@ -18,6 +18,7 @@ from sqlalchemy.orm import Session
 from plugin.profiles.models import Customer
 from plugin.segments.models import Segment, SegmentMembership
 from plugin.segments.rfm import PROSPECTS, RFM_TABLE, rfm_population, rfm_score
+from plugin.segments.rfm_models import RfmCutoffs
 
 RFM_KEY_PREFIX = "rfm_"
 MOVEMENT_WINDOW = timedelta(days=30)  # what the admin shows
@@ -50,9 +51,11 @@ class Move:
 
 
 def rfm_grid(session: Session, shop_id: int) -> Grid:
-    """Counts and lifetime net spend per (R, FM) cell, grouped in SQL (one query)."""
-    r = rfm_score(shop_id, "r")
-    fm = (rfm_score(shop_id, "f") + rfm_score(shop_id, "m") + 1) // 2
+    """Counts and lifetime net spend per (R, FM) cell, grouped in SQL (one query; the
+    shop's cut-offs read once and bound, not looked up per customer)."""
+    known = session.get(RfmCutoffs, shop_id)
+    r = rfm_score(shop_id, "r", known)
+    fm = (rfm_score(shop_id, "f", known) + rfm_score(shop_id, "m", known) + 1) // 2
     rows = session.execute(
         select(
             r.label("r"),
