@@ -77,12 +77,15 @@ def _missing(product_id: str) -> ProductData:
 
 
 def sweep_segments(runtime: Runtime, now: datetime) -> None:
-    """Re-evaluate the segments of every shop that is due (time passes without events)."""
+    """Re-evaluate the segments of every shop that is due (time passes without events),
+    recount each shop against its plan's limit, then repair tag drift."""
+    from plugin.billing.services import refresh_limits
     from plugin.segments.evaluator_sweep import sweep_due_shops
     from plugin.tagsync.drift import repair_swept_shops
 
     shop_ids = [shop_id for shop_id, _platform, _domain in installed_shops(runtime)]
     swept = sweep_due_shops(runtime, shop_ids, now)
+    refresh_limits(runtime, shop_ids, now)  # a recount, not one per event
     repair_swept_shops(runtime, shop_ids, now)  # managed tags removed or added by hand
     if swept:
         log.info("jobs.segment_sweep shops=%d", swept)
