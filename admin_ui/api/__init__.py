@@ -1,7 +1,7 @@
 """The admin's JSON API under /api: the same viewer and shop scoping as the pages."""
 
 # Importing the modules attaches their routes (and OpenAPI operations) to the blueprint.
-from admin_ui.api import customers, segments, shop
+from admin_ui.api import customers, plan, segments, shop
 from admin_ui.api.spec import blueprint
 
-__all__ = ["blueprint", "customers", "segments", "shop"]
+__all__ = ["blueprint", "customers", "plan", "segments", "shop"]

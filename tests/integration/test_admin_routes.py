@@ -88,6 +88,8 @@ CASES: dict[str, Case] = {
     "admin_ui.api.customer": Case("GET", f"/api/customers/{ALPHA_CUSTOMER}", scoped=True),
     "admin_ui.api.get_settings": Case("GET", "/api/settings"),
     "admin_ui.api.patch_settings": Case("PATCH", "/api/settings", json={"language": "pl"}),
+    "admin_ui.pages.plan": Case("GET", "/admin/plan"),
+    "admin_ui.api.get_plan": Case("GET", "/api/plan"),
 }
 
 
