@@ -7,6 +7,7 @@ from __future__ import annotations
 from datetime import datetime, timedelta
 from typing import Any
 
+import pytest
 from sqlalchemy import insert, select
 
 from plugin.billing.limits import overage
@@ -207,3 +208,30 @@ def test_a_custom_app_install_reads_no_plan(
     add_filler_customers(sim_runtime, shop_id, FREE_LIMIT + 1)
     refresh_limits(sim_runtime, [shop_id], T0)
     assert not is_over(sim_runtime, shop_id)
+
+
+def test_status_names_the_plan(trig: TriggerWorld, monkeypatch: pytest.MonkeyPatch) -> None:
+    from plugin.commands import backfill as backfill_commands
+
+    monkeypatch.setattr(backfill_commands, "load_runtime", lambda **_: trig.runtime)
+    status = ["status", trig.domain]
+    assert "plan: billed outside Shopify (no limits), 0 customers\n" in run_cli(status)
+    billed_by_shopify(trig.runtime, trig.shop_id)
+    add_filler_customers(trig.runtime, trig.shop_id, FREE_LIMIT + 1)
+    refresh_limits(trig.runtime, [trig.shop_id], T0)
+    assert (
+        "plan: Free (NONE), 1,001 of 1,000 customers: OVER THE LIMIT, tag pushes and triggers "
+        "paused\n"
+    ) in run_cli(status)
+    trig.webhook("app_subscriptions/update", subscription_update("Scale", "ACTIVE", T0), T0)
+    assert "plan: Scale (ACTIVE), 1,001 of unlimited customers\n" in run_cli(status)
+
+
+def run_cli(args: list[str]) -> str:
+    from click.testing import CliRunner
+
+    from plugin.cli import main
+
+    result = CliRunner().invoke(main, args)
+    assert result.exit_code == 0, result.output
+    return result.output
