@@ -81,3 +81,11 @@ def test_choosing_a_plan_on_the_hosted_page_resumes_tag_pushes(
     assert row.why == "drift"
     drain_outbox(runtime, now=utcnow())
     assert state.customer_tags(SHOP, "8") == ["seg:buyer"]
+
+
+def test_the_hosted_page_refuses_an_unknown_plan_or_app(simulator: SimulatorHandle) -> None:
+    url = f"{simulator.base_url.replace('{shop}', SHOP)}/admin/charges"
+    gold = requests.post(f"{url}/shop-segments/pricing_plans", data={"plan": "Gold"}, timeout=10)
+    assert gold.status_code == 400
+    assert requests.get(f"{url}/another-app/pricing_plans", timeout=10).status_code == 404
+    assert simulator.state.active_subscriptions(SHOP) == []
