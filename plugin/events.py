@@ -219,6 +219,16 @@ class ScopesUpdated(Event):
 
 
 @dataclass(frozen=True)
+class AppSubscriptionChanged(Event):
+    """The shop's subscription to the app changed (chosen, renewed, cancelled, frozen)."""
+
+    subscription_id: str
+    name: str  # the plan's name as the app's listing configures it
+    status: str  # ACTIVE | CANCELLED | DECLINED | EXPIRED | FROZEN | PENDING
+    updated_at: datetime | None
+
+
+@dataclass(frozen=True)
 class CustomerDataRequested(Event):
     customer_id: str
     email: str | None

@@ -77,8 +77,10 @@ def _missing(product_id: str) -> ProductData:
 
 
 def sweep_segments(runtime: Runtime, now: datetime) -> None:
-    """Refit the predictions of shops that are due (daily, or 10% more orders), then
-    re-evaluate the segments of every shop that is due (time passes without events)."""
+    """Refit the predictions of shops that are due (daily, or 10% more orders), re-evaluate
+    the segments of every shop that is due (time passes without events), recount each shop
+    against its plan's limit, then repair tag drift."""
+    from plugin.billing.services import refresh_limits
     from plugin.predictions.services import refit_due_shops
     from plugin.segments.evaluator_sweep import sweep_due_shops
     from plugin.tagsync.drift import repair_swept_shops
@@ -88,6 +90,7 @@ def sweep_segments(runtime: Runtime, now: datetime) -> None:
     if refitted:
         log.info("jobs.prediction_refit shops=%d", refitted)
     swept = sweep_due_shops(runtime, shop_ids, now)
+    refresh_limits(runtime, shop_ids, now)  # a recount, not one per event
     repair_swept_shops(runtime, shop_ids, now)  # managed tags removed or added by hand
     if swept:
         log.info("jobs.segment_sweep shops=%d", swept)

@@ -1,4 +1,5 @@
-"""The app's single declaration (manifest.json): scopes, webhook topics, admin tab, triggers."""
+"""The app's single declaration (manifest.json): scopes, webhook topics, admin tab, triggers,
+pricing plans."""
 
 from __future__ import annotations
 
@@ -61,3 +62,30 @@ def flow_triggers() -> list[FlowTrigger]:
         FlowTrigger(t["trigger"], t["handle"], t["name"], t["description"], tuple(t["fields"]))
         for t in load_manifest()["flow_triggers"]
     ]
+
+
+@dataclass(frozen=True)
+class PricingPlan:
+    """A plan of the app's listing (Shopify App Pricing): its name as configured in the
+    Partner Dashboard, which is the name its subscriptions carry."""
+
+    name: str
+    monthly_price: str  # in the pricing currency, as text ("0", "29")
+    customer_limit: int | None  # None: unlimited
+
+
+@dataclass(frozen=True)
+class Pricing:
+    app_handle: str  # the app's handle in Shopify's admin URLs
+    currency: str
+    welcome_path: str  # where the hosted plan page sends the merchant back
+    plans: tuple[PricingPlan, ...]  # the first is the free plan every shop falls back to
+
+
+def pricing() -> Pricing:
+    data = load_manifest()["pricing"]
+    plans = tuple(
+        PricingPlan(p["name"], str(p["monthly_price"]), p.get("customer_limit"))
+        for p in data["plans"]
+    )
+    return Pricing(data["app_handle"], data["currency"], data["welcome_path"], plans)

@@ -270,3 +270,26 @@ class SyncStatusSchema(Schema):
     last_webhooks = fields.List(fields.Dict(), metadata={"description": "{topic, received_at}"})
     history_import = fields.Nested(RunSchema, allow_none=True)
     reconcile = fields.Nested(RunSchema, allow_none=True)
+
+
+class PricingPlanSchema(Schema):
+    name = fields.String()
+    price_minor = fields.Integer(metadata={"description": "per month, minor units of currency"})
+    customer_limit = fields.Integer(allow_none=True, metadata={"description": "null: unlimited"})
+    current = fields.Boolean()
+
+
+class PlanSchema(Schema):
+    billed_by_shopify = fields.Boolean(
+        metadata={"description": "false for custom-app and standalone installs: no limits"}
+    )
+    plan = fields.String(metadata={"description": "the plan in force (the free plan if none)"})
+    status = fields.String(metadata={"description": "the subscription's status, NONE if none"})
+    customers = fields.Integer()
+    customer_limit = fields.Integer(allow_none=True)
+    over_limit = fields.Boolean(metadata={"description": "tag pushes and triggers paused"})
+    currency = fields.String()
+    plans = fields.List(fields.Nested(PricingPlanSchema))
+    choose_url = fields.String(
+        allow_none=True, metadata={"description": "Shopify's plan page, to open at top level"}
+    )

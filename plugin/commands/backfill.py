@@ -11,6 +11,7 @@ import click
 from plugin.backfill import runs
 from plugin.backfill.importer import BUSY, DONE, STAGE_BATCH, Tick, advance
 from plugin.backfill.sources import source_for
+from plugin.billing.services import PlanOverview, plan_overview
 from plugin.commands.core import load_runtime
 from plugin.commands.customers import find_shop
 from plugin.db import utcnow
@@ -126,12 +127,23 @@ def _print_status(runtime: Runtime, domain: str) -> None:
         reconciled = runs.progress(session, shop.id, reconcile=True)
         predictions = quality_lines(session, shop.id)
         click.echo(f"{shop.domain}: {shop.install_state}, installed {_when(shop.installed_at)}")
+        click.echo(plan_line(plan_overview(session, shop)))
     if report is None:
         click.echo("history import: none yet")
     else:
         _print_import(report)
     _print_reconcile(reconciled)
     click.echo("\n".join(predictions))
+
+
+def plan_line(view: PlanOverview) -> str:
+    """`plan: Growth (ACTIVE), 23,570 of 25,000 customers`, or why no plan applies."""
+    if not view.billable:
+        return f"plan: billed outside Shopify (no limits), {view.customers:,} customers"
+    limit = view.plan.customer_limit
+    of = f"{view.customers:,} of " + (f"{limit:,}" if limit is not None else "unlimited")
+    line = f"plan: {view.plan.name} ({view.subscription.status}), {of} customers"
+    return line + (": OVER THE LIMIT, tag pushes and triggers paused" if view.overage else "")
 
 
 def _print_reconcile(report: runs.RunProgress | None) -> None:

@@ -43,6 +43,7 @@ from plugin.tagsync.choice import set_push_tag
 DEMO_API_KEY = "shopseg-demo"
 DEMO_API_SECRET = "shopseg-demo-secret-not-for-a-real-shop"
 SNAPSHOT = "simulator.pickle"
+DEMO_PLAN = "Growth"  # the plan the demo merchant chose (docs/billing.md)
 STATE_FILE = "demo.json"
 # Checkouts left unfinished this long ago (hours) when the demo shop is first built: past
 # the shop's 10-hour abandonment threshold, so abandoned-cart triggers fire in the first
@@ -137,6 +138,9 @@ class Demo:
             return False
         self.say("Building the demo shop from the CDNOW history (ends today)…")
         orders = build_shop(self.simulator.state, customers=self.options.customers)
+        # The merchant chose a plan their customers fit in (CDNOW's 23,570 < 25,000), so
+        # the demo pushes tags; the Plan page shows it and links to the simulator's plans.
+        self.simulator.state.choose_plan(SHOP, DEMO_PLAN)
         customers = len(self.simulator.state.customers.by_shop[SHOP])
         self.say(f"  {customers:,} customers, {orders:,} orders, 48 products.")
         return True

@@ -1,5 +1,6 @@
 """Keeping the demo shop across runs: the simulator's shop data (customers with their tags,
-orders, products) saved to a file and loaded back, so a second `shopseg demo` continues."""
+orders, products, the app's plan) saved to a file and loaded back, so a second
+`shopseg demo` continues."""
 
 from __future__ import annotations
 
@@ -23,6 +24,7 @@ def save(state: SimulatorState, path: Path, extra: dict[str, Any]) -> None:
                 "products": state.products,
                 "orders": state.orders,
                 "customers": state.customers.by_shop,
+                "app_subscriptions": state.app_subscriptions,
                 "extra": extra,
             },
             protocol=pickle.HIGHEST_PROTOCOL,
@@ -46,4 +48,5 @@ def load(state: SimulatorState, path: Path) -> dict[str, Any] | None:
         state.products.update(data["products"])
         state.orders.update(data["orders"])
         state.customers.by_shop.update(data["customers"])
+        state.app_subscriptions.update(data.get("app_subscriptions") or {})
     return dict(data["extra"])

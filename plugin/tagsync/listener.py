@@ -15,6 +15,7 @@ from datetime import datetime
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from plugin.billing.limits import overage
 from plugin.outbox.models import BULK_TAGS, TAGS
 from plugin.outbox.services import enqueue, enqueue_for_customers
 from plugin.segments.listeners import MembershipChange
@@ -52,7 +53,11 @@ def segment_slugs(session: Session, shop_id: int, wanted: Collection[int]) -> di
 
 def queue_tag_work(session: Session, shop_id: int, whys: dict[int, str], now: datetime) -> None:
     """Tag rows for these customers (why per customer), or one bulk row over the threshold.
-    One customer never makes a bulk row (the threshold is at least 1): no setting read."""
+    One customer never makes a bulk row (the threshold is at least 1): no setting read.
+    Nothing is queued while the shop is over its plan's limit: the drift repair that runs
+    when the limit lifts queues what the shop then lacks."""
+    if overage(session, shop_id) is not None:
+        return
     if len(whys) > 1 and len(whys) > bulk_threshold(session, shop_id):
         reasons = sorted({r for why in whys.values() for r in why.split(",") if r})
         enqueue(

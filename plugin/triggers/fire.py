@@ -14,6 +14,7 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from plugin.billing.limits import overage
 from plugin.outbox import services as outbox
 from plugin.outbox.models import FLOW_TRIGGER, WEBHOOK
 from plugin.profiles.models import Customer
@@ -75,6 +76,7 @@ class _Decider:
         # Per trigger, once per batch: session.get asks the database again for every
         # firing of a trigger that has no settings row (the defaults).
         self.settings: dict[str, dict[str, Any]] = {}
+        self.paused = policy.plan_limit(overage(session, shop.id))  # once per batch
 
     def decide(self, firing: TriggerFiring) -> None:
         values = self.settings.get(firing.name)
@@ -83,6 +85,8 @@ class _Decider:
             self.settings[firing.name] = values
         if not values["enabled"]:
             return _skip(firing, "the trigger was switched off", self.now)
+        if self.paused.action != "fire":
+            return self._apply(firing, self.paused)
         customer = self.session.get(Customer, firing.customer_id) if firing.customer_id else None
         blocked = self._customer_gate(firing, customer, values)
         if blocked is not None:

@@ -1,4 +1,4 @@
-"""When a due firing may go out: consent, quiet hours and the frequency cap.
+"""When a due firing may go out: the plan's limit, consent, quiet hours and the frequency cap.
 
 Consent skips (the customer said no); quiet hours and the cap defer to the moment the
 firing may go, so nothing is dropped for timing alone.
@@ -14,6 +14,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from plugin.billing.limits import Overage
 from plugin.profiles.models import Customer
 from plugin.triggers import settings as trigger_settings
 from plugin.triggers.catalogue import FIRED, MARKETING
@@ -32,6 +33,12 @@ class Verdict:
 
 
 FIRE = Verdict("fire")
+
+
+def plan_limit(over: Overage | None) -> Verdict:
+    """A shop over its plan's customer limit fires nothing until it chooses a larger plan;
+    such firings are skipped, not deferred (a reminder days late would be wrong)."""
+    return FIRE if over is None else Verdict("skip", over.detail)
 
 
 def consent(customer: Customer) -> Verdict:

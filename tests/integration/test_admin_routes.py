@@ -124,6 +124,8 @@ CASES: dict[str, Case] = {
         "PATCH", "/api/triggers/welcome", json={"settings": {"enabled": "false"}}
     ),
     "admin_ui.api.patch_settings": Case("PATCH", "/api/settings", json={"language": "pl"}),
+    "admin_ui.pages.plan": Case("GET", "/admin/plan"),
+    "admin_ui.api.get_plan": Case("GET", "/api/plan"),
 }
 
 

@@ -106,6 +106,10 @@ def test_full_code_grant_installs_the_shop(
         }
     # The defaults, and the stamp of the first evaluation that followed the install.
     assert settings.pop("category_fans_refreshed_at")["value"] > shop.installed_at.isoformat()
+    # The plan read with the shop's details: no subscription yet, the free plan, within it.
+    plan = settings.pop("billing.plan")["value"]
+    assert (plan["name"], plan["status"], plan["subscription_id"]) == (None, "NONE", None)
+    assert settings.pop("billing.over_limit") == {"value": None}
     assert settings == {
         "abandoned_after_hours": {"value": 10},
         "link_guest_orders_by_email": {"value": False},

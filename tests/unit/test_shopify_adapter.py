@@ -71,12 +71,44 @@ def test_example_payload_becomes_its_domain_event(topic: str) -> None:
 
 
 def test_every_builder_is_expected() -> None:
-    # products/* have no example file: see test_product_tags_are_split_and_trimmed
+    # products/* have no example file: see test_product_tags_are_split_and_trimmed;
+    # app_subscriptions/update neither: see test_subscription_update_names_the_plan
     assert set(BUILDERS) == set(EXPECTED) | {
+        "app_subscriptions/update",
         "customers/merge",
         "products/create",
         "products/update",
     }
+
+
+SUBSCRIPTION_UPDATE = {
+    "app_subscription": {
+        "admin_graphql_api_id": "gid://shopify/AppSubscription/1029266948",
+        "name": "Growth",
+        "status": "ACTIVE",
+        "admin_graphql_api_shop_id": "gid://shopify/Shop/548380009",
+        "created_at": "2026-04-30T19:00:00-05:00",
+        "updated_at": "2026-05-01T19:00:00-05:00",
+    }
+}
+
+
+def test_subscription_update_names_the_plan() -> None:
+    event = one("app_subscriptions/update", SUBSCRIPTION_UPDATE)
+    assert event == ev.AppSubscriptionChanged(
+        "2026-05-02T00:00:00.000000Z|wh-1",
+        "gid://shopify/AppSubscription/1029266948",
+        "Growth",
+        "ACTIVE",
+        datetime(2026, 5, 2, tzinfo=UTC),
+    )
+
+
+def test_subscription_update_without_a_status_is_refused() -> None:
+    payload = copy.deepcopy(SUBSCRIPTION_UPDATE)
+    del payload["app_subscription"]["status"]
+    with pytest.raises(ValidationError, match="status"):
+        events("app_subscriptions/update", payload)
 
 
 @pytest.mark.parametrize("topic", ["orders/edited", "carts/create", "bulk_operations/finish"])

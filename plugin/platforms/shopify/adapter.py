@@ -157,6 +157,16 @@ def scopes_updated(payload: dict[str, Any], b: Build) -> list[ev.Event]:
     return [ev.ScopesUpdated(b.version(data.get("updated_at")), tuple(data["current"]))]
 
 
+def subscription_updated(payload: dict[str, Any], b: Build) -> list[ev.Event]:
+    sub = load(pp.AppSubscriptionUpdateSchema(), payload, b.topic)["app_subscription"]
+    at = sub.get("updated_at") or sub.get("created_at")
+    return [
+        ev.AppSubscriptionChanged(
+            b.version(at), sub["admin_graphql_api_id"], sub["name"], sub["status"].upper(), at
+        )
+    ]
+
+
 def data_requested(payload: dict[str, Any], b: Build) -> list[ev.Event]:
     data = load(pp.DataRequestSchema(), payload, b.topic)
     person = data["customer"]
@@ -213,6 +223,7 @@ BUILDERS: dict[str, Builder] = {
     "shop/update": shop_updated,
     "app/uninstalled": app_uninstalled,
     "app/scopes_update": scopes_updated,
+    "app_subscriptions/update": subscription_updated,
     "customers/data_request": data_requested,
     "customers/redact": redact_requested,
     "shop/redact": shop_redact_requested,

@@ -22,12 +22,16 @@ def document(name: str, text: str) -> Document:
     return DOCUMENTS[name]
 
 
+# The plan is the active subscription's name (AppSubscription has no plan handle field).
 SHOP_INFO = document(
     "ShopInfo",
     """
     query ShopInfo {
       shop { id name myshopifyDomain ianaTimezone currencyCode }
-      currentAppInstallation { accessScopes { handle } }
+      currentAppInstallation {
+        accessScopes { handle }
+        activeSubscriptions { id name status test createdAt }
+      }
     }
     """,
 )

@@ -1,7 +1,8 @@
 """The three ways a Shopify shop installs the app: code grant, token exchange, custom-app token.
 
-Each stores the shop in one transaction, then (outside it) reads the shop's timezone and
-currency over the Admin API and evaluates the new shop's segments. Nothing here holds a
+Each stores the shop in one transaction, then (outside it) reads the shop's timezone,
+currency and active subscription (its plan) over the Admin API and evaluates the new
+shop's segments. Nothing here holds a
 transaction open across HTTP.
 """
 
@@ -13,7 +14,9 @@ import time
 from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from typing import Any
 
+from plugin.billing.services import Subscription, record_installed
 from plugin.db import utcnow
 from plugin.errors import AuthenticationError, Forbidden, PlatformError
 from plugin.manifest import access_scopes
@@ -26,6 +29,7 @@ from plugin.platforms.shopify.subscriptions import register_webhooks
 from plugin.runtime import Runtime
 from plugin.segments.evaluator_sweep import evaluate_shop_now
 from plugin.shops import oauth_states, services
+from plugin.shops.models import Shop
 from plugin.shops.tokens import Credentials
 
 PLATFORM = "shopify"
@@ -38,6 +42,7 @@ class ShopInfo:
     timezone: str | None
     currency: str | None
     scopes: tuple[str, ...]
+    subscriptions: tuple[Subscription, ...] = ()  # the installation's active ones
 
 
 @dataclass(frozen=True)
@@ -135,7 +140,19 @@ def fetch_shop_info(client: AdminClient) -> ShopInfo:
     shop = data.get("shop") or {}
     installation = data.get("currentAppInstallation") or {}
     scopes = tuple(s["handle"] for s in installation.get("accessScopes") or [])
-    return ShopInfo(shop.get("ianaTimezone"), shop.get("currencyCode"), scopes)
+    subs = tuple(_subscription(s) for s in installation.get("activeSubscriptions") or [])
+    return ShopInfo(shop.get("ianaTimezone"), shop.get("currencyCode"), scopes, subs)
+
+
+def _subscription(node: dict[str, Any]) -> Subscription:
+    created = node.get("createdAt")
+    return Subscription(
+        node.get("id"),
+        node.get("name"),
+        str(node.get("status") or "").upper(),
+        datetime.fromisoformat(created) if created else None,
+        bool(node.get("test")),
+    )
 
 
 def _install(runtime: Runtime, shop: str, grant: TokenGrant, auth_method: str) -> None:
@@ -172,3 +189,6 @@ def _store(runtime: Runtime, shop: str, credentials: Credentials, auth_method: s
 def _record_info(runtime: Runtime, shop_id: int, info: ShopInfo) -> None:
     with runtime.sessions.begin() as session:
         services.record_shop_info(session, shop_id, timezone=info.timezone, currency=info.currency)
+        shop = session.get(Shop, shop_id)
+        if shop is not None:
+            record_installed(session, shop, list(info.subscriptions), utcnow())

@@ -142,6 +142,18 @@ class ScopesSchema(PayloadSchema):
     updated_at = Instant(allow_none=True)
 
 
+class AppSubscriptionSchema(PayloadSchema):
+    admin_graphql_api_id = fields.String(required=True, validate=validate.Length(min=1))
+    name = fields.String(required=True)
+    status = fields.String(required=True, validate=validate.Length(min=1, max=32))
+    created_at = Instant(allow_none=True)
+    updated_at = Instant(allow_none=True)
+
+
+class AppSubscriptionUpdateSchema(PayloadSchema):
+    app_subscription = fields.Nested(AppSubscriptionSchema, required=True)
+
+
 class PersonSchema(PayloadSchema):
     id = ShopifyId(required=True)
     email = fields.String(allow_none=True)

@@ -10,6 +10,7 @@ from plugin.platforms.shopify.simulator import (
     admin_views,
     graphql_views,
     oauth_views,
+    pricing_views,
     upload_views,
 )
 from plugin.platforms.shopify.simulator.registry import DEFAULT_SCHEMA_PATH
@@ -24,4 +25,5 @@ def create_simulator_app(state: SimulatorState, schema_path: Path | None = None)
     app.register_blueprint(graphql_views.blueprint)
     app.register_blueprint(upload_views.blueprint)
     app.register_blueprint(admin_views.blueprint)
+    app.register_blueprint(pricing_views.blueprint)
     return app

@@ -68,9 +68,13 @@ def _webhook_subscription_create(
 
 @resolver("currentAppInstallation")
 def _current_app_installation(
-    _state: SimulatorState, _shop: str, token: IssuedToken
+    state: SimulatorState, shop: str, token: IssuedToken
 ) -> dict[str, Any]:
-    return {"accessScopes": [{"handle": scope} for scope in token.scopes]}
+    return {
+        "accessScopes": [{"handle": scope} for scope in token.scopes],
+        # A merchant's custom app is never billed through Shopify.
+        "activeSubscriptions": [] if token.how == "custom" else state.active_subscriptions(shop),
+    }
 
 
 @resolver("node")

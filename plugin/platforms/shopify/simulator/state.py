@@ -7,6 +7,7 @@ import secrets
 import threading
 import time
 from dataclasses import dataclass, field
+from datetime import UTC, datetime
 from typing import Any
 
 from plugin.platforms.shopify.simulator.bulk_operations import SimBulkOperation
@@ -108,6 +109,8 @@ class SimulatorState:
         self.uploads: dict[str, bytes] = {}
         self.bulk_operations: dict[int, SimBulkOperation] = {}
         self.webhook_deliveries: list[WebhookDelivery] = []
+        # The app's subscriptions per shop (Shopify App Pricing), oldest first.
+        self.app_subscriptions: dict[str, list[dict[str, Any]]] = {}
         # Webhooks waiting to be sent, in order, by one sender thread (see deliveries.py).
         self.outgoing_webhooks: queue.Queue[tuple[str, str, Any]] = queue.Queue()
         self.webhook_sender: threading.Thread | None = None
@@ -222,6 +225,35 @@ class SimulatorState:
     def reset_faults(self) -> None:
         """Restart the fault sequence from `switches.seed`."""
         self.traffic.reset_faults()
+
+    # --- app subscriptions (Shopify App Pricing) ------------------------------------------
+
+    def choose_plan(self, shop: str, name: str, *, test: bool = True) -> list[dict[str, Any]]:
+        """The merchant picks a plan on the hosted page: a new ACTIVE subscription, and the
+        one it replaces CANCELLED. The changed subscriptions, the new one first."""
+        moment = _now_text()
+        with self.lock:
+            subs = self.app_subscriptions.setdefault(shop, [])
+            replaced = [s for s in subs if s["status"] == "ACTIVE"]
+            number = sum(len(s) for s in self.app_subscriptions.values()) + 1
+            new = {
+                "id": f"gid://shopify/AppSubscription/{number}",
+                "name": name,
+                "status": "ACTIVE",
+                "test": test,
+                "createdAt": moment,
+                "updatedAt": moment,
+            }
+            for sub in replaced:
+                sub.update(status="CANCELLED", updatedAt=moment)
+            subs.append(new)
+            return [dict(new), *(dict(s) for s in replaced)]
+
+    def active_subscriptions(self, shop: str) -> list[dict[str, Any]]:
+        with self.lock:
+            return [
+                dict(s) for s in self.app_subscriptions.get(shop, []) if s["status"] == "ACTIVE"
+            ]
 
     # --- bulk operations and staged uploads ----------------------------------------------
 
@@ -367,3 +399,7 @@ class SimulatorState:
     def record_delivery(self, delivery: WebhookDelivery) -> None:
         with self.lock:
             self.webhook_deliveries.append(delivery)
+
+
+def _now_text() -> str:
+    return datetime.now(UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z")
