@@ -29,12 +29,19 @@ Handler = Callable[[Session, Shop, Event, Delivery, Context], None]
 
 
 def all_handlers() -> dict[type[Event], Handler]:
+    from plugin.backfill import handlers as backfill
     from plugin.privacy import handlers as privacy
     from plugin.profiles import handlers as profiles
     from plugin.shops import handlers as shops
     from plugin.tagsync import handlers as tagsync  # wraps the profiles' tag handler
 
-    return {**shops.HANDLERS, **profiles.HANDLERS, **tagsync.HANDLERS, **privacy.HANDLERS}
+    return {
+        **shops.HANDLERS,
+        **profiles.HANDLERS,
+        **tagsync.HANDLERS,
+        **privacy.HANDLERS,
+        **backfill.HANDLERS,
+    }
 
 
 def dispatch(session: Session, shop: Shop, event: Event, delivery: Delivery, ctx: Context) -> None:

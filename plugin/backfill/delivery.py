@@ -14,7 +14,10 @@ from plugin.outbox.delivery import Deliverer, DeliveryContext, Later
 from plugin.outbox.models import HISTORY_IMPORT, OutboxItem
 from plugin.outbox.services import enqueue
 
+# While the platform runs an export the row polls it, less often the longer it runs; the
+# bulk_operations/finish webhook makes the row due at once (plugin.backfill.handlers).
 POLL = timedelta(seconds=3)
+POLL_MAX = timedelta(seconds=60)
 BUSY_WAIT = timedelta(seconds=30)
 
 
@@ -44,10 +47,16 @@ def deliver_history_import(ctx: DeliveryContext, item: OutboxItem) -> dict[str, 
     ctx.before_call()
     outcome = advance(ctx.runtime, run_id, source_for(ctx.runtime, ctx.shop, ctx.client, since))
     if outcome == WAITING_FOR_PLATFORM:
-        raise Later(POLL, "waiting for the platform's export")
+        raise Later(poll_delay(item, ctx.now), "waiting for the platform's export")
     if outcome == BUSY:
         raise Later(BUSY_WAIT, "another process advances this import")
     return {"run_id": run_id, "state": "done"}
+
+
+def poll_delay(item: OutboxItem, now: datetime) -> timedelta:
+    """A tenth of how long the row has been at it, between POLL and POLL_MAX."""
+    waited = now - (item.queued_at or item.created_at)
+    return min(max(waited / 10, POLL), POLL_MAX)
 
 
 DELIVERERS: dict[str, Deliverer] = {HISTORY_IMPORT: deliver_history_import}

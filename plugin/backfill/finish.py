@@ -23,6 +23,7 @@ from plugin.backfill.models import (
     StagedProduct,
 )
 from plugin.backfill.runs import RECONCILE
+from plugin.backfill.shop_metrics import recompute_shop_metrics
 from plugin.backfill.staging import clear_staged
 from plugin.profiles.metrics import recompute_metrics
 from plugin.profiles.models import Checkout, Customer, Order
@@ -108,22 +109,8 @@ def _link_guests_by_email(session: Session, shop_id: int) -> None:
 
 
 def recompute_all_metrics(runtime: Runtime, shop_id: int, now: datetime) -> int:
-    """Every customer's metrics and purchases, in keyset batches (one transaction each)."""
-    after, total = 0, 0
-    while True:
-        with runtime.sessions.begin() as session:
-            ids = list(
-                session.scalars(
-                    select(Customer.id)
-                    .where(Customer.shop_id == shop_id, Customer.id > after)
-                    .order_by(Customer.id)
-                    .limit(METRICS_BATCH)
-                )
-            )
-            if not ids:
-                return total
-            recompute_metrics(session, shop_id, ids, now)
-        after, total = ids[-1], total + len(ids)
+    """Every customer's metrics and purchases, set-based, a range of customers at a time."""
+    return recompute_shop_metrics(runtime, shop_id, now)
 
 
 def recompute_batches(runtime: Runtime, shop_id: int, ids: list[int], now: datetime) -> None:

@@ -142,6 +142,13 @@ class ScopesSchema(PayloadSchema):
     updated_at = Instant(allow_none=True)
 
 
+class BulkFinishSchema(PayloadSchema):
+    """bulk_operations/finish: the operation's gid and status, not its result url."""
+
+    admin_graphql_api_id = fields.String(required=True)
+    status = fields.String(required=True)
+
+
 class PersonSchema(PayloadSchema):
     id = ShopifyId(required=True)
     email = fields.String(allow_none=True)
