@@ -22,7 +22,7 @@ from plugin.backfill.models import (
     StagedOrderLine,
     StagedProduct,
 )
-from plugin.backfill.runs import RECONCILE
+from plugin.backfill.runs import RECONCILE, STATISTICS
 from plugin.backfill.shop_metrics import recompute_shop_metrics
 from plugin.backfill.staging import clear_staged
 from plugin.profiles.metrics import recompute_metrics
@@ -40,12 +40,14 @@ def finish_run(runtime: Runtime, run_id: int, now: datetime) -> None:
         run = session.get(BackfillRun, run_id)
         assert run is not None
         shop_id, reconcile = run.shop_id, run.why == RECONCILE
-        link_owners(session, shop_id)
+        statistics = run.why == STATISTICS  # no orders read: metrics are as they were
+        if not statistics:
+            link_owners(session, shop_id)
         touched = touched_customer_ids(session, shop_id, run_id) if reconcile else None
-    if touched is None:
-        recompute_all_metrics(runtime, shop_id, now)
-    else:  # a reconcile redoes only the customers it read or read an order of
+    if touched is not None:  # a reconcile redoes only the customers it read or read an order of
         recompute_batches(runtime, shop_id, touched, now)
+    elif not statistics:
+        recompute_all_metrics(runtime, shop_id, now)
     _evaluate_and_sync(runtime, shop_id, now)
     with runtime.sessions.begin() as session:
         run = session.get(BackfillRun, run_id)
@@ -54,6 +56,8 @@ def finish_run(runtime: Runtime, run_id: int, now: datetime) -> None:
         figures: dict[str, Any] = dict(staged)
         if reconcile:
             figures = {"checked": {k: staged[k] for k in ("customers", "orders")}}
+        elif statistics:
+            figures = {"customers": staged["customers"]}
         run.counts = {**(run.counts or {}), **figures}
         clear_staged(session, run_id)
         run.state, run.finished_at, run.error = DONE, now, None

@@ -30,16 +30,22 @@ from plugin.backfill.models import (
 
 LEASE = timedelta(minutes=5)
 RESOURCES = ("customers", "products", "orders")
-RECONCILE = "reconcile"  # the `why` of a reconcile run (every other run is an import)
+RECONCILE = "reconcile"  # the `why` of a reconcile run
+STATISTICS = "statistics"  # the `why` of a statistics refresh (every other run is an import)
+SIDE_RUNS = (RECONCILE, STATISTICS)
 
 
 def owner_name() -> str:
     return f"{socket.gethostname()}:{os.getpid()}"
 
 
-def latest_run(session: Session, shop_id: int, *, reconcile: bool = False) -> BackfillRun | None:
-    """The shop's latest import (or, `reconcile`, its latest reconcile)."""
-    kind = BackfillRun.why == RECONCILE if reconcile else BackfillRun.why != RECONCILE
+def latest_run(
+    session: Session, shop_id: int, *, reconcile: bool = False, statistics: bool = False
+) -> BackfillRun | None:
+    """The shop's latest import (or its latest reconcile, or statistics refresh)."""
+    kind = BackfillRun.why.not_in(SIDE_RUNS)
+    if reconcile or statistics:
+        kind = BackfillRun.why == (RECONCILE if reconcile else STATISTICS)
     return session.scalar(
         select(BackfillRun)
         .where(BackfillRun.shop_id == shop_id, kind)

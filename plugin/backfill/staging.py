@@ -186,6 +186,7 @@ def clear_phase(session: Session, run_id: int, resource: str) -> None:
     """Forget what a phase staged (its export is run again: line numbers start over)."""
     tables: tuple[Any, ...] = {
         "customers": (StagedCustomer,),
+        "statistics": (StagedCustomer,),
         "products": (StagedProduct,),
         "orders": (StagedOrder, StagedOrderLine),
     }[resource]
