@@ -76,7 +76,10 @@ def link_owners(session: Session, shop_id: int) -> None:
         criteria = [
             model.shop_id == shop_id,
             model.customer_id.is_(None),
-            model.customer_platform_id.is_not(None),
+            # not `IS NOT NULL`: SQLite, without statistics, then scans every order of the
+            # shop by the customer_platform_id index (15 s at 1M orders) instead of
+            # finding the few unlinked ones by (shop_id, customer_id)
+            func.length(model.customer_platform_id) > 0,
         ]
         if model is Order:
             criteria.append(Order.anonymized.is_(False))
