@@ -201,9 +201,11 @@ class RunProgress:
         return any(p.state == "waiting" for p in self.phases)
 
 
-def progress(session: Session, shop_id: int, *, reconcile: bool = False) -> RunProgress | None:
-    """The latest import (or, `reconcile`, the latest reconcile) as stored."""
-    run = latest_run(session, shop_id, reconcile=reconcile)
+def progress(
+    session: Session, shop_id: int, *, reconcile: bool = False, statistics: bool = False
+) -> RunProgress | None:
+    """The latest import (or the latest reconcile, or statistics refresh) as stored."""
+    run = latest_run(session, shop_id, reconcile=reconcile, statistics=statistics)
     if run is None:
         return None
     return RunProgress(

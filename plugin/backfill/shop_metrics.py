@@ -134,12 +134,13 @@ def _rebuild_purchases(session: Session, shop_id: int, lo: int, hi: int) -> None
 
 
 def _scratch(session: Session, name: str, columns: dict[str, str]) -> Table:
-    """An empty temporary table of this transaction (PostgreSQL drops it at commit; a
-    SQLite connection keeps it, so it is dropped first)."""
-    if session.get_bind().dialect.name == "postgresql":
+    """An empty temporary table for this transaction (PostgreSQL drops it at commit; a
+    SQLite connection keeps it until the next range drops it)."""
+    postgresql = session.get_bind().dialect.name == "postgresql"
+    session.execute(text(f"DROP TABLE IF EXISTS {'pg_temp' if postgresql else 'temp'}.{name}"))
+    if postgresql:
         typed = ", ".join(f"{c} {kind}" for c, kind in columns.items())
         session.execute(text(f"CREATE TEMPORARY TABLE {name} ({typed}) ON COMMIT DROP"))
     else:  # untyped: values are stored exactly as given
-        session.execute(text(f"DROP TABLE IF EXISTS temp.{name}"))
         session.execute(text(f"CREATE TEMPORARY TABLE {name} ({', '.join(columns)})"))
     return table(name, *(column(c) for c in columns))

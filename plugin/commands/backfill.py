@@ -122,12 +122,14 @@ def _print_status(runtime: Runtime, domain: str) -> None:
         shop = find_shop(session, domain)
         report = runs.progress(session, shop.id)
         reconciled = runs.progress(session, shop.id, reconcile=True)
+        refreshed = runs.progress(session, shop.id, statistics=True)
         click.echo(f"{shop.domain}: {shop.install_state}, installed {_when(shop.installed_at)}")
     if report is None:
         click.echo("history import: none yet")
     else:
         _print_import(report)
     _print_reconcile(reconciled)
+    _print_statistics(refreshed)
 
 
 def _print_reconcile(report: runs.RunProgress | None) -> None:
@@ -143,6 +145,19 @@ def _print_reconcile(report: runs.RunProgress | None) -> None:
         kinds = report.counts.get(figure)
         if kinds:
             click.echo(f"  {figure:<9}" + ", ".join(f"{k} {v:,}" for k, v in sorted(kinds.items())))
+    if report.error:
+        click.echo(f"  last error: {report.error}", err=True)
+
+
+def _print_statistics(report: runs.RunProgress | None) -> None:
+    if report is None:
+        click.echo("statistics refresh: none yet (the import read them)")
+        return
+    read = report.counts.get("customers")
+    click.echo(
+        f"statistics refresh #{report.run_id}: {report.state}, "
+        f"finished {_when(report.finished_at)}" + (f", {read:,} customers read" if read else "")
+    )
     if report.error:
         click.echo(f"  last error: {report.error}", err=True)
 

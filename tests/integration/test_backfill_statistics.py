@@ -70,6 +70,26 @@ def test_the_weekly_refresh_updates_only_the_statistics(sim_runtime, simulator, 
     assert runs.latest_run(session, shop_id).why != runs.STATISTICS  # the import stays the import
 
 
+def test_status_shows_the_last_statistics_refresh(
+    sim_runtime, simulator, sim_settings, monkeypatch
+) -> None:
+    from click.testing import CliRunner
+
+    from plugin.cli import main
+    from plugin.commands import backfill as backfill_commands
+    from plugin.runtime import build_runtime
+
+    monkeypatch.setattr(backfill_commands, "load_runtime", lambda **_: build_runtime(sim_settings))
+    shop_id = imported_shop(sim_runtime, simulator)
+    refresh(sim_runtime, shop_id, utcnow() + WEEK)
+
+    result = CliRunner().invoke(main, ["status", DOMAIN])
+
+    assert result.exit_code == 0, result.output
+    assert "statistics refresh #" in result.output and ": done" in result.output
+    assert "30 customers read" in result.output
+
+
 def test_a_shop_is_refreshed_once_per_interval(sim_runtime, simulator, session) -> None:
     shop_id = imported_shop(sim_runtime, simulator)
     now = utcnow()
