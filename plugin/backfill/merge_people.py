@@ -9,10 +9,11 @@ from __future__ import annotations
 
 from collections import defaultdict
 from datetime import datetime
-from typing import Any
+from typing import Any, cast
 
 from sqlalchemy import (
     ColumnElement,
+    Table,
     and_,
     case,
     delete,
@@ -32,7 +33,7 @@ from plugin.profiles.models import Customer, CustomerTag, Product, ProductTag, T
 from plugin.profiles.ownership import CONSENT_COLUMNS, PROFILE_COLUMNS
 
 SC = StagedCustomer.__table__
-C = Customer.__table__
+C = cast(Table, Customer.__table__)
 # Columns the ORM fills with Python defaults: an INSERT … SELECT must name them.
 COUNTERS = ("orders_count", "total_spent_minor", "abandoned_checkouts_count")
 WINDOW = ("spent_365d_minor", "orders_365d")

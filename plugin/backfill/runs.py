@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import or_, select, update
+from sqlalchemy import ColumnElement, or_, select, update
 from sqlalchemy.orm import Session
 
 from plugin.backfill.models import (
@@ -43,7 +43,7 @@ def latest_run(
     session: Session, shop_id: int, *, reconcile: bool = False, statistics: bool = False
 ) -> BackfillRun | None:
     """The shop's latest import (or its latest reconcile, or statistics refresh)."""
-    kind = BackfillRun.why.not_in(SIDE_RUNS)
+    kind: ColumnElement[bool] = BackfillRun.why.not_in(SIDE_RUNS)
     if reconcile or statistics:
         kind = BackfillRun.why == (RECONCILE if reconcile else STATISTICS)
     return session.scalar(

@@ -10,9 +10,21 @@ range, instead of an ORM update per customer and purchase rows built in Python.
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Any
+from typing import Any, cast
 
-from sqlalchemy import Table, and_, column, delete, func, literal, select, table, text, update
+from sqlalchemy import (
+    Table,
+    TableClause,
+    and_,
+    column,
+    delete,
+    func,
+    literal,
+    select,
+    table,
+    text,
+    update,
+)
 from sqlalchemy.orm import Session
 
 from plugin.backfill.rawinsert import insert_tuples, sqlite_time
@@ -39,7 +51,7 @@ METRICS = {
     "time_metrics_due_at": MOMENT,
     "metrics_updated_at": MOMENT,
 }
-C = Customer.__table__
+C = cast(Table, Customer.__table__)
 
 
 class _Values:
@@ -130,10 +142,10 @@ def _rebuild_purchases(session: Session, shop_id: int, lo: int, hi: int) -> None
     ).outerjoin(folds, folds.c.vendor == lines.c.vendor)
     names = ["shop_id", "customer_id", "order_id", "ordered_at", "product_platform_id"]
     names += ["product_type_cf", "vendor_cf", "quantity", "amount_minor"]
-    session.execute(Purchase.__table__.insert().from_select(names, query))
+    session.execute(cast(Table, Purchase.__table__).insert().from_select(names, query))
 
 
-def _scratch(session: Session, name: str, columns: dict[str, str]) -> Table:
+def _scratch(session: Session, name: str, columns: dict[str, str]) -> TableClause:
     """An empty temporary table for this transaction (PostgreSQL drops it at commit; a
     SQLite connection keeps it until the next range drops it)."""
     postgresql = session.get_bind().dialect.name == "postgresql"

@@ -49,7 +49,14 @@ CUSTOMER = (
     *("predicted_spend_tier", "platform_rfm_group", "statistics_version"),
 )
 TAG = ("shop_id", "run_id", "kind", "owner_seq", "tag_cf", "tag")
-PRODUCT = (*BASE, "platform_id", "title", "product_type", "product_type_cf", "vendor")
+PRODUCT: tuple[str, ...] = (
+    *BASE,
+    "platform_id",
+    "title",
+    "product_type",
+    "product_type_cf",
+    "vendor",
+)
 PRODUCT += ("vendor_cf", "version")
 ORDER = (
     *BASE,
@@ -59,7 +66,7 @@ ORDER = (
     *("source_name", "discount_codes", "refund_ids", "app_id", "location_id", "ordered_at"),
     *("platform_updated_at", "version"),
 )
-LINE = (*BASE, "order_platform_id", "platform_id", "product_platform_id")
+LINE: tuple[str, ...] = (*BASE, "order_platform_id", "platform_id", "product_platform_id")
 LINE += ("variant_platform_id", "title", "vendor", "quantity", "price_minor", "discount_minor")
 _LINE_VALUES = itemgetter(*LINE[len(BASE) :])
 _PLAIN_ORDER = itemgetter("name", "currency", "total_minor", "original_total_minor")

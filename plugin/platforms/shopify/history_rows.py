@@ -117,7 +117,7 @@ def rows_from_lines(lines: Iterable[bytes | str | dict[str, Any]]) -> Iterator[N
     """(position, row) per line; a line of an unknown kind is skipped, a bad one refused
     (not JSON, nested deeper than the parser allows, not an object, missing fields)."""
     for position, raw in enumerate(lines):
-        node = raw if type(raw) is dict else _parse(position, raw)
+        node = raw if isinstance(raw, dict) else _parse(position, raw)
         gid = node.get("id")
         if "__parentId" in node and type(gid) is str and gid.startswith(PREFIXES["line"]):
             kind = "line"  # most lines: no need to look the type up
