@@ -229,6 +229,14 @@ class AppSubscriptionChanged(Event):
 
 
 @dataclass(frozen=True)
+class ExportFinished(Event):
+    """The platform finished a bulk export (its result is fetched by the import, later)."""
+
+    operation_id: str
+    status: str  # completed | failed | canceled | expired (lowercase, as delivered)
+
+
+@dataclass(frozen=True)
 class CustomerDataRequested(Event):
     customer_id: str
     email: str | None

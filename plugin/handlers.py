@@ -29,6 +29,7 @@ Handler = Callable[[Session, Shop, Event, Delivery, Context], None]
 
 
 def all_handlers() -> dict[type[Event], Handler]:
+    from plugin.backfill import handlers as backfill
     from plugin.billing import handlers as billing
     from plugin.privacy import handlers as privacy
     from plugin.profiles import handlers as profiles
@@ -41,6 +42,7 @@ def all_handlers() -> dict[type[Event], Handler]:
         **tagsync.HANDLERS,
         **privacy.HANDLERS,
         **billing.HANDLERS,
+        **backfill.HANDLERS,
     }
 
 

@@ -17,6 +17,7 @@ from apscheduler.schedulers.background import BackgroundScheduler
 from sqlalchemy import Connection, text
 
 from plugin.backfill.reconcile import reconcile_shops
+from plugin.backfill.statistics import refresh_statistics
 from plugin.db import utcnow
 from plugin.inbox.services import (
     purge_never_installed,
@@ -80,6 +81,8 @@ def default_jobs() -> list[Job]:
         Job("triggers.scan", scan_due_triggers, timedelta(minutes=1)),
         # Checks which shops are due (SHOPSEG_RECONCILE_HOURS); the outbox reads the shop.
         Job("backfill.reconcile", reconcile_shops, timedelta(minutes=15)),
+        # Checks which shops are due (SHOPSEG_STATISTICS_HOURS, default weekly).
+        Job("backfill.statistics", refresh_statistics, timedelta(hours=1)),
     ]
 
 

@@ -38,6 +38,7 @@ class Settings:
     trusted_proxies: int = 0  # proxies in front whose X-Forwarded-For/-Proto to believe
     history_import_on_install: bool = True  # a shop's first install imports its history
     reconcile_hours: int = 24  # between a shop's reconciles (0: never)
+    statistics_hours: int = 168  # between refreshes of the customers' statistics (0: never)
 
     @classmethod
     def from_env(cls, env: dict[str, str] | None = None, *, dotenv: bool = True) -> Settings:
@@ -64,6 +65,7 @@ class Settings:
             trusted_proxies=int(get("SHOPSEG_TRUSTED_PROXIES", "0")),
             history_import_on_install=get("SHOPSEG_HISTORY_IMPORT_ON_INSTALL", "1") != "0",
             reconcile_hours=int(get("SHOPSEG_RECONCILE_HOURS", "24")),
+            statistics_hours=int(get("SHOPSEG_STATISTICS_HOURS", "168")),
         )
 
     @property

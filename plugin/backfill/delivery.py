@@ -14,27 +14,44 @@ from plugin.outbox.delivery import Deliverer, DeliveryContext, Later
 from plugin.outbox.models import HISTORY_IMPORT, OutboxItem
 from plugin.outbox.services import enqueue
 
+# While the platform runs an export the row polls it, less often the longer it runs; the
+# bulk_operations/finish webhook makes the row due at once (plugin.backfill.handlers).
 POLL = timedelta(seconds=3)
+POLL_MAX = timedelta(seconds=60)
 BUSY_WAIT = timedelta(seconds=30)
 
 
 def enqueue_import(
-    session: Session, shop_id: int, run_id: int, now: datetime, since: datetime | None = None
+    session: Session,
+    shop_id: int,
+    run_id: int,
+    now: datetime,
+    since: datetime | None = None,
+    *,
+    statistics: bool = False,
 ) -> OutboxItem:
-    """The outbox row that advances run `run_id`: the whole history, or (`since`, the
-    reconcile) what was updated since then."""
+    """The outbox row that advances run `run_id`: the whole history, (`since`, the
+    reconcile) what was updated since then, or (`statistics`) the customers' statistics."""
     payload: dict[str, Any] = {"run_id": run_id}
     if since is not None:
         payload["since"] = since.isoformat()
+    if statistics:
+        payload["statistics"] = True
     return enqueue(
         session,
         shop_id,
         HISTORY_IMPORT,
         payload=payload,
-        why="history import" if since is None else "reconcile",
+        why=_why(since, statistics),
         now=now,
         coalesce_key=f"{HISTORY_IMPORT}:{run_id}",
     )
+
+
+def _why(since: datetime | None, statistics: bool) -> str:
+    if statistics:
+        return "statistics refresh"
+    return "history import" if since is None else "reconcile"
 
 
 def deliver_history_import(ctx: DeliveryContext, item: OutboxItem) -> dict[str, Any]:
@@ -42,12 +59,20 @@ def deliver_history_import(ctx: DeliveryContext, item: OutboxItem) -> dict[str, 
     run_id = int(payload["run_id"])
     since = datetime.fromisoformat(payload["since"]) if payload.get("since") else None
     ctx.before_call()
-    outcome = advance(ctx.runtime, run_id, source_for(ctx.runtime, ctx.shop, ctx.client, since))
+    statistics = bool(payload.get("statistics"))
+    source = source_for(ctx.runtime, ctx.shop, ctx.client, since, statistics=statistics)
+    outcome = advance(ctx.runtime, run_id, source)
     if outcome == WAITING_FOR_PLATFORM:
-        raise Later(POLL, "waiting for the platform's export")
+        raise Later(poll_delay(item, ctx.now), "waiting for the platform's export")
     if outcome == BUSY:
         raise Later(BUSY_WAIT, "another process advances this import")
     return {"run_id": run_id, "state": "done"}
+
+
+def poll_delay(item: OutboxItem, now: datetime) -> timedelta:
+    """A tenth of how long the row has been at it, between POLL and POLL_MAX."""
+    waited = now - (item.queued_at or item.created_at)
+    return min(max(waited / 10, POLL), POLL_MAX)
 
 
 DELIVERERS: dict[str, Deliverer] = {HISTORY_IMPORT: deliver_history_import}

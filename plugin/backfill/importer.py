@@ -22,7 +22,7 @@ from sqlalchemy.orm import Session
 from plugin.backfill import finish, runs
 from plugin.backfill.differences import repaired_counts
 from plugin.backfill.merge_orders import merge_orders
-from plugin.backfill.merge_people import merge_customers, merge_products
+from plugin.backfill.merge_people import merge_customers, merge_products, merge_statistics
 from plugin.backfill.models import (
     BULK,
     MERGED,
@@ -48,6 +48,7 @@ MERGERS: dict[str, Callable[..., None]] = {
     "customers": merge_customers,
     "products": merge_products,
     "orders": merge_orders,
+    "statistics": merge_statistics,
 }
 
 log = logging.getLogger(__name__)

@@ -9,9 +9,21 @@ from __future__ import annotations
 
 from collections import defaultdict
 from datetime import datetime
-from typing import Any
+from typing import Any, cast
 
-from sqlalchemy import ColumnElement, and_, case, delete, exists, func, literal, or_, select
+from sqlalchemy import (
+    ColumnElement,
+    Table,
+    and_,
+    case,
+    delete,
+    exists,
+    func,
+    literal,
+    or_,
+    select,
+    update,
+)
 from sqlalchemy.orm import Session
 
 from plugin.backfill.models import StagedCustomer, StagedProduct, StagedTag
@@ -21,7 +33,7 @@ from plugin.profiles.models import Customer, CustomerTag, Product, ProductTag, T
 from plugin.profiles.ownership import CONSENT_COLUMNS, PROFILE_COLUMNS
 
 SC = StagedCustomer.__table__
-C = Customer.__table__
+C = cast(Table, Customer.__table__)
 # Columns the ORM fills with Python defaults: an INSERT … SELECT must name them.
 COUNTERS = ("orders_count", "total_spent_minor", "abandoned_checkouts_count")
 WINDOW = ("spent_365d_minor", "orders_365d")
@@ -67,6 +79,29 @@ def merge_customers(
     )
     session.execute(stmt)
     merge_customer_tags(session, shop_id, run_id, lo, hi)
+
+
+def merge_statistics(
+    session: Session, shop_id: int, run_id: int, lo: int, hi: int, now: datetime
+) -> None:
+    """The statistics refresh: only `predicted_spend_tier` and `platform_rfm_group` of the
+    customers already stored, where they changed and over an older version (one UPDATE)."""
+    s = (
+        select(SC.c.platform_id, *(SC.c[c] for c in STATISTICS), SC.c.statistics_version)
+        .where(SC.c.run_id == run_id, SC.c.seq.between(lo, hi))
+        .subquery()
+    )
+    changed = or_(*(C.c[c].is_distinct_from(s.c[c]) for c in STATISTICS))
+    older = or_(C.c.statistics_version.is_(None), C.c.statistics_version < s.c.statistics_version)
+    session.execute(
+        update(C)
+        .where(C.c.shop_id == shop_id, C.c.platform_id == s.c.platform_id, changed, older)
+        .values(
+            **{c: s.c[c] for c in STATISTICS},
+            statistics_version=s.c.statistics_version,
+            updated_at=at(now),
+        )
+    )
 
 
 def _newer(column: str, excluded: Any) -> ColumnElement[bool]:

@@ -2,76 +2,43 @@
 executemany, PostgreSQL's COPY.
 
 Staging writes millions of rows; SQLAlchemy's parameter processing cost more than the
-database did. Values are converted here the way the column types would: aware datetimes
-to SQLite's stored text (as `plugin.db.UTCDateTime` writes them), JSON to text or Jsonb.
+database did. Callers hand over tuples of values the driver takes as they are: on SQLite
+a UTCDateTime is text in the form SQLAlchemy writes (`2026-01-01 00:00:00.000000`, UTC),
+JSON is text; on PostgreSQL COPY sends every value as text that the server parses into
+the column's type (a `…Z` stamp into timestamptz, JSON text into jsonb).
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from datetime import UTC, datetime
 from typing import Any
 
-import orjson
-from sqlalchemy import JSON, Connection, Table
-
-from plugin.db import UTCDateTime
+from sqlalchemy import Connection
 
 
-def _sqlite_time(value: datetime | None) -> str | None:
+def sqlite_time(value: datetime | None) -> str | None:
+    """An aware datetime as SQLite stores a UTCDateTime (plugin.db)."""
     if value is None:
         return None
-    return value.astimezone(UTC).strftime("%Y-%m-%d %H:%M:%S.%f")
+    return value.astimezone(UTC).replace(tzinfo=None).isoformat(" ", "microseconds")
 
 
-def _sqlite_json(value: Any) -> str | None:
-    return None if value is None else orjson.dumps(value).decode()
-
-
-def _converters(
-    table: Table, columns: Sequence[str], dialect: str
-) -> list[Callable[[Any], Any] | None]:
-    out: list[Callable[[Any], Any] | None] = []
-    for name in columns:
-        kind = table.c[name].type
-        if dialect == "sqlite" and isinstance(kind, UTCDateTime):
-            out.append(_sqlite_time)
-        elif isinstance(kind, JSON) or isinstance(getattr(kind, "impl", None), JSON):
-            if dialect == "sqlite":
-                out.append(_sqlite_json)
-            else:
-                from psycopg.types.json import Jsonb
-
-                out.append(lambda v: None if v is None else Jsonb(v))
-        else:
-            out.append(None)
-    return out
-
-
-def insert_rows(connection: Connection, table: Table, rows: list[dict[str, Any]]) -> None:
-    """INSERT `rows` (dicts with the same keys) into `table` with one executemany."""
+def insert_tuples(
+    connection: Connection, table: str, columns: Sequence[str], rows: Sequence[tuple[Any, ...]]
+) -> None:
+    """INSERT `rows` (tuples in the order of `columns`) into `table` in one driver call."""
     if not rows:
         return
-    dialect = connection.dialect.name
-    columns = list(rows[0])
-    marker = "?" if dialect == "sqlite" else "%s"
     names = ", ".join(f'"{c}"' for c in columns)
-    sql = f'INSERT INTO "{table.name}" ({names}) VALUES ({", ".join([marker] * len(columns))})'
-    convert = _converters(table, columns, dialect)
-    params = [
-        tuple(
-            v if f is None else f(v)
-            for f, v in zip(convert, (row[c] for c in columns), strict=True)
-        )
-        for row in rows
-    ]
     cursor = connection.connection.dbapi_connection.cursor()  # type: ignore[union-attr]
     try:
-        if dialect == "postgresql":  # COPY: several times faster than executemany there
-            with cursor.copy(f'COPY "{table.name}" ({names}) FROM STDIN') as copy:
-                for row in params:
+        if connection.dialect.name == "postgresql":  # COPY: several times faster there
+            with cursor.copy(f'COPY "{table}" ({names}) FROM STDIN') as copy:
+                for row in rows:
                     copy.write_row(row)
         else:
-            cursor.executemany(sql, params)
+            marks = ", ".join("?" * len(columns))
+            cursor.executemany(f'INSERT INTO "{table}" ({names}) VALUES ({marks})', rows)
     finally:
         cursor.close()

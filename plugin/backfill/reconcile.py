@@ -70,7 +70,9 @@ def queue_reconcile(session: Session, shop_id: int, now: datetime, every: timede
 def _last_finished_start(session: Session, shop_id: int) -> datetime:
     started = session.scalar(
         select(func.max(BackfillRun.started_at)).where(
-            BackfillRun.shop_id == shop_id, BackfillRun.state == DONE
+            BackfillRun.shop_id == shop_id,
+            BackfillRun.state == DONE,
+            BackfillRun.why != runs.STATISTICS,  # it read no customer or order updates
         )
     )
     assert started is not None  # a finished import has started

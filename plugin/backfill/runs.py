@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import or_, select, update
+from sqlalchemy import ColumnElement, or_, select, update
 from sqlalchemy.orm import Session
 
 from plugin.backfill.models import (
@@ -30,16 +30,22 @@ from plugin.backfill.models import (
 
 LEASE = timedelta(minutes=5)
 RESOURCES = ("customers", "products", "orders")
-RECONCILE = "reconcile"  # the `why` of a reconcile run (every other run is an import)
+RECONCILE = "reconcile"  # the `why` of a reconcile run
+STATISTICS = "statistics"  # the `why` of a statistics refresh (every other run is an import)
+SIDE_RUNS = (RECONCILE, STATISTICS)
 
 
 def owner_name() -> str:
     return f"{socket.gethostname()}:{os.getpid()}"
 
 
-def latest_run(session: Session, shop_id: int, *, reconcile: bool = False) -> BackfillRun | None:
-    """The shop's latest import (or, `reconcile`, its latest reconcile)."""
-    kind = BackfillRun.why == RECONCILE if reconcile else BackfillRun.why != RECONCILE
+def latest_run(
+    session: Session, shop_id: int, *, reconcile: bool = False, statistics: bool = False
+) -> BackfillRun | None:
+    """The shop's latest import (or its latest reconcile, or statistics refresh)."""
+    kind: ColumnElement[bool] = BackfillRun.why.not_in(SIDE_RUNS)
+    if reconcile or statistics:
+        kind = BackfillRun.why == (RECONCILE if reconcile else STATISTICS)
     return session.scalar(
         select(BackfillRun)
         .where(BackfillRun.shop_id == shop_id, kind)
@@ -195,9 +201,11 @@ class RunProgress:
         return any(p.state == "waiting" for p in self.phases)
 
 
-def progress(session: Session, shop_id: int, *, reconcile: bool = False) -> RunProgress | None:
-    """The latest import (or, `reconcile`, the latest reconcile) as stored."""
-    run = latest_run(session, shop_id, reconcile=reconcile)
+def progress(
+    session: Session, shop_id: int, *, reconcile: bool = False, statistics: bool = False
+) -> RunProgress | None:
+    """The latest import (or the latest reconcile, or statistics refresh) as stored."""
+    run = latest_run(session, shop_id, reconcile=reconcile, statistics=statistics)
     if run is None:
         return None
     return RunProgress(

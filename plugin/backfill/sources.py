@@ -12,11 +12,17 @@ from plugin.shops.models import Shop
 
 
 def source_for(
-    runtime: Runtime, shop: Shop, client: Any = None, since: datetime | None = None
+    runtime: Runtime,
+    shop: Shop,
+    client: Any = None,
+    since: datetime | None = None,
+    *,
+    statistics: bool = False,
 ) -> HistorySource:
     """The platform's HistorySource for `shop`; `client` (e.g. the outbox's paced client)
     replaces a plain Admin API client on the shop's stored token; `since` gives only what
-    was updated since then (the reconcile)."""
+    was updated since then (the reconcile), `statistics` only the customers' statistics
+    (the periodic refresh)."""
     if shop.platform != "shopify":
         raise ValidationError(f"no history import for platform {shop.platform!r}")
     from plugin.platforms.shopify.client import AdminClient
@@ -26,4 +32,4 @@ def source_for(
     if client is None:
         token = access_token(runtime, shop.id)
         client = AdminClient(runtime.http, runtime.settings, shop.domain, token)
-    return history_source(client, runtime.http, since)
+    return history_source(client, runtime.http, since, statistics=statistics)

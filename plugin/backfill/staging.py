@@ -3,16 +3,20 @@
 Each staged row already holds the final column values: source versions
 ("<resource updated_at>|import:<run>", so a webhook about a newer state wins whatever the
 order), casefolds, and the hashed tombstone keys that let the merge skip deleted, merged
-and redacted records in SQL.
+and redacted records in SQL. Rows are built as tuples the driver takes as they are
+(plugin.backfill.rawinsert): an import stages millions of lines, so the per-line Python
+work here is most of its cost.
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from datetime import datetime
+from operator import itemgetter
 from typing import Any
 
-from sqlalchemy import delete
+import orjson
+from sqlalchemy import delete, func, select, text
 from sqlalchemy.orm import Session
 
 from plugin.backfill.models import (
@@ -22,7 +26,7 @@ from plugin.backfill.models import (
     StagedProduct,
     StagedTag,
 )
-from plugin.backfill.rawinsert import insert_rows
+from plugin.backfill.rawinsert import insert_tuples
 from plugin.events import make_version
 from plugin.platforms.port import HistoryRow
 from plugin.profiles.customer_tags import tag_key
@@ -31,6 +35,50 @@ from plugin.profiles.tombstones import tombstone_key
 
 STAGING_TABLES = (StagedCustomer, StagedTag, StagedProduct, StagedOrder, StagedOrderLine)
 TAG_KIND = {"customers": "customer", "products": "product"}
+NO_STAMP = "0000"  # make_version's instant when a record carries no time
+KEY_CACHE = 500_000  # owners' tombstone keys remembered (each customer owns ~10 orders)
+
+BASE = ("shop_id", "run_id", "seq")
+CUSTOMER = (
+    *BASE,
+    *("platform_id", "tomb_key", "email", "email_cf", "phone", "first_name", "last_name"),
+    *("state", "verified_email", "country_code", "province_code", "city", "locale"),
+    *("platform_created_at", "platform_updated_at", "profile_version"),
+    *("email_marketing_state", "email_marketing_opt_in_level", "email_consent_updated_at"),
+    *("consent_version", "reported_orders_count", "reported_amount_spent_minor"),
+    *("predicted_spend_tier", "platform_rfm_group", "statistics_version"),
+)
+TAG = ("shop_id", "run_id", "kind", "owner_seq", "tag_cf", "tag")
+PRODUCT: tuple[str, ...] = (
+    *BASE,
+    "platform_id",
+    "title",
+    "product_type",
+    "product_type_cf",
+    "vendor",
+)
+PRODUCT += ("vendor_cf", "version")
+ORDER = (
+    *BASE,
+    *("platform_id", "tomb_key", "customer_platform_id", "customer_tomb_key", "locale"),
+    *("email", "email_cf", "name", "currency", "total_minor", "original_total_minor"),
+    *("discount_minor", "has_discount", "financial_status", "cancelled_at", "test"),
+    *("source_name", "discount_codes", "refund_ids", "app_id", "location_id", "ordered_at"),
+    *("platform_updated_at", "version"),
+)
+LINE: tuple[str, ...] = (*BASE, "order_platform_id", "platform_id", "product_platform_id")
+LINE += ("variant_platform_id", "title", "vendor", "quantity", "price_minor", "discount_minor")
+_LINE_VALUES = itemgetter(*LINE[len(BASE) :])
+_PLAIN_ORDER = itemgetter("name", "currency", "total_minor", "original_total_minor")
+
+
+def _sqlite_time(value: str | None) -> str | None:
+    """A row's UTC stamp as SQLite stores a UTCDateTime (plugin.db): naive, with a space."""
+    return value[:10] + " " + value[11:26] if value else None
+
+
+def _same(value: str | None) -> str | None:
+    return value  # PostgreSQL parses the stamp (COPY sends text) into timestamptz
 
 
 class Stager:
@@ -39,95 +87,126 @@ class Stager:
     def __init__(self, shop_id: int, run_id: int, started_at: datetime) -> None:
         self.shop_id = shop_id
         self.run_id = run_id
-        self.source = f"import:{run_id}"
+        self.suffix = f"|import:{run_id}"
         # What changes without touching updated_at (the platform's statistics and totals)
         # is versioned at the moment the run started: a later webhook wins.
-        self.snapshot_version = make_version(started_at, None, self.source)
+        self.snapshot_version = make_version(started_at, None, f"import:{run_id}")
+        self.time: Callable[[str | None], str | None] = _same
+        self._keys: dict[str, str] = {}
 
-    def version(self, instant: datetime | None) -> str:
-        return make_version(instant, None, self.source)
+    def version(self, stamp: str | None) -> str:
+        """The source version of a row whose resource time is `stamp` (make_version's form)."""
+        return (stamp or NO_STAMP) + self.suffix
 
     def stage(self, session: Session, numbered: Iterable[tuple[int, HistoryRow]]) -> int:
         """Stage `(line number, row)` pairs with one INSERT per table; returns rows staged."""
-        tables: dict[Any, list[dict[str, Any]]] = {t: [] for t in STAGING_TABLES}
-        for seq, (kind, values) in numbered:
-            base = {"shop_id": self.shop_id, "run_id": self.run_id, "seq": seq}
-            if kind == "customer":
-                tables[StagedCustomer].append(self._customer(base, values))
-                tables[StagedTag] += self._tags(seq, "customer", values["tags"], tag_key)
-            elif kind == "product":
-                tables[StagedProduct].append(self._product(base, values))
-                tables[StagedTag] += self._tags(seq, "product", values["tags"], casefold)
-            elif kind == "order":
-                tables[StagedOrder].append(self._order(base, values))
-            elif kind == "line":
-                tables[StagedOrderLine].append({**base, **values})
         connection = session.connection()
-        for table, rows in tables.items():
-            insert_rows(connection, table.__table__, rows)
-        return sum(len(rows) for table, rows in tables.items() if table is not StagedTag)
+        self.time = _sqlite_time if connection.dialect.name == "sqlite" else _same
+        out: dict[str, list[tuple[Any, ...]]] = {k: [] for k in ("c", "t", "p", "o", "l")}
+        lines, orders = out["l"].append, out["o"].append
+        shop, run = self.shop_id, self.run_id
+        for seq, (kind, values) in numbered:
+            if kind == "line":
+                lines((shop, run, seq, *_LINE_VALUES(values)))
+            elif kind == "order":
+                orders(self._order(seq, values))
+            elif kind == "customer":
+                out["c"].append(self._customer(seq, values))
+                out["t"] += self._tags(seq, "customer", values["tags"], tag_key)
+            elif kind == "product":
+                out["p"].append(self._product(seq, values))
+                out["t"] += self._tags(seq, "product", values["tags"], casefold)
+        for table, columns, key in (
+            (StagedCustomer, CUSTOMER, "c"),
+            (StagedTag, TAG, "t"),
+            (StagedProduct, PRODUCT, "p"),
+            (StagedOrder, ORDER, "o"),
+            (StagedOrderLine, LINE, "l"),
+        ):
+            insert_tuples(connection, table.__tablename__, columns, out[key])
+        return sum(len(rows) for key, rows in out.items() if key != "t")
 
-    def _customer(self, base: dict[str, Any], v: dict[str, Any]) -> dict[str, Any]:
-        row = {**base, **{k: val for k, val in v.items() if k not in ("tags", "has_consent")}}
-        email = v["email"]
-        row["email_cf"] = email.casefold() if email else None
-        row["tomb_key"] = tombstone_key(self.shop_id, v["platform_id"])
-        row["profile_version"] = self.version(v["platform_updated_at"])
-        consent_at = v["email_consent_updated_at"] or v["platform_updated_at"]
-        row["consent_version"] = self.version(consent_at) if v["has_consent"] else None
-        row["statistics_version"] = self.snapshot_version
-        return row
+    def _key(self, platform_id: str) -> str:
+        """Tombstone keys of owners, remembered: hashing is a real part of staging's cost."""
+        key = self._keys.get(platform_id)
+        if key is None:
+            if len(self._keys) >= KEY_CACHE:
+                self._keys.clear()
+            key = self._keys[platform_id] = tombstone_key(self.shop_id, platform_id)
+        return key
 
-    def _tags(self, seq: int, kind: str, tags: list[str], fold: Any) -> list[dict[str, Any]]:
+    def _customer(self, seq: int, v: dict[str, Any]) -> tuple[Any, ...]:
+        email, time, updated = v["email"], self.time, v["platform_updated_at"]
+        consent_at = v["email_consent_updated_at"]
+        consent = self.version(consent_at or updated) if v["has_consent"] else None
+        return (
+            *(self.shop_id, self.run_id, seq, v["platform_id"]),
+            tombstone_key(self.shop_id, v["platform_id"]),
+            *(email, email.casefold() if email else None, v["phone"], v["first_name"]),
+            *(v["last_name"], v["state"], v["verified_email"], v["country_code"]),
+            *(v["province_code"], v["city"], v["locale"], time(v["platform_created_at"])),
+            *(time(updated), self.version(updated), v["email_marketing_state"]),
+            *(v["email_marketing_opt_in_level"], time(consent_at), consent),
+            *(v["reported_orders_count"], v["reported_amount_spent_minor"]),
+            *(v["predicted_spend_tier"], v["platform_rfm_group"], self.snapshot_version),
+        )
+
+    def _tags(self, seq: int, kind: str, tags: list[str], fold: Any) -> list[tuple[Any, ...]]:
         unique = {fold(t): t.strip() for t in tags if t and t.strip()}
-        return [
-            {
-                "shop_id": self.shop_id,
-                "run_id": self.run_id,
-                "kind": kind,
-                "owner_seq": seq,
-                "tag_cf": cf,
-                "tag": tag,
-            }
-            for cf, tag in unique.items()
-            if cf
-        ]
+        return [(self.shop_id, self.run_id, kind, seq, cf, tag) for cf, tag in unique.items() if cf]
 
-    def _product(self, base: dict[str, Any], v: dict[str, Any]) -> dict[str, Any]:
-        return {
-            **base,
-            "platform_id": v["platform_id"],
-            "title": v["title"],
-            "product_type": v["product_type"],
-            "product_type_cf": casefold(v["product_type"]),
-            "vendor": v["vendor"],
-            "vendor_cf": casefold(v["vendor"]),
-            "version": self.version(v["updated_at"]),
-        }
+    def _product(self, seq: int, v: dict[str, Any]) -> tuple[Any, ...]:
+        kind, vendor = v["product_type"], v["vendor"]
+        return (
+            *(self.shop_id, self.run_id, seq, v["platform_id"], v["title"], kind),
+            *(casefold(kind), vendor, casefold(vendor), self.version(v["updated_at"])),
+        )
 
-    def _order(self, base: dict[str, Any], v: dict[str, Any]) -> dict[str, Any]:
-        row = {**base, **v}
-        email, customer = v["email"], v["customer_platform_id"]
-        row["email_cf"] = email.casefold() if email else None
-        row["tomb_key"] = tombstone_key(self.shop_id, v["platform_id"])
-        row["customer_tomb_key"] = tombstone_key(self.shop_id, customer) if customer else None
-        row["has_discount"] = bool(v["discount_codes"]) or bool(v["discount_minor"])
-        row["discount_codes"] = {"codes": list(v["discount_codes"])}
-        row["refund_ids"] = {"ids": list(v["refund_ids"])}
-        row["version"] = self.version(v["platform_updated_at"])
-        return row
+    def _order(self, seq: int, v: dict[str, Any]) -> tuple[Any, ...]:
+        email, customer, updated = v["email"], v["customer_platform_id"], v["platform_updated_at"]
+        codes, refunds = v["discount_codes"], v["refund_ids"]
+        return (
+            *(self.shop_id, self.run_id, seq, v["platform_id"]),
+            *(tombstone_key(self.shop_id, v["platform_id"]), customer),
+            *(self._key(customer) if customer else None, v["locale"], email),
+            *(email.casefold() if email else None, *_PLAIN_ORDER(v), v["discount_minor"]),
+            bool(codes) or bool(v["discount_minor"]),
+            *(v["financial_status"], self.time(v["cancelled_at"]), v["test"]),
+            *(v["source_name"], _json({"codes": codes}), _json({"ids": refunds})),
+            *(v["app_id"], v["location_id"], self.time(v["ordered_at"]), self.time(updated)),
+            self.version(updated),
+        )
+
+
+def _json(value: dict[str, list[Any]]) -> str:
+    """JSON columns as text: SQLite stores it, PostgreSQL's COPY parses it into jsonb."""
+    return orjson.dumps(value).decode()
 
 
 def clear_staged(session: Session, run_id: int) -> None:
-    """Delete every staged row of a run (it is done)."""
+    """Delete every staged row of a run (it is done). A table holding no other run's rows
+    (the usual case) is emptied whole: SQLite then drops its pages at once (its "truncate
+    optimization") and PostgreSQL truncates, where deleting millions of staged lines one
+    by one took seconds."""
+    postgresql = session.get_bind().dialect.name == "postgresql"
     for table in STAGING_TABLES:
-        session.execute(delete(table).where(table.run_id == run_id))
+        name = table.__tablename__
+        if postgresql:  # first, so no other run stages rows between the check and the truncate
+            session.execute(text(f'LOCK TABLE "{name}" IN ACCESS EXCLUSIVE MODE'))
+        lo, hi = session.execute(select(func.min(table.run_id), func.max(table.run_id))).one()
+        if lo != hi or (lo is not None and lo != run_id):
+            session.execute(delete(table).where(table.run_id == run_id))
+        elif postgresql:
+            session.execute(text(f'TRUNCATE "{name}"'))
+        else:
+            session.execute(delete(table))
 
 
 def clear_phase(session: Session, run_id: int, resource: str) -> None:
     """Forget what a phase staged (its export is run again: line numbers start over)."""
     tables: tuple[Any, ...] = {
         "customers": (StagedCustomer,),
+        "statistics": (StagedCustomer,),
         "products": (StagedProduct,),
         "orders": (StagedOrder, StagedOrderLine),
     }[resource]

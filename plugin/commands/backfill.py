@@ -126,6 +126,7 @@ def _print_status(runtime: Runtime, domain: str) -> None:
         report = runs.progress(session, shop.id)
         reconciled = runs.progress(session, shop.id, reconcile=True)
         predictions = quality_lines(session, shop.id)
+        refreshed = runs.progress(session, shop.id, statistics=True)
         click.echo(f"{shop.domain}: {shop.install_state}, installed {_when(shop.installed_at)}")
         click.echo(plan_line(plan_overview(session, shop)))
     if report is None:
@@ -133,6 +134,7 @@ def _print_status(runtime: Runtime, domain: str) -> None:
     else:
         _print_import(report)
     _print_reconcile(reconciled)
+    _print_statistics(refreshed)
     click.echo("\n".join(predictions))
 
 
@@ -159,6 +161,19 @@ def _print_reconcile(report: runs.RunProgress | None) -> None:
         kinds = report.counts.get(figure)
         if kinds:
             click.echo(f"  {figure:<9}" + ", ".join(f"{k} {v:,}" for k, v in sorted(kinds.items())))
+    if report.error:
+        click.echo(f"  last error: {report.error}", err=True)
+
+
+def _print_statistics(report: runs.RunProgress | None) -> None:
+    if report is None:
+        click.echo("statistics refresh: none yet (the import read them)")
+        return
+    read = report.counts.get("customers")
+    click.echo(
+        f"statistics refresh #{report.run_id}: {report.state}, "
+        f"finished {_when(report.finished_at)}" + (f", {read:,} customers read" if read else "")
+    )
     if report.error:
         click.echo(f"  last error: {report.error}", err=True)
 

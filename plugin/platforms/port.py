@@ -27,7 +27,9 @@ class PlatformAdapter(Protocol):
 
 # --- history import ------------------------------------------------------------------------
 
-HistoryRow = tuple[str, dict[str, Any]]  # (customer | product | order | line, column values)
+# (customer | product | order | line, column values); instants as fixed-width UTC text
+# ("2026-01-01T00:00:00.000000Z", the instant half of a source version)
+HistoryRow = tuple[str, dict[str, Any]]
 
 
 class ExportBusy(PlatformError):

@@ -6,11 +6,12 @@ orders and checkouts, so the cost does not grow with the shop.
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import ColumnElement, case, delete, exists, func, select
+from sqlalchemy import ColumnElement, Select, case, delete, exists, func, select
 from sqlalchemy.orm import Session
 
 from plugin.db import insert_for
@@ -36,6 +37,20 @@ def counted_orders(shop_id: int) -> list[ColumnElement[bool]]:
     return criteria
 
 
+Whose = Callable[[Any], ColumnElement[bool]]  # a customer-id column → which customers
+
+
+@dataclass(frozen=True)
+class Aggregates:
+    """What a set of customers' metrics are computed from, each keyed by customer id."""
+
+    orders: dict[int, Any]
+    abandoned: dict[int, tuple[int, datetime | None]]
+    window: dict[int, Any]
+    pending: dict[int, datetime]
+    after: timedelta  # a checkout idle this long is abandoned
+
+
 def recompute_metrics(
     session: Session, shop_id: int, customer_ids: Iterable[int | None], now: datetime
 ) -> None:
@@ -44,26 +59,40 @@ def recompute_metrics(
     if not ids:
         return
     session.flush()
-    orders = _order_aggregates(session, shop_id, ids)
-    after = timedelta(hours=abandoned_after_hours(session, shop_id))
-    cutoff = now - after
-    abandoned = _abandoned_aggregates(session, shop_id, ids, cutoff)
-    window = _window_aggregates(session, shop_id, ids, now)
-    pending = _pending_abandonment(session, shop_id, ids, cutoff)
+    found = aggregates(session, shop_id, lambda column: column.in_(ids), now)
     customers = session.scalars(
         select(Customer).where(Customer.shop_id == shop_id, Customer.id.in_(ids))
     )
     for customer in customers:
-        _set_order_metrics(customer, orders.get(customer.id))
-        count, last = abandoned.get(customer.id, (0, None))
-        customer.abandoned_checkouts_count = count
-        customer.last_abandoned_at = last
-        _set_window_metrics(customer, window.get(customer.id), pending.get(customer.id), after)
-        customer.metrics_updated_at = now
+        set_metrics(customer, customer.id, found, now)
     rebuild_purchases(session, shop_id, ids)
 
 
-def _order_aggregates(session: Session, shop_id: int, ids: list[int]) -> dict[int, Any]:
+def aggregates(session: Session, shop_id: int, whose: Whose, now: datetime) -> Aggregates:
+    """The aggregate queries of the customers `whose` selects (one statement each)."""
+    after = timedelta(hours=abandoned_after_hours(session, shop_id))
+    cutoff = now - after
+    return Aggregates(
+        _order_aggregates(session, shop_id, whose),
+        _abandoned_aggregates(session, shop_id, whose, cutoff),
+        _window_aggregates(session, shop_id, whose, now),
+        _pending_abandonment(session, shop_id, whose, cutoff),
+        after,
+    )
+
+
+def set_metrics(target: Any, customer_id: int, found: Aggregates, now: datetime) -> None:
+    """Set one customer's metric attributes on `target` (a Customer, or any object)."""
+    _set_order_metrics(target, found.orders.get(customer_id))
+    count, last = found.abandoned.get(customer_id, (0, None))
+    target.abandoned_checkouts_count = count
+    target.last_abandoned_at = last
+    window, pending = found.window.get(customer_id), found.pending.get(customer_id)
+    _set_window_metrics(target, window, pending, found.after)
+    target.metrics_updated_at = now
+
+
+def _order_aggregates(session: Session, shop_id: int, whose: Whose) -> dict[int, Any]:
     stmt = (
         select(
             Order.customer_id,
@@ -73,7 +102,7 @@ def _order_aggregates(session: Session, shop_id: int, ids: list[int]) -> dict[in
             func.max(Order.ordered_at).label("last"),
             func.sum(case((Order.has_discount.is_(True), 1), else_=0)).label("discounted"),
         )
-        .where(*counted_orders(shop_id), Order.customer_id.in_(ids))
+        .where(*counted_orders(shop_id), whose(Order.customer_id))
         .group_by(Order.customer_id)
     )
     return {row.customer_id: row for row in session.execute(stmt)}
@@ -121,7 +150,7 @@ def abandoned_checkouts(shop_id: int, cutoff: datetime) -> list[ColumnElement[bo
 
 
 def _window_aggregates(
-    session: Session, shop_id: int, ids: list[int], now: datetime
+    session: Session, shop_id: int, whose: Whose, now: datetime
 ) -> dict[int, Any]:
     stmt = (
         select(
@@ -132,7 +161,7 @@ def _window_aggregates(
         )
         .where(
             *counted_orders(shop_id),
-            Order.customer_id.in_(ids),
+            whose(Order.customer_id),
             Order.ordered_at > now - TIME_WINDOW,
         )
         .group_by(Order.customer_id)
@@ -141,14 +170,12 @@ def _window_aggregates(
 
 
 def _pending_abandonment(
-    session: Session, shop_id: int, ids: list[int], cutoff: datetime
+    session: Session, shop_id: int, whose: Whose, cutoff: datetime
 ) -> dict[int, datetime]:
     """Each customer's oldest open checkout that time has not yet made abandoned."""
     stmt = (
         select(Checkout.customer_id, func.min(checkout_activity()))
-        .where(
-            *open_checkouts(shop_id), Checkout.customer_id.in_(ids), checkout_activity() > cutoff
-        )
+        .where(*open_checkouts(shop_id), whose(Checkout.customer_id), checkout_activity() > cutoff)
         .group_by(Checkout.customer_id)
     )
     return {cid: oldest for cid, oldest in session.execute(stmt) if cid is not None}
@@ -168,12 +195,12 @@ def _set_window_metrics(
 
 
 def _abandoned_aggregates(
-    session: Session, shop_id: int, ids: list[int], cutoff: datetime
+    session: Session, shop_id: int, whose: Whose, cutoff: datetime
 ) -> dict[int, tuple[int, datetime | None]]:
     activity = checkout_activity()
     stmt = (
         select(Checkout.customer_id, func.count(), func.max(activity))
-        .where(*abandoned_checkouts(shop_id, cutoff), Checkout.customer_id.in_(ids))
+        .where(*abandoned_checkouts(shop_id, cutoff), whose(Checkout.customer_id))
         .group_by(Checkout.customer_id)
     )
     return {cid: (int(n), last) for cid, n, last in session.execute(stmt) if cid is not None}
@@ -233,7 +260,16 @@ def rebuild_purchases(session: Session, shop_id: int, ids: list[int]) -> None:
     session.execute(
         delete(Purchase).where(Purchase.shop_id == shop_id, Purchase.customer_id.in_(ids))
     )
-    stmt = (
+    stmt = purchase_lines(shop_id, lambda column: column.in_(ids))
+    rows = [_purchase(shop_id, row) for row in session.execute(stmt)]
+    if rows:  # the table, not the class: a Core executemany, not the ORM's bulk insert
+        session.execute(insert_for(session, Purchase.__table__), rows)
+
+
+def purchase_lines(shop_id: int, whose: Whose) -> Select[Any]:
+    """The lines of the counted orders of the customers `whose` selects, with what their
+    purchase rows are made of."""
+    return (
         select(
             Order.customer_id,
             Order.id,
@@ -251,11 +287,8 @@ def rebuild_purchases(session: Session, shop_id: int, ids: list[int]) -> None:
             Product,
             (Product.shop_id == shop_id) & (Product.platform_id == OrderLine.product_platform_id),
         )
-        .where(*counted_orders(shop_id), Order.customer_id.in_(ids), Order.ordered_at.is_not(None))
+        .where(*counted_orders(shop_id), whose(Order.customer_id), Order.ordered_at.is_not(None))
     )
-    rows = [_purchase(shop_id, row) for row in session.execute(stmt)]
-    if rows:  # the table, not the class: a Core executemany, not the ORM's bulk insert
-        session.execute(insert_for(session, Purchase.__table__), rows)
 
 
 def _purchase(shop_id: int, row: Any) -> dict[str, Any]:

@@ -167,6 +167,12 @@ def subscription_updated(payload: dict[str, Any], b: Build) -> list[ev.Event]:
     ]
 
 
+def export_finished(payload: dict[str, Any], b: Build) -> list[ev.Event]:
+    data = load(pp.BulkFinishSchema(), payload, b.topic)
+    status = str(data["status"]).lower()
+    return [ev.ExportFinished(b.version(None), data["admin_graphql_api_id"], status)]
+
+
 def data_requested(payload: dict[str, Any], b: Build) -> list[ev.Event]:
     data = load(pp.DataRequestSchema(), payload, b.topic)
     person = data["customer"]
@@ -224,6 +230,7 @@ BUILDERS: dict[str, Builder] = {
     "app/uninstalled": app_uninstalled,
     "app/scopes_update": scopes_updated,
     "app_subscriptions/update": subscription_updated,
+    "bulk_operations/finish": export_finished,
     "customers/data_request": data_requested,
     "customers/redact": redact_requested,
     "shop/redact": shop_redact_requested,

@@ -23,6 +23,7 @@ from plugin.platforms.shopify.history_rows import flatten_page, instant, rows_fr
 
 RESOURCES = ("customers", "products", "orders")  # the order the import merges them in
 RECONCILED = ("customers", "orders")  # products: looked up when an order line names one
+STATISTICS = ("statistics",)  # the customers' statistics only (no webhook changes them)
 URL_LIFETIME = timedelta(days=7)
 BUSY_CODES = ("LIMIT_REACHED", "OPERATION_IN_PROGRESS")
 ALL_ORDERS_SCOPE = "read_all_orders"
@@ -99,7 +100,7 @@ class ShopifyHistory:
 
     def page(self, resource: str, cursor: str | None) -> Page:
         data = self._paced(PAGED_HISTORY[resource], {"after": cursor, "query": self.search})
-        connection = data[resource]
+        connection = data["customers" if resource == "statistics" else resource]
         info = connection.get("pageInfo") or {}
         return Page(
             list(flatten_page(connection.get("nodes") or ())),
@@ -136,8 +137,22 @@ class ShopifyUpdates(ShopifyHistory):
         super().__init__(client, http, f"updated_at:>='{stamp}'")
 
 
+class ShopifyStatistics(ShopifyHistory):
+    """The periodic refresh's source: every customer's `statistics` (predictedSpendTier,
+    rfmGroup), which Shopify recomputes without sending any webhook; one bulk query."""
+
+    resources = STATISTICS
+
+
 def history_source(
-    client: AdminClient | Any, http: requests.Session, since: datetime | None = None
+    client: AdminClient | Any,
+    http: requests.Session,
+    since: datetime | None = None,
+    *,
+    statistics: bool = False,
 ) -> ShopifyHistory:
-    """The whole history, or (`since`) what was updated since then."""
+    """The whole history, (`since`) what was updated since then, or (`statistics`) the
+    customers' statistics only."""
+    if statistics:
+        return ShopifyStatistics(client, http)
     return ShopifyHistory(client, http) if since is None else ShopifyUpdates(client, http, since)

@@ -105,13 +105,35 @@ PAGED_HISTORY_ORDERS = document(
     """,
 )
 
+# The periodic refresh of what changes without any webhook (the customers' statistics).
+STATISTICS_FIELDS = "id statistics { predictedSpendTier rfmGroup }"
+
+BULK_CUSTOMER_STATISTICS = document(
+    "BulkCustomerStatistics",
+    "query BulkCustomerStatistics { customers { edges { node { " + STATISTICS_FIELDS + " } } } }",
+)
+
+PAGED_CUSTOMER_STATISTICS = document(
+    "PagedCustomerStatistics",
+    f"""
+    query PagedCustomerStatistics($after: String, $query: String) {{
+      customers(query: $query, first: 250, after: $after) {{
+        nodes {{ {STATISTICS_FIELDS} }}
+        pageInfo {{ hasNextPage endCursor }}
+      }}
+    }}
+    """,
+)
+
 BULK_HISTORY = {
     "customers": BULK_HISTORY_CUSTOMERS,
     "products": BULK_HISTORY_PRODUCTS,
     "orders": BULK_HISTORY_ORDERS,
+    "statistics": BULK_CUSTOMER_STATISTICS,
 }
 PAGED_HISTORY = {
     "customers": PAGED_HISTORY_CUSTOMERS,
     "products": PAGED_HISTORY_PRODUCTS,
     "orders": PAGED_HISTORY_ORDERS,
+    "statistics": PAGED_CUSTOMER_STATISTICS,
 }

@@ -3,7 +3,8 @@
 Hand-written rather than marshmallow: an import parses millions of lines, and each row
 must carry exactly what the webhook mapping (payload_customers, payload_orders) gives the
 profile store: platform ids as numeric text, money in minor units of the shop currency,
-enum values lowercased as REST payloads spell them, the same line discount rule.
+enum values lowercased as REST payloads spell them, the same line discount rule. Instants
+are fixed-width UTC text (`stamp`), the form source versions carry.
 """
 
 from __future__ import annotations
@@ -23,7 +24,14 @@ Numbered = tuple[int, Row]  # (the line's position in the given lines, its row)
 
 _GID = re.compile(r"^gid://shopify/([A-Za-z]+)/([0-9]+)")
 _PLAIN = re.compile(r"^-?[0-9]+\.[0-9]{2}$")
+GID_PREFIX = "gid://shopify/"
 KINDS = {"Customer": "customer", "Product": "product", "Order": "order", "LineItem": "line"}
+PREFIXES = {kind: f"{GID_PREFIX}{name}/" for name, kind in KINDS.items()}
+_SHOPIFY_STAMP = len("2026-01-01T00:00:00Z")  # how Shopify writes a DateTime
+_OFFSET_STAMP = len("2026-01-01T00:00:00+00:00")
+_REPEATED: dict[str, str | None] = {}  # ids that recur across lines (products, customers)
+REPEATED_MAX = 200_000
+_CENTS: dict[str, bool] = {}  # currency → has two decimals
 
 
 def numeric_id(gid: Any) -> str | None:
@@ -34,6 +42,34 @@ def numeric_id(gid: Any) -> str | None:
     return match.group(2) if match else None
 
 
+def _id(gid: Any, prefix: str) -> str | None:
+    """numeric_id, quicker for a gid of the expected type (most of an import's work is
+    ids: four per line item)."""
+    if type(gid) is str and gid.startswith(prefix):
+        number = gid[len(prefix) :]
+        if number.isdigit() and number.isascii():
+            return number
+    return numeric_id(gid)
+
+
+def _repeated_id(gid: Any) -> str | None:
+    """numeric_id of an id many lines name (a product, a variant, an order's customer)."""
+    try:
+        return _REPEATED[gid]
+    except KeyError:
+        if len(_REPEATED) >= REPEATED_MAX:
+            _REPEATED.clear()
+        number = _REPEATED[gid] = numeric_id(gid)
+        return number
+    except TypeError:  # not hashable: not an id
+        return None
+
+
+def _owned_id(owner: Any) -> str | None:
+    """The numeric id of `{ id }` (a product, a customer, an app), or None."""
+    return _repeated_id(owner.get("id")) if owner else None
+
+
 def instant(value: Any) -> datetime | None:
     if not value:
         return None
@@ -41,13 +77,34 @@ def instant(value: Any) -> datetime | None:
     return moment.replace(tzinfo=UTC) if moment.tzinfo is None else moment.astimezone(UTC)
 
 
+def stamp(value: Any) -> str | None:
+    """A DateTime as fixed-width UTC text, `2026-01-01T00:00:00.000000Z`: the instant half of
+    a source version (plugin.events.make_version), so it compares in time order as text.
+    Shopify's own form is rewritten without parsing; any other ISO form is parsed."""
+    if not value:
+        return None
+    text = str(value)
+    if len(text) == _SHOPIFY_STAMP and text[10] == "T" and text[19] == "Z":
+        return text[:19] + ".000000Z"
+    if len(text) == _OFFSET_STAMP and text[10] == "T" and text.endswith("+00:00"):
+        return text[:19] + ".000000Z"
+    moment = instant(text)
+    assert moment is not None
+    return moment.isoformat(timespec="microseconds")[:26] + "Z"
+
+
 def minor(money: Any) -> tuple[int, str] | None:
     """A MoneyV2 (or a MoneyBag's shopMoney) as (minor units, currency)."""
-    if not isinstance(money, dict):
+    if type(money) is not dict:
         return None
     money = money.get("shopMoney", money)
     amount, currency = str(money["amount"]), str(money["currencyCode"])
-    if _PLAIN.match(amount) and currency_exponent(currency) == 2:
+    cents = _CENTS.get(currency)
+    if cents is None:
+        if len(_CENTS) >= REPEATED_MAX:
+            _CENTS.clear()
+        cents = _CENTS[currency] = currency_exponent(currency) == 2
+    if cents and _PLAIN.match(amount):
         return int(amount.replace(".", "")), currency  # the common case, exactly
     return to_minor(amount, currency), currency
 
@@ -57,18 +114,32 @@ def _lower(value: Any) -> str | None:
 
 
 def rows_from_lines(lines: Iterable[bytes | str | dict[str, Any]]) -> Iterator[Numbered]:
-    """(position, row) per line; a line of an unknown kind is skipped, a bad one refused."""
+    """(position, row) per line; a line of an unknown kind is skipped, a bad one refused
+    (not JSON, nested deeper than the parser allows, not an object, missing fields)."""
     for position, raw in enumerate(lines):
-        node = raw if isinstance(raw, dict) else orjson.loads(raw)
+        node = raw if isinstance(raw, dict) else _parse(position, raw)
         gid = node.get("id")
-        match = _GID.match(gid) if isinstance(gid, str) else None
-        kind = KINDS.get(match.group(1)) if match else None
-        if kind is None:
+        if "__parentId" in node and type(gid) is str and gid.startswith(PREFIXES["line"]):
+            kind = "line"  # most lines: no need to look the type up
+        else:
+            match = _GID.match(gid) if isinstance(gid, str) else None
+            kind = KINDS.get(match.group(1), "") if match else ""
+        if not kind:
             continue
         try:
             yield position, (kind, BUILDERS[kind](node))
-        except (KeyError, TypeError, ValueError) as exc:
+        except (KeyError, TypeError, ValueError, AttributeError, AssertionError) as exc:
             raise ValidationError(f"history line {gid}: {type(exc).__name__} {exc}") from None
+
+
+def _parse(position: int, raw: bytes | str) -> dict[str, Any]:
+    try:
+        node = orjson.loads(raw)  # refuses nesting deeper than 1024 levels, as it should
+    except orjson.JSONDecodeError as exc:
+        raise ValidationError(f"history line {position + 1}: not JSON ({exc})") from None
+    if type(node) is not dict:
+        raise ValidationError(f"history line {position + 1}: not a JSON object")
+    return node
 
 
 def customer_row(node: dict[str, Any]) -> dict[str, Any]:
@@ -78,7 +149,7 @@ def customer_row(node: dict[str, Any]) -> dict[str, Any]:
     spent = minor(node.get("amountSpent"))
     stats = node.get("statistics") or {}
     return {
-        "platform_id": numeric_id(node["id"]),
+        "platform_id": _id(node["id"], PREFIXES["customer"]),
         "email": email.get("emailAddress"),
         "phone": phone.get("phoneNumber"),
         "first_name": node.get("firstName"),
@@ -89,12 +160,12 @@ def customer_row(node: dict[str, Any]) -> dict[str, Any]:
         "province_code": address.get("provinceCode"),
         "city": address.get("city"),
         "locale": node.get("locale") or None,
-        "platform_created_at": instant(node.get("createdAt")),
-        "platform_updated_at": instant(node.get("updatedAt")),
+        "platform_created_at": stamp(node.get("createdAt")),
+        "platform_updated_at": stamp(node.get("updatedAt")),
         "has_consent": bool(email),
         "email_marketing_state": _lower(email.get("marketingState")),
         "email_marketing_opt_in_level": _lower(email.get("marketingOptInLevel")),
-        "email_consent_updated_at": instant(email.get("marketingUpdatedAt")),
+        "email_consent_updated_at": stamp(email.get("marketingUpdatedAt")),
         "reported_orders_count": _int(node.get("numberOfOrders")),
         "reported_amount_spent_minor": spent[0] if spent else None,
         "predicted_spend_tier": stats.get("predictedSpendTier"),
@@ -114,7 +185,7 @@ def product_row(node: dict[str, Any]) -> dict[str, Any]:
         "product_type": node.get("productType") or None,
         "vendor": node.get("vendor") or None,
         "tags": list(node.get("tags") or ()),
-        "updated_at": instant(node.get("updatedAt")),
+        "updated_at": stamp(node.get("updatedAt")),
     }
 
 
@@ -124,8 +195,8 @@ def order_row(node: dict[str, Any]) -> dict[str, Any]:
     original = minor(node.get("totalPriceSet"))
     discount = minor(node.get("totalDiscountsSet"))
     return {
-        "platform_id": numeric_id(node["id"]),
-        "customer_platform_id": numeric_id((node.get("customer") or {}).get("id")),
+        "platform_id": _id(node["id"], PREFIXES["order"]),
+        "customer_platform_id": _owned_id(node.get("customer")),
         "locale": node.get("customerLocale"),
         "email": node.get("email"),
         "name": node.get("name"),
@@ -135,14 +206,14 @@ def order_row(node: dict[str, Any]) -> dict[str, Any]:
         "discount_minor": discount[0] if discount else None,
         "discount_codes": list(node.get("discountCodes") or ()),
         "financial_status": _lower(node.get("displayFinancialStatus")),
-        "cancelled_at": instant(node.get("cancelledAt")),
+        "cancelled_at": stamp(node.get("cancelledAt")),
         "test": bool(node.get("test")),
         "source_name": node.get("sourceName"),
         "refund_ids": [numeric_id(r.get("id")) for r in node.get("refunds") or ()],
-        "app_id": numeric_id((node.get("app") or {}).get("id")),
-        "location_id": numeric_id((node.get("retailLocation") or {}).get("id")),
-        "ordered_at": instant(node.get("processedAt") or node.get("createdAt")),
-        "platform_updated_at": instant(node.get("updatedAt")),
+        "app_id": _owned_id(node.get("app")),
+        "location_id": _owned_id(node.get("retailLocation")),
+        "ordered_at": stamp(node.get("processedAt") or node.get("createdAt")),
+        "platform_updated_at": stamp(node.get("updatedAt")),
     }
 
 
@@ -151,10 +222,10 @@ def line_row(node: dict[str, Any]) -> dict[str, Any]:
     assert price is not None
     allocations = node.get("discountAllocations") or ()
     return {
-        "order_platform_id": numeric_id(node["__parentId"]),
-        "platform_id": numeric_id(node["id"]),
-        "product_platform_id": numeric_id((node.get("product") or {}).get("id")),
-        "variant_platform_id": numeric_id((node.get("variant") or {}).get("id")),
+        "order_platform_id": _id(node["__parentId"], PREFIXES["order"]),
+        "platform_id": _id(node["id"], PREFIXES["line"]),
+        "product_platform_id": _owned_id(node.get("product")),
+        "variant_platform_id": _owned_id(node.get("variant")),
         "title": node.get("title"),
         "vendor": node.get("vendor"),
         "quantity": int(node["quantity"]),
@@ -164,6 +235,8 @@ def line_row(node: dict[str, Any]) -> dict[str, Any]:
 
 
 def _allocated(allocations: Any) -> int:
+    if not allocations:
+        return 0
     total = 0
     for allocation in allocations:
         amount = minor(allocation["allocatedAmountSet"])

@@ -154,6 +154,13 @@ class AppSubscriptionUpdateSchema(PayloadSchema):
     app_subscription = fields.Nested(AppSubscriptionSchema, required=True)
 
 
+class BulkFinishSchema(PayloadSchema):
+    """bulk_operations/finish: the operation's gid and status, not its result url."""
+
+    admin_graphql_api_id = fields.String(required=True)
+    status = fields.String(required=True)
+
+
 class PersonSchema(PayloadSchema):
     id = ShopifyId(required=True)
     email = fields.String(allow_none=True)
