@@ -34,7 +34,7 @@ from plugin.segments.evaluator_realtime import evaluate_customers
 from plugin.segments.evaluator_sweep import refresh_inputs
 from plugin.segments.models import SWEEP
 from plugin.segments.preview import preview_query
-from plugin.segments.services import create_segment
+from plugin.segments.services import create_segment, disable_segment
 
 DEFAULT_OUT = Path(__file__).resolve().parent.parent / "docs" / "benchmarks.md"
 STEADY_SHARE = 0.005
@@ -116,8 +116,15 @@ class SizeResult:
         return values[min(len(values) - 1, int(p / 100 * len(values)))] if values else 0.0
 
 
+# The predictive built-ins read model scores this store never fits (the sweep does not
+# refit here): they are switched off, and the model is benchmarked by benchmarks.predictions.
+PREDICTIVE = ("At risk of churn", "Next purchase due", "High predicted value")
+
+
 def create_rules(runtime: Runtime, shop_id: int) -> None:
     with runtime.sessions.begin() as session:
+        for name in PREDICTIVE:
+            disable_segment(session, shop_id, name, now=NOW)
         for name, query in CUSTOM_RULES.items():
             create_segment(session, shop_id, name, query, now=NOW)
 

@@ -34,8 +34,9 @@ def test_every_answer_carries_its_cost_and_the_throttle_status(simulator: Simula
     client.execute(SHOP_INFO)
     first = client.last_cost
     assert first is not None and (first.maximum, first.restore_rate) == (2000.0, 100.0)
-    # One point each: shop, currentAppInstallation, and its accessScopes list (no size given).
-    assert first.requested == first.actual == 3
+    # One point each: shop, currentAppInstallation, and its accessScopes and
+    # activeSubscriptions lists (no size given).
+    assert first.requested == first.actual == 4
     client.execute(CUSTOMER_TAGS_ADD, {"id": ALICE, "tags": ["a"]})
     assert client.last_cost is not None and client.last_cost.requested == 10
     assert client.last_cost.available < first.available
