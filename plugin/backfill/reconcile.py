@@ -10,6 +10,7 @@ what the webhooks already brought is checked and left alone.
 from __future__ import annotations
 
 import logging
+from collections.abc import Callable
 from datetime import datetime, timedelta
 
 from sqlalchemy import func, select
@@ -30,16 +31,27 @@ log = logging.getLogger(__name__)
 
 def reconcile_shops(runtime: Runtime, now: datetime) -> None:
     """Queue a reconcile for every installed shop that is due (the scheduler's job)."""
-    hours = runtime.settings.reconcile_hours
+    queue_where_due(runtime, now, runtime.settings.reconcile_hours, queue_reconcile, "reconcile")
+
+
+def queue_where_due(
+    runtime: Runtime,
+    now: datetime,
+    hours: int,
+    queue: Callable[[Session, int, datetime, timedelta], int | None],
+    what: str,
+) -> None:
+    """For each installed Shopify shop (the one platform with a history source), `queue`
+    a run every `hours` (0: never), one transaction per shop."""
     if hours <= 0:
         return
     for shop_id, platform, domain in installed_shops(runtime):
-        if platform != "shopify":  # the one platform with a history source
+        if platform != "shopify":
             continue
         with runtime.sessions.begin() as session:
-            run_id = queue_reconcile(session, shop_id, now, timedelta(hours=hours))
+            run_id = queue(session, shop_id, now, timedelta(hours=hours))
         if run_id is not None:
-            log.info("backfill.reconcile_queued shop=%s run=%s", domain, run_id)
+            log.info("backfill.%s_queued shop=%s run=%s", what, domain, run_id)
 
 
 def queue_reconcile(session: Session, shop_id: int, now: datetime, every: timedelta) -> int | None:

@@ -10,7 +10,6 @@ It is a run like the import, driven by the same outbox row, resumable the same w
 
 from __future__ import annotations
 
-import logging
 from datetime import datetime, timedelta
 
 from sqlalchemy.orm import Session
@@ -18,26 +17,16 @@ from sqlalchemy.orm import Session
 from plugin.backfill import runs
 from plugin.backfill.delivery import enqueue_import
 from plugin.backfill.models import DONE, FAILED
-from plugin.jobs import installed_shops
+from plugin.backfill.reconcile import queue_where_due
 from plugin.runtime import Runtime
 
 RESOURCES = ("statistics",)
-
-log = logging.getLogger(__name__)
 
 
 def refresh_statistics(runtime: Runtime, now: datetime) -> None:
     """Queue a statistics refresh for every installed shop that is due (the scheduler's job)."""
     hours = runtime.settings.statistics_hours
-    if hours <= 0:
-        return
-    for shop_id, platform, domain in installed_shops(runtime):
-        if platform != "shopify":  # the one platform with a history source
-            continue
-        with runtime.sessions.begin() as session:
-            run_id = queue_statistics(session, shop_id, now, timedelta(hours=hours))
-        if run_id is not None:
-            log.info("backfill.statistics_queued shop=%s run=%s", domain, run_id)
+    queue_where_due(runtime, now, hours, queue_statistics, "statistics")
 
 
 def queue_statistics(session: Session, shop_id: int, now: datetime, every: timedelta) -> int | None:
