@@ -14,7 +14,7 @@ from admin_ui.api.schemas import (
     RetriedSchema,
     RetryRequestSchema,
 )
-from admin_ui.api.segments import load
+from admin_ui.api.segments import load, page_document
 from admin_ui.api.spec import api_route
 from admin_ui.embedded import runtime
 from admin_ui.pages.activity import activity_context
@@ -40,12 +40,8 @@ def list_activity() -> Response:
     args = load(ActivityQuerySchema(), request.args)
     context = activity_context(args["failed"], args["page"], args["per_page"])
     pushed, customers = context["pushed"], context["customers"]
-    document = {
-        "items": [activity_json(r, customers.get(r.customer_id or 0)) for r in pushed.rows],
-        "total": pushed.total,
-        "page": pushed.page,
-        "per_page": pushed.per_page,
-        "pages": pushed.pages,
+    items = [activity_json(r, customers.get(r.customer_id or 0)) for r in pushed.rows]
+    document = page_document(items, pushed) | {
         "skipped": [
             decision_json(f, customers.get(f.customer_id or 0)) for f in context["decisions"]
         ],

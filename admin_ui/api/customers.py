@@ -8,7 +8,7 @@ from flask import jsonify, request
 from werkzeug.wrappers import Response
 
 from admin_ui.api.schemas import CustomerSchema, PageQuerySchema, TimelinePageSchema
-from admin_ui.api.segments import load
+from admin_ui.api.segments import load, page_document
 from admin_ui.api.spec import api_route
 from admin_ui.embedded import runtime
 from admin_ui.viewer import current_viewer
@@ -65,11 +65,5 @@ def timeline(customer_id: str) -> Response:
         if found is None:
             raise NotFoundError(f"no customer {customer_id}")
         page = customer_timeline(db, shop_id, found.id, **args)
-    document = {
-        "items": [asdict(e) for e in page.entries],
-        "total": page.total,
-        "page": page.page,
-        "per_page": page.per_page,
-        "pages": page.pages,
-    }
+    document = page_document([asdict(e) for e in page.entries], page)
     return jsonify(TimelinePageSchema().dump(document))

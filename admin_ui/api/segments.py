@@ -42,6 +42,18 @@ MEMBER_PARAMS = [
 ]
 
 
+def page_document(items: list[Any], page: Any) -> dict[str, Any]:
+    """A page of a list as every paged API answers it (`page` has total, page, per_page and
+    pages, as the paged queries return them)."""
+    return {
+        "items": items,
+        "total": page.total,
+        "page": page.page,
+        "per_page": page.per_page,
+        "pages": page.pages,
+    }
+
+
 def load(schema: Any, data: Any) -> dict[str, Any]:
     try:
         loaded: dict[str, Any] = schema.load(data)
@@ -110,13 +122,7 @@ def segment_members(slug: str) -> Response:
             page=args["page"],
             per_page=args["per_page"],
         )
-    document = {
-        "items": [asdict(r) for r in page.rows],
-        "total": page.total,
-        "page": page.page,
-        "per_page": page.per_page,
-        "pages": page.pages,
-    }
+    document = page_document([asdict(r) for r in page.rows], page)
     return jsonify(MemberPageSchema().dump(document))
 
 
