@@ -3,6 +3,7 @@ Shopify): the install subscribes to it, and its delivery makes the waiting impor
 
 from __future__ import annotations
 
+import time
 from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 
@@ -53,6 +54,15 @@ def waiting_import(runtime, shop_id: int) -> tuple[list[str], int]:
     raise AssertionError("the exports did not start")
 
 
+def completed(simulator, operations: list[str]) -> None:
+    """Wait for the simulated exports to finish: Shopify sends `finish` only after that."""
+    ids = [int(gid.rsplit("/", 1)[1]) for gid in operations]
+    deadline = time.monotonic() + 30
+    while any(simulator.state.bulk_operations[i].running for i in ids):
+        assert time.monotonic() < deadline, "the simulated exports did not finish"
+        time.sleep(0.05)
+
+
 def postpone(runtime, shop_id: int, until: datetime) -> None:
     with runtime.sessions.begin() as session:
         session.execute(
@@ -99,6 +109,7 @@ def test_the_finish_webhook_makes_the_waiting_import_due_now(importing, simulato
     now = datetime.now(UTC)
     later = now + timedelta(minutes=10)  # a long poll interval
     postpone(importing, shop_id, later)
+    completed(simulator, operations)
 
     finish(importing, shop_id, "gid://shopify/BulkOperation/999999", now)  # someone else's
     assert due_at(importing, shop_id) == later

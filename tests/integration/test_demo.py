@@ -104,6 +104,22 @@ def _figures(directory: Path) -> dict[str, int]:
         engine.dispose()
 
 
+def _tag_pushes(directory: Path, up_to: int | None = None) -> int:
+    """The last tag push queued (`up_to` None), or how many up to `up_to` are still owed."""
+    engine = create_engine(f"sqlite:///{directory / 'demo.db'}")
+    try:
+        with engine.connect() as conn:
+            if up_to is None:
+                return int(conn.scalar(text("select max(id) from outbox")) or 0)
+            owed = (
+                "select count(*) from outbox where kind in ('tags', 'bulk_tags')"
+                " and state in ('pending', 'sending') and id <= :up_to"
+            )
+            return int(conn.scalar(text(owed), {"up_to": up_to}))
+    finally:
+        engine.dispose()
+
+
 def _tagged_at_simulator(directory: Path) -> int:
     state = SimulatorState("k", "s")
     assert snapshot.load(state, directory / "simulator.pickle") is not None
@@ -113,11 +129,16 @@ def _tagged_at_simulator(directory: Path) -> int:
 def test_demo_installs_imports_goes_live_stops_on_ctrl_c_and_continues(demo_dir: Path) -> None:
     first = DemoProcess(demo_dir)
     first.wait_for("demo is ready")
+    imported_tags = _tag_pushes(demo_dir)
     # The checkouts left 10+ hours ago: the trigger scan (each minute) fires them.
     deadline = time.monotonic() + 150
     while _figures(demo_dir)["fired"] == 0 and time.monotonic() < deadline:
         time.sleep(2)
     first.wait_for(" live: ", count=3)
+    # The import's tags go out at the shop's rate limit: wait for them, as a merchant would.
+    deadline = time.monotonic() + 240
+    while _tag_pushes(demo_dir, up_to=imported_tags) and time.monotonic() < deadline:
+        time.sleep(1)
     assert first.interrupt() == 0, first.output
     assert "Stopped." in first.output
     assert "Building the demo shop" in first.output
