@@ -47,7 +47,7 @@ from plugin.platforms.shopify.simulator.server import SimulatorHandle, start_sim
 SHOP = "cdnow-chaos.myshopify.com"
 API_KEY = "chaos-api-key"
 API_SECRET = "shpss_chaos" + "0" * 32
-QUIET_TIMEOUT_SECONDS = 1800
+QUIET_TIMEOUT_SECONDS = 3600  # a 20,000-delivery backlog on a loaded machine
 DEFAULT_OUT = PROJECT / "docs" / "reliability.md"
 
 log = logging.getLogger("benchmarks.chaos")

@@ -18,7 +18,14 @@ from sqlalchemy.orm import Session
 
 from plugin.db import insert_for
 from plugin.outbox.models import CANCELLED, DEAD, DONE, PENDING, SENDING, OutboxItem
-from plugin.outbox.retries import ERROR_LIMIT, describe, is_transient, retry_delay
+from plugin.outbox.retries import (
+    ERROR_LIMIT,
+    describe,
+    is_rate_limited,
+    is_transient,
+    rate_limit_delay,
+    retry_delay,
+)
 
 MAX_ATTEMPTS = 12  # about 6 hours of capped backoff; then the row is dead
 MAX_AGE = timedelta(days=2)  # no row is retried beyond this, whatever its attempts
@@ -221,11 +228,18 @@ def later(
 def fail(session: Session, item: OutboxItem, exc: Exception, now: datetime) -> None:
     """Record a failed attempt: a permanent refusal is dead with its reason; a transient one
     is retried with capped, fully jittered exponential backoff (never sooner than the
-    shop's `Retry-After` or throttle wait), until MAX_ATTEMPTS or MAX_AGE."""
-    item.attempts += 1
+    shop's `Retry-After` or throttle wait), until MAX_ATTEMPTS or MAX_AGE. A rate-limit
+    answer is not an attempt: a busy Black-Friday shop throttles often, and counting each
+    one would back rows off for an hour and then park them as dead."""
     item.updated_at = now
     reason = describe(exc)
     item.last_error = reason
+    if is_rate_limited(exc) and not _too_old(item, now):
+        item.state = PENDING
+        item.next_attempt_at = now + rate_limit_delay(exc)
+        session.flush()
+        return
+    item.attempts += 1
     if not is_transient(exc):
         _dead(item, reason, now)
     elif item.attempts >= MAX_ATTEMPTS:

@@ -110,6 +110,29 @@ def test_without_pacing_the_same_load_is_throttled(
     assert simulator.state.throttled_count[SHOP] > 0
     throttled = [r for r in outbox_rows(sim_runtime, kind=TAGS) if r.state == PENDING]
     assert throttled and all("Throttled" in (r.last_error or "") for r in throttled)
+    # Being told to slow down is not a failed attempt: due again after the shop's wait.
+    soon = utcnow() + timedelta(seconds=10)
+    assert all(r.attempts == 0 and r.next_attempt_at <= soon for r in throttled)
+
+
+def test_a_shop_that_keeps_throttling_delays_rows_by_its_wait_and_never_kills_them(
+    sim_runtime: Runtime, simulator: SimulatorHandle
+) -> None:
+    installed_shop(sim_runtime, simulator)
+    simulator.state.switches.tag_webhooks = False
+    customers_with_orders(sim_runtime, simulator, 3)
+    simulator.state.switches.throttle_graphql = MAX_ATTEMPTS * 3  # more refusals than attempts
+    now = utcnow()
+    for _ in range(MAX_ATTEMPTS * 5):
+        delivery.deliver_due(sim_runtime, now=now, pacer=NoPacing())
+        now += timedelta(seconds=10)  # a throttle wait is seconds, not exponential backoff
+
+    assert simulator.state.throttled_count[SHOP] == MAX_ATTEMPTS * 3
+    rows = outbox_rows(sim_runtime, kind=TAGS)
+    assert {r.state for r in rows} == {DONE}
+    assert {r.attempts for r in rows} == {1}  # the one that went through
+    for n in range(1, 4):
+        assert BUYERS in simulator.state.customer_tags(SHOP, n)
 
 
 def test_retry_waits_at_least_what_the_shop_asked() -> None:
