@@ -71,6 +71,24 @@ class PreviewSchema(Schema):
     notices = fields.List(fields.String())
 
 
+class CompleteQuerySchema(Schema):
+    query = fields.String(load_default="", validate=validate.Length(max=10_000))
+    cursor = fields.Integer(load_default=None, validate=validate.Range(min=0))
+
+
+class SuggestionSchema(Schema):
+    text = fields.String()
+    kind = fields.String()
+    detail = fields.String()
+    count = fields.Integer(allow_none=True)
+
+
+class CompletionSchema(Schema):
+    start = fields.Integer()
+    end = fields.Integer()
+    suggestions = fields.List(fields.Nested(SuggestionSchema))
+
+
 class MembersQuerySchema(Schema):
     page = fields.Integer(load_default=1, validate=validate.Range(min=1))
     per_page = fields.Integer(load_default=50, validate=validate.Range(min=1, max=MAX_PER_PAGE))

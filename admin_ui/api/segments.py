@@ -10,6 +10,8 @@ from marshmallow import ValidationError as SchemaError
 from werkzeug.wrappers import Response
 
 from admin_ui.api.schemas import (
+    CompleteQuerySchema,
+    CompletionSchema,
     MemberPageSchema,
     MembersQuerySchema,
     PreviewRequestSchema,
@@ -24,6 +26,8 @@ from admin_ui.viewer import current_viewer
 from plugin.db import utcnow
 from plugin.errors import ValidationError
 from plugin.segments import services
+from plugin.segments.completion import complete
+from plugin.segments.completion_values import shop_values
 from plugin.segments.errors import QueryError
 from plugin.segments.health import health_flags
 from plugin.segments.members import customers_by_ids, member_page
@@ -98,6 +102,24 @@ def preview_segment() -> Response:
         return _json(body, 400)
     document = asdict(result) | {"sample": [asdict(c) for c in sample]}
     return jsonify(PreviewSchema().dump(document))
+
+
+@api_route(
+    "/api/segments/complete",
+    "GET",
+    summary="Autocomplete at the cursor: fields, operators and the shop's values",
+    response=CompletionSchema(),
+    query=[
+        {"name": "query", "in": "query", "required": False, "schema": {"type": "string"}},
+        {"name": "cursor", "in": "query", "required": False, "schema": {"type": "integer"}},
+    ],
+)
+def complete_query() -> Response:
+    args = load(CompleteQuerySchema(), request.args)
+    with runtime().sessions() as db:
+        values = shop_values(db, current_viewer().shop_id)
+        completion = complete(args["query"], args["cursor"], values)
+    return jsonify(CompletionSchema().dump(asdict(completion)))
 
 
 @api_route(

@@ -9,11 +9,12 @@ from typing import Any
 from urllib.parse import urlencode
 
 from playwright.sync_api import Page, expect
-from sqlalchemy import update
+from sqlalchemy import select, update
 
 from plugin import crypto
 from plugin.db import utcnow
 from plugin.platforms.shopify.simulator import host_param, mint_session_token
+from plugin.profiles.models import Customer, CustomerTag
 from plugin.segments.preview import preview_query
 from plugin.shops.admin_links import issue_admin_link
 from plugin.shops.models import Shop
@@ -195,3 +196,40 @@ def test_change_a_trigger_setting_then_open_a_members_timeline(
         page.goto(f"{live_app.url}/admin/{path}")
         expect(page.locator("html")).to_have_attribute("lang", "pl")
         screenshot(page, f"pl-{path.replace('/', '-')}")
+
+
+def test_autocomplete_by_keyboard_and_mouse_down_to_the_shops_own_tags(
+    page: Page, live_app: LiveApp
+) -> None:
+    shop = seed_shop(live_app.runtime, "complete.myshopify.com", people(8))
+    with live_app.runtime.sessions.begin() as session:
+        ids = session.scalars(
+            select(Customer.id).where(Customer.shop_id == shop.shop_id).order_by(Customer.id)
+        ).all()
+        session.add_all(
+            CustomerTag(shop_id=shop.shop_id, customer_id=cid, tag="vip", tag_cf="vip")
+            for cid in ids[:3]
+        )
+    page.goto(admin_link(live_app, shop))
+    page.get_by_role("link", name="New segment").first.click()
+    rule = page.get_by_role("combobox", name="Rule")
+    suggestions = page.get_by_role("listbox", name="Suggestions")
+
+    rule.click()
+    page.keyboard.type("number_of_or")
+    expect(suggestions.get_by_role("option")).to_have_count(1)
+    expect(suggestions.get_by_role("option")).to_contain_text("number_of_orders")
+    page.keyboard.press("ArrowDown")
+    expect(rule).to_have_attribute("aria-activedescendant", "query-suggestion-0")
+    page.keyboard.press("Enter")
+    expect(rule).to_have_value("number_of_orders ")
+    expect(suggestions.get_by_role("option").first).to_contain_text("=")  # operators next
+    page.keyboard.type(">= 0 AND customer_tags CONTAINS 'v")
+    option = suggestions.get_by_role("option", name=re.compile("'vip'"))
+    expect(option).to_contain_text("customers: 3")
+    screenshot(page, "en-editor-autocomplete")
+    option.click()
+    expect(rule).to_have_value("number_of_orders >= 0 AND customer_tags CONTAINS 'vip' ")
+    expect(page.locator("#preview-count")).to_have_attribute("data-count", "3")
+    page.keyboard.press("Escape")
+    expect(suggestions).to_be_hidden()

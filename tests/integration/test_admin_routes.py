@@ -87,6 +87,9 @@ CASES: dict[str, Case] = {
     "admin_ui.api.preview_segment": Case(
         "POST", "/api/segments/preview", json={"query": "number_of_orders >= 0"}
     ),
+    "admin_ui.api.complete_query": Case(
+        "GET", "/api/segments/complete?query=customer_tags%20CONTAINS%20%27"
+    ),
     "admin_ui.api.segment_members": Case("GET", f"/api/segments/{SLUG}/members", scoped=True),
     "admin_ui.api.push_segment_tag": Case(
         "PUT", f"/api/segments/{SLUG}/push_tag", json={"push_tag": False}, scoped=True
