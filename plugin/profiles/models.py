@@ -31,6 +31,14 @@ class Customer(Base):
         UniqueConstraint("shop_id", "platform_id"),
         Index("ix_customers_shop_email_cf", "shop_id", "email_cf"),
         Index("ix_customers_shop_time_metrics_due_at", "shop_id", "time_metrics_due_at"),
+        # Covering: shop totals, the RFM grid and cut-offs, prospects read only this index.
+        Index(
+            "ix_customers_shop_order_metrics",
+            "shop_id",
+            "orders_count",
+            "total_spent_minor",
+            "last_order_at",
+        ),
     )
 
     id: Mapped[int] = mapped_column(BigIntPK, primary_key=True)
