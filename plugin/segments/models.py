@@ -109,6 +109,15 @@ class SegmentMembership(Base):
             "segment_id",
             "exited_at",
         ),
+        # Stays entered in a window (RFM movement, conversions): covering, no stay is read.
+        Index(
+            "ix_segment_memberships_entered",
+            "shop_id",
+            "segment_id",
+            "entered_at",
+            "entered_reason",
+            "customer_id",
+        ),
     )
 
     id: Mapped[int] = mapped_column(BigIntPK, primary_key=True)

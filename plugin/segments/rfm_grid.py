@@ -4,7 +4,10 @@ moved between RFM groups over a window.
 No table keeps RFM groups over time, so movement is read from the stays of the RFM
 built-in segments (`rfm_<group>`): a customer's group at an instant is the RFM segment
 they were in then. It is exact while those segments are on and swept; a group switched
-off has no stays to read.
+off has no stays to read. A stay opened by the segment's first evaluation or a rule edit
+is the app starting to track, not the customer moving (as in the KPIs' conversions): only
+customers with another kind of entry in the window are compared, which also keeps the
+query to the few who moved instead of every ranked customer.
 """
 
 from __future__ import annotations
@@ -16,7 +19,7 @@ from sqlalchemy import and_, case, func, or_, select
 from sqlalchemy.orm import Session
 
 from plugin.profiles.models import Customer
-from plugin.segments.models import Segment, SegmentMembership
+from plugin.segments.models import INITIAL, RULE_EDIT, Segment, SegmentMembership
 from plugin.segments.rfm import PROSPECTS, RFM_TABLE, rfm_population, rfm_score
 from plugin.segments.rfm_models import RfmCutoffs
 
@@ -94,6 +97,12 @@ def rfm_movement(session: Session, shop_id: int, since: datetime) -> list[Move]:
     if not groups:
         return []
     stays = SegmentMembership
+    movers = select(stays.customer_id).where(
+        stays.shop_id == shop_id,
+        stays.segment_id.in_(list(groups)),
+        stays.entered_at > since,
+        stays.entered_reason.not_in((INITIAL, RULE_EDIT)),
+    )
     was_in = and_(
         stays.entered_at <= since, or_(stays.exited_at.is_(None), stays.exited_at > since)
     )
@@ -108,6 +117,7 @@ def rfm_movement(session: Session, shop_id: int, since: datetime) -> list[Move]:
             stays.shop_id == shop_id,
             stays.segment_id.in_(list(groups)),
             or_(stays.exited_at.is_(None), stays.exited_at > since),
+            stays.customer_id.in_(movers),
         )
         .group_by(stays.customer_id)
         .subquery()

@@ -11,7 +11,7 @@ from flask.testing import FlaskClient
 from sqlalchemy import select, update
 
 from plugin.db import utcnow
-from plugin.segments.models import SWEEP, Segment, SegmentMembership
+from plugin.segments.models import REALTIME, SWEEP, Segment, SegmentMembership
 from plugin.segments.services import segment_summaries
 from tests.support.admin import SeededShop, sign_in
 
@@ -77,8 +77,18 @@ def test_movement_reads_the_rfm_segment_stays(
         session.execute(
             update(SegmentMembership)
             .where(SegmentMembership.id == stay.id)
-            .values(entered_at=now - timedelta(days=10))
+            .values(entered_at=now - timedelta(days=10), entered_reason=SWEEP)
         )
+        # Another customer's first order 5 days ago put them in their first group.
+        newcomer = session.scalars(
+            select(SegmentMembership).where(
+                SegmentMembership.segment_id.in_([slugs[s] for s in slugs if s.startswith("rfm-")]),
+                SegmentMembership.customer_id != stay.customer_id,
+                SegmentMembership.exited_at.is_(None),
+            )
+        ).first()
+        assert newcomer is not None
+        newcomer.entered_at, newcomer.entered_reason = now - timedelta(days=5), REALTIME
         session.add(
             SegmentMembership(
                 shop_id=admin_shop.shop_id, segment_id=slugs["rfm-champions"],
@@ -89,6 +99,7 @@ def test_movement_reads_the_rfm_segment_stays(
     moves = admin_client.get("/api/rfm").get_json()["movement"]
     assert {"before": "champions", "after": "at_risk", "customers": 1} in moves
     newcomers = sum(m["customers"] for m in moves if m["before"] is None)
-    assert newcomers == 30 - 1  # everyone else entered a group at the seeding sweep
+    # Everyone else entered a group at the segments' first evaluation: tracking, not moving.
+    assert newcomers == 1
     page = admin_client.get("/admin/rfm").get_data(as_text=True)
     assert '<tr data-from="champions" data-to="at_risk">' in page
