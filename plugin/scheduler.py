@@ -33,6 +33,7 @@ from plugin.jobs import (
 from plugin.outbox.jobs import deliver_outbox, refresh_tokens
 from plugin.runtime import Runtime
 from plugin.shops.oauth_states import purge_oauth_states
+from plugin.tagsync.backlog import fold_tag_backlogs
 from plugin.triggers.scan import scan_due_triggers
 
 log = logging.getLogger(__name__)
@@ -77,6 +78,8 @@ def default_jobs() -> list[Job]:
         Job("segments.sweep", sweep_segments, timedelta(minutes=1)),
         Job("segments.daily", segment_daily_kpis, timedelta(minutes=30)),
         Job("outbox.delivery", deliver_outbox, timedelta(seconds=2), exclusive=False),
+        # A burst of one-customer tag rows past the shop's bulk threshold → one bulk row.
+        Job("tagsync.fold_backlog", fold_tag_backlogs, timedelta(seconds=30)),
         Job("shops.token_refresh", refresh_tokens, timedelta(minutes=5)),
         Job("triggers.scan", scan_due_triggers, timedelta(minutes=1)),
         # Checks which shops are due (SHOPSEG_RECONCILE_HOURS); the outbox reads the shop.
