@@ -131,7 +131,14 @@ def test_the_customer_api_carries_rfm(
     admin_client: FlaskClient, admin_shop: SeededShop, csrf: str
 ) -> None:
     data = admin_client.get(f"/api/customers/{CUSTOMER}").get_json()
-    assert data["rfm"] == {"r": 1, "f": 4, "m": 4, "group": "at_risk"}
+    assert data["rfm"] == {
+        "r": 1,
+        "f": 4,
+        "m": 4,
+        "group": "at_risk",
+        "shopify_group": None,  # this shop was not imported from Shopify
+        "shopify_spend_tier": None,
+    }
 
 
 def test_members_lists_link_to_the_customer_page(
