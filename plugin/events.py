@@ -112,6 +112,7 @@ class ProductData:
     vendor: str | None
     tags: tuple[str, ...]
     updated_at: datetime | None
+    category_id: str | None = None  # the product taxonomy category (platform's own id)
 
 
 # --- events -------------------------------------------------------------------------------

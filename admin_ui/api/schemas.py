@@ -147,7 +147,13 @@ class RfmScoresSchema(Schema):
     r = fields.Integer(allow_none=True)
     f = fields.Integer(allow_none=True)
     m = fields.Integer(allow_none=True)
-    group = fields.String(allow_none=True)
+    group = fields.String(allow_none=True, metadata={"description": "this app's (rfm_segment)"})
+    shopify_group = fields.String(
+        allow_none=True, metadata={"description": "Shopify's own (rfm_group), once imported"}
+    )
+    shopify_spend_tier = fields.String(
+        allow_none=True, metadata={"description": "Shopify's predicted_spend_tier, once imported"}
+    )
 
 
 class TimelineEntrySchema(Schema):

@@ -183,7 +183,8 @@ def _tag_row(
 def merge_products(session: Session, shop_id: int, run_id: int, lo: int, hi: int) -> None:
     """Upsert staged products over older versions; the written ones get their tag lists."""
     sp, p = StagedProduct.__table__, Product.__table__
-    columns = ["title", "product_type", "product_type_cf", "vendor", "vendor_cf", "version"]
+    columns = ["title", "product_type", "product_type_cf", "vendor", "vendor_cf", "category_id"]
+    columns.append("version")
     query = select(literal(shop_id), sp.c.platform_id, *(sp.c[c] for c in columns)).where(
         sp.c.run_id == run_id, sp.c.seq.between(lo, hi)
     )

@@ -130,6 +130,7 @@ class StagedProduct(Base):
     product_type_cf: Mapped[str | None] = mapped_column(String(255))
     vendor: Mapped[str | None] = mapped_column(String(255))
     vendor_cf: Mapped[str | None] = mapped_column(String(255))
+    category_id: Mapped[str | None] = mapped_column(String(64))
     version: Mapped[str] = mapped_column(String(128))
 
 

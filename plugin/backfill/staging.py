@@ -57,7 +57,7 @@ PRODUCT: tuple[str, ...] = (
     "product_type_cf",
     "vendor",
 )
-PRODUCT += ("vendor_cf", "version")
+PRODUCT += ("vendor_cf", "category_id", "version")
 ORDER = (
     *BASE,
     *("platform_id", "tomb_key", "customer_platform_id", "customer_tomb_key", "locale"),
@@ -159,7 +159,8 @@ class Stager:
         kind, vendor = v["product_type"], v["vendor"]
         return (
             *(self.shop_id, self.run_id, seq, v["platform_id"], v["title"], kind),
-            *(casefold(kind), vendor, casefold(vendor), self.version(v["updated_at"])),
+            *(casefold(kind), vendor, casefold(vendor), v.get("category_id")),
+            self.version(v["updated_at"]),
         )
 
     def _order(self, seq: int, v: dict[str, Any]) -> tuple[Any, ...]:

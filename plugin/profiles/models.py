@@ -129,6 +129,9 @@ class Product(Base):
     product_type_cf: Mapped[str | None] = mapped_column(String(255))
     vendor: Mapped[str | None] = mapped_column(String(255))
     vendor_cf: Mapped[str | None] = mapped_column(String(255))
+    # the platform's product taxonomy category, its own id without the GID prefix
+    # (Shopify `aa-1-13-8`: each id extends its parent's, so a prefix names a subtree)
+    category_id: Mapped[str | None] = mapped_column(String(64))
     version: Mapped[str | None] = mapped_column(String(128))
 
 

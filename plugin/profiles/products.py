@@ -28,6 +28,7 @@ def upsert_product(session: Session, shop_id: int, data: ProductData, version: s
     product.product_type_cf = casefold(data.product_type)
     product.vendor = data.vendor
     product.vendor_cf = casefold(data.vendor)
+    product.category_id = data.category_id
     product.version = version
     _replace_tags(session, product, data.tags)
     _update_purchases(session, product)

@@ -1,12 +1,12 @@
-"""One customer for the admin: RFM scores and group as the segment language computes them,
-and segment stays with since-when and the recorded reason."""
+"""One customer for the admin: RFM scores and group as the segment language computes them
+(ours beside Shopify's imported ones), and segment stays with since-when and the reason."""
 
 from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime
 
-from sqlalchemy import select
+from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from plugin.profiles.models import Customer
@@ -22,6 +22,9 @@ class Rfm:
     f: int | None
     m: int | None
     group: str | None  # a key of plugin.segments.rfm.GROUPS; None before the first sweep
+    # Shopify's own (`rfm_group`, `predicted_spend_tier`), lower case; None until imported
+    shopify_group: str | None = None
+    shopify_spend_tier: str | None = None
 
 
 @dataclass(frozen=True)
@@ -36,13 +39,16 @@ class Stay:
 
 
 def customer_rfm(session: Session, shop_id: int, customer_id: int) -> Rfm:
-    """The customer's R, F, M scores (1-5) and group, from the shop's stored cut-offs."""
+    """The customer's R, F, M scores (1-5) and group, from the shop's stored cut-offs, and
+    the group and spend tier Shopify computed (they differ: Shopify's cut-offs are unknown)."""
     row = session.execute(
         select(
             rfm_score(shop_id, "r"),
             rfm_score(shop_id, "f"),
             rfm_score(shop_id, "m"),
             rfm_group(shop_id),
+            func.lower(Customer.platform_rfm_group),
+            func.lower(Customer.predicted_spend_tier),
         ).where(Customer.shop_id == shop_id, Customer.id == customer_id)
     ).one_or_none()
     return Rfm(*row) if row is not None else Rfm(None, None, None, None)

@@ -99,7 +99,7 @@ BUILTINS: tuple[Builtin, ...] = (
         "The top 10% by predicted spend over the next 12 months.",
     ),
     *(
-        Builtin(f"rfm_{key}", f"RFM: {name}", f"rfm_group = '{value}'", f"RFM group {name}.")
+        Builtin(f"rfm_{key}", f"RFM: {name}", f"rfm_segment = '{value}'", f"RFM group {name}.")
         for key, name, value in RFM_GROUPS
     ),
 )

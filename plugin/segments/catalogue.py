@@ -40,7 +40,7 @@ class FieldSpec:
     description: str
     example: str
     dimension: str
-    computed_by: str = "event"  # event | sweep | model
+    computed_by: str = "event"  # event | sweep | model | import (the platform's own value)
     value_source: str | None = None  # where suggestions come from (autocomplete)
     shopify_alias: str | None = None  # Shopify's filter name when the field is Shopify's
     platforms: tuple[str, ...] = ("shopify",)
@@ -71,6 +71,7 @@ RFM_GROUPS = (
     "DORMANT",
     "PROSPECTS",
 )
+SPEND_TIERS = ("HIGH", "MEDIUM", "LOW")  # Shopify's CustomerPredictedSpendTier
 LIFECYCLE_STAGES = ("PROSPECT", "NEW", "ACTIVE", "REGULAR", "AT_RISK", "INACTIVE")
 PREDICTION_KINDS = ("MODEL", "HEURISTIC")
 
@@ -155,11 +156,21 @@ _FIELDS: tuple[FieldSpec, ...] = (
     _shopify(
         "rfm_group",
         "enum",
-        "Recency x frequency-monetary group (transparent cut-offs).",
+        "Shopify's own RFM group (Customer.statistics), imported; null until imported.",
         "rfm_group = 'NEEDS_ATTENTION'",
         "predictive",
-        computed_by="sweep",
+        computed_by="import",
         enum_values=RFM_GROUPS,
+        value_source="enum",
+    ),
+    _shopify(
+        "predicted_spend_tier",
+        "enum",
+        "Shopify's predicted spend tier (Customer.statistics), imported; null until imported.",
+        "predicted_spend_tier = 'HIGH'",
+        "predictive",
+        computed_by="import",
+        enum_values=SPEND_TIERS,
         value_source="enum",
     ),
     _shopify(
@@ -178,6 +189,16 @@ _FIELDS: tuple[FieldSpec, ...] = (
         "customer_countries CONTAINS 'PL'",
         "geographic",
         value_source="customers.country_code",
+    ),
+    FieldSpec(
+        "rfm_segment",
+        "enum",
+        "This app's RFM group: Shopify's group names over transparent cut-offs.",
+        "rfm_segment = 'NEEDS_ATTENTION'",
+        "predictive",
+        computed_by="sweep",
+        enum_values=RFM_GROUPS,
+        value_source="enum",
     ),
     FieldSpec(
         "lifecycle_stage",
@@ -320,6 +341,12 @@ _FIELDS: tuple[FieldSpec, ...] = (
     ),
 )
 FIELDS: dict[str, FieldSpec] = {f.name: f for f in _FIELDS}
+# Names whose meaning changed: a query using one gets this notice (saved queries were
+# rewritten by migration 0012; a pasted or API query may still mean the old field).
+CHANGED_MEANING: dict[str, str] = {
+    "rfm_group": "rfm_group is Shopify's own RFM group (imported); this app's computed group,"
+    " which rfm_group meant before, is now rfm_segment",
+}
 
 
 def all_names() -> list[str]:
@@ -328,6 +355,7 @@ def all_names() -> list[str]:
 
 
 __all__ = [
+    "CHANGED_MEANING",
     "FIELDS",
     "FUNCTIONS",
     "NOT_AVAILABLE",

@@ -122,9 +122,12 @@ def _row_expr(function: str, param: str, ctx: CompileContext) -> tuple[Any, str]
         ("products_purchased", "product_type"): (Purchase.product_type_cf, "string"),
         ("products_purchased", "vendor"): (Purchase.vendor_cf, "string"),
         ("products_purchased", "tag"): (Purchase.product_platform_id, "tag"),
+        ("products_purchased", "category"): (Purchase.product_platform_id, "category"),
         ("products_purchased", "date"): (Purchase.ordered_at, "date"),
         ("orders_placed", "date"): (Order.ordered_at, "date"),
         ("orders_placed", "amount"): (Order.net_total_minor, "money"),
+        ("orders_placed", "location_id"): (Order.location_id, "id"),
+        ("orders_placed", "app_id"): (Order.app_id, "id"),
         ("abandoned_checkouts", "date"): (checkout_activity(), "date"),
     }
     return columns[(function, param)]
@@ -166,6 +169,8 @@ def _row_condition(function: str, param: ast.Param, ctx: CompileContext) -> Cond
         return negate_if(present(expr, ordered(expr, op, values[0], type_, ctx)), negated)
     if type_ == "tag":
         return negate_if(present(expr, expr.in_(_tagged_products(values, ctx))), negated)
+    if type_ == "category":
+        return negate_if(present(expr, expr.in_(_categorised_products(values, ctx))), negated)
     keys = [_row_key(v, type_) for v in values]
     return negate_if(present(expr, expr.in_(keys)), negated)
 
@@ -184,6 +189,24 @@ def _tagged_products(values: tuple[ast.Value, ...], ctx: CompileContext) -> Sele
         .join(ProductTag, ProductTag.product_id == Product.id)
         .where(Product.shop_id == ctx.shop_id, ProductTag.tag_cf.in_(tags))
     )
+
+
+def category_key(value: ast.Value) -> str:
+    """`'gid://shopify/TaxonomyCategory/aa-1'` or `'aa-1'` → `aa-1`: the stored form (the
+    platform's own id, lower case)."""
+    assert isinstance(value, ast.Str)
+    return value.value.strip().rsplit("/", 1)[-1].lower()
+
+
+def _categorised_products(values: tuple[ast.Value, ...], ctx: CompileContext) -> Select[Any]:
+    """Products in any of the categories or below one: a child's id extends its parent's
+    (`aa-1-13` is under `aa-1`, `aa-10` is not)."""
+    column = Product.category_id
+    hits = []
+    for key in dict.fromkeys(category_key(v) for v in values):
+        below = key.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_") + "-%"
+        hits.append(or_(column == key, column.like(below, escape="\\")))
+    return select(Product.platform_id).where(Product.shop_id == ctx.shop_id, or_(*hits))
 
 
 def _aggregate_condition(function: str, param: ast.Param, ctx: CompileContext) -> Cond:

@@ -34,7 +34,7 @@ from plugin.shops.models import Shop, ShopSetting
 
 BATCH_SIZE = 50_000
 # Virtual fields computed from the shop's cut-off row, which only the sweep rewrites.
-THRESHOLD_FIELDS = frozenset({"rfm_group", "rfm_r", "rfm_f", "rfm_m", "vip", "lifecycle_stage"})
+THRESHOLD_FIELDS = frozenset({"rfm_segment", "rfm_r", "rfm_f", "rfm_m", "vip", "lifecycle_stage"})
 QUOTED = re.compile(r"'(?:\\.|[^'\\])*'")
 
 log = logging.getLogger(__name__)

@@ -1,6 +1,6 @@
 """The mask SELECT, with heavy virtual fields computed once per customer row.
 
-Each `rfm_group = '…'` rule would otherwise inline the whole RFM CASE (scores against the
+Each `rfm_segment = '…'` rule would otherwise inline the whole RFM CASE (scores against the
 shop's cut-off row) again: eleven RFM segments made one statement of some 900 parameters,
 which PostgreSQL took ~40 ms to plan and ~6 ms to start. Fields read by the rules that are
 virtual (CASE expressions over stored columns) are computed in one derived table joined on
@@ -25,7 +25,7 @@ if TYPE_CHECKING:
 # Virtual fields worth computing once per row (CASE expressions with subqueries).
 HOISTED = frozenset(
     {
-        "rfm_group",
+        "rfm_segment",
         "rfm_r",
         "rfm_f",
         "rfm_m",

@@ -55,7 +55,10 @@ FIELDS: dict[str, Builder] = {
     "customer_account_status": lambda _ctx: func.lower(Customer.state),
     "customer_language": _column(Customer.locale),
     "customer_email_domain": lambda _ctx: email_domain(Customer.email_cf),
-    "rfm_group": lambda ctx: rfm.rfm_group(ctx.shop_id),
+    # Shopify's own values, stored as Shopify writes them (upper case)
+    "rfm_group": lambda _ctx: func.lower(Customer.platform_rfm_group),
+    "predicted_spend_tier": lambda _ctx: func.lower(Customer.predicted_spend_tier),
+    "rfm_segment": lambda ctx: rfm.rfm_group(ctx.shop_id),
     "rfm_r": lambda ctx: rfm.rfm_score(ctx.shop_id, "r"),
     "rfm_f": lambda ctx: rfm.rfm_score(ctx.shop_id, "f"),
     "rfm_m": lambda ctx: rfm.rfm_score(ctx.shop_id, "m"),

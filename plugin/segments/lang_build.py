@@ -9,6 +9,7 @@ from lark import Token, Transformer
 
 from plugin.segments import ast
 from plugin.segments.catalogue import (
+    CHANGED_MEANING,
     FIELDS,
     FUNCTIONS,
     OPERATORS,
@@ -66,6 +67,7 @@ def function_spec(name: Token) -> FunctionSpec:
 # Operators each parameter type takes inside MATCHES.
 PARAM_OPERATORS = {
     "id": ("=", "IN"),
+    "category": ("=", "IN"),
     "string": ("=", "IN"),
     "date": ("=", "<", "<=", ">", ">=", "BETWEEN"),
     "money": ("=", "<", "<=", ">", ">=", "BETWEEN"),
@@ -103,19 +105,26 @@ class Builder(Transformer[Token, Any]):
         return ast.And(_flatten(ast.And, [i for i in items if not isinstance(i, Token)]))
 
     # --- field conditions
+    def field(self, name: Token, op: str) -> tuple[str, str, tuple[str, ...]]:
+        found = field_spec(name, op)
+        notice = CHANGED_MEANING.get(found[0])
+        if notice is not None and notice not in self.notices:
+            self.notices.append(notice)
+        return found
+
     def comparison(self, items: list[Any]) -> ast.Comparison:
         name, op, raw = items
-        key, type_, enums = field_spec(name, str(op))
+        key, type_, enums = self.field(name, str(op))
         return ast.Comparison(key, str(op), self.value(raw, key, type_, enums))
 
     def between(self, items: list[Any]) -> ast.Between:
         name, _, low, _, high = items
-        key, type_, enums = field_spec(name, "BETWEEN")
+        key, type_, enums = self.field(name, "BETWEEN")
         return ast.Between(key, self.value(low, key, type_, enums), self.value(high, key, type_))
 
     def in_list(self, items: list[Any], negated: bool = False) -> ast.InList:
         name, raws = items[0], items[-1]
-        key, type_, enums = field_spec(name, "IN")
+        key, type_, enums = self.field(name, "IN")
         return ast.InList(key, tuple(self.value(r, key, type_, enums) for r in raws), negated)
 
     def not_in_list(self, items: list[Any]) -> ast.InList:
@@ -123,14 +132,14 @@ class Builder(Transformer[Token, Any]):
 
     def contains(self, items: list[Any], negated: bool = False) -> ast.Contains:
         name, raw = items[0], items[-1]
-        key, _, _ = field_spec(name, "CONTAINS")
+        key, _, _ = self.field(name, "CONTAINS")
         return ast.Contains(key, self.value(raw, key, "string"), negated)
 
     def not_contains(self, items: list[Any]) -> ast.Contains:
         return self.contains(items, negated=True)
 
     def is_null(self, items: list[Any], negated: bool = False) -> ast.IsNull:
-        key, _, _ = field_spec(items[0], "IS NULL")
+        key, _, _ = self.field(items[0], "IS NULL")
         return ast.IsNull(key, negated)
 
     def is_not_null(self, items: list[Any]) -> ast.IsNull:
@@ -152,10 +161,22 @@ class Builder(Transformer[Token, Any]):
     def matches(self, items: list[Any], negated: bool = False) -> ast.Matches:
         spec = function_spec(items[0])
         raw = [p for p in items[2:] if p is not None]
-        return ast.Matches(spec.name, tuple(self.param(spec, p) for p in raw), negated)
+        return ast.Matches(spec.name, self.params(spec, raw), negated)
 
     def not_matches(self, items: list[Any]) -> ast.Matches:
         return self.matches([items[0], *items[2:]], negated=True)
+
+    def params(self, spec: FunctionSpec, raws: list[RawParam]) -> tuple[ast.Param, ...]:
+        """Each parameter checked; one Shopify takes at most once (`location_id`) may not
+        come again, as Shopify refuses it (the error points at the repeat)."""
+        out: list[ast.Param] = []
+        for raw in raws:
+            param = self.param(spec, raw)
+            once = spec.param(param.field)
+            if once is not None and once.once and any(p.field == param.field for p in out):
+                raise fail(f"{spec.name} takes {param.field} at most once", raw[1])
+            out.append(param)
+        return tuple(out)
 
     def param(self, spec: FunctionSpec, raw: RawParam) -> ast.Param:
         kind, name, op, raws = raw

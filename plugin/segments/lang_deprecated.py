@@ -22,7 +22,7 @@ def rewrite_old_call(builder: Builder, items: list[Any]) -> ast.Matches:
     truth = str(raw[1]).lower()
     if str(op) not in ("=", "!=") or raw[0] != "word" or truth not in ("true", "false"):
         raise fail(f"{spec.name}(…) expects = true or = false", op)
-    params = tuple(builder.param(spec, _raw_param(arg)) for arg in args if arg is not None)
+    params = builder.params(spec, [_raw_param(arg) for arg in args if arg is not None])
     matches = ast.Matches(spec.name, params, negated=(truth == "true") == (str(op) == "!="))
     from plugin.segments.printer import to_text
 

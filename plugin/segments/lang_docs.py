@@ -31,9 +31,9 @@ def function_table() -> str:
     for spec in FUNCTIONS.values():
         for param in spec.params:
             kind = "aggregate (HAVING)" if param.aggregate else "per row"
-            rows.append(
-                f"| `{spec.name}` | `{param.name}` | {param.type} | {kind} | {param.description} |"
-            )
+            notes = ("ours, not Shopify's: " if param.extension else "") + param.description
+            notes += " At most once." if param.once else ""
+            rows.append(f"| `{spec.name}` | `{param.name}` | {param.type} | {kind} | {notes} |")
     return "\n".join(rows)
 
 

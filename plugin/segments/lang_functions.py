@@ -11,6 +11,8 @@ class ParamSpec:
     type: str
     description: str
     aggregate: bool = False  # compiles to HAVING over the matching rows
+    extension: bool = False  # ours, not a parameter of Shopify's function
+    once: bool = False  # Shopify takes it at most once in one MATCHES
 
 
 @dataclass(frozen=True)
@@ -41,16 +43,24 @@ FUNCTIONS: dict[str, FunctionSpec] = {
         FunctionSpec(
             "products_purchased",
             "Customers with a counted order line matching every parameter.",
-            "products_purchased MATCHES (product_type = 'shoes', date >= -90d)",
+            "products_purchased MATCHES (category = 'gid://shopify/TaxonomyCategory/aa-1', "
+            "date >= -90d)",
             "psychographic",
             (
                 ParamSpec("id", "id", "The product's platform id."),
                 ParamSpec("tag", "string", "A tag of the product (case-insensitive)."),
-                ParamSpec("product_type", "string", "Product type (case-insensitive)."),
-                ParamSpec("vendor", "string", "Vendor (case-insensitive)."),
+                ParamSpec(
+                    "category",
+                    "category",
+                    "The product's taxonomy category or one below it (a GID or its last part).",
+                ),
                 _DATE,
                 ParamSpec("count", "integer", "Orders with such a line.", aggregate=True),
                 ParamSpec("sum_quantity", "integer", "Units in such lines.", aggregate=True),
+                ParamSpec(
+                    "product_type", "string", "Product type (case-insensitive).", extension=True
+                ),
+                ParamSpec("vendor", "string", "Vendor (case-insensitive).", extension=True),
             ),
             shopify_alias="products_purchased",
             aliases=(("quantity", "sum_quantity"),),
@@ -65,6 +75,10 @@ FUNCTIONS: dict[str, FunctionSpec] = {
                 ParamSpec("amount", "money", "The order's net total."),
                 ParamSpec("count", "integer", "Orders matching.", aggregate=True),
                 ParamSpec("sum_amount", "money", "Net total of orders matching.", aggregate=True),
+                ParamSpec(
+                    "location_id", "id", "The point-of-sale location of the order.", once=True
+                ),
+                ParamSpec("app_id", "id", "The app (sales channel) that created it.", once=True),
             ),
             shopify_alias="orders_placed",
         ),
@@ -89,7 +103,6 @@ NOT_AVAILABLE: tuple[str, ...] = (
     "customer_cities",
     "customer_regions",
     "customer_within_distance",
-    "predicted_spend_tier",
     "product_subscription_status",
     "sms_subscription_status",
     "store_credit_accounts",

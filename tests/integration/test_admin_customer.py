@@ -81,6 +81,9 @@ def test_the_customer_page_shows_metrics_rfm_and_segments_with_why(
     # Everyone's last order was yesterday (a tie: R 1); three orders rank high in F and M.
     assert rfm is not None and "R 1 · F 4 · M 4" in rfm.group(1) and "At risk" in rfm.group(1)
     assert re.search(r'<tr data-segment="rfm-at-risk" class="current">', page)  # agrees
+    # Shopify's own group and spend tier beside ours: none imported for this shop yet
+    shopify = re.search(r'<div class="card" id="shopify-rfm">(.*?)</div>', page, re.S)
+    assert shopify is not None and shopify.group(1).count("Not imported") == 2
     assert admin_client.get("/admin/customers/424242").status_code == 404
 
 
@@ -131,7 +134,14 @@ def test_the_customer_api_carries_rfm(
     admin_client: FlaskClient, admin_shop: SeededShop, csrf: str
 ) -> None:
     data = admin_client.get(f"/api/customers/{CUSTOMER}").get_json()
-    assert data["rfm"] == {"r": 1, "f": 4, "m": 4, "group": "at_risk"}
+    assert data["rfm"] == {
+        "r": 1,
+        "f": 4,
+        "m": 4,
+        "group": "at_risk",
+        "shopify_group": None,  # this shop was not imported from Shopify
+        "shopify_spend_tier": None,
+    }
 
 
 def test_members_lists_link_to_the_customer_page(
@@ -143,3 +153,31 @@ def test_members_lists_link_to_the_customer_page(
         "/admin/segments/_preview", data={"query": "number_of_orders = 3", "csrf_token": csrf}
     ).get_data(as_text=True)
     assert f'href="/admin/customers/{CUSTOMER}"' in preview
+
+
+def test_the_customer_page_shows_shopifys_rfm_group_beside_ours(
+    admin_client: FlaskClient, admin_shop: SeededShop, csrf: str
+) -> None:
+    def imported(group: str | None, tier: str | None) -> None:
+        with admin_shop.runtime.sessions.begin() as session:
+            session.execute(
+                update(Customer)
+                .where(Customer.shop_id == admin_shop.shop_id, Customer.platform_id == CUSTOMER)
+                .values(platform_rfm_group=group, predicted_spend_tier=tier)
+            )
+
+    imported("CHAMPIONS", "MEDIUM")
+    try:
+        page = admin_client.get(f"/admin/customers/{CUSTOMER}").get_data(as_text=True)
+        data = admin_client.get(f"/api/customers/{CUSTOMER}").get_json()
+    finally:  # the seeded shop is shared by this module's tests
+        imported(None, None)
+    ours = re.search(r'<div class="card" id="rfm">(.*?)</div>', page, re.S)
+    shopify = re.search(r'<div class="card" id="shopify-rfm">(.*?)</div>', page, re.S)
+    assert ours is not None and "At risk" in ours.group(1)  # ours: unchanged
+    assert shopify is not None and "Champions" in shopify.group(1)
+    assert "Medium" in shopify.group(1)
+    assert (data["rfm"]["shopify_group"], data["rfm"]["shopify_spend_tier"]) == (
+        "champions",
+        "medium",
+    )

@@ -18,11 +18,13 @@ from plugin.outbox.models import HISTORY_IMPORT, OutboxItem
 from plugin.platforms.shopify import install
 from plugin.platforms.shopify.simulator import SimulatorHandle
 from plugin.platforms.shopify.simulator.history import (
+    POS_APP,
+    POS_LOCATION,
     customer_webhooks,
     product_webhook,
     seed_history,
 )
-from plugin.profiles.models import Customer, Order, OrderLine
+from plugin.profiles.models import Customer, Order, OrderLine, Product
 from plugin.runtime import Runtime
 from plugin.shops.models import Shop
 from tests.support.backfill import import_history, store_of
@@ -86,6 +88,15 @@ def test_import_gives_the_store_the_webhooks_give(
     ).all()
     assert {"CHAMPIONS", "DORMANT"} <= {r.platform_rfm_group for r in stats}
     assert {"pl", "en"} == {r.locale for r in stats}
+    # what products_purchased category and orders_placed location_id / app_id read, stored
+    # alike by both paths (compared above): Product.category { id } and the REST category,
+    # Order.retailLocation / app and the REST location_id / app_id
+    categories = session.scalars(select(Product.category_id).where(Product.shop_id == imported))
+    assert set(categories) == {"fb-2-1", "fb-2-1-9", "hg-11-6", "me-1-3", None}
+    where = session.execute(
+        select(Order.location_id, Order.app_id).where(Order.shop_id == imported)
+    ).all()
+    assert {(POS_LOCATION, POS_APP)} <= set(where) and (None, None) in set(where)
 
 
 def test_line_items_before_their_order_are_joined(sim_runtime, simulator, session) -> None:

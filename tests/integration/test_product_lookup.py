@@ -35,7 +35,9 @@ def test_unknown_products_get_their_type_and_reach_purchases(
     sim_runtime: Runtime, simulator: SimulatorHandle
 ) -> None:
     shop = installed_shop(sim_runtime, simulator)
-    simulator.state.add_product(SHOP, "11", title="Runner", product_type="Shoes", vendor="Nike")
+    simulator.state.add_product(
+        SHOP, "11", title="Runner", product_type="Shoes", vendor="Nike", category="aa-8-1"
+    )
     lines = [line_item("11", "60.00", id=1), line_item("12", "40.00", id=2)]
     order = order_payload("1", customer="5", total="100.00", updated_at="2026-03-01T00:00:00Z",
                           lines=lines)  # fmt: skip
@@ -48,6 +50,7 @@ def test_unknown_products_get_their_type_and_reach_purchases(
     with sim_runtime.sessions() as session:
         products = {p.platform_id: p for p in session.scalars(select(Product))}
         assert (products["11"].product_type, products["11"].vendor_cf) == ("Shoes", "nike")
+        assert products["11"].category_id == "aa-8-1"  # `category { id }` of the lookup
         # 12 is gone from the shop: stored empty, so it is not asked for again
         assert products["12"].title is None and products["12"].product_type is None
         types = sorted(

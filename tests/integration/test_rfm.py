@@ -76,7 +76,7 @@ def test_scores_and_groups_follow_the_cut_offs(session: Session, shop: Shop) -> 
     ten_buyers_two_prospects(session, shop)
     refresh_rfm_cutoffs(session, shop.id, NOW)
     session.commit()
-    got = fields(session, shop, "rfm_r", "rfm_f", "rfm_m", "rfm_group")
+    got = fields(session, shop, "rfm_r", "rfm_f", "rfm_m", "rfm_segment")
     # equal F values share a score; no F value lands in score 2 (1 is two cut-offs)
     assert got == {
         "c01": (1, 1, 1, "dormant"),
@@ -98,13 +98,13 @@ def test_new_customers_are_scored_against_stored_cut_offs(session: Session, shop
     """Scores do not shift when others arrive: only the next sweep moves the cut-offs."""
     ten_buyers_two_prospects(session, shop)
     refresh_rfm_cutoffs(session, shop.id, NOW)
-    before = fields(session, shop, "rfm_r", "rfm_f", "rfm_m", "rfm_group")
+    before = fields(session, shop, "rfm_r", "rfm_f", "rfm_m", "rfm_segment")
     for i in range(5):
         add(session, shop, f"whale{i}", **buyer(50, 100_000, 0))
     add(session, shop, "n1", **buyer(2, 450, 0))
     add(session, shop, "p3")
     session.commit()
-    after = fields(session, shop, "rfm_r", "rfm_f", "rfm_m", "rfm_group")
+    after = fields(session, shop, "rfm_r", "rfm_f", "rfm_m", "rfm_segment")
     assert {k: v for k, v in after.items() if k in before} == before
     assert after["n1"] == (5, 3, 3, "active")  # R 5, FM (3 + 3 + 1) // 2 = 3
     refresh_rfm_cutoffs(session, shop.id, NOW)
@@ -122,7 +122,7 @@ def test_every_cell_of_the_documented_table(session: Session, shop: Shop) -> Non
         for s in range(1, 6):
             add(session, shop, f"{r}{s}", **buyer(s, s, 5 - r))
     session.commit()
-    got = fields(session, shop, "rfm_r", "rfm_f", "rfm_m", "rfm_group")
+    got = fields(session, shop, "rfm_r", "rfm_f", "rfm_m", "rfm_segment")
     expected = {f"{r}{s}": (r, s, s, table[r][s - 1]) for r in range(1, 6) for s in range(1, 6)}
     assert got == expected
     assert {g for row in table.values() for g in row} | {"prospects"} == set(GROUPS)
@@ -130,7 +130,7 @@ def test_every_cell_of_the_documented_table(session: Session, shop: Shop) -> Non
 
 def test_before_the_first_sweep_only_prospects_have_a_group(session: Session, shop: Shop) -> None:
     ten_buyers_two_prospects(session, shop)
-    got = fields(session, shop, "rfm_r", "rfm_f", "rfm_m", "rfm_group", "vip")
+    got = fields(session, shop, "rfm_r", "rfm_f", "rfm_m", "rfm_segment", "vip")
     assert got["c10"] == (None, None, None, None, False)
     assert got["p1"] == (None, None, None, "prospects", False)
 

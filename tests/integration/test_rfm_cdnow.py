@@ -123,7 +123,7 @@ def test_cdnow_cut_offs_scores_and_groups_equal_pandas(
     assert [row.m1, row.m2, row.m3, row.m4] == cuts["m"] == [1536, 3135, 5992, 13395]
 
     ctx = CompileContext(shop.id, CLOCK)
-    names = ("rfm_r", "rfm_f", "rfm_m", "rfm_group")
+    names = ("rfm_r", "rfm_f", "rfm_m", "rfm_segment")
     stmt = select(Customer.platform_id, *(field_expression(n, ctx) for n in names)).where(
         Customer.shop_id == shop.id
     )
@@ -131,7 +131,7 @@ def test_cdnow_cut_offs_scores_and_groups_equal_pandas(
     rows = per[["r_score", "f_score", "m_score", "group"]].itertuples(name=None)
     expected = {c: (int(r), int(f), int(m), g) for c, r, f, m, g in rows}
     assert got == expected
-    group = field_expression("rfm_group", ctx)
+    group = field_expression("rfm_segment", ctx)
     sizes = select(group, func.count()).where(Customer.shop_id == shop.id).group_by(group)
     assert dict(session.execute(sizes).tuples().all()) == per["group"].value_counts().to_dict()
     f_sizes = np.bincount(per["f_score"], minlength=6)[1:].tolist()

@@ -38,6 +38,14 @@ def test_builtins_cover_the_playbook_and_every_rfm_group() -> None:
     assert len([k for k in keys if k.startswith("rfm_")]) == 11
 
 
+def test_rfm_builtins_read_our_rfm_segment_not_shopifys_rfm_group() -> None:
+    """The RFM built-ins are this app's groups (transparent cut-offs, evaluated for every
+    shop); Shopify's rfm_group is NULL until imported and would leave them empty."""
+    rfm = [b.query for b in BUILTINS if b.key.startswith("rfm_")]
+    assert all(q.startswith("rfm_segment = '") for q in rfm)
+    assert not any("rfm_group" in b.query for b in BUILTINS)
+
+
 def test_install_creates_each_builtin_once_on_its_own_bit(
     runtime: Runtime, settings: Settings
 ) -> None:

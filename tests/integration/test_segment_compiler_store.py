@@ -11,7 +11,9 @@ UTC (14:00 local). Customers by platform id:
   4 Dee  no country, no email; a test order and a cancelled order only
   5 Eve  PL, tag "x'; DROP TABLE customers; --"; one order 2025-06-01 (999.99, product 504
          that the shop never sent, line vendor Indie)
-Products: 501 Shoes/Acme tags sale, Żółw; 502 Hats/acme tag premium; 503 Żupan/Other.
+Products: 501 Shoes/Acme tags sale, Żółw, category aa-8-1; 502 Hats/acme tag premium,
+category aa-2-17; 503 Żupan/Other, no category. Order 1002 came from app 580111, order
+1004 from the POS app 129785 at location 7423.
 """
 
 from __future__ import annotations
@@ -84,17 +86,16 @@ def build_store(session: Session, settings: Settings) -> Shop:
         apply_payload(session, shop, topic, payload, settings=settings, now=NOW)
 
     _customers(apply)
-    for pid, type_, vendor, tags in [
-        ("501", "Shoes", "Acme", "sale, Żółw"),
-        ("502", "Hats", "acme", "premium"),
-        ("503", "Żupan", "Other", ""),
+    for pid, type_, vendor, tags, category in [
+        ("501", "Shoes", "Acme", "sale, Żółw", "aa-8-1"),
+        ("502", "Hats", "acme", "premium", "aa-2-17"),
+        ("503", "Żupan", "Other", "", None),
     ]:
-        apply(
-            "products/create",
-            product_payload(
-                pid, product_type=type_, vendor=vendor, updated_at=at("2025-01-01"), tags=tags
-            ),
+        when = at("2025-01-01")
+        payload = product_payload(
+            pid, product_type=type_, vendor=vendor, updated_at=when, tags=tags, category=category
         )
+        apply("products/create", payload)
     _orders(apply)
     apply(
         "checkouts/update",
@@ -158,9 +159,23 @@ def _tags(cid: str, tags: list[str], when: str) -> dict[str, Any]:
 def _orders(apply: Callable[[str, dict[str, Any]], None]) -> None:
     orders = [
         ("1003", "1", "80.00", "2025-11-15T10:00", [line_item("501", "80.00", 1)], {}),
-        ("1002", "1", "300.50", "2026-03-01T10:00", [line_item("502", "300.50", 1)], {}),
+        (
+            "1002",
+            "1",
+            "300.50",
+            "2026-03-01T10:00",
+            [line_item("502", "300.50", 1)],
+            {"app_id": 580111},  # an online sales channel
+        ),
         ("1001", "1", "120.00", "2026-05-25T10:00", [line_item("501", "60.00", 2)], {}),
-        ("1004", "2", "20.00", "2026-05-31T22:30", [line_item("503", "4.00", 5)], {}),
+        (
+            "1004",
+            "2",
+            "20.00",
+            "2026-05-31T22:30",
+            [line_item("503", "4.00", 5)],
+            {"location_id": 7423, "app_id": 129785},  # sold in person (POS)
+        ),
         ("1005", "4", "10.00", "2026-05-01T10:00", None, {"test": True}),
         (
             "1006",

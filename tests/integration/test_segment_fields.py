@@ -21,8 +21,9 @@ US = timedelta(microseconds=1)
 CONTRACT = {
     "amount_spent", "number_of_orders", "first_order_date", "last_order_date",
     "customer_added_date", "abandoned_checkout_date", "email_subscription_status",
-    "customer_account_status", "customer_language", "customer_email_domain", "rfm_group",
-    "lifecycle_stage", "rfm_r", "rfm_f", "rfm_m", "vip", "order_gap_ratio", "spent_365d",
+    "customer_account_status", "customer_language", "customer_email_domain", "rfm_segment",
+    "rfm_group", "predicted_spend_tier", "lifecycle_stage", "rfm_r", "rfm_f", "rfm_m", "vip",
+    "order_gap_ratio", "spent_365d",
     "orders_365d", "days_since_last_order", "average_order_value",
     "open_abandoned_checkout_at", "discount_order_share", "churn_risk", "p_alive",
     "predicted_orders_90d", "expected_next_order_at", "predicted_clv",
@@ -232,7 +233,19 @@ def test_fields_read_only_the_context_shop_cut_offs(session: Session, shop: Shop
     add(session, shop, "p")
     refresh_rfm_cutoffs(session, other.id, NOW)
     assert values(session, shop, "rfm_r") == {"a": None, "p": None}
-    assert values(session, shop, "rfm_group") == {"a": None, "p": "prospects"}
+    assert values(session, shop, "rfm_segment") == {"a": None, "p": "prospects"}
     assert values(session, shop, "vip") == {"a": False, "p": False}
     # one customer is every cut-off: no value exceeds one, so all scores are 1
-    assert values(session, other, "rfm_group") == {"o": "dormant"}
+    assert values(session, other, "rfm_segment") == {"o": "dormant"}
+
+
+def test_shopifys_rfm_group_and_spend_tier_read_the_imported_values(
+    session: Session, shop: Shop
+) -> None:
+    """Shopify's own values as Shopify writes them (compared lower case), NULL until the
+    import brings them; our rfm_segment does not read them."""
+    add(session, shop, "s", platform_rfm_group="AT_RISK", predicted_spend_tier="HIGH")
+    add(session, shop, "n")
+    assert values(session, shop, "rfm_group") == {"s": "at_risk", "n": None}
+    assert values(session, shop, "predicted_spend_tier") == {"s": "high", "n": None}
+    assert values(session, shop, "rfm_segment") == {"s": "prospects", "n": "prospects"}

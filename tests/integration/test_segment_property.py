@@ -17,7 +17,7 @@ from sqlalchemy.orm import Session
 
 from plugin.profiles.models import Customer
 from plugin.segments import ast
-from plugin.segments.catalogue import FIELDS, OPERATORS
+from plugin.segments.catalogue import FIELDS, FUNCTIONS, OPERATORS
 from plugin.segments.compiler import compile_predicate
 from plugin.segments.context import CompileContext
 from plugin.segments.fields import field_expression
@@ -39,8 +39,11 @@ from tests.integration.test_segment_property_store import (
 # In scope: the fields this compiler owns and the stored scalars (no RFM, lifecycle, …).
 # Prediction fields compile through their real expressions (stored prediction columns).
 PREDICTION_FIELDS = {s.name for s in FIELDS.values() if s.computed_by == "model"}
+# Shopify's own values, imported: also compiled through their real expressions.
+IMPORTED_FIELDS = {s.name for s in FIELDS.values() if s.computed_by == "import"}
 SCALAR_SPECS = [spec for spec in FIELDS.values() if spec.name in SCALARS]
 ORDERED = ["=", "!=", "<", "<=", ">", ">="]
+ONCE = {"location_id", "app_id"}
 
 
 class Gen:
@@ -141,13 +144,21 @@ class Gen:
     def matches(self) -> ast.Matches:
         function = self.pick(["products_purchased", "orders_placed", "abandoned_checkouts"])
         makers = {
-            "products_purchased": [self.p_id, self.p_text, self.p_date, self.p_count],
-            "orders_placed": [self.p_date, self.p_amount, self.p_count],
+            "products_purchased": [
+                *(self.p_id, self.p_text, self.p_date, self.p_count, self.p_category)
+            ],
+            "orders_placed": [self.p_date, self.p_amount, self.p_count, self.p_where],
             "abandoned_checkouts": [self.p_date, self.p_count],
         }[function]
         count = self.rnd.randint(0, 3)
-        params = tuple(self.pick(makers)(function) for _ in range(count))
-        return ast.Matches(function, params, self.flag())
+        params: list[ast.Param] = []
+        for _ in range(count):
+            param = self.pick(makers)(function)
+            # Shopify takes location_id and app_id at most once (a repeat is a QueryError)
+            if param.field in ONCE and any(p.field == param.field for p in params):
+                continue
+            params.append(param)
+        return ast.Matches(function, tuple(params), self.flag())
 
     def p_id(self, _function: str) -> ast.Param:
         ids = [ast.Num(Decimal(700 + i)) for i in range(5)] + [ast.Num(Decimal(799))]
@@ -164,6 +175,21 @@ class Gen:
         if self.flag():
             return ast.Comparison(name, self.pick(["=", "!="]), value)
         return ast.InList(name, (value, ast.Str("nope")), self.flag())
+
+    def p_category(self, _function: str) -> ast.Param:
+        gid = "gid://shopify/TaxonomyCategory/"
+        keys = ["aa", "aa-1", "aa-1-13", "aa-10", "AA-1", "hg", "zz-9", f"{gid}aa-1", f"{gid}hg-2"]
+        if self.flag():
+            return ast.Comparison("category", self.pick(["=", "!="]), ast.Str(self.pick(keys)))
+        chosen = tuple(ast.Str(k) for k in self.some(keys, 3))
+        return ast.InList("category", chosen, self.flag())
+
+    def p_where(self, _function: str) -> ast.Param:
+        name, pool = self.pick([("location_id", [11, 12, 13]), ("app_id", [580111, 129785, 1])])
+        values = [ast.Num(Decimal(v)) for v in pool]
+        if self.flag():
+            return ast.Comparison(name, self.pick(["=", "!="]), self.pick(values))
+        return ast.InList(name, tuple(self.some(values, 2)), self.flag())
 
     def p_date(self, function: str) -> ast.Param:
         source = {
@@ -220,12 +246,18 @@ def test_the_generator_covers_every_field_in_scope() -> None:
     }  # fmt: skip
     assert predicted == PREDICTION_FIELDS
     assert set(SCALARS) >= PREDICTION_FIELDS
+    imported = {"rfm_group", "predicted_spend_tier"}
+    assert imported == IMPORTED_FIELDS and set(SCALARS) >= imported
+    params = {p.name for f in FUNCTIONS.values() for p in f.params}
+    assert {"category", "location_id", "app_id"} <= params
+    assert {p.name for f in FUNCTIONS.values() for p in f.params if p.once} == ONCE
     lists = {s.name for s in FIELDS.values() if s.type == "string_list"}
     assert lists == {"customer_tags", "customer_countries"}
 
 
 def resolve(name: str, ctx: CompileContext) -> Any:
-    return field_expression(name, ctx) if name in PREDICTION_FIELDS else stand_in(name, ctx)
+    real = name in PREDICTION_FIELDS or name in IMPORTED_FIELDS
+    return field_expression(name, ctx) if real else stand_in(name, ctx)
 
 
 def sql_members(session: Session, node: ast.Node, raw: Raw, shop_id: int) -> set[int]:

@@ -43,6 +43,9 @@ SCALARS = {
     "predicted_clv": ("pred_clv", "money"),
     "predicted_clv_percentile": ("pred_percentile", "int"),
     "prediction_kind": ("pred_kind", "enum"),
+    # Shopify's own values, imported (stored as Shopify writes them)
+    "rfm_group": ("platform_rfm_group", "enum"),
+    "predicted_spend_tier": ("predicted_spend_tier", "enum"),
 }
 
 
@@ -207,6 +210,8 @@ class Reference:
         stored, kind = self.row_value(function, param.field, row)
         if param.field == "tag":
             return self.tag_holds(param, stored)
+        if param.field == "category":
+            return self.category_holds(param, stored)
         return self.scalar(param, stored, kind)
 
     def row_value(self, function: str, name: str, row: dict[str, Any]) -> tuple[Any, str]:
@@ -219,16 +224,31 @@ class Reference:
                 return text, "caseless"
             if name == "tag":
                 return {t.casefold() for t in product["tags"]}, "tags"
+            if name == "category":
+                return product["category"], "category"
             return row["ordered_at"], "date"
         if function == "orders_placed":
             if name == "amount":
                 return row["net_total_minor"], "money"
+            if name in ("location_id", "app_id"):
+                stored = row[name]
+                return (None if stored is None else Decimal(stored)), "int"
             return row["ordered_at"], "date"
         return row["activity"], "date"
 
     def tag_holds(self, param: ast.Param, tags: set[str]) -> bool:
         values = param.values if isinstance(param, ast.InList) else (param.value,)
         hit = any(isinstance(v, ast.Str) and v.value.casefold() in tags for v in values)
+        negated = param.negated if isinstance(param, ast.InList) else param.op == "!="
+        return hit != negated
+
+    def category_holds(self, param: ast.Param, category: str | None) -> bool:
+        """The named category or any below it: Shopify's ids extend their parent's id."""
+        values = param.values if isinstance(param, ast.InList) else (param.value,)
+        wanted = [v.value.split("/")[-1].strip().lower() for v in values if isinstance(v, ast.Str)]
+        hit = category is not None and any(
+            category == w or category.startswith(f"{w}-") for w in wanted
+        )
         negated = param.negated if isinstance(param, ast.InList) else param.op == "!="
         return hit != negated
 

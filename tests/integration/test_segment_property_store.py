@@ -33,6 +33,15 @@ VENDORS = ["Acme", "ACME", "Łódź Ltd", None]
 STATES = ["subscribed", "not_subscribed", "pending", "unsubscribed", None]
 LOCALES = ["en", "pl", "pt-BR", None]
 COUNTRIES = ["PL", "JP", "CL", None, ""]
+# Products' taxonomy categories, by product number: a parent, its child, a sibling whose id
+# shares the parent's text but is not below it (aa-10), none, another vertical.
+CATEGORIES = ["aa-1", "aa-1-13", "aa-10", None, "hg-2"]
+# Orders' point-of-sale location and app, customers' imported Shopify statistics: drawn
+# from Randoms of their own, so the rows drawn before these existed stay what they were.
+LOCATIONS = ["11", "12", None]
+APPS = ["580111", "129785", None]
+SHOPIFY_RFM = ["CHAMPIONS", "AT_RISK", "DORMANT", "PROSPECTS", None]
+SPEND_TIERS = ["HIGH", "MEDIUM", "LOW", None]
 # Prediction columns as the reference reads them (customer dict key → Prediction column),
 # with values on and around the built-ins' thresholds.
 PREDICTED = {
@@ -130,6 +139,7 @@ def _products(session: Session, raw: Raw, rnd: random.Random, shop_id: int) -> N
             product_type_cf=type_.casefold() if type_ else None,
             vendor=vendor,
             vendor_cf=vendor.casefold() if vendor else None,
+            category_id=CATEGORIES[n],
         )
         session.add(product)
         session.flush()
@@ -142,6 +152,7 @@ def _products(session: Session, raw: Raw, rnd: random.Random, shop_id: int) -> N
             "type": type_,
             "vendor": vendor,
             "tags": tags,
+            "category": CATEGORIES[n],
         }
 
 
@@ -149,7 +160,10 @@ def _customer(
     session: Session, raw: Raw, rnd: random.Random, shop_id: int, tz: str, n: int
 ) -> None:
     spent = rnd.choice([0, 1, 999, 1000, 1001, 50_000, 123_456])
+    imported = random.Random(f"statistics-{shop_id}-{n}")
     customer = Customer(
+        platform_rfm_group=imported.choice(SHOPIFY_RFM),
+        predicted_spend_tier=imported.choice(SPEND_TIERS),
         shop_id=shop_id,
         platform_id=f"{shop_id}-{n:03d}",
         orders_count=rnd.randint(0, 4),
@@ -184,6 +198,8 @@ def _customer(
                 "email_marketing_state",
                 "locale",
                 "country_code",
+                "platform_rfm_group",
+                "predicted_spend_tier",
             )
         }
     )
@@ -216,7 +232,10 @@ def _order(
 ) -> None:
     ordered_at = near_midnight(rnd, tz)
     test, cancelled = rnd.random() < 0.1, rnd.random() < 0.1
+    where = random.Random(f"where-{key}")
     order = Order(
+        location_id=where.choice(LOCATIONS),
+        app_id=where.choice(APPS),
         shop_id=shop_id,
         platform_id=key,
         customer_id=maybe(rnd, customer_id, 0.1),
@@ -240,6 +259,8 @@ def _order(
                 "cancelled_at",
                 "ordered_at",
                 "checkout_token",
+                "location_id",
+                "app_id",
             )
         }
     )

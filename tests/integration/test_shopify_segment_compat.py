@@ -51,6 +51,20 @@ SUPPORTED: list[tuple[str, set[str]]] = [
     ("products_purchased(product_type: 'Hats') = false", {"2", "3", "4", "5"}),
     ("products_purchased MATCHES (id = 501, date >= -30d)", {"1"}),
     ("products_purchased NOT MATCHES (id = 501)", {"2", "3", "4", "5"}),
+    # issue 13: products_purchased category (a category and everything below it, as the GID
+    # or its last part), orders_placed location_id and app_id, from the webhooks' fields
+    ("products_purchased MATCHES (category = 'gid://shopify/TaxonomyCategory/aa-8-1')", {"1"}),
+    ("products_purchased MATCHES (category = 'gid://shopify/TaxonomyCategory/aa')", {"1"}),
+    ("products_purchased MATCHES (category = 'aa-8')", {"1"}),
+    ("products_purchased MATCHES (category = 'aa-8-10')", set()),
+    ("products_purchased MATCHES (category IN ('aa-2', 'zz'), date >= -30d)", set()),
+    ("products_purchased MATCHES (category = 'aa-2', count = 1)", {"1"}),
+    ("products_purchased NOT MATCHES (category = 'aa')", {"2", "3", "4", "5"}),
+    ("products_purchased MATCHES (category != 'aa-2')", {"1", "2", "5"}),
+    ("orders_placed MATCHES (location_id = 7423)", {"2"}),
+    ("orders_placed MATCHES (location_id != 7423)", {"1", "5"}),
+    ("orders_placed MATCHES (app_id IN (580111, 129785), date >= -30d)", {"2"}),
+    ("orders_placed MATCHES (app_id = 580111, count = 1)", {"1"}),
     # the issue's examples
     ("number_of_orders >= 3 AND amount_spent > 500", {"1"}),
     ("last_order_date < -90d", {"5"}),
@@ -69,6 +83,9 @@ PARSE_ONLY = [
     ("rfm_group = 'NEEDS_ATTENTION'", "rfm_group = 'NEEDS_ATTENTION'"),
     ("rfm_group IN ('champions', 'loyal')", "rfm_group IN ('CHAMPIONS', 'LOYAL')"),
     ("customer_email_domain = 'gmail.com'", "customer_email_domain = 'gmail.com'"),
+    # Shopify's imported values (issue 13): the help center's spelling
+    ("predicted_spend_tier = 'HIGH'", "predicted_spend_tier = 'HIGH'"),
+    ("predicted_spend_tier IN ('medium', 'low')", "predicted_spend_tier IN ('MEDIUM', 'LOW')"),
 ]
 
 NOT_AVAILABLE = [
@@ -77,7 +94,6 @@ NOT_AVAILABLE = [
     ("anniversary MATCHES ('metafields.facts.birth_date') BETWEEN today AND +30d", "anniversary"),
     ("shopify_email.opened() = true", "shopify_email.opened"),
     ("shopify_email.opened MATCHES ()", "shopify_email.opened"),
-    ("predicted_spend_tier = 'HIGH'", "predicted_spend_tier"),
     ("sms_subscription_status = 'SUBSCRIBED'", "sms_subscription_status"),
     ("product_subscription_status = 'SUBSCRIBED'", "product_subscription_status"),
     ("companies IS NOT NULL", "companies"),

@@ -36,3 +36,42 @@ def test_upgrade_head_then_alembic_check_finds_no_drift(empty_database_url: str)
         command.check(alembic_config(empty_database_url))
     finally:
         engine.dispose()
+
+
+def test_0012_rewrites_saved_rfm_group_queries_to_rfm_segment(empty_database_url: str) -> None:
+    """Every saved query that said `rfm_group` meant this app's group: it says `rfm_segment`
+    after the upgrade (a quoted 'rfm_group' is a value and stays), and the downgrade undoes it."""
+    from sqlalchemy import insert, select
+
+    from plugin.segments.models import Segment
+    from plugin.shops.models import Shop
+
+    before = {
+        "rfm_group = 'CHAMPIONS'": "rfm_segment = 'CHAMPIONS'",
+        "rfm_group IN ('AT_RISK', 'DORMANT') AND customer_tags CONTAINS 'rfm_group'": (
+            "rfm_segment IN ('AT_RISK', 'DORMANT') AND customer_tags CONTAINS 'rfm_group'"
+        ),
+        "number_of_orders >= 3": "number_of_orders >= 3",
+    }
+    cfg = alembic_config(empty_database_url)
+    engine = make_engine(empty_database_url)
+    try:
+        command.upgrade(cfg, "0010_predictions")
+        with engine.begin() as conn:
+            shop_id = conn.execute(
+                insert(Shop.__table__).values(domain="mig.myshopify.com").returning(Shop.id)
+            ).scalar_one()
+            for bit, query in enumerate(before):
+                values = {"shop_id": shop_id, "name": query, "slug": f"s{bit}", "bit": bit}
+                conn.execute(insert(Segment.__table__).values(**values, query=query))
+
+        def stored() -> list[str]:
+            with engine.connect() as conn:
+                return list(conn.scalars(select(Segment.query).order_by(Segment.bit)))
+
+        command.upgrade(cfg, "0012_product_category")
+        assert stored() == list(before.values())
+        command.downgrade(cfg, "0010_predictions")
+        assert stored() == list(before)
+    finally:
+        engine.dispose()

@@ -285,8 +285,14 @@ def product_payload(
     vendor: str | None,
     updated_at: datetime | str,
     tags: str = "",
+    category: str | None = None,
 ) -> dict[str, Any]:
-    """A products/* payload as Shopify's REST webhook sends it (tags comma-separated)."""
+    """A products/* payload as Shopify's REST webhook sends it (tags comma-separated;
+    `category` a taxonomy id such as `aa-1-13`, sent as its GID with its names)."""
+    taxonomy = None
+    if category:
+        gid = f"gid://shopify/TaxonomyCategory/{category}"
+        taxonomy = {"admin_graphql_api_id": gid, "name": category, "full_name": category}
     return {
         "id": int(product_id),
         "admin_graphql_api_id": f"gid://shopify/Product/{product_id}",
@@ -302,4 +308,5 @@ def product_payload(
         "variants": [],
         "options": [],
         "images": [],
+        "category": taxonomy,
     }

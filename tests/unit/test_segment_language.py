@@ -212,7 +212,6 @@ def test_in_lists_hold_at_most_500_values() -> None:
     [
         ("shopify_email.opened MATCHES (activity_id = 5)", "shopify_email.opened"),
         ("storefront_event.product_viewed MATCHES ()", "storefront_event.product_viewed"),
-        ("predicted_spend_tier = 'HIGH'", "predicted_spend_tier"),
         ("sms_subscription_status = 'SUBSCRIBED'", "sms_subscription_status"),
         ("metafields.custom.size = 'M'", "metafields.custom.size"),
     ],
@@ -283,3 +282,77 @@ def test_any_sentence_of_the_grammar_parses_or_fails_with_a_query_error(text: st
 def test_arbitrary_text_never_crashes_the_parser(text: str) -> None:
     with contextlib.suppress(QueryError):
         parse_query(text)
+
+
+# --- issue 13 part B: Shopify's products_purchased / orders_placed parameters, Shopify's
+# rfm_group and predicted_spend_tier beside our rfm_segment
+
+
+def test_products_purchased_takes_shopifys_category_and_keeps_our_extensions() -> None:
+    text = (
+        "products_purchased MATCHES (category IN ('gid://shopify/TaxonomyCategory/aa-1', "
+        "'hg-11'), product_type = 'Shoes', vendor = 'Acme', sum_quantity >= 2)"
+    )
+    node = parse_query(text).ast
+    assert isinstance(node, ast.Matches)
+    assert [p.field for p in node.params] == ["category", "product_type", "vendor", "sum_quantity"]
+    assert canonical(text) == text
+    wrong = error_of("products_purchased MATCHES (category = 1)")
+    assert "quoted taxonomy category" in wrong.detail
+    assert "does not take <" in error_of("products_purchased MATCHES (category < 'aa')").detail
+    extensions = {p.name for p in FUNCTIONS["products_purchased"].params if p.extension}
+    assert extensions == {"product_type", "vendor"}
+
+
+def test_orders_placed_takes_location_id_and_app_id_as_whole_numbers() -> None:
+    node = parse_query("orders_placed MATCHES (location_id = 7423, app_id IN (1354745, 580111))")
+    assert isinstance(node.ast, ast.Matches)
+    assert node.ast.params == (
+        ast.Comparison("location_id", "=", ast.Num(Decimal(7423))),
+        ast.InList("app_id", (ast.Num(Decimal(1354745)), ast.Num(Decimal(580111)))),
+    )
+    assert (
+        "expects an id (a whole number)"
+        in error_of("orders_placed MATCHES (app_id = 'pos')").detail
+    )
+
+
+@pytest.mark.parametrize(
+    "text,name",
+    [
+        ("orders_placed MATCHES (location_id = 1, location_id = 2)", "location_id"),
+        ("orders_placed MATCHES (date >= -7d, app_id = 1, app_id IN (2))", "app_id"),
+        ("orders_placed NOT MATCHES (app_id = 1,\n  app_id != 2)", "app_id"),
+        ("orders_placed(location_id: 1, location_id: 2) = true", "location_id"),
+    ],
+)
+def test_a_repeated_once_only_parameter_is_refused_at_the_repeat(text: str, name: str) -> None:
+    error = error_of(text)
+    assert error.message == f"orders_placed takes {name} at most once"
+    repeat = text.rindex(name)  # the second occurrence, 1-based line and column
+    assert (error.line, error.column) == (
+        text.count("\n", 0, repeat) + 1,
+        repeat - text.rfind("\n", 0, repeat),
+    )
+
+
+def test_other_parameters_may_still_repeat() -> None:
+    text = "orders_placed MATCHES (date >= -30d, date < -7d, location_id = 1)"
+    assert canonical(text) == text
+
+
+def test_rfm_group_is_shopifys_with_a_notice_and_rfm_segment_is_ours() -> None:
+    parsed = parse_query("rfm_group = 'champions' OR rfm_group IS NULL")
+    assert parsed.canonical == "rfm_group = 'CHAMPIONS' OR rfm_group IS NULL"
+    assert len(parsed.notices) == 1 and "rfm_segment" in parsed.notices[0]
+    ours = parse_query("rfm_segment IN ('at_risk', 'dormant')")
+    assert ours.canonical == "rfm_segment IN ('AT_RISK', 'DORMANT')" and ours.notices == ()
+    assert FIELDS["rfm_group"].shopify_alias == "rfm_group"
+    assert FIELDS["rfm_segment"].shopify_alias is None
+
+
+def test_predicted_spend_tier_takes_shopifys_three_tiers() -> None:
+    assert canonical("predicted_spend_tier IN ('high', 'Low')") == (
+        "predicted_spend_tier IN ('HIGH', 'LOW')"
+    )
+    assert "expected one of HIGH, MEDIUM, LOW" in error_of("predicted_spend_tier = 'TOP'").detail

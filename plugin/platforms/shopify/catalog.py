@@ -8,6 +8,7 @@ from typing import Any
 from plugin.events import ProductData
 from plugin.platforms.shopify.client import AdminClient
 from plugin.platforms.shopify.documents import PRODUCTS_BY_IDS
+from plugin.platforms.shopify.payload_fields import category_id
 from plugin.runtime import Runtime
 
 # Shopify accepts up to 250 ids per `nodes` call; smaller calls keep the query cost low.
@@ -42,4 +43,5 @@ def _product(node: dict[str, Any]) -> ProductData:
         vendor=node.get("vendor") or None,
         tags=tuple(node.get("tags") or ()),
         updated_at=datetime.fromisoformat(updated) if updated else None,
+        category_id=category_id(node.get("category")),
     )

@@ -54,7 +54,7 @@ PRODUCTS_BY_IDS = document(
     """
     query ProductsByIds($ids: [ID!]!) {
       nodes(ids: $ids) {
-        ... on Product { id title productType vendor tags updatedAt }
+        ... on Product { id title productType vendor tags updatedAt category { id } }
       }
     }
     """,

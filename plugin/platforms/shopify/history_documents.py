@@ -24,7 +24,7 @@ CUSTOMER_FIELDS = """
   statistics { predictedSpendTier rfmGroup }
 """
 
-PRODUCT_FIELDS = "id title productType vendor tags updatedAt"
+PRODUCT_FIELDS = "id title productType vendor tags updatedAt category { id }"
 
 ORDER_FIELDS = f"""
   id name email customerLocale customer {{ id }}

@@ -17,6 +17,7 @@ from typing import Any
 import orjson
 
 from plugin.errors import ValidationError
+from plugin.platforms.shopify.payload_fields import category_id
 from plugin.profiles.money import currency_exponent, to_minor
 
 Row = tuple[str, dict[str, Any]]  # (kind: customer | product | order | line, values)
@@ -186,6 +187,7 @@ def product_row(node: dict[str, Any]) -> dict[str, Any]:
         "vendor": node.get("vendor") or None,
         "tags": list(node.get("tags") or ()),
         "updated_at": stamp(node.get("updatedAt")),
+        "category_id": category_id(node.get("category")),
     }
 
 

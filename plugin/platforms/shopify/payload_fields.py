@@ -18,6 +18,18 @@ from plugin.profiles.money import to_minor
 _GID = re.compile(r"^gid://shopify/(?P<kind>[A-Za-z]+)/(?P<id>[0-9]+)(\?.*)?$")
 CURRENCY = validate.Regexp(r"^[A-Z]{3}$", error="Not an ISO 4217 currency code.")
 COUNTRY = validate.Regexp(r"^[A-Z]{2}$", error="Not an ISO 3166 alpha-2 country code.")
+_CATEGORY = re.compile(r"^gid://shopify/TaxonomyCategory/([a-z0-9][a-z0-9-]{0,62})$")
+
+
+def category_id(category: Any) -> str | None:
+    """A product's taxonomy category as stored: `aa-1-13` from GraphQL's `category { id }`
+    or a REST payload's `category { admin_graphql_api_id }`; None when absent or unusable
+    (a product without a category is the common case, never an error)."""
+    if not isinstance(category, Mapping):
+        return None
+    gid = category.get("id") or category.get("admin_graphql_api_id")
+    match = _CATEGORY.match(gid) if isinstance(gid, str) else None
+    return match.group(1) if match else None
 
 
 class PayloadSchema(Schema):

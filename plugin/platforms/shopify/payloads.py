@@ -18,6 +18,7 @@ from plugin.platforms.shopify.payload_fields import (
     PayloadSchema,
     ShopifyId,
     TagList,
+    category_id,
 )
 from plugin.profiles.money import to_minor
 
@@ -117,6 +118,7 @@ class ProductSchema(PayloadSchema):
     product_type = fields.String(allow_none=True, validate=validate.Length(max=255))
     vendor = fields.String(allow_none=True, validate=validate.Length(max=255))
     tags = TagList(allow_none=True)
+    category = fields.Raw(allow_none=True)  # {admin_graphql_api_id, name, full_name}
     updated_at = Instant(allow_none=True)
 
     @post_load
@@ -128,6 +130,7 @@ class ProductSchema(PayloadSchema):
             vendor=data.get("vendor") or None,
             tags=data.get("tags") or (),
             updated_at=data.get("updated_at"),
+            category_id=category_id(data.get("category")),
         )
 
 

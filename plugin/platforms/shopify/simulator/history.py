@@ -27,6 +27,8 @@ CITIES = (
 )
 TYPES = ("Coffee", "Tea", "Mugs", "Books", "Gift Cards")
 VENDORS = ("Acme", "Nordic Roast", "Paper & Co")
+# Taxonomy-shaped category ids (a child extends its parent's id); some products have none.
+CATEGORIES = ("fb-2-1", "fb-2-1-9", "hg-11-6", "me-1-3", None)
 RFM = ("CHAMPIONS", "LOYAL", "AT_RISK", "DORMANT", "NEW", None)
 TIERS = ("HIGH", "MEDIUM", "LOW", None)
 POS_APP, POS_LOCATION = "129785", "77001"
@@ -268,7 +270,13 @@ def product_webhook(node: dict[str, Any]) -> dict[str, Any]:
         "vendor": node["vendor"],
         "tags": ", ".join(node["tags"]),
         "updated_at": node["updatedAt"],
+        "category": _rest_category(node.get("category")),
     }
+
+
+def _rest_category(category: dict[str, Any] | None) -> dict[str, Any] | None:
+    """REST payloads name the category by its GID under `admin_graphql_api_id`."""
+    return {"admin_graphql_api_id": category["id"]} if category else None
 
 
 def seed_history(
@@ -298,6 +306,7 @@ def seed_history(
             vendor=VENDORS[i % len(VENDORS)],
             tags=[f"t{i % 3}", "Catalogue"],
             updated_at=iso(now - timedelta(days=rng.randint(1, 400))),
+            category=CATEGORIES[i % len(CATEGORIES)],
         )
     next_order = first_id * 100
     for n in range(customers):

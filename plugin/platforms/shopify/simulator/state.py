@@ -147,8 +147,11 @@ class SimulatorState:
         vendor: str = "",
         tags: list[str] | None = None,
         updated_at: str = "2026-01-01T00:00:00Z",
+        category: str | None = None,
     ) -> None:
-        """A product of the shop's catalogue, as `nodes(ids:)` answers it."""
+        """A product of the shop's catalogue, as `nodes(ids:)` answers it; `category` is a
+        taxonomy category id such as `aa-1-13`."""
+        taxonomy = {"id": f"gid://shopify/TaxonomyCategory/{category}"} if category else None
         with self.lock:
             self.products.setdefault(shop, {})[product_id] = {
                 "__typename": "Product",
@@ -158,6 +161,7 @@ class SimulatorState:
                 "vendor": vendor,
                 "tags": list(tags or []),
                 "updatedAt": updated_at,
+                "category": taxonomy,
             }
 
     def add_order(self, shop: str, order: SimOrder) -> SimOrder:
