@@ -50,6 +50,7 @@ STAND_IN: dict[str, Callable[[], ColumnElement[Any]]] = {
     "customer_added_date": lambda: Customer.platform_created_at,
     "abandoned_checkout_date": lambda: Customer.last_abandoned_at,
     "email_subscription_status": lambda: func.lower(Customer.email_marketing_state),
+    "sms_subscription_status": lambda: func.lower(Customer.sms_marketing_state),
     "customer_account_status": lambda: func.lower(Customer.state),
     "customer_language": lambda: Customer.locale,
     "average_order_value": lambda: Customer.avg_order_value_minor,
