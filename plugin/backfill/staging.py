@@ -58,8 +58,8 @@ CUSTOMER = (
     *("predicted_spend_tier", "platform_rfm_group", "statistics_version"),
 )
 TAG = ("shop_id", "run_id", "kind", "owner_seq", "tag_cf", "tag")
-ADDRESS = (*BASE, "customer_platform_id", "country_code", "province_code", "city")
-ADDRESS += ("region_key", "city_key")
+ADDRESS: tuple[str, ...] = (*BASE, "customer_platform_id", "country_code", "province_code")
+ADDRESS += ("city", "region_key", "city_key")
 PRODUCT: tuple[str, ...] = (
     *BASE,
     "platform_id",

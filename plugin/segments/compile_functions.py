@@ -77,12 +77,12 @@ def _places(node: ast.Contains | ast.IsNull, ctx: CompileContext) -> Cond:
     if isinstance(node, ast.Contains):
         assert isinstance(node.value, ast.Str)
         wanted = literal(norm(node.value.value))
-        hit = Customer.id.in_(rows.where(column == wanted))
+        hit: Cond = Customer.id.in_(rows.where(column == wanted))
         if own is not None:
             hit = or_(and_(own.is_not(None), own == wanted), hit)
         return negate_if(hit, node.negated)
     assert isinstance(node, ast.IsNull)
-    known = Customer.id.in_(rows)
+    known: Cond = Customer.id.in_(rows)
     if own is not None:
         known = or_(own.is_not(None), known)
     return negate_if(known, not node.negated)
