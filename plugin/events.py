@@ -40,7 +40,7 @@ class CustomerData:
     locale: str | None = None
     state: str | None = None
     verified_email: bool | None = None
-    address: Address | None = None
+    address: Address | None = None  # the default address
     created_at: datetime | None = None
     updated_at: datetime | None = None
     # Only pre-2025-01 payloads carry these; None means "not in this payload".
@@ -48,6 +48,8 @@ class CustomerData:
     email_marketing_state: str | None = None
     email_marketing_opt_in_level: str | None = None
     email_consent_updated_at: datetime | None = None
+    # Every address (customers/* `addresses`); None: a partial customer that lists none.
+    addresses: tuple[Address, ...] | None = None
 
 
 @dataclass(frozen=True)

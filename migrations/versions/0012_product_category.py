@@ -2,7 +2,7 @@
 taxonomy category id; saved queries that read our `rfm_group` now say `rfm_segment`
 
 Revision ID: 0012_product_category
-Revises: 0010_predictions
+Revises: 0011_customer_addresses
 Create Date: 2026-12-12 12:00:00
 
 `rfm_group` became Shopify's own group (customers.platform_rfm_group, imported): every
@@ -17,7 +17,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision: str = "0012_product_category"
-down_revision: str | None = "0010_predictions"
+down_revision: str | None = "0011_customer_addresses"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 

@@ -1,4 +1,5 @@
-"""Merging staged customers (profile, consent, totals, statistics, tags) and products.
+"""Merging staged customers (profile, addresses, consent, totals, statistics, tags) and
+products.
 
 One statement per table per batch. Each field group is written only over an older stored
 version of that group (plugin.profiles.ownership), exactly as the webhook handlers do, so a
@@ -26,10 +27,17 @@ from sqlalchemy import (
 )
 from sqlalchemy.orm import Session
 
-from plugin.backfill.models import StagedCustomer, StagedProduct, StagedTag
+from plugin.backfill.models import StagedAddress, StagedCustomer, StagedProduct, StagedTag
 from plugin.db import UTCDateTime, insert_for
 from plugin.profiles.customer_tags import upsert_tag_rows
-from plugin.profiles.models import Customer, CustomerTag, Product, ProductTag, Tombstone
+from plugin.profiles.models import (
+    Customer,
+    CustomerAddress,
+    CustomerTag,
+    Product,
+    ProductTag,
+    Tombstone,
+)
 from plugin.profiles.ownership import CONSENT_COLUMNS, PROFILE_COLUMNS
 
 SC = StagedCustomer.__table__
@@ -52,7 +60,7 @@ def at(now: datetime) -> Any:
 def merge_customers(
     session: Session, shop_id: int, run_id: int, lo: int, hi: int, now: datetime
 ) -> None:
-    """Upsert the staged customers of lines lo..hi, then their tags."""
+    """Upsert the staged customers of lines lo..hi, then their addresses and tags."""
     staged = [
         *PROFILE_COLUMNS,
         "locale",
@@ -78,7 +86,46 @@ def merge_customers(
         index_elements=["shop_id", "platform_id"], set_=_customer_updates(stmt.excluded, now)
     )
     session.execute(stmt)
+    merge_customer_addresses(session, shop_id, run_id, lo, hi)
     merge_customer_tags(session, shop_id, run_id, lo, hi)
+
+
+def merge_customer_addresses(session: Session, shop_id: int, run_id: int, lo: int, hi: int) -> None:
+    """The customers whose profile this batch wrote (their stored version is the staged
+    one) get their staged address list in place of the stored one: one DELETE, one
+    INSERT … SELECT DISTINCT (the default address is staged twice)."""
+    written = (
+        select(C.c.id)
+        .join(
+            SC,
+            and_(SC.c.platform_id == C.c.platform_id, SC.c.profile_version == C.c.profile_version),
+        )
+        .where(C.c.shop_id == shop_id, SC.c.run_id == run_id, SC.c.seq.between(lo, hi))
+    )
+    session.execute(
+        delete(CustomerAddress).where(
+            CustomerAddress.shop_id == shop_id, CustomerAddress.customer_id.in_(written)
+        )
+    )
+    sa = StagedAddress.__table__
+    columns = ["country_code", "province_code", "city", "region_key", "city_key"]
+    query = (
+        select(literal(shop_id), C.c.id, *(sa.c[c] for c in columns))
+        .distinct()
+        .select_from(sa)
+        .join(SC, and_(SC.c.run_id == sa.c.run_id, SC.c.platform_id == sa.c.customer_platform_id))
+        .join(
+            C,
+            and_(
+                C.c.shop_id == shop_id,
+                C.c.platform_id == SC.c.platform_id,
+                C.c.profile_version == SC.c.profile_version,
+            ),
+        )
+        .where(sa.c.run_id == run_id, SC.c.seq.between(lo, hi))
+    )
+    names = ["shop_id", "customer_id", *columns]
+    session.execute(insert_for(session, CustomerAddress.__table__).from_select(names, query))
 
 
 def merge_statistics(

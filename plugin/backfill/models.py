@@ -105,6 +105,27 @@ class StagedCustomer(Base):
     statistics_version: Mapped[str] = mapped_column(String(128))
 
 
+class StagedAddress(Base):
+    """An address of a staged customer, joined to it by platform id on merge (bulk lines of
+    a nested connection come in any order). The default address is staged too, under its
+    customer's line number."""
+
+    __tablename__ = "backfill_addresses"
+    __table_args__ = (
+        Index("ix_backfill_addresses_run_customer", "run_id", "customer_platform_id"),
+    )
+
+    shop_id: Mapped[int] = mapped_column(BigInteger, shop_fk())
+    run_id: Mapped[int] = mapped_column(BigInteger, primary_key=True)
+    seq: Mapped[int] = mapped_column(BigInteger, primary_key=True)
+    customer_platform_id: Mapped[str] = mapped_column(String(64))
+    country_code: Mapped[str | None] = mapped_column(String(2))
+    province_code: Mapped[str | None] = mapped_column(String(16))
+    city: Mapped[str | None] = mapped_column(String(255))
+    region_key: Mapped[str | None] = mapped_column(String(24))
+    city_key: Mapped[str | None] = mapped_column(String(300))
+
+
 class StagedTag(Base):
     """A tag of a staged customer or product (`owner_seq` is the owner's line number)."""
 

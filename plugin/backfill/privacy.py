@@ -10,9 +10,9 @@ from typing import Any, cast
 from sqlalchemy import CursorResult, delete, or_, update
 from sqlalchemy.orm import Session
 
-from plugin.backfill.models import StagedCustomer, StagedOrder
+from plugin.backfill.models import StagedAddress, StagedCustomer, StagedOrder
 
-STAGED_PERSONAL_TABLES = ("backfill_customers", "backfill_orders")
+STAGED_PERSONAL_TABLES = ("backfill_customers", "backfill_addresses", "backfill_orders")
 # Staged tags and order lines name no one once the rows above are erased.
 STAGED_OTHER_TABLES = ("backfill_tags", "backfill_order_lines")
 
@@ -25,8 +25,11 @@ def erase_staged(session: Session, shop_id: int, platform_id: str, emails: tuple
     customer = delete(StagedCustomer).where(
         StagedCustomer.shop_id == shop_id, StagedCustomer.platform_id == platform_id
     )
+    addresses = delete(StagedAddress).where(
+        StagedAddress.shop_id == shop_id, StagedAddress.customer_platform_id == platform_id
+    )
     erased = orders.values(email=None, email_cf=None, customer_platform_id=None)
-    return _count(session, erased) + _count(session, customer)
+    return _count(session, erased) + _count(session, customer) + _count(session, addresses)
 
 
 def _count(session: Session, stmt: Any) -> int:

@@ -20,6 +20,7 @@ from sqlalchemy import delete, func, select, text
 from sqlalchemy.orm import Session
 
 from plugin.backfill.models import (
+    StagedAddress,
     StagedCustomer,
     StagedOrder,
     StagedOrderLine,
@@ -29,11 +30,19 @@ from plugin.backfill.models import (
 from plugin.backfill.rawinsert import insert_tuples
 from plugin.events import make_version
 from plugin.platforms.port import HistoryRow
+from plugin.profiles.addresses import city_key, region_key
 from plugin.profiles.customer_tags import tag_key
 from plugin.profiles.products import casefold
 from plugin.profiles.tombstones import tombstone_key
 
-STAGING_TABLES = (StagedCustomer, StagedTag, StagedProduct, StagedOrder, StagedOrderLine)
+STAGING_TABLES = (
+    StagedCustomer,
+    StagedAddress,
+    StagedTag,
+    StagedProduct,
+    StagedOrder,
+    StagedOrderLine,
+)
 TAG_KIND = {"customers": "customer", "products": "product"}
 NO_STAMP = "0000"  # make_version's instant when a record carries no time
 KEY_CACHE = 500_000  # owners' tombstone keys remembered (each customer owns ~10 orders)
@@ -49,6 +58,8 @@ CUSTOMER = (
     *("predicted_spend_tier", "platform_rfm_group", "statistics_version"),
 )
 TAG = ("shop_id", "run_id", "kind", "owner_seq", "tag_cf", "tag")
+ADDRESS: tuple[str, ...] = (*BASE, "customer_platform_id", "country_code", "province_code")
+ADDRESS += ("city", "region_key", "city_key")
 PRODUCT: tuple[str, ...] = (
     *BASE,
     "platform_id",
@@ -102,7 +113,7 @@ class Stager:
         """Stage `(line number, row)` pairs with one INSERT per table; returns rows staged."""
         connection = session.connection()
         self.time = _sqlite_time if connection.dialect.name == "sqlite" else _same
-        out: dict[str, list[tuple[Any, ...]]] = {k: [] for k in ("c", "t", "p", "o", "l")}
+        out: dict[str, list[tuple[Any, ...]]] = {k: [] for k in ("c", "a", "t", "p", "o", "l")}
         lines, orders = out["l"].append, out["o"].append
         shop, run = self.shop_id, self.run_id
         for seq, (kind, values) in numbered:
@@ -112,19 +123,23 @@ class Stager:
                 orders(self._order(seq, values))
             elif kind == "customer":
                 out["c"].append(self._customer(seq, values))
+                out["a"] += self._address(seq, values["platform_id"], values)
                 out["t"] += self._tags(seq, "customer", values["tags"], tag_key)
+            elif kind == "address" and values["customer_platform_id"]:
+                out["a"] += self._address(seq, values["customer_platform_id"], values)
             elif kind == "product":
                 out["p"].append(self._product(seq, values))
                 out["t"] += self._tags(seq, "product", values["tags"], casefold)
         for table, columns, key in (
             (StagedCustomer, CUSTOMER, "c"),
+            (StagedAddress, ADDRESS, "a"),
             (StagedTag, TAG, "t"),
             (StagedProduct, PRODUCT, "p"),
             (StagedOrder, ORDER, "o"),
             (StagedOrderLine, LINE, "l"),
         ):
             insert_tuples(connection, table.__tablename__, columns, out[key])
-        return sum(len(rows) for key, rows in out.items() if key != "t")
+        return sum(len(rows) for key, rows in out.items() if key not in ("t", "a"))
 
     def _key(self, platform_id: str) -> str:
         """Tombstone keys of owners, remembered: hashing is a real part of staging's cost."""
@@ -150,6 +165,16 @@ class Stager:
             *(v["reported_orders_count"], v["reported_amount_spent_minor"]),
             *(v["predicted_spend_tier"], v["platform_rfm_group"], self.snapshot_version),
         )
+
+    def _address(self, seq: int, owner: str, v: dict[str, Any]) -> list[tuple[Any, ...]]:
+        """A staged address (none for a place with no part known). A customer line stages
+        its default address under its own line number; the merge drops the repeat."""
+        country, province, city = v["country_code"], v["province_code"], v["city"]
+        if not (country or province or city):
+            return []
+        country = country.upper() if country else None
+        keys = (region_key(country, province), city_key(country, province, city))
+        return [(self.shop_id, self.run_id, seq, owner, country, province, city, *keys)]
 
     def _tags(self, seq: int, kind: str, tags: list[str], fold: Any) -> list[tuple[Any, ...]]:
         unique = {fold(t): t.strip() for t in tags if t and t.strip()}
@@ -206,7 +231,7 @@ def clear_staged(session: Session, run_id: int) -> None:
 def clear_phase(session: Session, run_id: int, resource: str) -> None:
     """Forget what a phase staged (its export is run again: line numbers start over)."""
     tables: tuple[Any, ...] = {
-        "customers": (StagedCustomer,),
+        "customers": (StagedCustomer, StagedAddress),
         "statistics": (StagedCustomer,),
         "products": (StagedProduct,),
         "orders": (StagedOrder, StagedOrderLine),

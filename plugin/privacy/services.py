@@ -31,7 +31,15 @@ from plugin.privacy.subjects import (
     orders_of,
     phone_matches,
 )
-from plugin.profiles.models import Checkout, Customer, CustomerTag, Order, OrderLine, Purchase
+from plugin.profiles.models import (
+    Checkout,
+    Customer,
+    CustomerAddress,
+    CustomerTag,
+    Order,
+    OrderLine,
+    Purchase,
+)
 from plugin.profiles.models import Refund as RefundRow
 from plugin.profiles.tombstones import add_tombstone
 from plugin.segments.services import erase_memberships, export_memberships
@@ -147,6 +155,23 @@ def _erase_tags(session: Session, s: DataSubject, _: Erasure) -> int:
         session,
         delete(CustomerTag).where(
             CustomerTag.shop_id == s.shop_id, CustomerTag.customer_id == s.customer_id
+        ),
+    )
+
+
+def _export_addresses(session: Session, s: DataSubject) -> list[dict[str, Any]]:
+    stmt = select(CustomerAddress.__table__).where(
+        CustomerAddress.shop_id == s.shop_id, CustomerAddress.customer_id == s.customer_id
+    )
+    return rows_document(session, stmt.order_by(CustomerAddress.id))
+
+
+def _erase_addresses(session: Session, s: DataSubject, _: Erasure) -> int:
+    """Deleted outright: an address is the person's, and the profile row goes too."""
+    return _count(
+        session,
+        delete(CustomerAddress).where(
+            CustomerAddress.shop_id == s.shop_id, CustomerAddress.customer_id == s.customer_id
         ),
     )
 
@@ -306,6 +331,7 @@ PERSONAL_DATA: tuple[PersonalData, ...] = (
     PersonalData("orders", ("orders", "order_lines", "refunds"), _export_orders, _erase_orders),
     PersonalData("checkouts", ("checkouts",), _export_checkouts, _erase_checkouts),
     PersonalData("tags", ("customer_tags",), _export_tags, _erase_tags),
+    PersonalData("addresses", ("customer_addresses",), _export_addresses, _erase_addresses),
     PersonalData("purchases", ("purchases",), _export_purchases, _erase_purchases),
     PersonalData("segments", SEGMENT_TABLES, _export_segments, _erase_segments),
     PersonalData("predictions", ("predictions",), _export_predictions, _erase_predictions),

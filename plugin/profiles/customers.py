@@ -11,6 +11,7 @@ from sqlalchemy.orm import Session
 
 from plugin.db import lock_or_create
 from plugin.events import (
+    Address,
     CustomerConsentChanged,
     CustomerData,
     CustomerPurchasingSummary,
@@ -18,6 +19,7 @@ from plugin.events import (
     CustomerTagsChanged,
     CustomerUpserted,
 )
+from plugin.profiles.addresses import add_first_address, replace_addresses
 from plugin.profiles.customer_tags import replace_tags, set_tags
 from plugin.profiles.models import Checkout, Customer, Order
 from plugin.profiles.ownership import STUB_FILLABLE, consent_values, profile_values, stub_values
@@ -71,17 +73,25 @@ def resolve_owner(
             return Owner(None, None, anonymize=True)
         return Owner(None, partial.platform_id)
     customer = lock_customer(session, shop_id, partial.platform_id)
-    fill_stub(customer, partial)
+    if fill_stub(customer, partial) & ADDRESS_COLUMNS and partial.address is not None:
+        add_first_address(session, customer, partial.address)
     link_guests(session, shop_id, customer)
     return Owner(customer, customer.platform_id)
 
 
-def fill_stub(customer: Customer, partial: CustomerData) -> None:
-    """A partial customer never overwrites: it fills columns that are still null."""
+ADDRESS_COLUMNS = frozenset({"country_code", "province_code", "city"})
+
+
+def fill_stub(customer: Customer, partial: CustomerData) -> set[str]:
+    """A partial customer never overwrites: it fills columns that are still null.
+    Returns the columns it filled."""
     values = stub_values(partial)
+    filled = set()
     for column in STUB_FILLABLE:
         if getattr(customer, column) is None and values[column] is not None:
             setattr(customer, column, values[column])
+            filled.add(column)
+    return filled
 
 
 def match_guest_by_email(session: Session, shop_id: int, email: str | None) -> Customer | None:
@@ -142,6 +152,7 @@ def apply_customer_upserted(session: Session, shop_id: int, event: CustomerUpser
         for column, value in profile_values(data).items():
             setattr(customer, column, value)
         customer.profile_version = event.version
+        replace_addresses(session, customer, listed_addresses(data))
     consent = consent_values(data)
     if consent is not None and is_newer(event.version, customer.consent_version):
         _set_consent(customer, consent, event.version)
@@ -149,6 +160,13 @@ def apply_customer_upserted(session: Session, shop_id: int, event: CustomerUpser
         replace_tags(session, customer, data.tags, event.version)
     link_guests(session, shop_id, customer)
     return {customer.id}
+
+
+def listed_addresses(data: CustomerData) -> list[Address]:
+    """Every address the payload states: `addresses`, and the default one (payloads list it
+    there too; an older or partial payload may carry only the default)."""
+    default = [data.address] if data.address is not None else []
+    return [*default, *(data.addresses or ())]
 
 
 def _set_consent(customer: Customer, values: Mapping[str, Any], version: str) -> None:

@@ -117,6 +117,32 @@ class CustomerTag(Base):
     version: Mapped[str | None] = mapped_column(String(128))
 
 
+class CustomerAddress(Base):
+    """One of a customer's addresses (every one, not just the default), with the keys the
+    segment language's location filters compare: `region_key` as Shopify writes a region
+    (`US-CA`), `city_key` as it writes a city (`US-CA-LosAngeles`), casefolded. Written
+    whole with the profile group (plugin.profiles.addresses); personal data."""
+
+    __tablename__ = "customer_addresses"
+    __table_args__ = (
+        Index("ix_customer_addresses_customer", "customer_id"),
+        Index("ix_customer_addresses_shop_country", "shop_id", "country_code"),
+        Index("ix_customer_addresses_shop_region", "shop_id", "region_key"),
+        Index("ix_customer_addresses_shop_city", "shop_id", "city_key"),
+    )
+
+    id: Mapped[int] = mapped_column(BigIntPK, primary_key=True)
+    shop_id: Mapped[int] = mapped_column(BigInteger, shop_fk())
+    customer_id: Mapped[int] = mapped_column(
+        BigInteger, ForeignKey("customers.id", ondelete="CASCADE")
+    )
+    country_code: Mapped[str | None] = mapped_column(String(2))
+    province_code: Mapped[str | None] = mapped_column(String(16))
+    city: Mapped[str | None] = mapped_column(String(255))
+    region_key: Mapped[str | None] = mapped_column(String(24))
+    city_key: Mapped[str | None] = mapped_column(String(300))
+
+
 class Product(Base):
     __tablename__ = "products"
     __table_args__ = (UniqueConstraint("shop_id", "platform_id"),)

@@ -48,6 +48,12 @@ OWNERSHIP: dict[str, FieldGroup] = {
         "profile_version",
         ("customers/create", "customers/update", "customers/enable", "customers/disable"),
     ),
+    # the full address list, replaced with the profile group (plugin.profiles.addresses)
+    "addresses": FieldGroup(
+        ("customer_addresses.*",),
+        "profile_version",
+        ("customers/create", "customers/update", "customers/enable", "customers/disable"),
+    ),
     "consent": FieldGroup(
         CONSENT_COLUMNS,
         "consent_version",

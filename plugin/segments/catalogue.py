@@ -56,6 +56,7 @@ def _shopify(
     return FieldSpec(name, type_, description, example, dimension, shopify_alias=name, **kw)
 
 
+SMS_STATES = ("SUBSCRIBED", "NOT_SUBSCRIBED", "PENDING", "UNSUBSCRIBED", "REDACTED")
 EMAIL_STATES = ("SUBSCRIBED", "NOT_SUBSCRIBED", "PENDING", "UNSUBSCRIBED", "REDACTED", "INVALID")
 ACCOUNT_STATES = ("ENABLED", "DISABLED", "INVITED", "DECLINED")
 RFM_GROUPS = (
@@ -185,10 +186,36 @@ _FIELDS: tuple[FieldSpec, ...] = (
     _shopify(
         "customer_countries",
         "string_list",
-        "Country of the customer (ISO code).",
+        "Countries of any of the customer's addresses (ISO code).",
         "customer_countries CONTAINS 'PL'",
         "geographic",
-        value_source="customers.country_code",
+        value_source="customer_addresses.country_code",
+    ),
+    _shopify(
+        "customer_regions",
+        "string_list",
+        "States or provinces of any of the customer's addresses (country-province code).",
+        "customer_regions CONTAINS 'US-CA'",
+        "geographic",
+        value_source="customer_addresses.region_key",
+    ),
+    _shopify(
+        "customer_cities",
+        "string_list",
+        "Cities of any of the customer's addresses (country-province-city, no spaces).",
+        "customer_cities CONTAINS 'US-CA-LosAngeles'",
+        "geographic",
+        value_source="customer_addresses.city_key",
+        casefold=True,
+    ),
+    _shopify(
+        "sms_subscription_status",
+        "enum",
+        "SMS marketing consent (NULL: Shopify never stated one, e.g. no phone number).",
+        "sms_subscription_status = 'SUBSCRIBED'",
+        "behavioural",
+        enum_values=SMS_STATES,
+        value_source="enum",
     ),
     FieldSpec(
         "rfm_segment",

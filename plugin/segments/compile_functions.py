@@ -1,5 +1,6 @@
-"""Set-valued filters: tag and country lists, and the MATCHES functions as non-correlated
-`customers.id IN (SELECT customer_id … GROUP BY customer_id HAVING …)` subqueries."""
+"""Set-valued filters: tags and places (countries, regions, cities of every address), and
+the MATCHES functions as non-correlated `customers.id IN (SELECT customer_id … GROUP BY
+customer_id HAVING …)` subqueries."""
 
 from __future__ import annotations
 
@@ -15,6 +16,7 @@ from plugin.profiles.metrics import abandoned_checkouts, checkout_activity
 from plugin.profiles.models import (
     Checkout,
     Customer,
+    CustomerAddress,
     CustomerTag,
     Order,
     Product,
@@ -37,7 +39,9 @@ from plugin.segments.context import CompileContext
 
 
 def compile_list_field(node: ast.Contains | ast.IsNull, ctx: CompileContext) -> Cond:
-    """customer_tags (the customer_tags table) and customer_countries (one country code)."""
+    """customer_tags (the customer_tags table) and the place lists (customer_addresses)."""
+    if node.field in PLACE_KEYS:
+        return _places(node, ctx)
     if node.field == "customer_tags":
         tags = select(CustomerTag.customer_id).where(
             CustomerTag.shop_id == ctx.shop_id, CustomerTag.present.is_(True)
@@ -49,14 +53,51 @@ def compile_list_field(node: ast.Contains | ast.IsNull, ctx: CompileContext) -> 
             return negate_if(Customer.id.in_(tags), node.negated)
         assert isinstance(node, ast.IsNull)
         return negate_if(Customer.id.in_(tags), not node.negated)
-    code = Customer.country_code
-    known = and_(code.is_not(None), code != "")
+    raise KeyError(node.field)
+
+
+# The customer_addresses column each place list compares, and how a literal is normalised:
+# codes upper-case (ASCII), city keys casefolded as plugin.profiles.addresses stores them.
+PLACE_KEYS: dict[str, tuple[Any, Any]] = {
+    "customer_countries": (CustomerAddress.country_code, str.upper),
+    "customer_regions": (CustomerAddress.region_key, str.upper),
+    "customer_cities": (CustomerAddress.city_key, str.casefold),
+}
+
+
+def _places(node: ast.Contains | ast.IsNull, ctx: CompileContext) -> Cond:
+    """Any of the customer's addresses. Countries and regions also read the default address
+    on the profile row (rows written before customer_addresses, or by hand)."""
+    column, norm = PLACE_KEYS[node.field]
+    rows = select(CustomerAddress.customer_id).where(
+        CustomerAddress.shop_id == ctx.shop_id, column.is_not(None)
+    )
+    rows = _scoped(rows, CustomerAddress.customer_id, ctx)
+    own = _own_place(node.field)
     if isinstance(node, ast.Contains):
         assert isinstance(node.value, ast.Str)
-        match = func.upper(code) == literal(node.value.value.upper())
-        return negate_if(and_(known, match), node.negated)
+        wanted = literal(norm(node.value.value))
+        hit: Cond = Customer.id.in_(rows.where(column == wanted))
+        if own is not None:
+            hit = or_(and_(own.is_not(None), own == wanted), hit)
+        return negate_if(hit, node.negated)
     assert isinstance(node, ast.IsNull)
+    known: Cond = Customer.id.in_(rows)
+    if own is not None:
+        known = or_(own.is_not(None), known)
     return negate_if(known, not node.negated)
+
+
+def _own_place(field: str) -> Expr | None:
+    """The default address's country (`PL`) or region (`US-CA`) on the profile row, NULL
+    when unknown; codes are ASCII, so upper() is the same on every database."""
+    country = func.upper(func.nullif(Customer.country_code, ""), type_=String)
+    if field == "customer_countries":
+        return country
+    if field == "customer_regions":
+        province = func.upper(func.nullif(Customer.province_code, ""), type_=String)
+        return country.concat("-").concat(province)  # NULL when either part is
+    return None
 
 
 def compile_matches(node: ast.Matches, ctx: CompileContext) -> Cond:

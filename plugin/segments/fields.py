@@ -53,6 +53,7 @@ FIELDS: dict[str, Builder] = {
     # stored lowercase as Shopify sends them (subscribed, not_subscribed, …; enabled, …)
     "email_subscription_status": lambda _ctx: func.lower(Customer.email_marketing_state),
     "customer_account_status": lambda _ctx: func.lower(Customer.state),
+    "sms_subscription_status": lambda _ctx: func.lower(Customer.sms_marketing_state),
     "customer_language": _column(Customer.locale),
     "customer_email_domain": lambda _ctx: email_domain(Customer.email_cf),
     # Shopify's own values, stored as Shopify writes them (upper case)

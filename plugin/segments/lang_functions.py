@@ -100,11 +100,8 @@ NOT_AVAILABLE: tuple[str, ...] = (
     "anniversary",
     "companies",
     "created_by_app_id",
-    "customer_cities",
-    "customer_regions",
     "customer_within_distance",
     "product_subscription_status",
-    "sms_subscription_status",
     "store_credit_accounts",
 )
 # Any name under these prefixes (`shopify_email.opened`, `metafields.custom.x`, …).

@@ -80,6 +80,8 @@ def test_import_gives_the_store_the_webhooks_give(
     expected = store_of(session, hooked, drop=ONLY_IMPORT)
     got = store_of(session, imported, drop=ONLY_IMPORT)
     assert got["orders"] and got["order_lines"] and got["customer_tags"] and got["purchases"]
+    # every address, the second ones too (the default address is listed once)
+    assert any(len(places) == 2 for places in got["customer_addresses"].values())
     for table in expected:
         assert got[table] == expected[table], table
     # what only the import brings: Shopify's own predictions and the customer's language

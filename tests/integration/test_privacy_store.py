@@ -18,6 +18,7 @@ from sqlalchemy.orm import Session
 from plugin.backfill.models import (
     BackfillPhase,
     BackfillRun,
+    StagedAddress,
     StagedCustomer,
     StagedOrder,
     StagedOrderLine,
@@ -25,15 +26,17 @@ from plugin.backfill.models import (
     StagedTag,
 )
 from plugin.db import Base
-from plugin.events import CustomerDataRequested, CustomerRedactRequested, Delivery
+from plugin.events import Address, CustomerDataRequested, CustomerRedactRequested, Delivery
 from plugin.inbox.models import DEAD, DONE, PENDING, InboxRow
 from plugin.outbox.models import OutboxItem
 from plugin.predictions.models import Prediction, PredictionFit
 from plugin.privacy.models import PrivacyExport
 from plugin.privacy.services import NO_CUSTOMER_DATA, PERSONAL_DATA
+from plugin.profiles.addresses import address_row
 from plugin.profiles.models import (
     Checkout,
     Customer,
+    CustomerAddress,
     CustomerTag,
     Order,
     OrderLine,
@@ -208,6 +211,8 @@ def _add_customer(session: Session, shop: Shop, p: Person, tags: tuple[str, ...]
     session.flush()
     for tag in tags:
         session.add(CustomerTag(shop_id=shop.id, customer_id=customer.id, tag=tag, tag_cf=tag))
+    for place in (Address("IS", "1", p.city), Address("US", "NY", "New York")):
+        session.add(CustomerAddress(**address_row(shop.id, customer.id, place)))
     return customer
 
 
@@ -501,6 +506,15 @@ def _add_import(session: Session, shop: Shop, prefix: str, base: int) -> None:
             statistics_version=version,
         )
     )
+    session.add(
+        StagedAddress(
+            **staged,
+            customer_platform_id=ZELDA.platform_id,
+            country_code="IS",
+            city=ZELDA.city,
+            city_key=f"is-{ZELDA.city}".casefold(),
+        )
+    )
     tag = {"shop_id": shop.id, "run_id": run.id, "kind": "customer", "owner_seq": 0}
     session.add(StagedTag(**tag, tag="vip", tag_cf="vip"))
     order_id = f"{prefix}-staged"
@@ -650,6 +664,7 @@ def test_the_person_is_findable_in_each_place_before_redaction(session: Session)
     found = find_values(session, a.shop, ZELDA.needles)
     tables_found = {hit.split(".")[0] for hit in found}
     assert tables_found >= {"customers", "orders", "checkouts", "webhook_inbox", "privacy_exports"}
+    assert tables_found >= {"customer_addresses", "backfill_addresses"}
     for needle in ZELDA.needles:
         assert find_values(session, a.shop, (needle,)), needle
 

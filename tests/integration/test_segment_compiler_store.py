@@ -5,7 +5,8 @@ Shop timezone Europe/Warsaw (UTC+2 in summer), currency USD, clock NOW = 2026-06
 UTC (14:00 local). Customers by platform id:
   1 Ann  PL, subscribed, tags VIP + Żabka; orders 2025-11-15 (80.00, product 501 qty 1),
          2026-03-01 (300.50, 502 qty 1), 2026-05-25 (120.00, 501 qty 2)
-  2 Ben  US, added 2026-05-31 23:30 UTC (June 1 local); tag wholesale; one order at
+  2 Ben  US (New York City, NY), added 2026-05-31 23:30 UTC (June 1 local); tag wholesale;
+         SMS consent subscribed; one order at
          2026-05-31 22:30 UTC = 00:30 June 1 local (20.00, 503 qty 5)
   3 Cy   DE, no orders, tag vip removed, a checkout abandoned 2026-05-30 08:00 UTC
   4 Dee  no country, no email; a test order and a cancelled order only
@@ -52,6 +53,7 @@ STAND_IN: dict[str, Callable[[], ColumnElement[Any]]] = {
     "customer_added_date": lambda: Customer.platform_created_at,
     "abandoned_checkout_date": lambda: Customer.last_abandoned_at,
     "email_subscription_status": lambda: func.lower(Customer.email_marketing_state),
+    "sms_subscription_status": lambda: func.lower(Customer.sms_marketing_state),
     "customer_account_status": lambda: func.lower(Customer.state),
     "customer_language": lambda: Customer.locale,
     "average_order_value": lambda: Customer.avg_order_value_minor,
@@ -124,7 +126,11 @@ def _customers(apply: Callable[[str, dict[str, Any]], None]) -> None:
             payload["default_address"] = None
         else:
             payload["default_address"]["country_code"] = country
+        if cid == "2":  # Shopify's own customer_cities example: US-NY-NewYorkCity
+            payload["default_address"].update(province_code="NY", city="New York City")
         apply("customers/create", payload)
+    sms = {"state": "subscribed", "opt_in_level": None, "consent_updated_at": None}
+    apply("customers_marketing_consent/update", {"id": 2, "sms_marketing_consent": sms})
     for cid, tags in [
         ("1", ["VIP", "Żabka"]),
         ("2", ["wholesale"]),

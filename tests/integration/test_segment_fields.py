@@ -27,7 +27,7 @@ CONTRACT = {
     "orders_365d", "days_since_last_order", "average_order_value",
     "open_abandoned_checkout_at", "discount_order_share", "churn_risk", "p_alive",
     "predicted_orders_90d", "expected_next_order_at", "predicted_clv",
-    "predicted_clv_percentile", "prediction_kind",
+    "predicted_clv_percentile", "prediction_kind", "sms_subscription_status",
 }  # fmt: skip
 
 
@@ -92,6 +92,17 @@ def test_enums_come_back_lowercase(session: Session, shop: Shop) -> None:
     assert values(session, shop, "customer_account_status") == {
         "a": "disabled",
         "b": "enabled",
+        "c": None,
+    }
+
+
+def test_sms_status_is_null_until_shopify_states_one(session: Session, shop: Shop) -> None:
+    add(session, shop, "a", sms_marketing_state="subscribed", phone="+48500000001")
+    add(session, shop, "b", sms_marketing_state="REDACTED")
+    add(session, shop, "c", phone="+48500000002")  # a phone, but no consent webhook yet
+    assert values(session, shop, "sms_subscription_status") == {
+        "a": "subscribed",
+        "b": "redacted",
         "c": None,
     }
 

@@ -29,6 +29,7 @@ from tests.integration.test_segment_property_store import (
     COUNTRIES,
     LOCALES,
     NOW,
+    PLACES,
     TAGS,
     TYPES,
     VENDORS,
@@ -131,15 +132,28 @@ class Gen:
         return self.instant(stored)
 
     def listed(self) -> ast.Condition:
-        field = self.pick(["customer_tags", "customer_countries"])
+        field = self.pick(
+            ["customer_tags", "customer_countries", "customer_regions", "customer_cities"]
+        )
         if self.pick([True, False, False, False]):
             return ast.IsNull(field, self.flag())
         if field == "customer_tags":
             tag = self.pick([*TAGS, "nope"])
             value = self.pick([tag, tag.upper(), tag.casefold()])
-        else:
+        elif field == "customer_countries":
             value = self.pick([*(c.lower() for c in COUNTRIES if c), "PL", "US"])
+        else:
+            value = self.place(field)
         return ast.Contains(field, ast.Str(value), self.flag())
+
+    def place(self, field: str) -> str:
+        """Shopify's spelling of a stored place (or of none), in some case."""
+        country, province, city = self.pick(PLACES)
+        parts = [country or "XX", province or ("" if field == "customer_cities" else "ZZ")]
+        if field == "customer_cities":
+            parts.append((city or "Nowhere").replace(" ", ""))
+        value = "-".join(p for p in parts if p)
+        return self.pick([value, value.upper(), value.lower(), "US-CA-LosAngeles", "US-CA"])
 
     def matches(self) -> ast.Matches:
         function = self.pick(["products_purchased", "orders_placed", "abandoned_checkouts"])
@@ -252,7 +266,7 @@ def test_the_generator_covers_every_field_in_scope() -> None:
     assert {"category", "location_id", "app_id"} <= params
     assert {p.name for f in FUNCTIONS.values() for p in f.params if p.once} == ONCE
     lists = {s.name for s in FIELDS.values() if s.type == "string_list"}
-    assert lists == {"customer_tags", "customer_countries"}
+    assert lists == {"customer_tags", "customer_countries", "customer_regions", "customer_cities"}
 
 
 def resolve(name: str, ctx: CompileContext) -> Any:

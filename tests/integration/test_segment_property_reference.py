@@ -35,6 +35,7 @@ SCALARS = {
     "customer_added_date": ("platform_created_at", "date"),
     "abandoned_checkout_date": ("last_abandoned_at", "date"),
     "email_subscription_status": ("email_marketing_state", "enum"),
+    "sms_subscription_status": ("sms_marketing_state", "enum"),
     "customer_language": ("locale", "str"),
     "churn_risk": ("pred_churn_risk", "float"),
     "p_alive": ("pred_p_alive", "float"),
@@ -89,11 +90,29 @@ class Reference:
                 if t["customer_id"] == c["id"] and t["present"]
             }
             return self.list_atom(node, tags, str.casefold)
-        if node.field == "customer_countries":
-            code = c["country_code"]
-            return self.list_atom(node, {code.upper()} if code else set(), str.upper)
+        if node.field in ("customer_countries", "customer_regions", "customer_cities"):
+            return self.place_atom(node, c)
         column, kind = SCALARS[node.field]
         return self.scalar(node, c[column], kind)
+
+    def place_atom(self, node: ast.Node, c: dict[str, Any]) -> bool:
+        """Every address, and (countries, regions) the default one on the profile row:
+        `CC`, `CC-PP`, `CC-PP-CityWithoutSpaces` (`CC-City` without a province)."""
+        own = [] if node.field == "customer_cities" else [(c["country_code"], c["province_code"])]
+        mine = [(a["country"], a["province"], a["city"]) for a in self.raw.addresses
+                if a["customer_id"] == c["id"]]  # fmt: skip
+        values: set[str] = set()
+        for country, province, city in [(co, pr, None) for co, pr in own] + mine:
+            country, province = (country or "").upper(), (province or "").upper()
+            if node.field == "customer_countries" and country:
+                values.add(country)
+            if node.field == "customer_regions" and country and province:
+                values.add(f"{country}-{province}")
+            if node.field == "customer_cities" and country and city:
+                parts = [country, province, city.replace(" ", "")]
+                values.add("-".join(p for p in parts if p).casefold())
+        norm = str.casefold if node.field == "customer_cities" else str.upper
+        return self.list_atom(node, values, norm)
 
     def list_atom(self, node: ast.Node, values: set[str], norm: Callable[[str], str]) -> bool:
         if isinstance(node, ast.IsNull):

@@ -12,10 +12,13 @@ from zoneinfo import ZoneInfo
 
 from sqlalchemy.orm import Session
 
+from plugin.events import Address
 from plugin.predictions.models import Prediction
+from plugin.profiles.addresses import address_row
 from plugin.profiles.models import (
     Checkout,
     Customer,
+    CustomerAddress,
     CustomerTag,
     Order,
     Product,
@@ -42,6 +45,20 @@ LOCATIONS = ["11", "12", None]
 APPS = ["580111", "129785", None]
 SHOPIFY_RFM = ["CHAMPIONS", "AT_RISK", "DORMANT", "PROSPECTS", None]
 SPEND_TIERS = ["HIGH", "MEDIUM", "LOW", None]
+PROVINCES = ["MZ", "ma", None, ""]
+# (country, province, city) of customer_addresses rows: spaces, Unicode, case, missing parts
+PLACES = [
+    ("PL", "MZ", "Warszawa"),
+    ("PL", "MA", "Kraków"),
+    ("pl", "ma", "KRAKÓW"),
+    ("US", "CA", "Los Angeles"),
+    ("US", "NY", "New York"),
+    ("JP", None, "Tōkyō"),
+    ("CL", "RM", "Santiago"),
+    (None, None, "Nowhere"),
+    ("US", "CA", None),
+]
+SMS_STATES = ["subscribed", "not_subscribed", "pending", "unsubscribed", "redacted", None]
 # Prediction columns as the reference reads them (customer dict key → Prediction column),
 # with values on and around the built-ins' thresholds.
 PREDICTED = {
@@ -65,6 +82,7 @@ class Raw:
     orders: list[dict[str, Any]] = field(default_factory=list)
     purchases: list[dict[str, Any]] = field(default_factory=list)
     checkouts: list[dict[str, Any]] = field(default_factory=list)
+    addresses: list[dict[str, Any]] = field(default_factory=list)
 
 
 def near_midnight(rnd: random.Random, tz: str) -> datetime:
@@ -100,6 +118,7 @@ def build(session: Session, customers_per_shop: int = 24, seed: int = 20261026) 
             _customer(session, raw, rnd, shop.id, tz, n)
         # a Random of their own, so the rows above stay what they were before predictions
         _predictions(session, raw, random.Random(seed + index), shop.id, tz)
+        _places(session, raw, random.Random(seed + 100 + index), shop.id)
     session.commit()
     return raw
 
@@ -127,6 +146,21 @@ def _predictions(session: Session, raw: Raw, rnd: random.Random, shop_id: int, t
                 **columns,
             )
         )
+
+
+def _places(session: Session, raw: Raw, rnd: random.Random, shop_id: int) -> None:
+    """A province and SMS consent on the profile row, and 0-3 addresses per customer."""
+    for c in (c for c in raw.customers if c["shop_id"] == shop_id):
+        c["province_code"], c["sms_marketing_state"] = rnd.choice(PROVINCES), rnd.choice(SMS_STATES)
+        row = session.get(Customer, c["id"])
+        assert row is not None
+        row.province_code, row.sms_marketing_state = c["province_code"], c["sms_marketing_state"]
+        for country, province, city in rnd.sample(PLACES, rnd.choice([0, 0, 1, 2, 3])):
+            values = address_row(shop_id, c["id"], Address(country, province, city))
+            session.add(CustomerAddress(**values))
+            raw.addresses.append(
+                {"customer_id": c["id"], "country": country, "province": province, "city": city}
+            )
 
 
 def _products(session: Session, raw: Raw, rnd: random.Random, shop_id: int) -> None:

@@ -31,6 +31,10 @@ SUPPORTED: list[tuple[str, set[str]]] = [
     ("last_order_date >= 90_days_ago", {"1", "2"}),
     ("last_order_date >= 12_months_ago", {"1", "2", "5"}),
     ("customer_countries CONTAINS 'US'", {"2"}),
+    ("customer_cities CONTAINS 'US-NY-NewYorkCity'", {"2"}),
+    ("customer_cities NOT CONTAINS 'US-NY-NewYorkCity'", {"1", "3", "4", "5"}),
+    ("customer_regions CONTAINS 'US-NY'", {"2"}),
+    ("sms_subscription_status = 'SUBSCRIBED'", {"2"}),
     ("customer_tags CONTAINS 'Wholesale'", {"2"}),
     ("customer_tags NOT CONTAINS 'VIP'", {"2", "3", "4", "5"}),
     ("email_subscription_status = 'SUBSCRIBED'", {"1"}),
@@ -89,12 +93,10 @@ PARSE_ONLY = [
 ]
 
 NOT_AVAILABLE = [
-    ("customer_cities CONTAINS 'US-NY-NewYorkCity'", "customer_cities"),
     ("anniversary(date: 'metafields.facts.birth_date') BETWEEN today AND +30d", "anniversary"),
     ("anniversary MATCHES ('metafields.facts.birth_date') BETWEEN today AND +30d", "anniversary"),
     ("shopify_email.opened() = true", "shopify_email.opened"),
     ("shopify_email.opened MATCHES ()", "shopify_email.opened"),
-    ("sms_subscription_status = 'SUBSCRIBED'", "sms_subscription_status"),
     ("product_subscription_status = 'SUBSCRIBED'", "product_subscription_status"),
     ("companies IS NOT NULL", "companies"),
     ("storefront_event.product_viewed MATCHES ()", "storefront_event.product_viewed"),

@@ -6,7 +6,7 @@ from collections.abc import Iterator
 
 import pytest
 from alembic import command
-from sqlalchemy import inspect
+from sqlalchemy import inspect, text
 
 from plugin.db import Base, make_engine
 from plugin.errors import UnmigratedDatabase
@@ -34,6 +34,50 @@ def test_upgrade_head_then_alembic_check_finds_no_drift(empty_database_url: str)
         ensure_migrated(engine)
         # `alembic check` raises when autogenerate would emit any operation.
         command.check(alembic_config(empty_database_url))
+    finally:
+        engine.dispose()
+
+
+def test_0011_copies_each_stored_default_address_as_the_first_address(
+    empty_database_url: str,
+) -> None:
+    engine = make_engine(empty_database_url)
+    config = alembic_config(empty_database_url)
+    try:
+        command.upgrade(config, "0010_predictions")
+        with engine.begin() as connection:
+            connection.execute(text("INSERT INTO shops (id, platform, domain, install_state, "
+                                    "currency, timezone, created_at, updated_at) VALUES (1, "
+                                    "'shopify', 'm.myshopify.com', 'installed', 'USD', 'UTC', "
+                                    "CURRENT_TIMESTAMP, CURRENT_TIMESTAMP)"))  # fmt: skip
+            for cid, country, province, city in [
+                (1, "us", "CA", "Los Angeles"),
+                (2, "PL", None, "Łódź"),
+                (3, None, None, None),
+            ]:
+                connection.execute(
+                    text(
+                        "INSERT INTO customers (id, shop_id, platform_id, country_code, "
+                        "province_code, city, orders_count, total_spent_minor, "
+                        "abandoned_checkouts_count, spent_365d_minor, orders_365d, created_at, "
+                        "updated_at) VALUES (:id, 1, :pid, :country, :province, :city, 0, 0, 0, "
+                        "0, 0, CURRENT_TIMESTAMP, CURRENT_TIMESTAMP)"
+                    ),
+                    {"id": cid, "pid": str(cid), "country": country, "province": province,
+                     "city": city},
+                )  # fmt: skip
+        command.upgrade(config, "0011_customer_addresses")
+        with engine.connect() as connection:
+            rows = connection.execute(
+                text(
+                    "SELECT customer_id, country_code, region_key, city_key "
+                    "FROM customer_addresses ORDER BY customer_id"
+                )
+            ).all()
+        assert [tuple(r) for r in rows] == [
+            (1, "US", "US-CA", "us-ca-losangeles"),
+            (2, "PL", None, "pl-łódź"),
+        ]
     finally:
         engine.dispose()
 

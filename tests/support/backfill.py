@@ -18,6 +18,7 @@ from plugin.backfill.importer import DONE, advance
 from plugin.backfill.sources import source_for
 from plugin.profiles.models import (
     Customer,
+    CustomerAddress,
     CustomerTag,
     Order,
     OrderLine,
@@ -97,6 +98,7 @@ def store_of(session: Session, shop_id: int, *, drop: set[str] = frozenset()) ->
     return {
         "customers": rows(Customer, lambda c: c.platform_id),
         "customer_tags": rows(CustomerTag, lambda t: (customers[t.customer_id], t.tag_cf)),
+        "customer_addresses": rows(CustomerAddress, lambda a: customers[a.customer_id]),
         "products": rows(Product, lambda p: p.platform_id),
         "product_tags": rows(ProductTag, lambda t: (products[t.product_id], t.tag_cf)),
         "orders": rows(Order, lambda o: (o.platform_id, customers.get(o.customer_id))),

@@ -78,6 +78,35 @@ def test_enum_values_match_case_insensitively_and_print_in_shopify_spelling() ->
     )
 
 
+def test_places_take_shopify_values_and_list_operators() -> None:
+    node = parse_query(
+        "customer_cities CONTAINS 'US-CA-LosAngeles' AND customer_regions NOT CONTAINS 'US-NY' "
+        "AND customer_countries IS NOT NULL"
+    ).ast
+    assert node == ast.And(
+        (
+            ast.Contains("customer_cities", ast.Str("US-CA-LosAngeles")),
+            ast.Contains("customer_regions", ast.Str("US-NY"), negated=True),
+            ast.IsNull("customer_countries", negated=True),
+        )
+    )
+    assert parse_query(to_text(node)).ast == node
+    assert "takes CONTAINS, IS NULL" in error_of("customer_cities = 'US-CA-LosAngeles'").message
+    assert "takes CONTAINS, IS NULL" in error_of("customer_regions IN ('US-CA')").message
+
+
+def test_sms_status_is_an_enum_with_shopify_values() -> None:
+    assert canonical("sms_subscription_status = 'subscribed'") == (
+        "sms_subscription_status = 'SUBSCRIBED'"
+    )
+    assert canonical("sms_subscription_status not in ('pending', 'Redacted')") == (
+        "sms_subscription_status NOT IN ('PENDING', 'REDACTED')"
+    )
+    assert canonical("sms_subscription_status is null") == "sms_subscription_status IS NULL"
+    # email has INVALID, SMS does not
+    assert "has no value 'INVALID'" in error_of("sms_subscription_status = 'INVALID'").message
+
+
 def test_escaped_quotes_and_backslashes_survive_a_round_trip() -> None:
     node = parse_query(r"customer_tags CONTAINS 'it\'s \\ ok'").ast
     assert node == ast.Contains("customer_tags", ast.Str("it's \\ ok"))
@@ -212,7 +241,7 @@ def test_in_lists_hold_at_most_500_values() -> None:
     [
         ("shopify_email.opened MATCHES (activity_id = 5)", "shopify_email.opened"),
         ("storefront_event.product_viewed MATCHES ()", "storefront_event.product_viewed"),
-        ("sms_subscription_status = 'SUBSCRIBED'", "sms_subscription_status"),
+        ("companies CONTAINS 1234", "companies"),
         ("metafields.custom.size = 'M'", "metafields.custom.size"),
     ],
 )

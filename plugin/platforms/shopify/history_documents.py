@@ -5,8 +5,9 @@ five connections and two levels of nested connections, no top-level `node(s)`; o
 connection nodes become their own JSONL lines (with `__parentId`); since 2026-01 lines are
 not grouped under their parent unless `groupObjects: true`. Each document here has one or
 two connections. Deprecated fields are avoided: `defaultEmailAddress`/`defaultPhoneNumber`
-instead of `email`/`phone`/`emailMarketingConsent`, `defaultAddress` (the one address the
-profile keeps, as the webhooks' `default_address`) instead of `addresses`.
+instead of `email`/`phone`/`emailMarketingConsent`, and every address through the
+`addressesV2` connection (the deprecated `addresses` list stops at 250); `defaultAddress`
+is read too, as the webhooks' `default_address`, for the profile's own columns.
 """
 
 from __future__ import annotations
@@ -23,6 +24,11 @@ CUSTOMER_FIELDS = """
   numberOfOrders amountSpent { amount currencyCode }
   statistics { predictedSpendTier rfmGroup }
 """
+
+ADDRESS_FIELDS = "id countryCodeV2 provinceCode city"
+# A paged page asks for this many addresses per customer: nearly every customer has fewer;
+# one with more keeps the ones read (the bulk export, the install's import, reads them all).
+PAGED_ADDRESSES = 5
 
 PRODUCT_FIELDS = "id title productType vendor tags updatedAt category { id }"
 
@@ -43,7 +49,14 @@ LINE_FIELDS = f"""
 
 BULK_HISTORY_CUSTOMERS = document(
     "BulkHistoryCustomers",
-    f"query BulkHistoryCustomers {{ customers {{ edges {{ node {{ {CUSTOMER_FIELDS} }} }} }} }}",
+    f"""
+    query BulkHistoryCustomers {{
+      customers {{ edges {{ node {{
+        {CUSTOMER_FIELDS}
+        addressesV2 {{ edges {{ node {{ {ADDRESS_FIELDS} }} }} }}
+      }} }} }}
+    }}
+    """,
 )
 
 BULK_HISTORY_PRODUCTS = document(
@@ -70,8 +83,11 @@ PAGED_HISTORY_CUSTOMERS = document(
     "PagedHistoryCustomers",
     f"""
     query PagedHistoryCustomers($after: String, $query: String) {{
-      customers(query: $query, first: 100, after: $after) {{
-        nodes {{ {CUSTOMER_FIELDS} }}
+      customers(query: $query, first: 50, after: $after) {{
+        nodes {{
+          {CUSTOMER_FIELDS}
+          addressesV2(first: {PAGED_ADDRESSES}) {{ nodes {{ {ADDRESS_FIELDS} }} }}
+        }}
         pageInfo {{ hasNextPage endCursor }}
       }}
     }}

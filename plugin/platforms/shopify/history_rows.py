@@ -20,13 +20,19 @@ from plugin.errors import ValidationError
 from plugin.platforms.shopify.payload_fields import category_id
 from plugin.profiles.money import currency_exponent, to_minor
 
-Row = tuple[str, dict[str, Any]]  # (kind: customer | product | order | line, values)
+Row = tuple[str, dict[str, Any]]  # (kind: customer | address | product | order | line, values)
 Numbered = tuple[int, Row]  # (the line's position in the given lines, its row)
 
 _GID = re.compile(r"^gid://shopify/([A-Za-z]+)/([0-9]+)")
 _PLAIN = re.compile(r"^-?[0-9]+\.[0-9]{2}$")
 GID_PREFIX = "gid://shopify/"
-KINDS = {"Customer": "customer", "Product": "product", "Order": "order", "LineItem": "line"}
+KINDS = {
+    "Customer": "customer",
+    "MailingAddress": "address",
+    "Product": "product",
+    "Order": "order",
+    "LineItem": "line",
+}
 PREFIXES = {kind: f"{GID_PREFIX}{name}/" for name, kind in KINDS.items()}
 _SHOPIFY_STAMP = len("2026-01-01T00:00:00Z")  # how Shopify writes a DateTime
 _OFFSET_STAMP = len("2026-01-01T00:00:00+00:00")
@@ -175,6 +181,16 @@ def customer_row(node: dict[str, Any]) -> dict[str, Any]:
     }
 
 
+def address_row(node: dict[str, Any]) -> dict[str, Any]:
+    """One of a customer's addresses (an `addressesV2` node, its customer the parent)."""
+    return {
+        "customer_platform_id": _id(node["__parentId"], PREFIXES["customer"]),
+        "country_code": node.get("countryCodeV2"),
+        "province_code": node.get("provinceCode") or None,
+        "city": node.get("city") or None,
+    }
+
+
 def _int(value: Any) -> int | None:
     return None if value is None else int(value)  # UnsignedInt64 comes as a string
 
@@ -246,7 +262,13 @@ def _allocated(allocations: Any) -> int:
     return total
 
 
-BUILDERS = {"customer": customer_row, "product": product_row, "order": order_row, "line": line_row}
+BUILDERS = {
+    "customer": customer_row,
+    "address": address_row,
+    "product": product_row,
+    "order": order_row,
+    "line": line_row,
+}
 
 
 def flatten_page(nodes: Iterable[dict[str, Any]]) -> Iterator[dict[str, Any]]:

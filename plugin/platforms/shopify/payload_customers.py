@@ -61,6 +61,7 @@ class CustomerSchema(PayloadSchema):
     state = fields.String(allow_none=True, validate=validate.OneOf(CUSTOMER_STATES))
     verified_email = fields.Boolean(allow_none=True)
     default_address = fields.Nested(AddressSchema, allow_none=True)
+    addresses = fields.List(fields.Nested(AddressSchema), allow_none=True)
     created_at = Instant(allow_none=True)
     updated_at = Instant(allow_none=True)
     tags = TagList(allow_none=True)
@@ -84,14 +85,19 @@ class CustomerSchema(PayloadSchema):
             email_marketing_state=consent.get("state"),
             email_marketing_opt_in_level=consent.get("opt_in_level"),
             email_consent_updated_at=consent.get("consent_updated_at"),
+            addresses=_addresses(data.get("addresses")),
         )
 
 
+def _addresses(listed: list[Address] | None) -> tuple[Address, ...] | None:
+    return None if listed is None else tuple(listed)
+
+
 def partial_customer(**kwargs: Any) -> fields.Nested:
-    """A customer inside an order or checkout: never a source of tags or consent."""
-    return fields.Nested(
-        CustomerSchema, exclude=("tags", "email_marketing_consent"), allow_none=True, **kwargs
-    )
+    """A customer inside an order or checkout: never a source of tags, consent or the
+    address list (only its default address may fill a stub)."""
+    excluded = ("tags", "email_marketing_consent", "addresses")
+    return fields.Nested(CustomerSchema, exclude=excluded, allow_none=True, **kwargs)
 
 
 class CustomerDeleteSchema(PayloadSchema):

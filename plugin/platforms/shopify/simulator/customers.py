@@ -35,6 +35,8 @@ class SimCustomer:
     locale: str = "en"
     verified_email: bool = True
     address: tuple[str, str | None, str | None] | None = None  # (country, province, city)
+    # addresses besides the default one (Shopify lists the default among them too)
+    other_addresses: list[tuple[str, str | None, str | None]] = field(default_factory=list)
     email_opt_in_level: str | None = None
     email_consent_updated_at: str | None = None
     number_of_orders: int = 0
@@ -86,10 +88,35 @@ class SimCustomer:
                 if self.address
                 else None
             ),
+            "addressesV2": _address_connection(self.gid, self.all_addresses()),
             "numberOfOrders": str(self.number_of_orders),
             "amountSpent": {"amount": self.amount_spent, "currencyCode": self.currency},
             "statistics": {"predictedSpendTier": self.spend_tier, "rfmGroup": self.rfm_group},
         }
+
+    def all_addresses(self) -> list[tuple[str, str | None, str | None]]:
+        """Every address, the default first (as Shopify's `addressesV2` and `addresses`)."""
+        return [*([self.address] if self.address else []), *self.other_addresses]
+
+
+def _address_connection(
+    gid: str, addresses: list[tuple[str, str | None, str | None]]
+) -> dict[str, Any]:
+    number = gid.rsplit("/", 1)[-1]
+    nodes = [
+        {
+            "id": f"gid://shopify/MailingAddress/{number}{k:02d}?model_name=CustomerAddress",
+            "countryCodeV2": country,
+            "provinceCode": province,
+            "city": city,
+        }
+        for k, (country, province, city) in enumerate(addresses)
+    ]
+    return {
+        "edges": [{"node": n} for n in nodes],
+        "nodes": nodes,
+        "pageInfo": {"hasNextPage": False, "endCursor": None},
+    }
 
 
 def customer_id_of(gid: str) -> str | None:

@@ -219,6 +219,10 @@ def customer_webhooks(customer: SimCustomer) -> list[tuple[str, dict[str, Any], 
         "default_address": {"country_code": country, "province_code": province, "city": city}
         if customer.address
         else None,
+        "addresses": [
+            {"country_code": a[0], "province_code": a[1], "city": a[2]}
+            for a in customer.all_addresses()
+        ],
     }
     hooks: list[tuple[str, dict[str, Any], str]] = [
         ("customers/create", profile, customer.updated_at)
@@ -347,6 +351,8 @@ def _customer(
     customer.updated_at = iso(created + timedelta(days=rng.randint(0, 25)))
     customer.phone = f"+4850000{n:04d}" if n % 3 == 0 else None
     customer.address = CITIES[n % len(CITIES)] if n % 5 else None
+    # a second address for some (no draw from rng: the rest of the shop stays as it was)
+    customer.other_addresses = [CITIES[(n + 1) % len(CITIES)]] if n % 7 == 3 else []
     customer.locale = "pl" if n % 4 == 0 else "en"
     customer.email_opt_in_level = "SINGLE_OPT_IN" if email else None
     customer.email_consent_updated_at = customer.updated_at if email else None

@@ -1,0 +1,85 @@
+"""Every address of a customer, kept whole with the profile, keyed as Shopify's location
+filters write places (`US-CA`, `US-CA-LosAngeles`)."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from typing import Any
+
+from sqlalchemy import delete, exists, insert, literal, select
+from sqlalchemy.orm import Session
+
+from plugin.events import Address
+from plugin.profiles.models import Customer, CustomerAddress
+
+AddressRow = dict[str, Any]
+
+
+def region_key(country: str | None, province: str | None) -> str | None:
+    """`US-CA`: country and province code, as Shopify's customer_regions values."""
+    if not country or not province:
+        return None
+    return f"{country.strip().upper()}-{province.strip().upper()}"
+
+
+def city_key(country: str | None, province: str | None, city: str | None) -> str | None:
+    """`us-ca-losangeles`: Shopify's customer_cities value (country code, province code,
+    the city name without spaces), casefolded so the filter matches whatever the case. A
+    place without a province drops that part (`pl-warszawa`)."""
+    name = "".join((city or "").split())
+    if not country or not name:
+        return None
+    region = region_key(country, province) or country.strip().upper()
+    return f"{region}-{name}".casefold()
+
+
+def address_row(shop_id: int, customer_id: int | None, address: Address) -> AddressRow:
+    """The customer_addresses values of one address (`customer_id` None: filled later)."""
+    country = address.country_code.strip().upper() if address.country_code else None
+    province, city = address.province_code, address.city
+    return {
+        "shop_id": shop_id,
+        "customer_id": customer_id,
+        "country_code": country or None,
+        "province_code": province or None,
+        "city": city or None,
+        "region_key": region_key(country, province),
+        "city_key": city_key(country, province, city),
+    }
+
+
+def distinct_rows(rows: Iterable[AddressRow]) -> list[AddressRow]:
+    """One row per place of a customer: the default address is also listed in `addresses`."""
+    seen: dict[tuple[Any, ...], AddressRow] = {}
+    for row in rows:
+        key = (row["customer_id"], row["country_code"], row["province_code"], row["city"])
+        if any(row[k] for k in ("country_code", "province_code", "city")):
+            seen.setdefault(key, row)
+    return list(seen.values())
+
+
+def replace_addresses(session: Session, customer: Customer, addresses: Iterable[Address]) -> None:
+    """The customer's full address list as a customers/* payload states it (two statements)."""
+    session.execute(
+        delete(CustomerAddress).where(
+            CustomerAddress.shop_id == customer.shop_id,
+            CustomerAddress.customer_id == customer.id,
+        )
+    )
+    rows = distinct_rows(address_row(customer.shop_id, customer.id, a) for a in addresses)
+    if rows:
+        session.execute(insert(CustomerAddress), rows)
+
+
+def add_first_address(session: Session, customer: Customer, address: Address) -> None:
+    """A stub's address from an order or checkout, only while it has none of its own (one
+    INSERT … SELECT … WHERE NOT EXISTS)."""
+    row = address_row(customer.shop_id, customer.id, address)
+    if not distinct_rows([row]):
+        return
+    known = exists().where(
+        CustomerAddress.shop_id == customer.shop_id, CustomerAddress.customer_id == customer.id
+    )
+    columns = CustomerAddress.__table__.c
+    values = select(*(literal(v, columns[k].type) for k, v in row.items())).where(~known)
+    session.execute(insert(CustomerAddress).from_select(list(row), values))
