@@ -1,6 +1,9 @@
 """What each trigger did in a shop: firings per state, why skipped ones were skipped, and
 how many fired ones converted (the customer placed a counted order within
-`CONVERSION_DAYS` after the firing). A few grouped queries, however many firings."""
+`CONVERSION_DAYS` after the firing). Two grouped queries, however many firings: the counts
+and conversions per trigger and state (read from `ix_trigger_firings_name_state` alone), and
+the skip reasons of skipped firings (`detail` is in no index: folding it into the first
+query would read every firing's row)."""
 
 from __future__ import annotations
 
