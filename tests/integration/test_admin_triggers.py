@@ -207,6 +207,14 @@ def test_the_page_says_whether_a_flow_workflow_uses_each_trigger(
     }
     welcome = page[page.index('id="flow-welcome"') :]
     assert "No enabled Flow workflow uses this trigger: it is not sent to Flow." in welcome
+    listed = {t["name"]: t["flow"] for t in admin_client.get("/api/triggers").get_json()}
+    assert {n: f and f["workflow"] for n, f in listed.items()} == {
+        "abandoned_checkout": True, "reactivation": None, "welcome": False,
+        "category_follow_up": None, "general": None,
+    }  # fmt: skip
+    [template] = listed["welcome"]["templates"]
+    assert template["handle"] == "seg-welcome-first-order"
+    assert template["url"] == "https://admin.shopify.com/store/alpha/apps/flow/editor"
 
 
 def test_flow_templates_are_shown_in_polish(
