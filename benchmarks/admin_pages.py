@@ -1,5 +1,6 @@
-"""Server time of every admin page and API call (p50/p95) on a shop of 100k customers and
-30 segments: the URL map is enumerated, so a new route is measured without editing this.
+"""Server time of every admin page and API call (p50/p95) on a shop of 100k customers, 30
+segments and 50k trigger firings: the URL map is enumerated, so a new route is measured
+without editing this.
 
     python -m benchmarks.admin_pages --backend both --customers 100000
 """
@@ -21,6 +22,7 @@ from sqlalchemy import func, select
 
 from benchmarks.databases import BACKENDS, server_version, throwaway_database, vacuum_analyze
 from benchmarks.errors import BenchmarkError
+from benchmarks.firings import add_firings
 from benchmarks.ingest import DEFAULT_OUT, app_runtime
 from benchmarks.report import app_commit, benchmark_main, load_average, machine, update_document
 from benchmarks.segments import CUSTOM_RULES
@@ -61,6 +63,7 @@ class PagesResult:
     backend: str
     customers: int
     segments: int = 0
+    firings: int = 0
     database: str = ""
     commit: str = ""
     timings: list[Timing] = field(default_factory=list)
@@ -68,10 +71,14 @@ class PagesResult:
     load: tuple[float, float] = (0.0, 0.0)
 
 
-def run_backend(backend: str, customers: int, repeats: int, commit: str) -> PagesResult:
+def run_backend(
+    backend: str, customers: int, repeats: int, commit: str, firings: int | None = None
+) -> PagesResult:
+    """`firings` defaults to half the customers (the Triggers page counts them)."""
     result = PagesResult(backend, customers, commit=commit, load=(load_average(), 0.0))
     with throwaway_database(backend) as url, app_runtime(url) as runtime:
         store = build_store(runtime, customers)
+        result.firings = add_firings(runtime, store, customers // 2 if firings is None else firings)
         sweep_shop(runtime, store.shop_id, utcnow())  # built-ins settled, category fans made
         _thirty_segments(runtime, store.shop_id)
         sweep_shop(runtime, store.shop_id, utcnow())
@@ -174,7 +181,8 @@ def render(r: PagesResult, machine_line: str, date: str, command: str) -> str:
     title = "SQLite" if r.backend == "sqlite" else "PostgreSQL"
     worst = max(r.timings, key=lambda t: t.p(95))
     lines = [
-        f"## Admin pages and API: {title}, {r.customers:,} customers, {r.segments} segments",
+        f"## Admin pages and API: {title}, {r.customers:,} customers, {r.segments} segments, "
+        f"{r.firings:,} trigger firings",
         "",
         f"{date}, app at `{r.commit}`: `{command}`  ",
         f"Machine: {machine_line}; 1-minute load average {r.load[0]:.1f} at the start, "
@@ -209,6 +217,9 @@ def parse_args(argv: Sequence[str]) -> argparse.Namespace:
     parser = argparse.ArgumentParser(prog="python -m benchmarks.admin_pages", description=__doc__)
     parser.add_argument("--backend", choices=[*BACKENDS, "both"], default="both")
     parser.add_argument("--customers", type=int, default=100_000)
+    parser.add_argument(
+        "--firings", type=int, default=None, help="trigger firings (default: customers / 2)"
+    )
     parser.add_argument("--repeats", type=int, default=20, help="timed requests per route")
     parser.add_argument("--out", type=Path, default=DEFAULT_OUT, help="Markdown file updated")
     args = parser.parse_args(argv)
@@ -220,7 +231,9 @@ def parse_args(argv: Sequence[str]) -> argparse.Namespace:
 def main(argv: Sequence[str] | None = None) -> int:
     def run(args: argparse.Namespace, backends: list[str]) -> list[PagesResult]:
         commit = app_commit()
-        return [run_backend(b, args.customers, args.repeats, commit) for b in backends]
+        return [
+            run_backend(b, args.customers, args.repeats, commit, args.firings) for b in backends
+        ]
 
     return benchmark_main("benchmarks.admin_pages", argv, parse_args, run, write_report)
 

@@ -1,5 +1,5 @@
-"""The app's single declaration (manifest.json): scopes, webhook topics, admin tab, triggers,
-pricing plans."""
+"""The app's single declaration (manifest.json): scopes, webhook topics, admin tab, triggers
+and their Flow templates, pricing plans."""
 
 from __future__ import annotations
 
@@ -61,6 +61,35 @@ def flow_triggers() -> list[FlowTrigger]:
     return [
         FlowTrigger(t["trigger"], t["handle"], t["name"], t["description"], tuple(t["fields"]))
         for t in load_manifest()["flow_triggers"]
+    ]
+
+
+@dataclass(frozen=True)
+class FlowTemplate:
+    """A ready-made Flow workflow built on one of the app's triggers (a `flow_template`
+    extension once its workflow is exported from Flow; see docs/triggers.md)."""
+
+    key: str  # the admin page's name for it (its translated texts are keyed by this)
+    trigger: str  # the app's trigger name it starts from
+    handle: str  # the extension's handle: at most 30 letters, digits and hyphens
+    name: str
+    description: str
+    categories: tuple[str, ...]  # Flow's template library categories
+    template_id: str | None  # Flow's id of the published template; None until approved
+
+
+def flow_templates() -> list[FlowTemplate]:
+    return [
+        FlowTemplate(
+            t["key"],
+            t["trigger"],
+            t["handle"],
+            t["name"],
+            t["description"],
+            tuple(t["categories"]),
+            t.get("template_id"),
+        )
+        for t in load_manifest()["flow_templates"]
     ]
 
 

@@ -214,11 +214,30 @@ class TriggerCountsSchema(Schema):
     )
 
 
+class FlowTemplateSchema(Schema):
+    key = fields.String()
+    handle = fields.String(metadata={"description": "the flow_template extension's handle"})
+    name = fields.String()
+    description = fields.String()
+    url = fields.String(metadata={"description": "opens Flow in the shop's admin (top level)"})
+
+
+class TriggerFlowSchema(Schema):
+    workflow = fields.Boolean(
+        allow_none=True,
+        metadata={"description": "an enabled Flow workflow uses it; null: Flow has not said"},
+    )
+    templates = fields.List(fields.Nested(FlowTemplateSchema))
+
+
 class TriggerSchema(Schema):
     name = fields.String(metadata={"description": "a trigger, or general (shop-wide settings)"})
     enabled = fields.Boolean(allow_none=True)
     settings = fields.Dict(metadata={"description": "effective settings (defaults filled in)"})
     counts = fields.Nested(TriggerCountsSchema, allow_none=True)
+    flow = fields.Nested(
+        TriggerFlowSchema, allow_none=True, metadata={"description": "null for general"}
+    )
     webhook_secret = fields.String(
         allow_none=True,
         metadata={"description": "general only: 'set' or null; the secret is never returned"},

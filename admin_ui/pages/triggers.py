@@ -1,9 +1,11 @@
 """Triggers page: each trigger's switch and settings, edited through the same validation as
 `shopseg triggers set` (errors shown at their fields), the outbound webhook's write-only
-secret, and what each trigger did (fired, skipped and why, converted)."""
+secret, what each trigger did (fired, skipped and why, converted), whether a Flow workflow
+uses it, and the Flow templates to start from."""
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from typing import Any
 
 from flask import request
@@ -14,8 +16,11 @@ from admin_ui.pages import blueprint
 from admin_ui.rendering import admin_url, navigate_to, render_page
 from admin_ui.viewer import current_viewer, page_view
 from plugin.errors import NotFoundError
+from plugin.manifest import FlowTemplate, flow_templates
+from plugin.platforms.shopify.flow import flow_editor_url
+from plugin.triggers import flow_usage
 from plugin.triggers import settings as trigger_settings
-from plugin.triggers.catalogue import GENERAL
+from plugin.triggers.catalogue import GENERAL, TRIGGERS, flow_trigger
 from plugin.triggers.stats import CONVERSION_DAYS, trigger_counts
 
 LISTS = ("steps", "webhook_personal_fields")
@@ -26,6 +31,27 @@ def form_value(value: Any) -> str:
     if isinstance(value, list):
         return ",".join(str(v) for v in value)
     return "" if value is None else str(value)
+
+
+@dataclass(frozen=True)
+class FlowView:
+    """A trigger's place in Shopify Flow: does a workflow use it, and where to start one."""
+
+    title: str  # the trigger's name in Flow (its extension's, not translated)
+    workflow: bool | None  # as Flow's lifecycle callback last said; None: not reported yet
+    templates: list[tuple[FlowTemplate, str]]  # each with its link into Flow
+
+
+def flow_views(db: Any, shop_id: int, shop_domain: str) -> dict[str, FlowView]:
+    known = flow_usage.usage(db, shop_id)
+    return {
+        name: FlowView(
+            flow_trigger(name).name,
+            flow_usage.reported(known, flow_trigger(name)),
+            [(t, flow_editor_url(shop_domain, t)) for t in flow_templates() if t.trigger == name],
+        )
+        for name in TRIGGERS
+    }
 
 
 def _pairs(name: str) -> dict[str, str]:
@@ -52,17 +78,20 @@ def _changed(db: Any, shop_id: int, name: str, pairs: dict[str, str]) -> dict[st
 
 
 def _page(status: int = 200, **extra: Any) -> Response:
-    shop_id = current_viewer().shop_id
+    viewer = current_viewer()
+    shop_id = viewer.shop_id
     with runtime().sessions() as db:
         values = {n: trigger_settings.load(db, shop_id, n) for n in trigger_settings.NAMES}
         has_secret = trigger_settings.has_secret(db, shop_id)
         counts = trigger_counts(db, shop_id)
+        flow = flow_views(db, shop_id, viewer.domain)
     context = {"errors": {}, "submitted": {}, "new_secret": None, "saved": None} | extra
     return render_page(
         "admin_ui/triggers.html",
         status=status,
         values=values,
         counts=counts,
+        flow=flow,
         has_secret=has_secret,
         personal_fields=trigger_settings.PERSONAL_FIELDS,
         conversion_days=CONVERSION_DAYS,

@@ -3,7 +3,7 @@
 it instead of every wide customer row); stays by entry time (RFM movement, conversions)
 
 Revision ID: 0014_admin_read_indexes
-Revises: 0012_product_category
+Revises: 0013_trigger_count_index
 Create Date: 2026-12-04 18:30:00
 """
 
@@ -12,7 +12,7 @@ from collections.abc import Sequence
 from alembic import op
 
 revision: str = "0014_admin_read_indexes"
-down_revision: str | None = "0012_product_category"
+down_revision: str | None = "0013_trigger_count_index"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 

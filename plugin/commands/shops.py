@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import shutil
 from pathlib import Path
 
 import click
@@ -106,7 +107,8 @@ def shopify_config(output: Path | None) -> None:
     """Render shopify.app.toml from manifest.json (deploy it with `shopify app deploy`).
 
     With --output, each Flow trigger's extension is written next to it too
-    (`extensions/<handle>/shopify.extension.toml`, the Shopify CLI app layout).
+    (`extensions/<handle>/shopify.extension.toml`, the Shopify CLI app layout), and each
+    Flow template whose workflow has been exported from Flow (docs/triggers.md).
     """
     settings = Settings.from_env()
     try:
@@ -123,6 +125,22 @@ def shopify_config(output: Path | None) -> None:
         target.parent.mkdir(parents=True, exist_ok=True)
         target.write_text(extension, encoding="utf-8")
         click.echo(f"Wrote {target}.")
+    for template in config.flow_template_extensions():
+        _write_flow_template(output.parent, template)
+
+
+def _write_flow_template(root: Path, extension: config.FlowTemplateExtension) -> None:
+    if extension.export is None:
+        click.echo(
+            f"Skipped Flow template {extension.template.handle}: no workflow exported from Flow "
+            f"at {config.FLOW_EXPORTS / (extension.template.handle + '.flow')} (docs/triggers.md)."
+        )
+        return
+    directory = root / extension.directory
+    directory.mkdir(parents=True, exist_ok=True)
+    (directory / "shopify.extension.toml").write_text(extension.toml(), encoding="utf-8")
+    shutil.copyfile(extension.export, directory / "template.flow")
+    click.echo(f"Wrote {directory}.")
 
 
 COMMANDS: list[click.Command] = [shops, shopify_config]

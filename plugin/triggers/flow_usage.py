@@ -40,9 +40,14 @@ def record_usage(
 
 
 def in_use(known: dict[str, dict[str, Any]], trigger: FlowTrigger) -> bool:
-    """Flow names the trigger by its definition id; the docs show the trigger's title, the
+    return reported(known, trigger) is not False
+
+
+def reported(known: dict[str, dict[str, Any]], trigger: FlowTrigger) -> bool | None:
+    """Whether an enabled workflow uses the trigger, None before Flow's first callback for it.
+    Flow names the trigger by its definition id; the docs show the trigger's title, the
     CLI's extensions have a handle: either one matches."""
     for key in (trigger.handle, trigger.name):
         if key in known:
             return bool(known[key]["enabled"])
-    return True
+    return None

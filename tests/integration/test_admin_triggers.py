@@ -1,5 +1,6 @@
 """The Triggers page and /api/triggers: settings edited through the CLI's validation with
-errors at their fields, persisted; the write-only webhook secret; counts per trigger."""
+errors at their fields, persisted; the write-only webhook secret; counts per trigger; the
+Flow templates to start from and whether a workflow uses each trigger."""
 
 from __future__ import annotations
 
@@ -11,9 +12,12 @@ import pytest
 from flask.testing import FlaskClient
 
 from plugin.db import utcnow
+from plugin.manifest import flow_templates
 from plugin.profiles.customers import find_customer
 from plugin.runtime import Runtime
 from plugin.triggers import settings as trigger_settings
+from plugin.triggers.catalogue import flow_trigger
+from plugin.triggers.flow_usage import record_usage
 from plugin.triggers.models import TriggerFiring, TriggerSetting
 from tests.support.admin import SeededShop, sign_in
 
@@ -162,3 +166,63 @@ def test_the_api_lists_and_edits_through_the_same_validation(
         headers=headers,
     ).get_json()
     assert made["webhook_secret"] == "set" and len(made["new_secret"]) > 20
+
+
+def test_each_trigger_shows_its_flow_templates_with_steps_and_a_link_into_flow(
+    admin_client: FlaskClient, admin_shop: SeededShop, csrf: str
+) -> None:
+    page = admin_client.get("/admin/triggers").get_data(as_text=True)
+    for template in flow_templates():
+        card = page.split(f'<section class="card" id="trigger-{template.trigger}"')[1]
+        card = card.split('<section class="card"')[0]  # up to the next trigger's
+        article = re.search(
+            rf'<article class="flow-template" data-template="{template.key}".*?</article>',
+            card,
+            re.S,
+        )
+        assert article is not None, template.key
+        text = unescape(article.group(0))
+        assert template.name in text and template.description in text  # page = manifest
+        steps = re.findall(r'<li data-step="(\w+)">', text)
+        assert steps[0] == "trigger" and "action" in steps
+        assert f"“{flow_trigger(template.trigger).name}” from Shop Segments" in text
+        link = re.search(r'<a class="button" href="([^"]+)" target="_top"', text)
+        assert link is not None
+        assert link.group(1) == "https://admin.shopify.com/store/alpha/apps/flow/editor"
+
+
+def test_the_page_says_whether_a_flow_workflow_uses_each_trigger(
+    admin_client: FlaskClient, admin_shop: SeededShop, csrf: str
+) -> None:
+    with admin_shop.runtime.sessions.begin() as session:
+        record_usage(session, admin_shop.shop_id, "abandoned-checkout", True, utcnow())
+        record_usage(session, admin_shop.shop_id, "Customer placed first order", False, utcnow())
+    page = admin_client.get("/admin/triggers").get_data(as_text=True)
+    states = dict(re.findall(r'id="flow-(\w+)".*?data-workflow="(\w+)"', page, re.S))
+    assert states == {
+        "abandoned_checkout": "true",
+        "reactivation": "none",
+        "welcome": "false",
+        "category_follow_up": "none",
+    }
+    welcome = page[page.index('id="flow-welcome"') :]
+    assert "No enabled Flow workflow uses this trigger: it is not sent to Flow." in welcome
+    listed = {t["name"]: t["flow"] for t in admin_client.get("/api/triggers").get_json()}
+    assert {n: f and f["workflow"] for n, f in listed.items()} == {
+        "abandoned_checkout": True, "reactivation": None, "welcome": False,
+        "category_follow_up": None, "general": None,
+    }  # fmt: skip
+    [template] = listed["welcome"]["templates"]
+    assert template["handle"] == "seg-welcome-first-order"
+    assert template["url"] == "https://admin.shopify.com/store/alpha/apps/flow/editor"
+
+
+def test_flow_templates_are_shown_in_polish(
+    admin_client: FlaskClient, admin_shop: SeededShop, csrf: str
+) -> None:
+    admin_client.post("/admin/language", data={"language": "pl", "csrf_token": csrf})
+    page = unescape(admin_client.get("/admin/triggers").get_data(as_text=True))
+    assert '<html lang="pl"' in page
+    assert "Przypomnij e-mailem o porzuconym koszyku" in page
+    assert "Email a reminder for an abandoned checkout" not in page
+    assert "„Checkout abandoned” z Shop Segments" in page  # Flow's own name stays
