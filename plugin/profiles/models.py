@@ -16,6 +16,7 @@ from sqlalchemy import (
     ForeignKey,
     Index,
     Integer,
+    SmallInteger,
     String,
     Text,
     UniqueConstraint,
@@ -38,6 +39,16 @@ class Customer(Base):
             "orders_count",
             "total_spent_minor",
             "last_order_at",
+        ),
+        # Covering: the RFM grid groups the stored scores of customers with orders.
+        Index(
+            "ix_customers_shop_rfm_scores",
+            "shop_id",
+            "rfm_r",
+            "rfm_f",
+            "rfm_m",
+            "orders_count",
+            "total_spent_minor",
         ),
     )
 
@@ -92,6 +103,12 @@ class Customer(Base):
     orders_365d: Mapped[int] = mapped_column(Integer, default=0)
     time_metrics_due_at: Mapped[datetime | None]
     metrics_updated_at: Mapped[datetime | None]
+    # RFM scores 1-5 as last stored: the daily recompute moves them with hysteresis, a
+    # sweep scores the unscored (plugin.segments.rfm_scores); null outside the population
+    rfm_r: Mapped[int | None] = mapped_column(SmallInteger)
+    rfm_f: Mapped[int | None] = mapped_column(SmallInteger)
+    rfm_m: Mapped[int | None] = mapped_column(SmallInteger)
+    rfm_scored_at: Mapped[datetime | None]  # when the stored scores last changed
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(default=utcnow, onupdate=utcnow)
 

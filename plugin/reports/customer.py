@@ -39,14 +39,14 @@ class Stay:
 
 
 def customer_rfm(session: Session, shop_id: int, customer_id: int) -> Rfm:
-    """The customer's R, F, M scores (1-5) and group, from the shop's stored cut-offs, and
+    """The customer's R, F, M scores (1-5) and group, as stored by the sweep, and
     the group and spend tier Shopify computed (they differ: Shopify's cut-offs are unknown)."""
     row = session.execute(
         select(
-            rfm_score(shop_id, "r"),
-            rfm_score(shop_id, "f"),
-            rfm_score(shop_id, "m"),
-            rfm_group(shop_id),
+            rfm_score("r"),
+            rfm_score("f"),
+            rfm_score("m"),
+            rfm_group(),
             func.lower(Customer.platform_rfm_group),
             func.lower(Customer.predicted_spend_tier),
         ).where(Customer.shop_id == shop_id, Customer.id == customer_id)

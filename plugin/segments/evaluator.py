@@ -33,7 +33,7 @@ from plugin.segments.models import INITIAL, SWEEP, THRESHOLD, Segment, SegmentSt
 from plugin.shops.models import Shop, ShopSetting
 
 BATCH_SIZE = 50_000
-# Virtual fields computed from the shop's cut-off row, which only the sweep rewrites.
+# Fields that move only when the sweep rewrites the shop's cut-off row or stored RFM scores.
 THRESHOLD_FIELDS = frozenset({"rfm_segment", "rfm_r", "rfm_f", "rfm_m", "vip", "lifecycle_stage"})
 QUOTED = re.compile(r"'(?:\\.|[^'\\])*'")
 

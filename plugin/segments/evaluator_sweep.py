@@ -1,5 +1,5 @@
-"""The scheduled sweep of one shop: refresh time-based metrics and RFM cut-offs, then
-evaluate every segment with reason `sweep`.
+"""The scheduled sweep of one shop: refresh time-based metrics, the VIP threshold and the
+stored RFM scores (cut-offs once a day), then evaluate every segment with reason `sweep`.
 
 A shop is due hourly (per-shop setting `segment_sweep_minutes`), just after its local
 midnight (whole-day conditions such as `last_order_date < -90d` move then), and whenever
@@ -22,8 +22,8 @@ from plugin.runtime import Runtime
 from plugin.segments.builtins import category_fans_due, refresh_category_fans
 from plugin.segments.evaluator import SweepResult, evaluate_shop
 from plugin.segments.models import SWEEP, Segment
-from plugin.segments.rfm import refresh_sweep_inputs
 from plugin.segments.rfm_models import RfmCutoffs
+from plugin.segments.rfm_scores import refresh_sweep_inputs
 from plugin.shops.models import Shop, ShopSetting
 
 SWEEP_MINUTES = "segment_sweep_minutes"
@@ -73,8 +73,9 @@ def _cutoff_values(row: RfmCutoffs | None) -> tuple[Any, ...] | None:
 
 
 def refresh_inputs(session: Session, shop_id: int, now: datetime) -> bool:
-    """Time-window metrics and RFM cut-offs as of `now`, before the rules read them; True
-    when a threshold (an RFM cut-off or the VIP threshold) moved."""
+    """Time-window metrics, the VIP threshold and the stored RFM scores (cut-offs daily) as
+    of `now`, before the rules read them; True when a threshold (an RFM cut-off or the VIP
+    threshold) moved."""
     before = _cutoff_values(session.get(RfmCutoffs, shop_id))
     after = _cutoff_values(refresh_sweep_inputs(session, shop_id, now))
     return before != after

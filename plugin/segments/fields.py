@@ -1,5 +1,5 @@
-"""The SQL expression of every scalar segment field, over `customers` (and the shop's RFM
-cut-off row): the compiler's one source of what a field name means."""
+"""The SQL expression of every scalar segment field, over `customers` (and the shop's VIP
+threshold row): the compiler's one source of what a field name means."""
 
 from __future__ import annotations
 
@@ -59,10 +59,11 @@ FIELDS: dict[str, Builder] = {
     # Shopify's own values, stored as Shopify writes them (upper case)
     "rfm_group": lambda _ctx: func.lower(Customer.platform_rfm_group),
     "predicted_spend_tier": lambda _ctx: func.lower(Customer.predicted_spend_tier),
-    "rfm_segment": lambda ctx: rfm.rfm_group(ctx.shop_id),
-    "rfm_r": lambda ctx: rfm.rfm_score(ctx.shop_id, "r"),
-    "rfm_f": lambda ctx: rfm.rfm_score(ctx.shop_id, "f"),
-    "rfm_m": lambda ctx: rfm.rfm_score(ctx.shop_id, "m"),
+    # ours, over the stored scores (plugin.segments.rfm_scores)
+    "rfm_segment": lambda _ctx: rfm.rfm_group(),
+    "rfm_r": lambda _ctx: rfm.rfm_score("r"),
+    "rfm_f": lambda _ctx: rfm.rfm_score("f"),
+    "rfm_m": lambda _ctx: rfm.rfm_score("m"),
     "vip": lambda ctx: rfm.vip(
         ctx.shop_id, time_fields.orders_365d(ctx), time_fields.spent_365d(ctx)
     ),

@@ -1,5 +1,5 @@
-"""Transparent RFM: per-shop quintile cut-offs (the sweep), and scores, groups and VIP as SQL
-over stored columns and the shop's cut-off row (identical in sweep, real time and preview)."""
+"""Transparent RFM: per-shop quintile cut-offs (daily), the fields over the stored scores
+and VIP over the shop's cut-off row (identical in sweep, real time and preview)."""
 
 from __future__ import annotations
 
@@ -8,13 +8,10 @@ from typing import Any
 
 from sqlalchemy import (
     ColumnElement,
-    Integer,
     and_,
     case,
-    cast,
     false,
     func,
-    literal,
     select,
     true,
 )
@@ -29,6 +26,11 @@ VALUES: dict[str, InstrumentedAttribute[Any]] = {
     "r": Customer.last_order_at,
     "f": Customer.orders_count,
     "m": Customer.total_spent_minor,
+}
+STORED: dict[str, InstrumentedAttribute[Any]] = {
+    "r": Customer.rfm_r,
+    "f": Customer.rfm_f,
+    "m": Customer.rfm_m,
 }
 VIP_PERCENTILE = 90
 
@@ -88,7 +90,8 @@ def refresh_rfm_cutoffs(session: Session, shop_id: int, now: datetime) -> RfmCut
     """Rewrite the shop's cut-offs and VIP threshold from its customers as stored now.
 
     Run `plugin.profiles.metrics.refresh_time_metrics` first so spent_365d is current at
-    `now` (`refresh_sweep_inputs` does both)."""
+    `now`; `plugin.segments.rfm_scores.refresh_sweep_inputs` does both, once a day, and
+    stores the scores."""
     population = rfm_population(shop_id)
     n = session.scalar(select(func.count()).select_from(Customer).where(*population)) or 0
     row = session.get(RfmCutoffs, shop_id) or RfmCutoffs(shop_id=shop_id)
@@ -98,13 +101,13 @@ def refresh_rfm_cutoffs(session: Session, shop_id: int, now: datetime) -> RfmCut
         cuts = _values_at(session, VALUES[dim], population, ranks) if n else [None] * 4
         for k, cut in enumerate(cuts, start=1):
             setattr(row, f"{dim}{k}", cut)
-    _set_vip_threshold(session, row, shop_id)
+    set_vip_threshold(session, row, shop_id)
     session.add(row)
     session.flush()
     return row
 
 
-def _set_vip_threshold(session: Session, row: RfmCutoffs, shop_id: int) -> None:
+def set_vip_threshold(session: Session, row: RfmCutoffs, shop_id: int) -> None:
     """Nearest-rank 90th percentile of spent_365d over customers with a windowed order."""
     criteria = [Customer.shop_id == shop_id, Customer.orders_365d > 0]
     n = session.scalar(select(func.count()).select_from(Customer).where(*criteria)) or 0
@@ -115,53 +118,23 @@ def _set_vip_threshold(session: Session, row: RfmCutoffs, shop_id: int) -> None:
     )
 
 
-def refresh_sweep_inputs(session: Session, shop_id: int, now: datetime) -> RfmCutoffs:
-    """What a sweep at `now` needs first: time-window metrics, then the cut-offs."""
-    from plugin.profiles.metrics import refresh_time_metrics
-
-    refresh_time_metrics(session, shop_id, now)
-    return refresh_rfm_cutoffs(session, shop_id, now)
-
-
 def _cutoff(shop_id: int, name: str) -> ColumnElement[Any]:
     column = getattr(RfmCutoffs, name)
     return select(column).where(RfmCutoffs.shop_id == shop_id).scalar_subquery()
 
 
-def _in_population() -> ColumnElement[bool]:
-    return and_(Customer.orders_count > 0, Customer.last_order_at.is_not(None))
+def rfm_score(dim: str) -> ColumnElement[int]:
+    """The field `rfm_<dim>`: the stored score (`plugin.segments.rfm_scores` writes it), so
+    a customer near a cut-off keeps what the daily recompute gave them; null without orders
+    (a customer whose orders were all removed is no longer ranked, at once)."""
+    return case((Customer.orders_count > 0, STORED[dim]), else_=None)
 
 
-def rfm_score(
-    shop_id: int, dim: str, cutoffs: RfmCutoffs | bool | None = False
-) -> ColumnElement[int]:
-    """1 + #{k : value > c_k}; null outside the population or before the first sweep (a
-    null cut-off makes the comparison, and so the sum, null).
-
-    The cut-offs are read per row by a subquery unless the caller read the shop's row
-    already (`cutoffs`: the row, or None when there is none): then they are bound values,
-    which a query over every customer (the admin's grid) evaluates far faster.
-    """
-    value = VALUES[dim]
-
-    def bound(k: int) -> ColumnElement[Any]:
-        name = f"{dim}{k}"
-        if cutoffs is False:
-            return _cutoff(shop_id, name)
-        known = getattr(cutoffs, name) if isinstance(cutoffs, RfmCutoffs) else None
-        return literal(known, type_=value.type)
-
-    total: ColumnElement[int] = cast(value > bound(1), Integer)
-    for k in range(2, 5):
-        total = total + cast(value > bound(k), Integer)
-    return case((_in_population(), 1 + total), else_=None)
-
-
-def rfm_group(shop_id: int) -> ColumnElement[str]:
-    """prospects without orders; else the RFM_TABLE cell of (R, FM); null before the first
-    sweep for customers with orders."""
-    fm = (rfm_score(shop_id, "f") + rfm_score(shop_id, "m") + 1) // 2
-    code = rfm_score(shop_id, "r") * 10 + fm
+def rfm_group() -> ColumnElement[str]:
+    """prospects without orders; else the RFM_TABLE cell of the stored (R, FM); null for a
+    customer with orders not scored yet (scored at the next sweep)."""
+    fm = (rfm_score("f") + rfm_score("m") + 1) // 2
+    code = rfm_score("r") * 10 + fm
     cells = {
         r * 10 + fm_: group for r, row in RFM_TABLE.items() for fm_, group in enumerate(row, 1)
     }

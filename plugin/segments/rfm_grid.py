@@ -14,14 +14,14 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from typing import Any
 
-from sqlalchemy import and_, case, func, or_, select
+from sqlalchemy import Select, and_, case, func, or_, select
 from sqlalchemy.orm import Session
 
 from plugin.profiles.models import Customer
 from plugin.segments.models import INITIAL, RULE_EDIT, Segment, SegmentMembership
-from plugin.segments.rfm import PROSPECTS, RFM_TABLE, rfm_population, rfm_score
-from plugin.segments.rfm_models import RfmCutoffs
+from plugin.segments.rfm import PROSPECTS, RFM_TABLE
 
 RFM_KEY_PREFIX = "rfm_"
 MOVEMENT_WINDOW = timedelta(days=30)  # what the admin shows
@@ -40,7 +40,7 @@ class Cell:
 class Grid:
     cells: list[Cell]  # R 5..1 (rows), FM 1..5 (columns): 25 cells, empty ones included
     prospects: int  # customers without orders (no R, F or M)
-    unranked: int  # customers with orders the last sweep has not ranked yet
+    unranked: int  # customers with orders no sweep has scored yet
 
     def rows(self) -> list[list[Cell]]:
         return [self.cells[i : i + 5] for i in range(0, len(self.cells), 5)]
@@ -53,23 +53,31 @@ class Move:
     customers: int
 
 
+def grid_statement(shop_id: int) -> Select[Any]:
+    """(R, F, M, customers, net spend) of customers with orders: a plain GROUP BY of the
+    stored scores, which their covering index answers (at most 125 rows, and one null row:
+    those not scored yet)."""
+    stored = (Customer.rfm_r, Customer.rfm_f, Customer.rfm_m)
+    return (
+        select(*stored, func.count(), func.coalesce(func.sum(Customer.total_spent_minor), 0))
+        .where(Customer.shop_id == shop_id, Customer.orders_count > 0)
+        .group_by(*stored)
+    )
+
+
 def rfm_grid(session: Session, shop_id: int) -> Grid:
-    """Counts and lifetime net spend per (R, FM) cell, grouped in SQL (one query; the
-    shop's cut-offs read once and bound, not looked up per customer)."""
-    known = session.get(RfmCutoffs, shop_id)
-    r = rfm_score(shop_id, "r", known)
-    fm = (rfm_score(shop_id, "f", known) + rfm_score(shop_id, "m", known) + 1) // 2
-    rows = session.execute(
-        select(
-            r.label("r"),
-            fm.label("fm"),
-            func.count(),
-            func.coalesce(func.sum(Customer.total_spent_minor), 0),
-        )
-        .where(*rfm_population(shop_id))
-        .group_by(r, fm)
-    ).all()
-    found = {(row[0], row[1]): (int(row[2]), int(row[3])) for row in rows}
+    """Counts and lifetime net spend per (R, FM) cell, the stored (R, F, M) groups folded
+    into FM here."""
+    rows = session.execute(grid_statement(shop_id)).all()
+    found: dict[tuple[int, int], tuple[int, int]] = {}
+    unranked = 0
+    for r_, f_, m_, n, revenue in rows:
+        if r_ is None or f_ is None or m_ is None:
+            unranked += int(n)
+            continue
+        key = (r_, (f_ + m_ + 1) // 2)
+        count, total = found.get(key, (0, 0))
+        found[key] = (count + int(n), total + int(revenue))
     cells = [
         Cell(r_, fm_, RFM_TABLE[r_][fm_ - 1], *found.get((r_, fm_), (0, 0)))
         for r_ in range(5, 0, -1)
@@ -78,7 +86,6 @@ def rfm_grid(session: Session, shop_id: int) -> Grid:
     prospects = session.scalar(
         select(func.count()).where(Customer.shop_id == shop_id, Customer.orders_count == 0)
     )
-    unranked = sum(n for (r_, fm_), (n, _) in found.items() if r_ is None or fm_ is None)
     return Grid(cells, int(prospects or 0), unranked)
 
 

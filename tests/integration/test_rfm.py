@@ -1,4 +1,4 @@
-"""RFM on a hand-built shop: quintile cut-offs, scores, the R x FM table, VIP, stability."""
+"""RFM on a hand-built shop: quintile cut-offs, stored scores, the R x FM table, VIP."""
 
 from __future__ import annotations
 
@@ -13,6 +13,7 @@ from plugin.segments.context import CompileContext
 from plugin.segments.fields import field_expression
 from plugin.segments.rfm import GROUPS, quintile_positions, refresh_rfm_cutoffs
 from plugin.segments.rfm_models import RfmCutoffs
+from plugin.segments.rfm_scores import recompute_rfm, score_unscored
 from plugin.shops.models import Shop
 from tests.support.profiles import NOW
 
@@ -74,7 +75,7 @@ def test_sweep_stores_hand_computed_cut_offs(session: Session, shop: Shop) -> No
 
 def test_scores_and_groups_follow_the_cut_offs(session: Session, shop: Shop) -> None:
     ten_buyers_two_prospects(session, shop)
-    refresh_rfm_cutoffs(session, shop.id, NOW)
+    recompute_rfm(session, shop.id, NOW)
     session.commit()
     got = fields(session, shop, "rfm_r", "rfm_f", "rfm_m", "rfm_segment")
     # equal F values share a score; no F value lands in score 2 (1 is two cut-offs)
@@ -95,19 +96,23 @@ def test_scores_and_groups_follow_the_cut_offs(session: Session, shop: Shop) -> 
 
 
 def test_new_customers_are_scored_against_stored_cut_offs(session: Session, shop: Shop) -> None:
-    """Scores do not shift when others arrive: only the next sweep moves the cut-offs."""
+    """Scores do not shift when others arrive: only the daily recompute moves the cut-offs.
+    Changed on purpose with stored scores: a newcomer is unscored (NULL) until a sweep
+    scores the unscored, then plain against the stored cut-offs."""
     ten_buyers_two_prospects(session, shop)
-    refresh_rfm_cutoffs(session, shop.id, NOW)
+    row = recompute_rfm(session, shop.id, NOW)
     before = fields(session, shop, "rfm_r", "rfm_f", "rfm_m", "rfm_segment")
     for i in range(5):
         add(session, shop, f"whale{i}", **buyer(50, 100_000, 0))
     add(session, shop, "n1", **buyer(2, 450, 0))
     add(session, shop, "p3")
     session.commit()
+    assert fields(session, shop, "rfm_segment")["n1"] == (None,)
+    assert score_unscored(session, shop.id, row, NOW) == 6  # the whales and n1 only
     after = fields(session, shop, "rfm_r", "rfm_f", "rfm_m", "rfm_segment")
     assert {k: v for k, v in after.items() if k in before} == before
     assert after["n1"] == (5, 3, 3, "active")  # R 5, FM (3 + 3 + 1) // 2 = 3
-    refresh_rfm_cutoffs(session, shop.id, NOW)
+    recompute_rfm(session, shop.id, NOW)
     assert session.scalar(select(func.count()).select_from(RfmCutoffs)) == 1  # rewritten
     assert fields(session, shop, "rfm_f")["c10"] == (4,)  # 13 < the whales' 50 now
 
@@ -115,13 +120,15 @@ def test_new_customers_are_scored_against_stored_cut_offs(session: Session, shop
 def test_every_cell_of_the_documented_table(session: Session, shop: Shop) -> None:
     """Cut-offs 1..4 make F = M = s score s, so FM = s; last orders 5 - r days ago score r."""
     table = DOCUMENTED_TABLE
-    session.add(RfmCutoffs(shop_id=shop.id, computed_at=NOW, customers=25,
-                           **{f"r{k}": NOW - (5 - k) * DAY for k in range(1, 5)},
-                           **{f"{d}{k}": k for d in "fm" for k in range(1, 5)}))  # fmt: skip
+    row = RfmCutoffs(shop_id=shop.id, computed_at=NOW, customers=25,
+                     **{f"r{k}": NOW - (5 - k) * DAY for k in range(1, 5)},
+                     **{f"{d}{k}": k for d in "fm" for k in range(1, 5)})  # fmt: skip
+    session.add(row)
     for r in range(1, 6):
         for s in range(1, 6):
             add(session, shop, f"{r}{s}", **buyer(s, s, 5 - r))
     session.commit()
+    score_unscored(session, shop.id, row, NOW)
     got = fields(session, shop, "rfm_r", "rfm_f", "rfm_m", "rfm_segment")
     expected = {f"{r}{s}": (r, s, s, table[r][s - 1]) for r in range(1, 6) for s in range(1, 6)}
     assert got == expected
@@ -168,7 +175,7 @@ def test_cut_offs_are_per_shop(session: Session, shop: Shop) -> None:
     for i in range(20):
         add(session, other, f"w{i}", **buyer(99, 10**7, 0, spent_365d_minor=10**7, orders_365d=9))
     session.commit()
-    row = refresh_rfm_cutoffs(session, shop.id, NOW)
+    row = recompute_rfm(session, shop.id, NOW)
     assert (row.customers, row.f4, row.m4, row.vip_population) == (10, 5, 800, 0)
     assert refresh_rfm_cutoffs(session, other.id, NOW).f1 == 99
     assert fields(session, shop, "rfm_f")["c10"] == (5,)

@@ -380,7 +380,7 @@ def test_moved_rfm_thresholds_give_reason_threshold_and_time_gives_sweep(
 
     for n in range(6, 11):  # big spenders arrive without the hook: the M cut-offs move up
         spend(str(n), 100 * n, 9)
-    sweep_shop(runtime, shop_id, at(1))
+    sweep_shop(runtime, shop_id, at(24))  # at the daily recompute (not within the hour)
     with runtime.sessions() as session:
         moved = events(session, shop_id)[seen:]
         seen += len(moved)

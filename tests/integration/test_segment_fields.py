@@ -234,7 +234,7 @@ def test_relative_fields_follow_the_context_clock(session: Session, shop: Shop) 
 def test_fields_read_only_the_context_shop_cut_offs(session: Session, shop: Shop) -> None:
     """A customer's RFM fields come from its own shop's row: none yet here, though another
     shop has one."""
-    from plugin.segments.rfm import refresh_rfm_cutoffs
+    from plugin.segments.rfm_scores import recompute_rfm
 
     other = Shop(domain="beta.myshopify.com", install_state="installed")
     session.add(other)
@@ -242,7 +242,7 @@ def test_fields_read_only_the_context_shop_cut_offs(session: Session, shop: Shop
     add(session, other, "o", **buyer(1, DAY, DAY, None))
     add(session, shop, "a", **buyer(1, DAY, DAY, None))
     add(session, shop, "p")
-    refresh_rfm_cutoffs(session, other.id, NOW)
+    recompute_rfm(session, other.id, NOW)
     assert values(session, shop, "rfm_r") == {"a": None, "p": None}
     assert values(session, shop, "rfm_segment") == {"a": None, "p": "prospects"}
     assert values(session, shop, "vip") == {"a": False, "p": False}
