@@ -11,8 +11,10 @@ from admin_ui.api.schemas import CustomerSchema, PageQuerySchema, TimelinePageSc
 from admin_ui.api.segments import load, page_document
 from admin_ui.api.spec import api_route
 from admin_ui.embedded import runtime
+from admin_ui.i18n import select_locale
 from admin_ui.viewer import current_viewer
 from plugin.errors import NotFoundError
+from plugin.predictions.report import customer_prediction
 from plugin.profiles.customers import find_customer
 from plugin.profiles.queries import customer_document
 from plugin.reports.customer import customer_rfm
@@ -39,6 +41,7 @@ PAGE_PARAMS = [
 )
 def customer(customer_id: str) -> Response:
     shop_id = current_viewer().shop_id
+    language = select_locale()[:2]  # before the session: it may read the shop's setting
     with runtime().sessions() as db:
         shop = db.get(Shop, shop_id)
         document = customer_document(db, shop, customer_id) if shop else None
@@ -47,6 +50,7 @@ def customer(customer_id: str) -> Response:
             raise NotFoundError(f"no customer {customer_id}")
         document["segments"] = export_memberships(db, shop_id, found.id)
         document["rfm"] = asdict(customer_rfm(db, shop_id, found.id))
+        document["prediction"] = customer_prediction(db, shop_id, found.id, language)
     return jsonify(CustomerSchema().dump(document))
 
 

@@ -119,6 +119,26 @@ class CustomerSchema(Schema):
     orders = fields.List(fields.Dict())
     segments = fields.List(fields.Dict(), metadata={"description": "stays, open and closed"})
     rfm = fields.Nested(lambda: RfmScoresSchema(), metadata={"description": "scores 1-5, group"})
+    prediction = fields.Nested(
+        lambda: PredictionSchema(),
+        allow_none=True,
+        metadata={"description": "churn risk and value, explained; null before a score"},
+    )
+
+
+class PredictionSchema(Schema):
+    kind = fields.String(
+        allow_none=True, metadata={"description": "model | heuristic; null: no score (reason)"}
+    )
+    no_score_reason = fields.String(allow_none=True)
+    churn_risk = fields.Float(allow_none=True, metadata={"description": "P(no order in 90 days)"})
+    p_alive = fields.Float(allow_none=True)
+    predicted_orders_90d = fields.Float(allow_none=True)
+    expected_next_order_at = fields.DateTime(allow_none=True)
+    predicted_clv_minor = fields.Integer(allow_none=True, metadata={"description": "12 months"})
+    predicted_clv_percentile = fields.Integer(allow_none=True)
+    fitted_at = fields.DateTime()
+    explanation = fields.String(metadata={"description": "the numbers in a sentence"})
 
 
 class SettingsChangeSchema(Schema):

@@ -9,10 +9,12 @@ from flask import request
 from werkzeug.wrappers import Response
 
 from admin_ui.embedded import runtime
+from admin_ui.i18n import select_locale
 from admin_ui.pages import blueprint
 from admin_ui.rendering import render_fragment, render_page
 from admin_ui.viewer import current_viewer, page_view
 from plugin.errors import NotFoundError
+from plugin.predictions.report import customer_prediction
 from plugin.profiles.customers import find_customer
 from plugin.profiles.models import Customer
 from plugin.reports.customer import customer_rfm, customer_stays
@@ -41,10 +43,12 @@ def _timeline(customer: Customer) -> TimelinePage:
 @page_view
 def customer_detail(customer_id: str) -> Response:
     customer = _customer(customer_id)
+    language = select_locale()[:2]  # before the session: it may read the shop's setting
     with runtime().sessions() as db:
         context: dict[str, Any] = {
             "rfm": customer_rfm(db, customer.shop_id, customer.id),
             "stays": customer_stays(db, customer.shop_id, customer.id),
+            "prediction": customer_prediction(db, customer.shop_id, customer.id, language),
         }
     context["timeline"] = _timeline(customer)
     return render_page("admin_ui/customers/detail.html", customer=customer, **context)

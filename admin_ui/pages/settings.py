@@ -20,6 +20,8 @@ from admin_ui.rendering import admin_url, navigate_to, render_page
 from admin_ui.viewer import current_viewer, page_view
 from plugin.db import utcnow
 from plugin.errors import NotFoundError
+from plugin.predictions.models import PredictionFit
+from plugin.predictions.report import holdout_gap
 from plugin.privacy.exports import get_export, recent_exports
 from plugin.reports.sync import sync_status
 from plugin.shops.models import Shop
@@ -42,7 +44,9 @@ def _page(status: int = 200, **extra: Any) -> Response:
             "settings": settings_document(db, shop),
             "sync": sync_status(db, shop),
             "exports": recent_exports(db, shop.id, EXPORTS_SHOWN),
+            "fit": db.get(PredictionFit, shop.id),
         }
+    context["holdout_gap"] = holdout_gap(context["fit"]) if context["fit"] else None
     context["lag"] = context["sync"].inbox.oldest_pending_age(utcnow())
     return render_page(
         "admin_ui/settings.html",

@@ -1,11 +1,44 @@
 """The model-quality lines of `shopseg status`: last fit, customers used, method, and the
-holdout check (predicted vs actual purchase days over the last 90 days)."""
+holdout check (predicted vs actual purchase days over the last 90 days); one customer's
+scores with their sentence, for the admin."""
 
 from __future__ import annotations
 
+from typing import Any
+
 from sqlalchemy.orm import Session
 
-from plugin.predictions.models import MODEL, PredictionFit
+from plugin.predictions.explain import LANGUAGES, explain
+from plugin.predictions.models import MODEL, Prediction, PredictionFit
+
+
+def customer_prediction(
+    session: Session, shop_id: int, customer_id: int, language: str = "en"
+) -> dict[str, Any] | None:
+    """The customer's scores and the sentence that explains them (None: never scored —
+    no orders, or not since the last fit)."""
+    row = session.get(Prediction, (shop_id, customer_id))
+    if row is None:
+        return None
+    return {
+        "kind": row.prediction_kind,  # model | heuristic | None (with no_score_reason)
+        "no_score_reason": row.no_score_reason,
+        "churn_risk": row.churn_risk,
+        "p_alive": row.p_alive,
+        "predicted_orders_90d": row.predicted_orders_90d,
+        "expected_next_order_at": row.expected_next_order_at,
+        "predicted_clv_minor": row.predicted_clv_minor,
+        "predicted_clv_percentile": row.predicted_clv_percentile,
+        "fitted_at": row.fitted_at,
+        "explanation": explain(row, language if language in LANGUAGES else "en"),
+    }
+
+
+def holdout_gap(fit: PredictionFit) -> float | None:
+    """(predicted - actual) ÷ actual purchase days of the holdout check, if it ran."""
+    if fit.holdout_predicted is None or not fit.holdout_actual:
+        return None
+    return (fit.holdout_predicted - fit.holdout_actual) / fit.holdout_actual
 
 
 def quality_lines(session: Session, shop_id: int) -> list[str]:
