@@ -29,7 +29,7 @@ CUSTOMER_COLUMNS = (
     "id", "orders_count", "total_spent_minor", "first_order_at", "last_order_at",
     "avg_days_between_orders", "last_abandoned_at", "time_metrics_due_at",
     "metrics_updated_at", "state", "email_marketing_state", "country_code",
-    "spent_365d_minor", "orders_365d",
+    "spent_365d_minor", "orders_365d", "rfm_r", "rfm_f", "rfm_m",
 )  # fmt: skip
 
 
@@ -175,18 +175,15 @@ def rule_sql(now: datetime, cut: RfmCutoffs | None) -> dict[str, str]:
 
 
 def _rfm_group(cut: RfmCutoffs) -> str:
-    def score(column: str, values: list[Any]) -> str:
-        parts = [f"CAST(c.{column} > {_literal(v)} AS INTEGER)" for v in values]
-        return "(1 + " + " + ".join(parts) + ")"
-
-    r = score("last_order_at", [cut.r1, cut.r2, cut.r3, cut.r4])
-    f = score("orders_count", [cut.f1, cut.f2, cut.f3, cut.f4])
-    m = score("total_spent_minor", [cut.m1, cut.m2, cut.m3, cut.m4])
+    """The group from the customer's stored scores (the daily recompute's, with hysteresis):
+    like orders_count, an input both engines read from the same rows."""
     cells = " ".join(
         f"WHEN {rr * 10 + fm} THEN '{group}'"
         for rr, row in RFM_CELLS.items()
         for fm, group in enumerate(row, start=1)
     )
+    # Nullable integers arrive as DOUBLE from the frame, where `//` would not truncate.
+    r, f, m = (f"CAST(c.rfm_{d} AS BIGINT)" for d in "rfm")
     code = f"({r} * 10 + ({f} + {m} + 1) // 2)"
     return (
         "(CASE WHEN c.orders_count = 0 THEN 'prospects' WHEN c.orders_count > 0 AND"

@@ -31,6 +31,7 @@ from plugin.shops.models import Shop
 
 SKIP = {"id", "shop_id", "customer_id", "order_id", "product_id", "created_at", "updated_at"}
 SKIP |= {"metrics_updated_at"}
+SKIP |= {"rfm_scored_at"}  # when a sweep scored the customer: the two runs' own clocks
 VERSIONS = {
     "version",
     "profile_version",
