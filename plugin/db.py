@@ -69,6 +69,11 @@ def shop_fk() -> ForeignKey:
     return ForeignKey("shops.id", ondelete="CASCADE")
 
 
+def like_literal(text: str) -> str:
+    """`text` for a LIKE pattern with `escape="\\"`: its `%`, `_` and `\\` match themselves."""
+    return text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
+
+
 def utcnow() -> datetime:
     return datetime.now(UTC)
 

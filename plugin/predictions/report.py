@@ -73,7 +73,8 @@ def _holdout(fit: PredictionFit) -> str:
     if fit.holdout_predicted is None or fit.holdout_actual is None:
         return "  holdout: not enough history before the last 90 days"
     actual, predicted = fit.holdout_actual, fit.holdout_predicted
-    gap = f" ({(predicted - actual) / actual:+.0%})" if actual else ""
+    share = holdout_gap(fit)
+    gap = f" ({share:+.0%})" if share is not None else ""
     return (
         f"  holdout, last {fit.holdout_days} days: {fit.holdout_customers:,} customers scored "
         f"before them, predicted {predicted:,.1f} purchase days, actual {actual:,}{gap}"

@@ -12,6 +12,7 @@ from sqlalchemy.ext.compiler import compiles
 from sqlalchemy.sql.compiler import SQLCompiler
 from sqlalchemy.sql.functions import FunctionElement
 
+from plugin.db import like_literal
 from plugin.profiles.metrics import abandoned_checkouts, checkout_activity
 from plugin.profiles.models import (
     Checkout,
@@ -245,7 +246,7 @@ def _categorised_products(values: tuple[ast.Value, ...], ctx: CompileContext) ->
     column = Product.category_id
     hits = []
     for key in dict.fromkeys(category_key(v) for v in values):
-        below = key.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_") + "-%"
+        below = like_literal(key) + "-%"
         hits.append(or_(column == key, column.like(below, escape="\\")))
     return select(Product.platform_id).where(Product.shop_id == ctx.shop_id, or_(*hits))
 

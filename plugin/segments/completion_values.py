@@ -8,6 +8,7 @@ from typing import Any
 from sqlalchemy import ColumnElement, func, select
 from sqlalchemy.orm import Session
 
+from plugin.db import like_literal
 from plugin.profiles.models import Customer, CustomerTag, Product, ProductTag
 from plugin.segments.completion import Values
 from plugin.segments.fields import email_domain
@@ -69,5 +70,4 @@ def _starts(value: Any, prefix: str) -> ColumnElement[bool]:
 
 
 def _pattern(prefix: str) -> str:
-    escaped = prefix.lower().replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
-    return escaped + "%"
+    return like_literal(prefix.lower()) + "%"

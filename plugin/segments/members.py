@@ -15,6 +15,7 @@ from typing import Any
 from sqlalchemy import Select, func, or_, select
 from sqlalchemy.orm import Session
 
+from plugin.db import like_literal
 from plugin.profiles.models import Customer
 from plugin.segments.models import SegmentMembership
 
@@ -73,8 +74,7 @@ CUSTOMER_COLUMNS = (
 
 
 def _like(text: str) -> str:
-    escaped = text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
-    return f"%{escaped}%"
+    return f"%{like_literal(text)}%"
 
 
 def _members(shop_id: int, segment_id: int, search: str) -> Select[Any]:
