@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections import Counter
+from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 
 import orjson
@@ -123,17 +125,39 @@ def test_line_items_before_their_order_are_joined(sim_runtime, simulator, sessio
     )
 
 
+def lengthen(simulator: SimulatorHandle, domain: str) -> str:
+    """One customer with 8 addresses and one order with 27 lines: longer than one paged
+    read asks for (5 and 20), so the rest must be read too."""
+    state = simulator.state
+    customer = state.customers.all(domain)[2]
+    customer.other_addresses = [("PL", f"P{k}", f"City {k}") for k in range(7)]
+    order = state.shop_orders(domain)[0]
+    template = order.lines[0]
+    order.lines = [
+        *order.lines,
+        *(replace(template, line_id=f"{template.line_id}{k:03d}") for k in range(27)),
+    ]
+    return domain
+
+
 def test_refused_bulk_access_falls_back_to_paged_reads(sim_runtime, simulator, session) -> None:
-    bulk = add_shop(sim_runtime, simulator, seeded(simulator, "bulk.myshopify.com"))
+    bulk = add_shop(
+        sim_runtime, simulator, lengthen(simulator, seeded(simulator, "bulk.myshopify.com"))
+    )
     import_history(sim_runtime, bulk)
     simulator.state.switches.bulk_access_denied = True
     simulator.state.switches.restore_rate = 1000.0  # paged reads wait for points (less here)
-    paged = add_shop(sim_runtime, simulator, seeded(simulator, "paged.myshopify.com"))
+    paged = add_shop(
+        sim_runtime, simulator, lengthen(simulator, seeded(simulator, "paged.myshopify.com"))
+    )
 
     run_id = import_history(sim_runtime, paged)
 
     modes = session.scalars(select(BackfillPhase.mode).where(BackfillPhase.run_id == run_id))
     assert set(modes) == {"paged"}
+    got = store_of(session, paged, drop=set())
+    assert max(len(places) for places in got["customer_addresses"].values()) == 8
+    assert max(Counter(line[0] for line in got["order_lines"]).values()) > 27
     assert store_of(session, paged, drop={"statistics_version", "summary_version"}) == store_of(
         session, bulk, drop={"statistics_version", "summary_version"}
     )

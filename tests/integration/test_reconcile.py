@@ -17,8 +17,8 @@ from plugin.platforms.shopify.simulator import SimulatorHandle
 from plugin.platforms.shopify.simulator.history import SimLine, SimOrder, iso
 from plugin.profiles.models import Customer, Order
 from plugin.runtime import Runtime
-from tests.integration.test_backfill import add_shop, seeded
-from tests.support.backfill import import_history
+from tests.integration.test_backfill import add_shop, lengthen, seeded
+from tests.support.backfill import import_history, store_of
 
 DOMAIN = "nightly.myshopify.com"
 
@@ -122,3 +122,30 @@ def test_status_shows_the_repair(sim_runtime, simulator, sim_settings, monkeypat
     assert result.exit_code == 0, result.output
     assert "reconcile #" in result.output and ": done" in result.output
     assert "repaired customers 1, orders 1" in result.output
+
+
+def test_a_repaired_customer_and_order_keep_what_one_page_does_not_hold(
+    sim_runtime, simulator, session
+) -> None:
+    """The reconcile reads page by page, 5 addresses and 20 lines at a time; a customer with
+    8 addresses and an order with 28 lines it repairs keep every one."""
+    lengthen(simulator, seeded(simulator, DOMAIN))
+    shop_id = add_shop(sim_runtime, simulator, DOMAIN)
+    import_history(sim_runtime, shop_id)
+    before = store_of(session, shop_id)
+    session.rollback()
+    state = simulator.state
+    long_customer = next(c for c in state.customers.all(DOMAIN) if len(c.other_addresses) == 7)
+    long_order = next(o for o in state.shop_orders(DOMAIN) if len(o.lines) > 27)
+    at = datetime.now(UTC).replace(microsecond=0)
+    long_customer.first_name, long_customer.updated_at = "Renamed", iso(at)
+    long_order.updated_at, long_order.refunded = at, "1.00"
+
+    reconcile(sim_runtime, utcnow())
+
+    after = store_of(session, shop_id)
+    run = runs.latest_run(session, shop_id, reconcile=True)
+    assert run.counts["repaired"] == {"customers": 1, "orders": 1}
+    assert len(after["customer_addresses"][long_customer.customer_id]) == 8
+    assert after["customer_addresses"] == before["customer_addresses"]
+    assert after["order_lines"] == before["order_lines"]

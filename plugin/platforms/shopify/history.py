@@ -18,7 +18,7 @@ from plugin.errors import PlatformError
 from plugin.platforms.port import ExportBusy, ExportDenied, ExportState, HistoryRow, Page
 from plugin.platforms.shopify import bulk
 from plugin.platforms.shopify.client import AccessDenied, AdminClient, Throttled, UserErrors
-from plugin.platforms.shopify.history_documents import BULK_HISTORY, PAGED_HISTORY
+from plugin.platforms.shopify.history_documents import BULK_HISTORY, PAGED_HISTORY, REST_OF
 from plugin.platforms.shopify.history_rows import flatten_page, instant, rows_from_lines
 
 RESOURCES = ("customers", "products", "orders")  # the order the import merges them in
@@ -102,11 +102,28 @@ class ShopifyHistory:
         data = self._paced(PAGED_HISTORY[resource], {"after": cursor, "query": self.search})
         connection = data["customers" if resource == "statistics" else resource]
         info = connection.get("pageInfo") or {}
+        nodes = connection.get("nodes") or []
+        for node in nodes:
+            self._read_to_end(node)
         return Page(
-            list(flatten_page(connection.get("nodes") or ())),
+            list(flatten_page(nodes)),
             info.get("endCursor"),
             bool(info.get("hasNextPage")),
         )
+
+    def _read_to_end(self, node: dict[str, Any]) -> None:
+        """Complete each nested list the page cut short (a customer's sixth address, an
+        order's 21st line), in place: one read per cut list, and few lists are cut."""
+        for field, document in REST_OF.items():
+            connection = node.get(field)
+            while connection and (connection.get("pageInfo") or {}).get("hasNextPage"):
+                after = connection["pageInfo"].get("endCursor")
+                data = self._paced(document, {"id": node["id"], "after": after})
+                more = (data.get("node") or {}).get(field)
+                if more is None:  # deleted since the page was read: keep what was read
+                    break
+                connection["nodes"] = [*connection.get("nodes", ()), *(more.get("nodes") or ())]
+                connection["pageInfo"] = more.get("pageInfo") or {}
 
     def _paced(self, document: Any, variables: dict[str, Any]) -> dict[str, Any]:
         """Paged reads spend the shop's API points fast: wait as Shopify says when throttled."""

@@ -26,9 +26,13 @@ CUSTOMER_FIELDS = """
 """
 
 ADDRESS_FIELDS = "id countryCodeV2 provinceCode city"
-# A paged page asks for this many addresses per customer: nearly every customer has fewer;
-# one with more keeps the ones read (the bulk export, the install's import, reads them all).
+# A paged page asks for this many addresses per customer (and line items per order): nearly
+# every customer has fewer. A list the page cut short is read to its end with the REST_OF
+# documents before the page is staged, since the merge replaces a customer's addresses (an
+# order's lines) with what was read.
 PAGED_ADDRESSES = 5
+PAGED_LINES = 20
+REST_PAGE = 100  # nested nodes per follow-up read (100 line items stay under 1,000 points)
 
 PRODUCT_FIELDS = "id title productType vendor tags updatedAt category { id }"
 
@@ -86,7 +90,9 @@ PAGED_HISTORY_CUSTOMERS = document(
       customers(query: $query, first: 50, after: $after) {{
         nodes {{
           {CUSTOMER_FIELDS}
-          addressesV2(first: {PAGED_ADDRESSES}) {{ nodes {{ {ADDRESS_FIELDS} }} }}
+          addressesV2(first: {PAGED_ADDRESSES}) {{
+            nodes {{ {ADDRESS_FIELDS} }} pageInfo {{ hasNextPage endCursor }}
+          }}
         }}
         pageInfo {{ hasNextPage endCursor }}
       }}
@@ -113,7 +119,9 @@ PAGED_HISTORY_ORDERS = document(
       orders(query: $query, first: 5, after: $after) {{
         nodes {{
           {ORDER_FIELDS}
-          lineItems(first: 20) {{ nodes {{ {LINE_FIELDS} }} pageInfo {{ hasNextPage }} }}
+          lineItems(first: {PAGED_LINES}) {{
+            nodes {{ {LINE_FIELDS} }} pageInfo {{ hasNextPage endCursor }}
+          }}
         }}
         pageInfo {{ hasNextPage endCursor }}
       }}
@@ -140,6 +148,35 @@ PAGED_CUSTOMER_STATISTICS = document(
     }}
     """,
 )
+
+REST_OF_ADDRESSES = document(
+    "RestOfCustomerAddresses",
+    f"""
+    query RestOfCustomerAddresses($id: ID!, $after: String) {{
+      node(id: $id) {{ ... on Customer {{
+        addressesV2(first: {REST_PAGE}, after: $after) {{
+          nodes {{ {ADDRESS_FIELDS} }} pageInfo {{ hasNextPage endCursor }}
+        }}
+      }} }}
+    }}
+    """,
+)
+
+REST_OF_LINES = document(
+    "RestOfOrderLines",
+    f"""
+    query RestOfOrderLines($id: ID!, $after: String) {{
+      node(id: $id) {{ ... on Order {{
+        lineItems(first: {REST_PAGE}, after: $after) {{
+          nodes {{ {LINE_FIELDS} }} pageInfo {{ hasNextPage endCursor }}
+        }}
+      }} }}
+    }}
+    """,
+)
+
+# The nested connections a paged node may carry cut short, and how to read the rest.
+REST_OF = {"addressesV2": REST_OF_ADDRESSES, "lineItems": REST_OF_LINES}
 
 BULK_HISTORY = {
     "customers": BULK_HISTORY_CUSTOMERS,

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import base64
 import json
 import re
 from collections.abc import Callable
@@ -11,6 +10,7 @@ from typing import Any
 
 from graphql import GraphQLError, GraphQLResolveInfo
 
+from plugin.platforms.shopify.simulator.connections import connection_of, context, forward_page
 from plugin.platforms.shopify.simulator.customers import NO_SUCH_CUSTOMER, customer_id_of
 from plugin.platforms.shopify.simulator.deliveries import TAG_TOPICS, deliver_later, tags_payload
 from plugin.platforms.shopify.simulator.registry import resolver
@@ -21,11 +21,6 @@ FLOW_PAYLOAD_LIMIT = 50_000
 # The one search the simulator answers: `updated_at:>='<ISO instant>'` (or `>`), as the
 # reconcile sends it; Shopify's search syntax has many more forms.
 UPDATED_SINCE = re.compile(r"^updated_at:(>=?)'?([0-9T:.+\-Z]+)'?$")
-
-
-def context(info: GraphQLResolveInfo) -> dict[str, Any]:
-    """What a bulk run tells resolvers (`bulk`, `fail`); empty for an ordinary request."""
-    return info.context if isinstance(info.context, dict) else {}
 
 
 @resolver("customer")
@@ -43,12 +38,9 @@ def _customers(state: SimulatorState, shop: str, _token: IssuedToken) -> Callabl
         info: GraphQLResolveInfo, first: int | None = None, after: str | None = None, **rest: Any
     ) -> dict[str, Any]:
         # Only forward paging and an `updated_at` search are simulated; a bulk query reads all.
-        if rest.get("last") is not None or rest.get("before") is not None:
-            raise GraphQLError("The simulator pages customers forward only (first/after)")
-        if first is None and not context(info).get("bulk"):
-            raise GraphQLError("you must provide one of first or last")
+        page = forward_page(info, first, after, rest)
         nodes = searched([c.node() for c in state.customers.all(shop)], rest.get("query"))
-        return _connection_of(nodes, first, after)
+        return connection_of(nodes, *page)
 
     return customers
 
@@ -74,40 +66,6 @@ def _instant(text: str) -> datetime:
         return datetime.fromisoformat(text.replace("Z", "+00:00"))
     except ValueError as exc:
         raise GraphQLError(f"Invalid date {text!r} in the search query") from exc
-
-
-def _connection_of(nodes: list[dict[str, Any]], first: int | None, after: str | None) -> Any:
-    """One page (or, with no `first`, the rest) of `nodes` as a connection."""
-    start = _offset(after)
-    page = nodes[start : start + first] if first is not None else nodes[start:]
-    return _connection(page, start, len(nodes))
-
-
-def _offset(cursor: str | None) -> int:
-    if not cursor:
-        return 0
-    try:
-        return int(base64.b64decode(cursor).decode().rsplit(":", 1)[1]) + 1
-    except (ValueError, IndexError) as exc:
-        raise GraphQLError(f"Invalid cursor {cursor!r}") from exc
-
-
-def _cursor(index: int) -> str:
-    return base64.b64encode(f"cursor:{index}".encode()).decode()
-
-
-def _connection(nodes: list[dict[str, Any]], start: int, total: int) -> dict[str, Any]:
-    cursors = [_cursor(start + i) for i in range(len(nodes))]
-    return {
-        "edges": [{"node": n, "cursor": c} for n, c in zip(nodes, cursors, strict=True)],
-        "nodes": nodes,
-        "pageInfo": {
-            "hasNextPage": start + len(nodes) < total,
-            "hasPreviousPage": start > 0,
-            "startCursor": cursors[0] if cursors else None,
-            "endCursor": cursors[-1] if cursors else None,
-        },
-    }
 
 
 @resolver("tagsAdd")

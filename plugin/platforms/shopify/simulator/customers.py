@@ -3,8 +3,11 @@
 from __future__ import annotations
 
 import threading
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
+
+from plugin.platforms.shopify.simulator.connections import nested
 
 # "A customer can have up to 250 tags. Each tag can have up to 255 characters." (Shopify's
 # schema docstring). The userError wording of real Shopify is not documented: these are ours.
@@ -101,7 +104,7 @@ class SimCustomer:
 
 def _address_connection(
     gid: str, addresses: list[tuple[str, str | None, str | None]]
-) -> dict[str, Any]:
+) -> Callable[..., Any]:
     number = gid.rsplit("/", 1)[-1]
     nodes = [
         {
@@ -112,11 +115,7 @@ def _address_connection(
         }
         for k, (country, province, city) in enumerate(addresses)
     ]
-    return {
-        "edges": [{"node": n} for n in nodes],
-        "nodes": nodes,
-        "pageInfo": {"hasNextPage": False, "endCursor": None},
-    }
+    return nested(nodes)
 
 
 def customer_id_of(gid: str) -> str | None:

@@ -14,6 +14,7 @@ from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 from typing import TYPE_CHECKING, Any
 
+from plugin.platforms.shopify.simulator.connections import nested
 from plugin.platforms.shopify.simulator.customers import SimCustomer
 
 if TYPE_CHECKING:
@@ -159,11 +160,7 @@ class SimOrder:
             "processedAt": iso(self.processed_at),
             "createdAt": iso(self.processed_at),
             "updatedAt": iso(self.updated_at),
-            "lineItems": {
-                "edges": [{"node": n} for n in lines],
-                "nodes": lines,
-                "pageInfo": {"hasNextPage": False, "endCursor": None},
-            },
+            "lineItems": nested(lines),
         }
 
     def webhook(self, customer: SimCustomer | None) -> dict[str, Any]:

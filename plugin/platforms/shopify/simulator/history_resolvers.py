@@ -9,13 +9,10 @@ from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from graphql import GraphQLError, GraphQLResolveInfo
+from graphql import GraphQLResolveInfo
 
-from plugin.platforms.shopify.simulator.customer_resolvers import (
-    _connection_of,
-    context,
-    searched,
-)
+from plugin.platforms.shopify.simulator.connections import connection_of, forward_page
+from plugin.platforms.shopify.simulator.customer_resolvers import searched
 from plugin.platforms.shopify.simulator.registry import resolver
 from plugin.platforms.shopify.simulator.state import IssuedToken, SimulatorState
 
@@ -27,11 +24,8 @@ def _paged(nodes: Callable[[], list[dict[str, Any]]]) -> Callable[..., Any]:
     def connection(
         info: GraphQLResolveInfo, first: int | None = None, after: str | None = None, **rest: Any
     ) -> dict[str, Any]:
-        if rest.get("last") is not None or rest.get("before") is not None:
-            raise GraphQLError("The simulator pages forward only (first/after)")
-        if first is None and not context(info).get("bulk"):
-            raise GraphQLError("you must provide one of first or last")
-        return _connection_of(searched(nodes(), rest.get("query")), first, after)
+        page = forward_page(info, first, after, rest)
+        return connection_of(searched(nodes(), rest.get("query")), *page)
 
     return connection
 

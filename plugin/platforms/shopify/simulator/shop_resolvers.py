@@ -19,6 +19,9 @@ def lookup(state: SimulatorState, shop: str, gid: str) -> dict[str, Any] | None:
     if kind == "Customer":
         customer = state.customer(shop, local)
         return customer.node() if customer else None
+    if kind == "Order":
+        order = state.orders.get(shop, {}).get(local)
+        return order.node() if order else None
     if kind == "BulkOperation" and local.isdigit():
         op = state.bulk_operation(int(local))
         return op.node() if op and op.shop == shop else None
