@@ -76,7 +76,7 @@ class PacedClient:
     ) -> dict[str, Any]:
         client, domain = self.admin, self._shop.domain
         self.session.commit()
-        self.pacer.before(domain, document.name, cost)
+        self.pacer.before(domain, document.name, cost, guess=document.first_call_cost)
         try:
             data: dict[str, Any] = client.execute(document, variables)
         except PlatformError as exc:

@@ -14,7 +14,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
-DEFAULT_COST = 10.0  # a mutation field; queries report theirs after the first call
+DEFAULT_COST = 10.0  # a mutation field; a caller that knows better passes `guess`
 MAX_WAIT_SECONDS = 5.0  # longer waits put the row off rather than hold the loop
 
 
@@ -55,9 +55,12 @@ class Pacer:
         self._costs: dict[str, float] = {}  # requested cost last seen per document
         self.waited = 0.0  # seconds slept in all (for logs and benchmarks)
 
-    def before(self, shop: str, document: str, cost: float | None = None) -> None:
-        """Sleep until the shop's bucket can afford the call, and book its cost."""
-        expected = cost if cost is not None else self._costs.get(document, DEFAULT_COST)
+    def before(
+        self, shop: str, document: str, cost: float | None = None, *, guess: float = DEFAULT_COST
+    ) -> None:
+        """Sleep until the shop's bucket can afford the call, and book its cost: `cost` if
+        given, else the document's last reported cost, else `guess` (its first call)."""
+        expected = cost if cost is not None else self._costs.get(document, guess)
         with self._lock:
             estimate = self._estimates.get(shop)
             if estimate is None:

@@ -44,7 +44,7 @@ from tests.support.simulator import install_via_exchange
 
 
 class NoPacing(Pacer):
-    def before(self, shop: str, document: str, cost: float | None = None) -> None:
+    def before(self, shop: str, document: str, cost: float | None = None, **_: float) -> None:
         return None
 
 

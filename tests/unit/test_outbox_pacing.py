@@ -6,6 +6,12 @@ import pytest
 
 from plugin.outbox.pacing import Pacer, PacingWait
 from plugin.platforms.shopify.client import QueryCost
+from plugin.platforms.shopify.documents import (
+    CUSTOMER_TAGS_ADD,
+    CUSTOMER_TAGS_SYNC,
+    PRODUCTS_BY_IDS,
+    QUERY_GUESS,
+)
 
 
 class Clock:
@@ -59,3 +65,19 @@ def test_a_wait_beyond_the_maximum_puts_the_call_off() -> None:
         pacer.before("a", "Big")
     assert wait.value.seconds == pytest.approx(2.0)
     assert clock.slept == []
+
+
+def test_a_first_call_books_its_guess_until_the_shop_reports_the_cost() -> None:
+    clock = Clock()
+    pacer = Pacer(clock=clock, sleep=clock.sleep)
+    pacer.after("a", "CustomerTagsAdd", cost(15.0))
+    pacer.before("a", "CustomerTagsSync", guess=CUSTOMER_TAGS_SYNC.first_call_cost)
+    assert clock.slept == [pytest.approx(0.1)]  # 20 booked, not 10: 5 more points to wait for
+
+
+@pytest.mark.parametrize(
+    ("document", "expected"),
+    [(CUSTOMER_TAGS_SYNC, 20.0), (CUSTOMER_TAGS_ADD, 10.0), (PRODUCTS_BY_IDS, QUERY_GUESS)],
+)
+def test_a_mutation_is_guessed_at_ten_points_per_field(document, expected) -> None:
+    assert document.first_call_cost == expected
