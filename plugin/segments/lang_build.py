@@ -3,9 +3,9 @@
 from __future__ import annotations
 
 import difflib
-from typing import Any
+from typing import Any, cast
 
-from lark import Token, Transformer
+from lark import Token, Transformer, Tree
 
 from plugin.segments import ast
 from plugin.segments.catalogue import (
@@ -18,6 +18,7 @@ from plugin.segments.catalogue import (
     not_available,
 )
 from plugin.segments.lang_values import coerce, fail
+from plugin.segments.printer import to_text
 
 MAX_IN_LIST = 500
 RawValue = tuple[str, Token]  # (lexical kind, token)
@@ -200,9 +201,27 @@ class Builder(Transformer[Token, Any]):
         return ast.InList(param.name, values, negated=kind == "not_in")
 
     def old_call(self, items: list[Any]) -> ast.Matches:
-        from plugin.segments.lang_deprecated import rewrite_old_call
+        """The deprecated `products_purchased(id: 1, date: -30d) = true` → `products_purchased
+        MATCHES (id = 1, date >= -30d)`: a date parameter meant "on or after", a list meant
+        any of its values."""
+        name, *args, op, raw = items
+        spec = function_spec(name)
+        truth = str(raw[1]).lower()
+        if str(op) not in ("=", "!=") or raw[0] != "word" or truth not in ("true", "false"):
+            raise fail(f"{spec.name}(…) expects = true or = false", op)
+        params = self.params(spec, [_old_param(arg) for arg in args if arg is not None])
+        matches = ast.Matches(spec.name, params, negated=(truth == "true") == (str(op) == "!="))
+        self.notices.append(f"deprecated {name}(…) {op} {truth} rewritten as {to_text(matches)}")
+        return matches
 
-        return rewrite_old_call(self, items)
+
+def _old_param(arg: Tree[Any]) -> RawParam:
+    name, value = arg.children
+    assert isinstance(name, Token)
+    if isinstance(value, tuple) and value and isinstance(value[0], tuple):
+        return ("in", name, "IN", value)
+    op = ">=" if str(name).lower() == "date" else "="
+    return ("cmp", name, op, (cast(RawValue, value),))
 
 
 def _flatten(kind: type[ast.And] | type[ast.Or], items: list[Any]) -> tuple[Any, ...]:

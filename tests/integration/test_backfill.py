@@ -24,8 +24,8 @@ from plugin.platforms.shopify.simulator.history import (
     POS_LOCATION,
     customer_webhooks,
     product_webhook,
-    seed_history,
 )
+from plugin.platforms.shopify.simulator.seeding import seed_history
 from plugin.profiles.models import Customer, Order, OrderLine, Product
 from plugin.runtime import Runtime
 from plugin.shops.models import Shop

@@ -14,7 +14,7 @@ from plugin.backfill.models import WAITING, BackfillPhase, BackfillRun
 from plugin.outbox.delivery import drain
 from plugin.outbox.models import HISTORY_IMPORT, OutboxItem
 from plugin.platforms.shopify import install
-from plugin.platforms.shopify.simulator.history import seed_history
+from plugin.platforms.shopify.simulator.seeding import seed_history
 from plugin.runtime import build_runtime
 from plugin.shops.models import Shop
 from tests.support.profiles import apply_payload

@@ -19,7 +19,7 @@ from plugin.backfill.models import DONE, BackfillRun
 from plugin.db import make_engine
 from plugin.migrate import upgrade_head
 from plugin.platforms.shopify import install
-from plugin.platforms.shopify.simulator.history import seed_history
+from plugin.platforms.shopify.simulator.seeding import seed_history
 from plugin.runtime import build_runtime
 from plugin.settings import Settings
 from plugin.shops.models import Shop

@@ -10,8 +10,8 @@ from plugin.platforms.shopify.documents import (
     CUSTOMER_TAGS_ADD,
     CUSTOMER_TAGS_SYNC,
     PRODUCTS_BY_IDS,
-    QUERY_GUESS,
 )
+from plugin.platforms.shopify.registry import QUERY_GUESS
 
 
 class Clock:

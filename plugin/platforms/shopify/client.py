@@ -10,7 +10,7 @@ from typing import Any
 import requests
 
 from plugin.errors import PlatformError
-from plugin.platforms.shopify.documents import Document
+from plugin.platforms.shopify.registry import Document
 from plugin.settings import Settings
 
 TIMEOUT = (5, 30)  # (connect, read) seconds

@@ -12,7 +12,7 @@ is read too, as the webhooks' `default_address`, for the profile's own columns.
 
 from __future__ import annotations
 
-from plugin.platforms.shopify.documents import document
+from plugin.platforms.shopify.registry import document
 
 MONEY = "shopMoney { amount currencyCode }"
 

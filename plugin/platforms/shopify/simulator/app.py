@@ -6,13 +6,11 @@ from pathlib import Path
 
 from flask import Flask
 
-from plugin.platforms.shopify.simulator import (
-    admin_views,
-    graphql_views,
-    oauth_views,
-    pricing_views,
-    upload_views,
-)
+import plugin.platforms.shopify.simulator.admin_views as admin_views
+import plugin.platforms.shopify.simulator.graphql_views as graphql_views
+import plugin.platforms.shopify.simulator.oauth_views as oauth_views
+import plugin.platforms.shopify.simulator.pricing_views as pricing_views
+import plugin.platforms.shopify.simulator.upload_views as upload_views
 from plugin.platforms.shopify.simulator.registry import DEFAULT_SCHEMA_PATH
 from plugin.platforms.shopify.simulator.state import SimulatorState
 

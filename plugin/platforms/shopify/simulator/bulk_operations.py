@@ -4,17 +4,11 @@ from __future__ import annotations
 
 import json
 import random
-import threading
-import time
-from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from graphql import DocumentNode, GraphQLSchema, execute_sync
-
-if TYPE_CHECKING:
-    from plugin.platforms.shopify.simulator.state import SimulatorState
 
 FINISHED = ("COMPLETED", "FAILED", "CANCELED", "EXPIRED")
 LINE_FAILURE = "Simulated failure of this line"
@@ -70,48 +64,6 @@ class SimBulkOperation:
 
 
 Lines = list[dict[str, Any]]
-
-
-def start(
-    state: SimulatorState,
-    op: SimBulkOperation,
-    work: Callable[[], tuple[Lines, int]],
-    on_finish: Callable[[SimBulkOperation], None],
-) -> None:
-    """Run `work` (result lines, root object count) after `bulk_delay` in a daemon thread."""
-
-    def run() -> None:
-        time.sleep(state.switches.bulk_delay)
-        with state.lock:
-            op.status = "RUNNING"
-        try:
-            lines, roots = work()
-        except Exception:  # a simulated operation fails like a real one: status, no raise
-            _finish(state, op, "FAILED", [], 0, error_code="INTERNAL_SERVER_ERROR")
-        else:
-            _finish(state, op, "COMPLETED", lines, roots)
-        on_finish(op)
-
-    threading.Thread(target=run, name=f"bulk-{op.op_id}", daemon=True).start()
-
-
-def _finish(
-    state: SimulatorState,
-    op: SimBulkOperation,
-    status: str,
-    lines: Lines,
-    roots: int,
-    error_code: str | None = None,
-) -> None:
-    body = "".join(json.dumps(line) + "\n" for line in lines).encode()
-    with state.lock:
-        op.result = body
-        op.object_count = len(lines)
-        op.root_object_count = roots
-        op.url = f"{state.root_url}/bulk-results/{op.op_id}.jsonl" if lines else None
-        op.error_code = error_code
-        op.completed_at = now_iso()
-        op.status = status
 
 
 def mutation_lines(

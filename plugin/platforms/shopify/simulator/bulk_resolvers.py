@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import base64
 import json
+import threading
 import time
 import uuid
 from collections.abc import Callable
@@ -18,7 +19,7 @@ from graphql import (
     OperationDefinitionNode,
 )
 
-from plugin.platforms.shopify.simulator import bulk_operations
+import plugin.platforms.shopify.simulator.bulk_operations as bulk_operations
 from plugin.platforms.shopify.simulator.bulk_operations import SimBulkOperation
 from plugin.platforms.shopify.simulator.deliveries import deliver
 from plugin.platforms.shopify.simulator.registry import checked_document, resolver, root_value
@@ -97,7 +98,7 @@ def _bulk_operation_run_mutation(
             return {"bulkOperation": None, "userErrors": [_in_progress(state, shop, "mutation")]}
         root = root_value(state, shop, token)
         failing = set(state.switches.bulk_fail_lines)
-        bulk_operations.start(
+        _start_operation(
             state,
             op,
             lambda: bulk_operations.mutation_lines(info.schema, document, root, lines, failing),
@@ -170,7 +171,7 @@ def _bulk_operation_run_query(
         if op is None:
             return {"bulkOperation": None, "userErrors": [_in_progress(state, shop, "query")]}
         root = root_value(state, shop, token)
-        bulk_operations.start(
+        _start_operation(
             state,
             op,
             lambda: bulk_operations.query_lines(
@@ -226,3 +227,45 @@ def _notify(state: SimulatorState, op: SimBulkOperation) -> None:
         "type": op.type.lower(),
     }
     deliver(state, op.shop, "bulk_operations/finish", payload)
+
+
+def _start_operation(
+    state: SimulatorState,
+    op: SimBulkOperation,
+    work: Callable[[], tuple[bulk_operations.Lines, int]],
+    on_finish: Callable[[SimBulkOperation], None],
+) -> None:
+    """Run `work` (result lines, root object count) after `bulk_delay` in a daemon thread."""
+
+    def run() -> None:
+        time.sleep(state.switches.bulk_delay)
+        with state.lock:
+            op.status = "RUNNING"
+        try:
+            lines, roots = work()
+        except Exception:  # a simulated operation fails like a real one: status, no raise
+            _finish_operation(state, op, "FAILED", [], 0, error_code="INTERNAL_SERVER_ERROR")
+        else:
+            _finish_operation(state, op, "COMPLETED", lines, roots)
+        on_finish(op)
+
+    threading.Thread(target=run, name=f"bulk-{op.op_id}", daemon=True).start()
+
+
+def _finish_operation(
+    state: SimulatorState,
+    op: SimBulkOperation,
+    status: str,
+    lines: bulk_operations.Lines,
+    roots: int,
+    error_code: str | None = None,
+) -> None:
+    body = "".join(json.dumps(line) + "\n" for line in lines).encode()
+    with state.lock:
+        op.result = body
+        op.object_count = len(lines)
+        op.root_object_count = roots
+        op.url = f"{state.root_url}/bulk-results/{op.op_id}.jsonl" if lines else None
+        op.error_code = error_code
+        op.completed_at = bulk_operations.now_iso()
+        op.status = status

@@ -9,15 +9,12 @@ from typing import Any
 from flask import Blueprint, current_app, jsonify, request
 from graphql import DocumentNode, GraphQLSchema, execute_sync
 
-from plugin.platforms.shopify.admin_schema import load_schema
-
 # The resolver modules register their root fields on import.
-from plugin.platforms.shopify.simulator import (  # noqa: F401
-    bulk_resolvers,
-    customer_resolvers,
-    history_resolvers,
-    shop_resolvers,
-)
+import plugin.platforms.shopify.simulator.bulk_resolvers
+import plugin.platforms.shopify.simulator.customer_resolvers
+import plugin.platforms.shopify.simulator.history_resolvers
+import plugin.platforms.shopify.simulator.shop_resolvers  # noqa: F401
+from plugin.platforms.shopify.admin_schema import load_schema
 from plugin.platforms.shopify.simulator.cost import query_cost
 from plugin.platforms.shopify.simulator.oauth_views import sim
 from plugin.platforms.shopify.simulator.registry import checked_document, root_value
