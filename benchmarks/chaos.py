@@ -11,6 +11,7 @@ import logging
 import os
 import random
 import secrets
+import signal
 import subprocess
 import tempfile
 import time
@@ -29,7 +30,14 @@ from benchmarks.cdnow import (
     read_transactions,
     signed_deliveries,
 )
-from benchmarks.chaos_fleet import Fleet, Killer, fleet_for, post_until_stored, shopseg
+from benchmarks.chaos_fleet import (
+    Fleet,
+    Killer,
+    fleet_for,
+    kill_live_fleets,
+    post_until_stored,
+    shopseg,
+)
 from benchmarks.chaos_state import (
     EndState,
     backlog,
@@ -277,6 +285,7 @@ def render(results: list[ChaosResult], command: str) -> str:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
+    signal.signal(signal.SIGTERM, kill_live_fleets)
     return benchmark_main("benchmarks.chaos", argv, parse_args, run, write_report)
 
 

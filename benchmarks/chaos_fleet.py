@@ -74,7 +74,7 @@ class Member:
             self.kill()
 
 
-@dataclass
+@dataclass(eq=False)
 class Fleet:
     """`serve` on a fixed port plus zero or more workers, all against one database."""
 
@@ -89,6 +89,7 @@ class Fleet:
         return f"http://127.0.0.1:{self.port}"
 
     def start(self) -> None:
+        LIVE.add(self)
         for member in self.members:
             member.start(self.env)
         self.wait_ready()
@@ -117,9 +118,22 @@ class Fleet:
         with self._lock:
             for member in self.members:
                 member.stop()
+        LIVE.discard(self)
 
     def kills(self) -> Counter[str]:
         return Counter({m.name: m.kills for m in self.members})
+
+
+LIVE: set[Fleet] = set()  # fleets started and not yet stopped
+
+
+def kill_live_fleets(signum: int, _frame: object) -> None:
+    """SIGTERM to the harness: no serve or worker it started may outlive it (they run in
+    sessions of their own, so nothing else would stop them)."""
+    for fleet in list(LIVE):
+        for member in fleet.members:
+            member.kill()
+    os._exit(128 + signum)
 
 
 def fleet_for(backend: str, env: dict[str, str], logs: Path, workers: int) -> Fleet:
