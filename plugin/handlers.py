@@ -1,41 +1,28 @@
 """The dispatch table from domain event type to the service that applies it.
 
-Each feature package exposes `HANDLERS`; this module only merges them, so a new event is
-wired in the package that owns it.
+Each feature package exposes `HANDLERS` (typed by `plugin.handling`); this module, the
+one place they are composed, merges them, so a new event is wired in the package that owns
+it and no feature imports this module.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable
-from dataclasses import dataclass
-from datetime import datetime
-
 from sqlalchemy.orm import Session
 
+from plugin.backfill import handlers as backfill
+from plugin.billing import handlers as billing
 from plugin.events import Delivery, Event
-from plugin.settings import Settings
+from plugin.handling import Context, Handler
+from plugin.privacy import handlers as privacy
+from plugin.profiles import handlers as profiles
+from plugin.shops import handlers as shops
 from plugin.shops.models import Shop
+from plugin.tagsync import handlers as tagsync  # wraps the profiles' tag handler
 
-
-@dataclass(frozen=True)
-class Context:
-    """What a handler may need beyond the session: settings and one frozen clock."""
-
-    settings: Settings
-    now: datetime
-
-
-Handler = Callable[[Session, Shop, Event, Delivery, Context], None]
+__all__ = ["Context", "Handler", "all_handlers", "dispatch"]
 
 
 def all_handlers() -> dict[type[Event], Handler]:
-    from plugin.backfill import handlers as backfill
-    from plugin.billing import handlers as billing
-    from plugin.privacy import handlers as privacy
-    from plugin.profiles import handlers as profiles
-    from plugin.shops import handlers as shops
-    from plugin.tagsync import handlers as tagsync  # wraps the profiles' tag handler
-
     return {
         **shops.HANDLERS,
         **profiles.HANDLERS,

@@ -9,7 +9,7 @@ from sqlalchemy.orm import Session
 
 from plugin.backfill.models import WAITING, BackfillPhase
 from plugin.events import Delivery, Event, ExportFinished
-from plugin.handlers import Context, Handler
+from plugin.handling import Context, Handler
 from plugin.outbox.models import HISTORY_IMPORT, PENDING, SENDING, OutboxItem
 from plugin.shops.models import Shop
 

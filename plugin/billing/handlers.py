@@ -6,7 +6,7 @@ from sqlalchemy.orm import Session
 
 from plugin.billing.services import Subscription, record_subscription
 from plugin.events import AppSubscriptionChanged, Delivery, Event
-from plugin.handlers import Context, Handler
+from plugin.handling import Context, Handler
 from plugin.shops.models import Shop
 
 

@@ -11,7 +11,7 @@ from plugin.events import (
     Event,
     ShopRedactRequested,
 )
-from plugin.handlers import Context, Handler
+from plugin.handling import Context, Handler
 from plugin.privacy.services import Erasure, export_customer_data, redact_customer
 from plugin.privacy.shop_redaction import redact_shop
 from plugin.privacy.subjects import resolve_subject

@@ -8,7 +8,7 @@ from typing import Any
 from sqlalchemy.orm import Session
 
 from plugin import events as ev
-from plugin.handlers import Context, Handler
+from plugin.handling import Context, Handler
 from plugin.profiles import checkouts, customers, lifecycle, orders, products
 from plugin.profiles.metrics import recompute_metrics
 from plugin.shops.models import Shop

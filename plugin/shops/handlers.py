@@ -7,7 +7,7 @@ import logging
 from sqlalchemy.orm import Session
 
 from plugin.events import AppUninstalled, Delivery, Event, ScopesUpdated, ShopUpdated
-from plugin.handlers import Context, Handler
+from plugin.handling import Context, Handler
 from plugin.shops import services
 from plugin.shops.models import Shop
 

@@ -9,7 +9,7 @@ from datetime import UTC, datetime
 from sqlalchemy.orm import Session
 
 from plugin import events as ev
-from plugin.handlers import Context, Handler
+from plugin.handling import Context, Handler
 from plugin.profiles.customer_tags import tag_key
 from plugin.profiles.customers import find_customer
 from plugin.profiles.handlers import HANDLERS as PROFILE_HANDLERS

@@ -1,0 +1,25 @@
+"""What an event handler is: its signature and the context it gets (settings, one clock).
+Feature packages type their handlers with these; `plugin.handlers` composes them."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import datetime
+
+from sqlalchemy.orm import Session
+
+from plugin.events import Delivery, Event
+from plugin.settings import Settings
+from plugin.shops.models import Shop
+
+
+@dataclass(frozen=True)
+class Context:
+    """What a handler may need beyond the session: settings and one frozen clock."""
+
+    settings: Settings
+    now: datetime
+
+
+Handler = Callable[[Session, Shop, Event, Delivery, Context], None]
