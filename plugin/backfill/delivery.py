@@ -10,7 +10,7 @@ from sqlalchemy.orm import Session
 
 from plugin.backfill.importer import BUSY, WAITING_FOR_PLATFORM, advance
 from plugin.backfill.sources import source_for
-from plugin.outbox.delivery import Deliverer, DeliveryContext, Later
+from plugin.outbox.context import Deliverer, DeliveryContext, Later
 from plugin.outbox.models import HISTORY_IMPORT, OutboxItem
 from plugin.outbox.services import enqueue
 

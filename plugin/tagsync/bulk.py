@@ -20,7 +20,7 @@ from sqlalchemy.orm import Session
 from sqlalchemy.orm.attributes import flag_modified
 
 from plugin.errors import PlatformError
-from plugin.outbox.delivery import DeliveryContext, Later
+from plugin.outbox.context import DeliveryContext, Later
 from plugin.outbox.models import BULK_TAGS, PENDING, SENDING, OutboxItem
 from plugin.platforms.shopify import bulk
 from plugin.platforms.shopify.documents import BULK_TAGS_ADD, BULK_TAGS_REMOVE

@@ -6,7 +6,7 @@ from __future__ import annotations
 from datetime import timedelta
 from typing import Any
 
-from plugin.outbox.delivery import Deliverer, DeliveryContext, Later
+from plugin.outbox.context import Deliverer, DeliveryContext, Later
 from plugin.outbox.models import BULK_TAGS, TAGS, TAGS_IMPORT, OutboxItem
 from plugin.platforms.shopify.documents import (
     CUSTOMER_TAGS_ADD,

@@ -19,7 +19,7 @@ from sqlalchemy.orm.attributes import flag_modified
 
 from plugin.errors import PlatformError
 from plugin.events import make_version
-from plugin.outbox.delivery import DeliveryContext, Later
+from plugin.outbox.context import DeliveryContext, Later
 from plugin.outbox.models import TAGS_IMPORT, OutboxItem
 from plugin.outbox.services import enqueue
 from plugin.platforms.shopify import bulk

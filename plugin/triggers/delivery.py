@@ -10,7 +10,7 @@ import requests
 
 from plugin.errors import PlatformError
 from plugin.manifest import flow_triggers
-from plugin.outbox.delivery import Deliverer, DeliveryContext
+from plugin.outbox.context import Deliverer, DeliveryContext
 from plugin.outbox.models import FLOW_TRIGGER, WEBHOOK, OutboxItem
 from plugin.triggers import settings as trigger_settings
 from plugin.triggers.catalogue import GENERAL

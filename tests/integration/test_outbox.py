@@ -17,6 +17,7 @@ from sqlalchemy import select
 from plugin.cli import main
 from plugin.commands import outbox as outbox_commands
 from plugin.db import utcnow
+from plugin.outbox import context as outbox_context
 from plugin.outbox import delivery
 from plugin.outbox.models import CANCELLED, DEAD, DONE, PENDING, TAGS
 from plugin.outbox.pacing import Pacer
@@ -74,7 +75,7 @@ def test_faults_and_throttling_still_apply_every_change_exactly_once(
     switches = simulator.state.switches
     switches.tag_webhooks = False
     customers_with_orders(sim_runtime, simulator, 30)
-    monkeypatch.setattr(delivery, "CALL_TIMEOUT", (5, 0.3))
+    monkeypatch.setattr(outbox_context, "CALL_TIMEOUT", (5, 0.3))
     switches.seed, switches.error_rate, switches.timeout_rate = 11, 0.3, 0.1
     switches.timeout_delay, switches.timeout_after_execute = 0.6, True
     switches.bucket_size, switches.restore_rate = 20.0, 100.0  # 30+ calls drain it

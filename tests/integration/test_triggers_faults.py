@@ -11,7 +11,7 @@ from datetime import timedelta
 import pytest
 from sqlalchemy import select
 
-from plugin.outbox import delivery
+from plugin.outbox import context as outbox_context
 from plugin.outbox.models import CANCELLED, DONE, FLOW_TRIGGER, WEBHOOK, OutboxItem
 from plugin.shops.models import Shop
 from plugin.shops.services import mark_uninstalled
@@ -39,7 +39,7 @@ def test_every_trigger_arrives_at_least_once_and_deduplicates_to_exactly_once(
         trig.customer(customer)
         trig.checkout(f"tok{n}", customer=customer, at=T0)
     switches = trig.simulator.state.switches
-    monkeypatch.setattr(delivery, "CALL_TIMEOUT", (5, 0.3))
+    monkeypatch.setattr(outbox_context, "CALL_TIMEOUT", (5, 0.3))
     switches.seed, switches.error_rate, switches.timeout_rate = 5, 0.3, 0.15
     switches.timeout_delay, switches.timeout_after_execute = 0.6, True
     switches.bucket_size, switches.restore_rate = 30.0, 100.0
