@@ -18,9 +18,8 @@ from sqlalchemy import select
 
 from admin_ui.embedded import runtime
 from plugin.profiles.money import currency_exponent
-from plugin.profiles.shop_settings import setting_value
+from plugin.profiles.shop_settings import set_setting, setting_value
 from plugin.shops.models import ShopSetting
-from plugin.shops.services import set_setting
 
 LANGUAGES = ("en", "pl")
 LANGUAGE_NAMES = {"en": "English", "pl": "Polski"}

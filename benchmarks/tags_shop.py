@@ -27,12 +27,12 @@ from plugin.platforms.shopify.session_token import verify_session_token
 from plugin.platforms.shopify.simulator import SimulatorHandle, start_simulator
 from plugin.profiles.customer_tags import tag_key
 from plugin.profiles.models import Customer, CustomerTag
+from plugin.profiles.shop_settings import set_setting
 from plugin.runtime import Runtime
 from plugin.segments.evaluator_sweep import sweep_shop
 from plugin.segments.models import Segment
 from plugin.segments.services import disable_segment
 from plugin.shops.models import Shop
-from plugin.shops.services import set_setting
 from plugin.tagsync.tags import BULK_THRESHOLD
 
 SHOP = "bench-tags.myshopify.com"

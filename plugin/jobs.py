@@ -83,7 +83,7 @@ def sweep_segments(runtime: Runtime, now: datetime) -> None:
     from plugin.billing.services import refresh_limits
     from plugin.predictions.services import refit_due_shops
     from plugin.segments.evaluator_sweep import sweep_due_shops
-    from plugin.tagsync.drift import repair_swept_shops
+    from plugin.tagsync.imports import repair_swept_shops
 
     shop_ids = [shop_id for shop_id, _platform, _domain in installed_shops(runtime)]
     refitted = refit_due_shops(runtime, shop_ids, now)  # before the rules read the scores

@@ -22,12 +22,11 @@ from admin_ui.i18n import LANGUAGE_SETTING
 from admin_ui.viewer import current_viewer
 from plugin.backfill import runs
 from plugin.db import utcnow
-from plugin.profiles.shop_settings import setting_value
+from plugin.profiles.shop_settings import set_setting, setting_value
 from plugin.reports.sync import sync_status
 from plugin.segments.evaluator_sweep import SWEEP_MINUTES, sweep_minutes
 from plugin.segments.health import MIN_SIZE, min_size
 from plugin.shops.models import Shop, ShopSetting
-from plugin.shops.services import set_setting
 from plugin.tagsync.tags import DEFAULTS as TAG_DEFAULTS
 from plugin.tagsync.tags import TAG_PREFIX
 

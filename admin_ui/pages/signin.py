@@ -14,8 +14,8 @@ from admin_ui.rendering import admin_url
 from admin_ui.viewer import current_viewer, page_view, start_cookie_session
 from plugin.db import utcnow
 from plugin.errors import AuthenticationError, ValidationError
+from plugin.profiles.shop_settings import set_setting
 from plugin.shops.admin_links import redeem_admin_link
-from plugin.shops.services import set_setting
 
 
 @blueprint.get("/admin/login")

@@ -6,52 +6,16 @@ from __future__ import annotations
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy.orm import Session
-
 from plugin.backfill.importer import BUSY, WAITING_FOR_PLATFORM, advance
 from plugin.backfill.sources import source_for
 from plugin.outbox.context import Deliverer, DeliveryContext, Later
 from plugin.outbox.models import HISTORY_IMPORT, OutboxItem
-from plugin.outbox.services import enqueue
 
 # While the platform runs an export the row polls it, less often the longer it runs; the
 # bulk_operations/finish webhook makes the row due at once (plugin.backfill.handlers).
 POLL = timedelta(seconds=3)
 POLL_MAX = timedelta(seconds=60)
 BUSY_WAIT = timedelta(seconds=30)
-
-
-def enqueue_import(
-    session: Session,
-    shop_id: int,
-    run_id: int,
-    now: datetime,
-    since: datetime | None = None,
-    *,
-    statistics: bool = False,
-) -> OutboxItem:
-    """The outbox row that advances run `run_id`: the whole history, (`since`, the
-    reconcile) what was updated since then, or (`statistics`) the customers' statistics."""
-    payload: dict[str, Any] = {"run_id": run_id}
-    if since is not None:
-        payload["since"] = since.isoformat()
-    if statistics:
-        payload["statistics"] = True
-    return enqueue(
-        session,
-        shop_id,
-        HISTORY_IMPORT,
-        payload=payload,
-        why=_why(since, statistics),
-        now=now,
-        coalesce_key=f"{HISTORY_IMPORT}:{run_id}",
-    )
-
-
-def _why(since: datetime | None, statistics: bool) -> str:
-    if statistics:
-        return "statistics refresh"
-    return "history import" if since is None else "reconcile"
 
 
 def deliver_history_import(ctx: DeliveryContext, item: OutboxItem) -> dict[str, Any]:

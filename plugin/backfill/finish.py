@@ -129,7 +129,7 @@ def recompute_batches(runtime: Runtime, shop_id: int, ids: list[int], now: datet
 def _evaluate_and_sync(runtime: Runtime, shop_id: int, now: datetime) -> None:
     from plugin.segments.evaluator_sweep import sweep_shop
     from plugin.segments.health import compute_today
-    from plugin.tagsync.drift import repair_swept_shops
+    from plugin.tagsync.imports import repair_swept_shops
 
     sweep_shop(runtime, shop_id, now)  # RFM cut-offs, then every segment evaluated
     with runtime.sessions.begin() as session:

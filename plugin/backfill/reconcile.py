@@ -17,8 +17,8 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from plugin.backfill import runs
-from plugin.backfill.delivery import enqueue_import
 from plugin.backfill.models import DONE, FAILED, BackfillRun
+from plugin.backfill.runs import enqueue_import
 from plugin.jobs import installed_shops
 from plugin.runtime import Runtime
 

@@ -27,6 +27,8 @@ from plugin.backfill.models import (
     BackfillPhase,
     BackfillRun,
 )
+from plugin.outbox.models import HISTORY_IMPORT, OutboxItem
+from plugin.outbox.services import enqueue
 
 LEASE = timedelta(minutes=5)
 RESOURCES = ("customers", "products", "orders")
@@ -95,8 +97,6 @@ def queue_first_import(session: Session, shop_id: int, now: datetime) -> Backfil
     """The shop's first import, when it never had one (re-installs and re-auths add none)."""
     if latest_run(session, shop_id) is not None:
         return None
-    from plugin.backfill.delivery import enqueue_import  # the outbox row drives the run
-
     run = create_run(session, shop_id, "install", now)
     enqueue_import(session, shop_id, run.id, now)
     return run
@@ -222,3 +222,36 @@ def progress(
         run.finished_at,
         run.error,
     )
+
+
+def enqueue_import(
+    session: Session,
+    shop_id: int,
+    run_id: int,
+    now: datetime,
+    since: datetime | None = None,
+    *,
+    statistics: bool = False,
+) -> OutboxItem:
+    """The outbox row that advances run `run_id`: the whole history, (`since`, the
+    reconcile) what was updated since then, or (`statistics`) the customers' statistics."""
+    payload: dict[str, Any] = {"run_id": run_id}
+    if since is not None:
+        payload["since"] = since.isoformat()
+    if statistics:
+        payload["statistics"] = True
+    return enqueue(
+        session,
+        shop_id,
+        HISTORY_IMPORT,
+        payload=payload,
+        why=_why(since, statistics),
+        now=now,
+        coalesce_key=f"{HISTORY_IMPORT}:{run_id}",
+    )
+
+
+def _why(since: datetime | None, statistics: bool) -> str:
+    if statistics:
+        return "statistics refresh"
+    return "history import" if since is None else "reconcile"

@@ -15,9 +15,9 @@ from datetime import datetime, timedelta
 from sqlalchemy.orm import Session
 
 from plugin.backfill import runs
-from plugin.backfill.delivery import enqueue_import
 from plugin.backfill.models import DONE, FAILED
 from plugin.backfill.reconcile import queue_where_due
+from plugin.backfill.runs import enqueue_import
 from plugin.runtime import Runtime
 
 RESOURCES = ("statistics",)

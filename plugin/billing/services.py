@@ -15,10 +15,9 @@ from sqlalchemy.orm import Session
 from plugin.billing.limits import OVER_LIMIT, PLAN, Overage, billable, overage
 from plugin.manifest import PricingPlan, pricing
 from plugin.profiles.models import Customer
-from plugin.profiles.shop_settings import setting_value
+from plugin.profiles.shop_settings import set_setting, setting_value
 from plugin.runtime import Runtime
 from plugin.shops.models import Shop, ShopSetting
-from plugin.shops.services import set_setting
 from plugin.tagsync.drift import repair_drift
 
 ACTIVE = "ACTIVE"

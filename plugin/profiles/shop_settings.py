@@ -35,3 +35,12 @@ def abandoned_after_hours(session: Session, shop_id: int) -> float:
 
 def link_guests_by_email(session: Session, shop_id: int) -> bool:
     return bool(shop_setting(session, shop_id, LINK_GUEST_ORDERS_BY_EMAIL))
+
+
+def set_setting(session: Session, shop_id: int, key: str, value: Any) -> None:
+    """Store a per-shop setting as `{"value": …}` (read with `shop_setting`)."""
+    row = session.get(ShopSetting, (shop_id, key))
+    if row is None:
+        session.add(ShopSetting(shop_id=shop_id, key=key, value={"value": value}))
+    else:
+        row.value = {"value": value}

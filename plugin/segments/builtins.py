@@ -186,8 +186,8 @@ def _category_key(cf: str) -> str:
 def refresh_category_fans(session: Session, shop_id: int, now: datetime) -> None:
     """Create a segment for each top-5 type that has none; disable those of types that
     dropped out (a disabled one stays off until the merchant enables it again)."""
+    from plugin.profiles.shop_settings import set_setting
     from plugin.segments.services import add_segment, disable_segment
-    from plugin.shops.services import set_setting
 
     top = {_category_key(cf): display for cf, display in top_product_types(session, shop_id, now)}
     existing = {

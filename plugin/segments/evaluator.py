@@ -27,8 +27,8 @@ from plugin.profiles.shop_settings import ABANDONED_AFTER_HOURS, setting_value
 from plugin.runtime import Runtime
 from plugin.segments import evaluator_language as language
 from plugin.segments.context import CompileContext
-from plugin.segments.evaluator_membership import Change, write_changes
-from plugin.segments.evaluator_shared import masks_select
+from plugin.segments.evaluator_membership import Change, close_vanished, write_changes
+from plugin.segments.evaluator_shared import Rule, masks_select
 from plugin.segments.models import INITIAL, SWEEP, THRESHOLD, Segment, SegmentState
 from plugin.shops.models import Shop, ShopSetting
 
@@ -38,21 +38,6 @@ THRESHOLD_FIELDS = frozenset({"rfm_segment", "rfm_r", "rfm_f", "rfm_m", "vip", "
 QUOTED = re.compile(r"'(?:\\.|[^'\\])*'")
 
 log = logging.getLogger(__name__)
-
-
-@dataclass(frozen=True)
-class Rule:
-    """An enabled segment as the evaluator needs it."""
-
-    segment_id: int
-    bit: int
-    rule_version: int
-    pending_reason: str | None
-    query: str
-
-    @property
-    def flag(self) -> int:
-        return 1 << self.bit
 
 
 @dataclass
@@ -289,8 +274,6 @@ def evaluate_shop(
     write nothing. When the sweep moved the RFM/VIP thresholds, changes of rules that read
     them get reason `threshold` (no trigger fires for them).
     """
-    from plugin.segments.evaluator_realtime import close_vanished
-
     result = SweepResult()
     with _unit(target) as session:
         rules, broken = usable_rules(enabled_rules(session, shop_id))

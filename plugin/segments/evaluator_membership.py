@@ -12,13 +12,16 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Table, bindparam, insert, update
+from sqlalchemy import Table, bindparam, exists, insert, select, update
 from sqlalchemy.orm import Session
 
-from plugin.segments.listeners import MembershipChange, notify
+from plugin.membership_listeners import notify
+from plugin.profiles.models import Customer
+from plugin.segments.listeners import MembershipChange
 from plugin.segments.models import (
     ENTERED,
     EXITED,
+    REDACTED,
     SegmentEvent,
     SegmentMembership,
     SegmentState,
@@ -162,3 +165,25 @@ def _events(
 def _chunks(values: list[int]) -> Iterable[list[int]]:
     for start in range(0, len(values), CHUNK):
         yield values[start : start + CHUNK]
+
+
+def close_vanished(
+    session: Session,
+    shop_id: int,
+    now: datetime,
+    *,
+    customer_ids: Sequence[int] | None = None,
+    reasons: Mapping[int, str] | None = None,
+) -> int:
+    """Close open memberships of customers no longer stored; `redacted` unless a reason is
+    given (the state rows went with the customer row)."""
+    gone = ~exists(select(Customer.id).where(Customer.id == SegmentMembership.customer_id))
+    stmt = select(SegmentMembership.segment_id, SegmentMembership.customer_id).where(
+        SegmentMembership.shop_id == shop_id, SegmentMembership.exited_at.is_(None), gone
+    )
+    if customer_ids is not None:
+        stmt = stmt.where(SegmentMembership.customer_id.in_(list(customer_ids)))
+    reasons = reasons or {}
+    exits = [(seg, cid, reasons.get(cid, REDACTED)) for seg, cid in session.execute(stmt)]
+    close_memberships(session, shop_id, exits, now)
+    return len(exits)

@@ -19,7 +19,7 @@ from collections.abc import Collection, Mapping, Sequence
 from datetime import datetime, timedelta
 from typing import Any, cast
 
-from sqlalchemy import BigInteger, Select, bindparam, exists, select
+from sqlalchemy import BigInteger, Select, bindparam, select
 from sqlalchemy.orm import Session
 
 from plugin.db import is_postgresql
@@ -34,9 +34,9 @@ from plugin.segments.evaluator import (
     shop_lock,
     usable_rules,
 )
-from plugin.segments.evaluator_membership import Change, close_memberships
+from plugin.segments.evaluator_membership import Change, close_vanished
 from plugin.segments.evaluator_shared import masks_select
-from plugin.segments.models import MAX_SEGMENTS, MERGED, REALTIME, REDACTED, SegmentMembership
+from plugin.segments.models import MAX_SEGMENTS, MERGED, REALTIME, REDACTED
 
 ALL_BITS = (1 << MAX_SEGMENTS) - 1
 ID_PARAM = "realtime_customer_"
@@ -164,25 +164,3 @@ def realtime_statement(
         while len(_STATEMENTS) > CACHE_SIZE:
             _STATEMENTS.popitem(last=False)
     return stmt
-
-
-def close_vanished(
-    session: Session,
-    shop_id: int,
-    now: datetime,
-    *,
-    customer_ids: Sequence[int] | None = None,
-    reasons: Mapping[int, str] | None = None,
-) -> int:
-    """Close open memberships of customers no longer stored; `redacted` unless a reason is
-    given (the state rows went with the customer row)."""
-    gone = ~exists(select(Customer.id).where(Customer.id == SegmentMembership.customer_id))
-    stmt = select(SegmentMembership.segment_id, SegmentMembership.customer_id).where(
-        SegmentMembership.shop_id == shop_id, SegmentMembership.exited_at.is_(None), gone
-    )
-    if customer_ids is not None:
-        stmt = stmt.where(SegmentMembership.customer_id.in_(list(customer_ids)))
-    reasons = reasons or {}
-    exits = [(seg, cid, reasons.get(cid, REDACTED)) for seg, cid in session.execute(stmt)]
-    close_memberships(session, shop_id, exits, now)
-    return len(exits)

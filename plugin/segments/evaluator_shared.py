@@ -11,7 +11,8 @@ from __future__ import annotations
 
 import dataclasses
 from collections.abc import Sequence
-from typing import TYPE_CHECKING, Any
+from dataclasses import dataclass
+from typing import Any
 
 from sqlalchemy import ColumnElement, Select, case, literal, select, true
 
@@ -19,8 +20,21 @@ from plugin.profiles.models import Customer
 from plugin.segments import evaluator_language as language
 from plugin.segments.context import CompileContext
 
-if TYPE_CHECKING:
-    from plugin.segments.evaluator import Rule
+
+@dataclass(frozen=True)
+class Rule:
+    """An enabled segment as the evaluator needs it."""
+
+    segment_id: int
+    bit: int
+    rule_version: int
+    pending_reason: str | None
+    query: str
+
+    @property
+    def flag(self) -> int:
+        return 1 << self.bit
+
 
 # Virtual fields worth computing once per row (CASE expressions with subqueries).
 HOISTED = frozenset(

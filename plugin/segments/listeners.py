@@ -1,4 +1,5 @@
-"""Who hears about membership changes, in the transaction that writes them (tags, triggers)."""
+"""What a membership listener hears: the changes the evaluator writes, in its transaction.
+The listeners themselves (tags, triggers) are composed in `plugin.membership_listeners`."""
 
 from __future__ import annotations
 
@@ -18,21 +19,3 @@ class MembershipChange:
 
 
 Listener = Callable[[Session, int, Sequence[MembershipChange], datetime], None]
-
-
-def all_listeners() -> list[Listener]:
-    """The listeners, imported late: the packages they live in import the segment engine."""
-    from plugin.tagsync.listener import on_membership_changes as tag_sync
-    from plugin.triggers.reactivation import on_membership_changes as triggers
-
-    return [tag_sync, triggers]
-
-
-def notify(
-    session: Session, shop_id: int, changes: Sequence[MembershipChange], now: datetime
-) -> None:
-    """Tell every listener; a listener's failure rolls the membership change back with it."""
-    if not changes:
-        return
-    for listener in all_listeners():
-        listener(session, shop_id, changes, now)

@@ -96,15 +96,6 @@ def seed_settings(session: Session, shop_id: int) -> None:
         session.execute(stmt.on_conflict_do_nothing(index_elements=["shop_id", "key"]))
 
 
-def set_setting(session: Session, shop_id: int, key: str, value: Any) -> None:
-    """Store a per-shop setting as `{"value": …}` (read with `plugin.profiles.shop_settings`)."""
-    row = session.get(ShopSetting, (shop_id, key))
-    if row is None:
-        session.add(ShopSetting(shop_id=shop_id, key=key, value={"value": value}))
-    else:
-        row.value = {"value": value}
-
-
 def record_shop_info(
     session: Session, shop_id: int, *, timezone: str | None, currency: str | None
 ) -> None:

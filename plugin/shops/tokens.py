@@ -15,8 +15,12 @@ from sqlalchemy.orm import Session
 from plugin import crypto
 from plugin.db import utcnow
 from plugin.errors import NotFoundError, PlatformError, ReauthRequired
+from plugin.platforms.shopify.credentials import refresh_credentials
 from plugin.runtime import Runtime
+from plugin.shops.credentials import Credentials
 from plugin.shops.models import INSTALLED, NEEDS_REAUTH, Shop
+
+__all__ = ["Credentials", "access_token"]
 
 REFRESH_MARGIN = timedelta(minutes=5)  # refresh this long before the access token expires
 STILL_VALID = timedelta(seconds=10)  # a token this fresh may be used while another refreshes
@@ -26,27 +30,12 @@ WAIT_STEP_SECONDS = 0.05
 log = logging.getLogger(__name__)
 
 
-@dataclass(frozen=True)
-class Credentials:
-    """A shop's credentials in plain text, between a platform grant and the encrypted row."""
-
-    access_token: str
-    scopes: tuple[str, ...] = ()
-    access_expires_at: datetime | None = None
-    refresh_token: str | None = None
-    refresh_expires_at: datetime | None = None
-    webhook_secret: str | None = None
-
-
 # platform -> function(runtime, shop domain, refresh token) -> rotated Credentials
 Refresher = Callable[[Runtime, str, str], Credentials]
 
 
 def _refresher(platform: str) -> Refresher:
-    # Imported here: the platform package builds on the shops package, not the reverse.
     if platform == "shopify":
-        from plugin.platforms.shopify.install import refresh_credentials
-
         return refresh_credentials
     raise NotImplementedError(f"no token refresh for platform {platform}")
 

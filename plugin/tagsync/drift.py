@@ -19,11 +19,10 @@ from sqlalchemy.orm import Session, aliased
 from plugin.outbox.models import BULK_TAGS, DEAD, DONE, PENDING, SENDING, TAGS, OutboxItem
 from plugin.profiles.customer_tags import tag_key
 from plugin.profiles.models import CustomerTag
-from plugin.profiles.shop_settings import setting_value
+from plugin.profiles.shop_settings import set_setting, setting_value
 from plugin.runtime import Runtime
 from plugin.segments.models import Segment, SegmentState
 from plugin.shops.models import ShopSetting
-from plugin.shops.services import set_setting
 from plugin.tagsync.desired import desired_tags, plan_customers
 from plugin.tagsync.listener import queue_tag_work
 from plugin.tagsync.tags import SegmentTag, managed_tag_cfs, segment_tags
@@ -150,25 +149,7 @@ def tag_problems(session: Session, shop_id: int) -> dict[int, int]:
     return {segment_id: len(ids) for segment_id, ids in customers.items()}
 
 
-def repair_swept_shops(runtime: Runtime, shop_ids: list[int], now: datetime) -> int:
-    """Drift repair for each shop swept since its last repair; returns customers queued.
-    A shop (re)installed since its last tag import gets one queued first (it reads the
-    shop's current tags, then repairs drift itself). One shop's failure does not stop the
-    others."""
-    from plugin.tagsync.imports import queue_import_if_due  # the import builds on drift
-
-    queued = 0
-    for shop_id in shop_ids:
-        try:
-            with runtime.sessions.begin() as session:
-                queue_import_if_due(session, shop_id, now)
-            queued += _repair_if_swept(runtime, shop_id, now)
-        except Exception:
-            log.exception("tagsync.drift_failed shop_id=%s", shop_id)
-    return queued
-
-
-def _repair_if_swept(runtime: Runtime, shop_id: int, now: datetime) -> int:
+def repair_if_swept(runtime: Runtime, shop_id: int, now: datetime) -> int:
     with runtime.sessions.begin() as session:
         swept = _last_sweep(session, shop_id)
         if swept is None or swept.isoformat() <= _checked(session, shop_id):

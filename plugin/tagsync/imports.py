@@ -9,6 +9,7 @@ versioned at the moment the operation started, so a webhook or push newer than t
 from __future__ import annotations
 
 import copy
+import logging
 from collections.abc import Iterable, Sequence
 from datetime import datetime, timedelta
 from typing import Any
@@ -26,14 +27,17 @@ from plugin.platforms.shopify import bulk
 from plugin.platforms.shopify.documents import BULK_CUSTOMERS_TAGS
 from plugin.profiles.customer_tags import tag_key
 from plugin.profiles.models import Customer, CustomerTag
+from plugin.runtime import Runtime
 from plugin.shops.models import Shop
 from plugin.tagsync.desired import CHUNK, GID_PREFIX
-from plugin.tagsync.drift import repair_drift
+from plugin.tagsync.drift import repair_drift, repair_if_swept
 from plugin.tagsync.known import TagState, record_states
 
 POLL = timedelta(seconds=2)
 IMPORT_KEY = "tags_import"
 IMPORT_SOURCE = "import:"
+
+log = logging.getLogger(__name__)
 
 
 def queue_import(session: Session, shop_id: int, why: str, now: datetime) -> OutboxItem:
@@ -153,3 +157,19 @@ def _known_cfs(session: Session, shop_id: int, ids: list[int]) -> dict[int, dict
     for r in rows:
         known.setdefault(r.customer_id, {})[r.tag_cf] = r.tag
     return known
+
+
+def repair_swept_shops(runtime: Runtime, shop_ids: list[int], now: datetime) -> int:
+    """Drift repair for each shop swept since its last repair; returns customers queued.
+    A shop (re)installed since its last tag import gets one queued first (it reads the
+    shop's current tags, then repairs drift itself). One shop's failure does not stop the
+    others."""
+    queued = 0
+    for shop_id in shop_ids:
+        try:
+            with runtime.sessions.begin() as session:
+                queue_import_if_due(session, shop_id, now)
+            queued += repair_if_swept(runtime, shop_id, now)
+        except Exception:
+            log.exception("tagsync.drift_failed shop_id=%s", shop_id)
+    return queued

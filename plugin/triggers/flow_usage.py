@@ -13,8 +13,8 @@ from typing import Any
 from sqlalchemy.orm import Session
 
 from plugin.manifest import FlowTrigger
+from plugin.profiles.shop_settings import set_setting
 from plugin.shops.models import ShopSetting
-from plugin.shops.services import set_setting
 
 USAGE = "flow.usage"
 

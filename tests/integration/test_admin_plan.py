@@ -15,9 +15,9 @@ from plugin.app import create_app
 from plugin.billing.services import Subscription, record_subscription, refresh_limits
 from plugin.db import utcnow
 from plugin.profiles.models import Customer
+from plugin.profiles.shop_settings import set_setting
 from plugin.runtime import Runtime, build_runtime
 from plugin.shops.models import Shop
-from plugin.shops.services import set_setting
 from tests.support.admin import SeededShop, sign_in
 
 REAL_PAGE = "https://admin.shopify.com/store/alpha/charges/shop-segments/pricing_plans"

@@ -18,9 +18,9 @@ from plugin.db import utcnow
 from plugin.inbox.models import AWAITING_INSTALL, InboxRow
 from plugin.manifest import access_scopes
 from plugin.platforms.shopify.simulator import SimulatorHandle, sign_query
+from plugin.profiles.shop_settings import set_setting
 from plugin.runtime import Runtime
 from plugin.shops.models import INSTALLED, OAuthState, Shop, ShopSetting
-from plugin.shops.services import set_setting
 
 SHOP = "oauth-shop.myshopify.com"
 

@@ -10,6 +10,7 @@ from sqlalchemy import delete, func, select
 from sqlalchemy.orm import Session
 
 from plugin.profiles.models import Customer
+from plugin.profiles.shop_settings import set_setting
 from plugin.runtime import Runtime
 from plugin.segments.evaluator import compile_context, enabled_rules, evaluate_shop
 from plugin.segments.evaluator_language import parsed_ast, predicate
@@ -25,7 +26,6 @@ from plugin.segments.services import (
 )
 from plugin.settings import Settings
 from plugin.shops.models import Shop
-from plugin.shops.services import set_setting
 from plugin.worker import process_batch
 from tests.integration.test_segment_eval_support import (
     customer_id,

@@ -8,6 +8,7 @@ import pytest
 from sqlalchemy import select
 
 from plugin.jobs import segment_daily_kpis
+from plugin.profiles.shop_settings import set_setting
 from plugin.runtime import Runtime
 from plugin.segments.evaluator_sweep import sweep_shop
 from plugin.segments.health import (
@@ -21,7 +22,6 @@ from plugin.segments.models import SegmentDaily, SegmentMembership
 from plugin.segments.services import create_segment, find_segment
 from plugin.settings import Settings
 from plugin.shops.models import Shop
-from plugin.shops.services import set_setting
 from tests.integration.test_segment_eval_support import customer_id, installed
 from tests.support.profiles import apply_payload, order_payload
 

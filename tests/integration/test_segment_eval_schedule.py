@@ -8,6 +8,7 @@ from datetime import UTC, datetime, timedelta
 from sqlalchemy import select
 
 from plugin.jobs import sweep_segments
+from plugin.profiles.shop_settings import set_setting
 from plugin.runtime import Runtime
 from plugin.scheduler import default_jobs
 from plugin.segments.evaluator_sweep import SWEEP_MINUTES, sweep_due, sweep_shop
@@ -15,7 +16,6 @@ from plugin.segments.models import Segment
 from plugin.segments.services import create_segment
 from plugin.settings import Settings
 from plugin.shops.models import Shop
-from plugin.shops.services import set_setting
 from tests.integration.test_segment_eval_support import installed
 
 # 20:00 UTC on a winter day is 21:00 in Warsaw (UTC+1); local midnight is 23:00 UTC.

@@ -13,9 +13,9 @@ from plugin.errors import ValidationError
 from plugin.outbox.models import DONE, TAGS
 from plugin.platforms.shopify.simulator import SimulatorHandle
 from plugin.profiles.models import Customer, CustomerTag
+from plugin.profiles.shop_settings import set_setting
 from plugin.runtime import Runtime
 from plugin.segments.services import create_segment, disable_segment
-from plugin.shops.services import set_setting
 from plugin.tagsync.drift import repair_drift
 from plugin.tagsync.tags import TAG_PREFIX, sync_managed_tags
 from tests.integration.test_tagsync_support import (

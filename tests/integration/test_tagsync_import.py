@@ -18,8 +18,7 @@ from plugin.outbox.models import DONE, TAGS_IMPORT
 from plugin.platforms.shopify.simulator import SimulatorHandle
 from plugin.profiles.models import Customer, CustomerTag
 from plugin.runtime import Runtime, build_runtime
-from plugin.tagsync.drift import repair_swept_shops
-from plugin.tagsync.imports import record_snapshot
+from plugin.tagsync.imports import record_snapshot, repair_swept_shops
 from plugin.tagsync.known import record_states
 from tests.integration.test_tagsync_support import (
     BIG,

@@ -13,7 +13,7 @@ import logging
 import time
 from collections.abc import Mapping
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import datetime
 from typing import Any
 
 from plugin.billing.services import Subscription, record_installed
@@ -22,6 +22,7 @@ from plugin.errors import AuthenticationError, Forbidden, PlatformError
 from plugin.manifest import access_scopes
 from plugin.platforms.shopify import oauth
 from plugin.platforms.shopify.client import AdminClient
+from plugin.platforms.shopify.credentials import credentials_from_grant
 from plugin.platforms.shopify.documents import SHOP_INFO
 from plugin.platforms.shopify.oauth import QueryValue, TokenGrant
 from plugin.platforms.shopify.session_token import SessionToken
@@ -29,8 +30,8 @@ from plugin.platforms.shopify.subscriptions import register_webhooks
 from plugin.runtime import Runtime
 from plugin.segments.evaluator_sweep import evaluate_shop_now
 from plugin.shops import oauth_states, services
+from plugin.shops.credentials import Credentials
 from plugin.shops.models import Shop
-from plugin.shops.tokens import Credentials
 
 PLATFORM = "shopify"
 
@@ -114,25 +115,6 @@ def add_custom_shop(
     _record_info(runtime, shop_id, info)
     evaluate_shop_now(runtime, shop_id, first_time_only=True)
     return CustomInstall(info, register_webhooks(client, runtime.settings.app_url))
-
-
-def refresh_credentials(runtime: Runtime, shop: str, refresh_token: str) -> Credentials:
-    """Rotate an expiring offline token (see `plugin.shops.tokens`)."""
-    grant = oauth.refresh_access_token(runtime.http, runtime.settings, shop, refresh_token)
-    return credentials_from_grant(grant, utcnow())
-
-
-def credentials_from_grant(grant: TokenGrant, now: datetime) -> Credentials:
-    def at(seconds: int | None) -> datetime | None:
-        return None if seconds is None else now + timedelta(seconds=seconds)
-
-    return Credentials(
-        access_token=grant.access_token,
-        scopes=grant.scopes,
-        access_expires_at=at(grant.expires_in),
-        refresh_token=grant.refresh_token,
-        refresh_expires_at=at(grant.refresh_token_expires_in),
-    )
 
 
 def fetch_shop_info(client: AdminClient) -> ShopInfo:
