@@ -43,6 +43,7 @@ from benchmarks.chaos_state import (
     backlog,
     differences,
     duplicate_triggers,
+    entry_reasons,
     read_end_state,
 )
 from benchmarks.databases import server_version, throwaway_database
@@ -108,6 +109,7 @@ def run_backend(backend: str, txs: list[Transaction], args: argparse.Namespace) 
     chaotic, _ = one_run(backend, txs, plan, secret, args, chaos=True)
     found = differences(clean.state, chaotic.state)
     if found:
+        found += entry_reasons(clean.state, chaotic.state)
         raise BenchmarkError(
             f"{backend}: the chaos run ended different from the clean run:\n  " + "\n  ".join(found)
         )

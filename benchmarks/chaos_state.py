@@ -4,7 +4,7 @@ read into plain values, and the code that compares two such states and names eac
 from __future__ import annotations
 
 from collections import Counter
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 from sqlalchemy import Engine, func, select
@@ -37,6 +37,9 @@ class EndState:
     dead_deliveries: int
     tags: dict[str, tuple[str, ...]]  # platform customer id -> tags at the shop, sorted
     triggers: Counter[tuple[str, str]]  # (trigger handle, platform customer id) -> times sent
+    # (segment name, why the open membership began) -> members: not compared (the reasons
+    # depend on when sweeps ran), printed to explain a difference
+    reasons: Counter[tuple[str, str]] = field(default_factory=Counter)
 
     @property
     def summary(self) -> str:
@@ -79,6 +82,14 @@ def read_end_state(engine: Engine, sim: SimulatorState, shop: str) -> EndState:
             .where(SegmentMembership.exited_at.is_(None))
         )
         memberships = frozenset((name, pid) for name, pid in members)
+        reasons = Counter(
+            (name, reason)
+            for name, reason in conn.execute(
+                select(Segment.name, SegmentMembership.entered_reason)
+                .join(SegmentMembership, SegmentMembership.segment_id == Segment.id)
+                .where(SegmentMembership.exited_at.is_(None))
+            )
+        )
         dead = int(conn.scalar(select(func.count()).where(InboxRow.status == DEAD)) or 0)
     tags = {c.customer_id: tuple(sorted(c.tags)) for c in sim.customers.all(shop) if c.tags}
     triggers = Counter(
@@ -86,7 +97,7 @@ def read_end_state(engine: Engine, sim: SimulatorState, shop: str) -> EndState:
         for t in sim.flow_triggers
         if t["shop"] == shop
     )
-    return EndState(profiles, orders, memberships, dead, tags, triggers)
+    return EndState(profiles, orders, memberships, dead, tags, triggers, reasons)
 
 
 def differences(clean: EndState, chaos: EndState) -> list[str]:
@@ -102,6 +113,17 @@ def differences(clean: EndState, chaos: EndState) -> list[str]:
     found += _dict_diff("tags", clean.tags, chaos.tags)
     found += _set_diff("trigger", set(clean.triggers), set(chaos.triggers))
     return found
+
+
+def entry_reasons(clean: EndState, chaos: EndState) -> list[str]:
+    """Why the members of segments that differ entered them, in each run."""
+    differing = {name for name, _ in clean.memberships ^ chaos.memberships}
+    lines = []
+    for name in sorted(differing):
+        for label, state in (("clean", clean), ("chaos", chaos)):
+            counts = {r: n for (s, r), n in sorted(state.reasons.items()) if s == name}
+            lines.append(f"entered {name!r} ({label}): {counts}")
+    return lines
 
 
 def duplicate_triggers(state: EndState) -> int:

@@ -69,4 +69,12 @@ def from_minor(minor: int, currency: str | None) -> Decimal:
 
 def format_minor(minor: int | None, currency: str | None) -> str | None:
     """The amount as a plain decimal string (JSON-safe, exact), or None."""
-    return None if minor is None else str(from_minor(minor, currency))
+    return None if minor is None else minor_text(minor, currency_exponent(currency))
+
+
+def minor_text(minor: int, exponent: int) -> str:
+    """`str(from_minor(…))` in integer arithmetic: an export writes it for every row."""
+    if exponent == 0:
+        return str(minor)
+    whole, fraction = divmod(abs(minor), 10**exponent)
+    return f"{'-' if minor < 0 else ''}{whole}.{fraction:0{exponent}d}"

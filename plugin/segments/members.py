@@ -12,16 +12,16 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Select, func, or_, select
+from sqlalchemy import Select, func, or_, select, text
 from sqlalchemy.orm import Session
 
-from plugin.db import like_literal
+from plugin.db import is_postgresql, like_literal
 from plugin.profiles.models import Customer
 from plugin.segments.models import SegmentMembership
 
 PER_PAGE = 50
 MAX_PER_PAGE = 200
-EXPORT_CHUNK = 1000
+EXPORT_CHUNK = 5000
 SORTS: dict[str, Any] = {
     "name": func.lower(
         func.coalesce(Customer.last_name, "") + " " + func.coalesce(Customer.first_name, "")
@@ -127,12 +127,31 @@ def member_page(
     return MemberPage([MemberRow(*r) for r in rows], int(total), page, per_page)
 
 
-def iter_members(session: Session, shop_id: int, segment_id: int) -> Iterator[MemberRow]:
-    """Every current member in surrogate-id order, read `EXPORT_CHUNK` rows at a time."""
-    stmt = _members(shop_id, segment_id, "").order_by(Customer.id)
-    result = session.execute(stmt.execution_options(yield_per=EXPORT_CHUNK))
-    for row in result:
-        yield MemberRow(*row)
+EXPORT_COLUMNS = (
+    Customer.platform_id,
+    Customer.first_name,
+    Customer.last_name,
+    Customer.email,
+    Customer.orders_count,
+    Customer.total_spent_minor,
+    SegmentMembership.entered_at,
+)
+
+
+def member_chunks(session: Session, shop_id: int, segment_id: int) -> Iterator[Sequence[Any]]:
+    """Every current member in surrogate-id order as plain rows of `EXPORT_COLUMNS`,
+    `EXPORT_CHUNK` at a time (a server-side cursor on PostgreSQL): the export's read."""
+    if is_postgresql(session):
+        # A cursor is planned for its first 10% by default (a nested loop over the customers'
+        # primary key here, 89 ms at 12k members); the export reads it all (62 ms).
+        session.execute(text("SET LOCAL cursor_tuple_fraction = 1.0"))
+    stmt = (
+        _members(shop_id, segment_id, "")
+        .with_only_columns(*EXPORT_COLUMNS)
+        .order_by(Customer.id)
+        .execution_options(yield_per=EXPORT_CHUNK)
+    )
+    yield from session.execute(stmt).partitions()
 
 
 def customers_by_ids(

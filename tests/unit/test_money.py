@@ -70,3 +70,19 @@ def test_non_amounts_are_refused(bad: str) -> None:
 
 def test_none_formats_as_none() -> None:
     assert format_minor(None, "USD") is None
+
+
+@given(
+    st.integers(min_value=-(2**63), max_value=2**63 - 1),
+    st.sampled_from(["USD", "JPY", "KWD", "CLF", None]),
+)
+def test_integer_formatting_equals_the_decimal_one(minor: int, currency: str | None) -> None:
+    assert format_minor(minor, currency) == str(from_minor(minor, currency))
+
+
+@pytest.mark.parametrize(
+    ("minor", "currency", "text"),
+    [(-5, "USD", "-0.05"), (0, "PLN", "0.00"), (1200, "JPY", "1200"), (-1234, "KWD", "-1.234")],
+)
+def test_small_and_negative_amounts_keep_their_digits(minor, currency, text) -> None:
+    assert format_minor(minor, currency) == text
