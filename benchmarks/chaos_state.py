@@ -40,6 +40,8 @@ class EndState:
     # (segment name, why the open membership began) -> members: not compared (the reasons
     # depend on when sweeps ran), printed to explain a difference
     reasons: Counter[tuple[str, str]] = field(default_factory=Counter)
+    # (trigger, firing state, why / detail) -> firings: not compared either, printed likewise
+    firings: Counter[tuple[str, str, str]] = field(default_factory=Counter)
 
     @property
     def summary(self) -> str:
@@ -90,6 +92,14 @@ def read_end_state(engine: Engine, sim: SimulatorState, shop: str) -> EndState:
                 .where(SegmentMembership.exited_at.is_(None))
             )
         )
+        firings = Counter(
+            (name, state, f"{why[:40]} / {(detail or '')[:40]}")
+            for name, state, why, detail in conn.execute(
+                select(
+                    TriggerFiring.name, TriggerFiring.state, TriggerFiring.why, TriggerFiring.detail
+                )
+            )
+        )
         dead = int(conn.scalar(select(func.count()).where(InboxRow.status == DEAD)) or 0)
     tags = {c.customer_id: tuple(sorted(c.tags)) for c in sim.customers.all(shop) if c.tags}
     triggers = Counter(
@@ -97,7 +107,7 @@ def read_end_state(engine: Engine, sim: SimulatorState, shop: str) -> EndState:
         for t in sim.flow_triggers
         if t["shop"] == shop
     )
-    return EndState(profiles, orders, memberships, dead, tags, triggers, reasons)
+    return EndState(profiles, orders, memberships, dead, tags, triggers, reasons, firings)
 
 
 def differences(clean: EndState, chaos: EndState) -> list[str]:
@@ -118,7 +128,11 @@ def differences(clean: EndState, chaos: EndState) -> list[str]:
 def entry_reasons(clean: EndState, chaos: EndState) -> list[str]:
     """Why the members of segments that differ entered them, in each run."""
     differing = {name for name, _ in clean.memberships ^ chaos.memberships}
-    lines = []
+    if clean.tags != chaos.tags or clean.triggers != chaos.triggers:
+        differing |= {name for name, _ in clean.reasons}  # triggers follow any segment
+    lines = [
+        f"firings ({label}): {dict(s.firings)}" for label, s in (("clean", clean), ("chaos", chaos))
+    ]
     for name in sorted(differing):
         for label, state in (("clean", clean), ("chaos", chaos)):
             counts = {r: n for (s, r), n in sorted(state.reasons.items()) if s == name}
