@@ -1,5 +1,5 @@
-"""Merging staged customers (profile, addresses, consent, totals, statistics, tags) and
-products.
+"""Merging staged customers (profile, addresses, email and SMS consent, totals, statistics,
+tags) and products.
 
 One statement per table per batch. Each field group is written only over an older stored
 version of that group (plugin.profiles.ownership), exactly as the webhook handlers do, so a
@@ -38,7 +38,7 @@ from plugin.profiles.models import (
     ProductTag,
     Tombstone,
 )
-from plugin.profiles.ownership import CONSENT_COLUMNS, PROFILE_COLUMNS
+from plugin.profiles.ownership import CONSENT_COLUMNS, OWNERSHIP, PROFILE_COLUMNS
 
 SC = StagedCustomer.__table__
 C = cast(Table, Customer.__table__)
@@ -46,6 +46,7 @@ C = cast(Table, Customer.__table__)
 COUNTERS = ("orders_count", "total_spent_minor", "abandoned_checkouts_count")
 WINDOW = ("spent_365d_minor", "orders_365d")
 STATISTICS = ("predicted_spend_tier", "platform_rfm_group")
+SMS_COLUMNS = OWNERSHIP["sms_consent"].columns
 
 
 def not_tombstoned(kind: str, shop_id: int, key: Any) -> ColumnElement[bool]:
@@ -71,6 +72,8 @@ def merge_customers(
         "reported_amount_spent_minor",
         *STATISTICS,
         "statistics_version",
+        *SMS_COLUMNS,
+        "sms_consent_version",
     ]
     names = ["shop_id", "platform_id", *staged, "summary_version", *COUNTERS, *WINDOW]
     names += ["created_at", "updated_at"]
@@ -174,6 +177,7 @@ def _customer_updates(excluded: Any, now: datetime) -> dict[str, Any]:
         **_group(CONSENT_COLUMNS, "consent_version", excluded),
         **_group(summary, "summary_version", excluded),
         **_group(STATISTICS, "statistics_version", excluded),
+        **_group(SMS_COLUMNS, "sms_consent_version", excluded),
         # Customer payloads carry no locale: like an order's, it only fills a gap.
         "locale": func.coalesce(C.c.locale, excluded.locale),
         "updated_at": at(now),

@@ -103,6 +103,8 @@ class StagedCustomer(Base):
     predicted_spend_tier: Mapped[str | None] = mapped_column(String(16))
     platform_rfm_group: Mapped[str | None] = mapped_column(String(32))
     statistics_version: Mapped[str] = mapped_column(String(128))
+    sms_marketing_state: Mapped[str | None] = mapped_column(String(32))
+    sms_consent_version: Mapped[str | None] = mapped_column(String(128))  # None: none known
 
 
 class StagedAddress(Base):

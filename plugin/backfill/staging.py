@@ -56,6 +56,7 @@ CUSTOMER = (
     *("email_marketing_state", "email_marketing_opt_in_level", "email_consent_updated_at"),
     *("consent_version", "reported_orders_count", "reported_amount_spent_minor"),
     *("predicted_spend_tier", "platform_rfm_group", "statistics_version"),
+    *("sms_marketing_state", "sms_consent_version"),
 )
 TAG = ("shop_id", "run_id", "kind", "owner_seq", "tag_cf", "tag")
 ADDRESS: tuple[str, ...] = (*BASE, "customer_platform_id", "country_code", "province_code")
@@ -154,6 +155,10 @@ class Stager:
         email, time, updated = v["email"], self.time, v["platform_updated_at"]
         consent_at = v["email_consent_updated_at"]
         consent = self.version(consent_at or updated) if v["has_consent"] else None
+        # SMS consent is versioned as the customers_marketing_consent/update webhook is:
+        # by its own update time, else the customer's
+        sms_at = v["sms_consent_updated_at"]
+        sms = self.version(sms_at or updated) if v["has_sms_consent"] else None
         return (
             *(self.shop_id, self.run_id, seq, v["platform_id"]),
             tombstone_key(self.shop_id, v["platform_id"]),
@@ -164,6 +169,7 @@ class Stager:
             *(v["email_marketing_opt_in_level"], time(consent_at), consent),
             *(v["reported_orders_count"], v["reported_amount_spent_minor"]),
             *(v["predicted_spend_tier"], v["platform_rfm_group"], self.snapshot_version),
+            *(v["sms_marketing_state"], sms),
         )
 
     def _address(self, seq: int, owner: str, v: dict[str, Any]) -> list[tuple[Any, ...]]:

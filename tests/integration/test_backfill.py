@@ -23,7 +23,9 @@ from plugin.platforms.shopify.simulator.history import (
     POS_APP,
     POS_LOCATION,
     customer_webhooks,
+    iso,
     product_webhook,
+    sms_consent_webhook,
 )
 from plugin.platforms.shopify.simulator.seeding import seed_history
 from plugin.profiles.models import Customer, Order, OrderLine, Product
@@ -93,6 +95,10 @@ def test_import_gives_the_store_the_webhooks_give(
     ).all()
     assert {"CHAMPIONS", "DORMANT"} <= {r.platform_rfm_group for r in stats}
     assert {"pl", "en"} == {r.locale for r in stats}
+    # SMS consent, from defaultPhoneNumber.smsMarketingConsent as from the consent webhook
+    # (compared above): every state the seed gives, NULL without a phone number
+    sms = session.scalars(select(Customer.sms_marketing_state).where(Customer.shop_id == imported))
+    assert set(sms) == {"subscribed", "not_subscribed", "unsubscribed", "pending", None}
     # what products_purchased category and orders_placed location_id / app_id read, stored
     # alike by both paths (compared above): Product.category { id } and the REST category,
     # Order.retailLocation / app and the REST location_id / app_id
@@ -241,6 +247,49 @@ def test_webhooks_during_the_import_apply_once_and_the_newer_wins(
     counted = [o for o in mine if not o.test and o.cancelled_at is None]
     assert owner.orders_count == len(counted)
     assert owner.total_spent_minor == sum(o.net_total_minor for o in counted)
+
+
+def test_sms_consent_of_the_import_and_of_webhooks_is_decided_by_version(
+    sim_runtime, simulator, session, settings
+) -> None:
+    domain = seeded(simulator, "sms.myshopify.com")
+    shop_id = add_shop(sim_runtime, simulator, domain)
+    shop = session.get(Shop, shop_id)
+    phones = [c for c in simulator.state.customers.all(domain) if c.phone]
+    early, late = phones[0], phones[1]
+    for customer in (early, late):
+        customer.sms_marketing_state, customer.sms_consent_updated_at = "SUBSCRIBED", iso(NOW)
+    late_hook = sms_consent_webhook(late)[1]
+    late_hook["sms_marketing_consent"] |= {
+        "state": "unsubscribed",
+        "consent_updated_at": iso(NOW + timedelta(hours=1)),
+    }
+    session.commit()
+    # a newer webhook before the import: the import's older consent must not undo it
+    apply_payload(session, shop, "customers_marketing_consent/update", late_hook, settings=settings)
+    import_history(sim_runtime, shop_id)
+    stale = sms_consent_webhook(early)[1]
+    stale["sms_marketing_consent"] |= {
+        "state": "unsubscribed",
+        "consent_updated_at": iso(NOW - timedelta(days=1)),
+    }
+    apply_payload(session, shop, "customers_marketing_consent/update", stale, settings=settings)
+
+    def state(customer_id: str) -> str | None:
+        session.expire_all()
+        return session.scalar(
+            select(Customer.sms_marketing_state).where(
+                Customer.shop_id == shop_id, Customer.platform_id == customer_id
+            )
+        )
+
+    assert state(late.customer_id) == "unsubscribed"  # the newer webhook stays
+    assert state(early.customer_id) == "subscribed"  # the import's newer consent stays
+    newer = sms_consent_webhook(early)[1]
+    newer["sms_marketing_consent"] |= {"consent_updated_at": iso(NOW + timedelta(hours=2))}
+    newer["sms_marketing_consent"]["state"] = "pending"
+    apply_payload(session, shop, "customers_marketing_consent/update", newer, settings=settings)
+    assert state(early.customer_id) == "pending"
 
 
 @pytest.fixture

@@ -38,6 +38,7 @@ VERSIONS = {
     "consent_version",
     "summary_version",
     "statistics_version",
+    "sms_consent_version",
 }
 
 

@@ -5,9 +5,11 @@ five connections and two levels of nested connections, no top-level `node(s)`; o
 connection nodes become their own JSONL lines (with `__parentId`); since 2026-01 lines are
 not grouped under their parent unless `groupObjects: true`. Each document here has one or
 two connections. Deprecated fields are avoided: `defaultEmailAddress`/`defaultPhoneNumber`
-instead of `email`/`phone`/`emailMarketingConsent`, and every address through the
-`addressesV2` connection (the deprecated `addresses` list stops at 250); `defaultAddress`
-is read too, as the webhooks' `default_address`, for the profile's own columns.
+instead of `email`/`phone`/`emailMarketingConsent`, SMS consent through the phone number's
+`smsMarketingConsent` (its `marketingState` is deprecated in 2026-10), and every address
+through the `addressesV2` connection (the deprecated `addresses` list stops at 250);
+`defaultAddress` is read too, as the webhooks' `default_address`, for the profile's own
+columns.
 """
 
 from __future__ import annotations
@@ -19,7 +21,7 @@ MONEY = "shopMoney { amount currencyCode }"
 CUSTOMER_FIELDS = """
   id firstName lastName state locale verifiedEmail createdAt updatedAt tags
   defaultEmailAddress { emailAddress marketingState marketingOptInLevel marketingUpdatedAt }
-  defaultPhoneNumber { phoneNumber }
+  defaultPhoneNumber { phoneNumber smsMarketingConsent { state optInLevel updatedAt } }
   defaultAddress { countryCodeV2 provinceCode city }
   numberOfOrders amountSpent { amount currencyCode }
   statistics { predictedSpendTier rfmGroup }

@@ -152,6 +152,7 @@ def _parse(position: int, raw: bytes | str) -> dict[str, Any]:
 def customer_row(node: dict[str, Any]) -> dict[str, Any]:
     email = node.get("defaultEmailAddress") or {}
     phone = node.get("defaultPhoneNumber") or {}
+    sms = phone.get("smsMarketingConsent") or {}
     address = node.get("defaultAddress") or {}
     spent = minor(node.get("amountSpent"))
     stats = node.get("statistics") or {}
@@ -173,12 +174,23 @@ def customer_row(node: dict[str, Any]) -> dict[str, Any]:
         "email_marketing_state": _lower(email.get("marketingState")),
         "email_marketing_opt_in_level": _lower(email.get("marketingOptInLevel")),
         "email_consent_updated_at": stamp(email.get("marketingUpdatedAt")),
+        "has_sms_consent": bool(sms),
+        "sms_marketing_state": sms_state(sms.get("state")),
+        "sms_consent_updated_at": stamp(sms.get("updatedAt")),
         "reported_orders_count": _int(node.get("numberOfOrders")),
         "reported_amount_spent_minor": spent[0] if spent else None,
         "predicted_spend_tier": stats.get("predictedSpendTier"),
         "platform_rfm_group": stats.get("rfmGroup"),
         "tags": list(node.get("tags") or ()),
     }
+
+
+def sms_state(state: Any) -> str | None:
+    """GraphQL's CustomerMarketingConsentState as the customers_marketing_consent/update
+    webhook spells it: NEVER_SUBSCRIBED is the REST payload's `not_subscribed`."""
+    if not state:
+        return None
+    return "not_subscribed" if state == "NEVER_SUBSCRIBED" else str(state).lower()
 
 
 def address_row(node: dict[str, Any]) -> dict[str, Any]:

@@ -47,6 +47,10 @@ class SimCustomer:
     currency: str = "USD"
     rfm_group: str | None = None
     spend_tier: str | None = None
+    # SMS consent of the phone number, as GraphQL's CustomerMarketingConsentState spells it
+    sms_marketing_state: str = "NEVER_SUBSCRIBED"
+    sms_opt_in_level: str | None = None
+    sms_consent_updated_at: str | None = None
 
     @property
     def gid(self) -> str:
@@ -85,7 +89,7 @@ class SimCustomer:
             "state": self.state,
             "locale": self.locale,
             "verifiedEmail": self.verified_email,
-            "defaultPhoneNumber": {"phoneNumber": self.phone} if self.phone else None,
+            "defaultPhoneNumber": self._phone(),
             "defaultAddress": (
                 {"countryCodeV2": country, "provinceCode": province, "city": city}
                 if self.address
@@ -96,6 +100,16 @@ class SimCustomer:
             "amountSpent": {"amount": self.amount_spent, "currencyCode": self.currency},
             "statistics": {"predictedSpendTier": self.spend_tier, "rfmGroup": self.rfm_group},
         }
+
+    def _phone(self) -> dict[str, Any] | None:
+        if not self.phone:
+            return None
+        consent = {
+            "state": self.sms_marketing_state,
+            "optInLevel": self.sms_opt_in_level,
+            "updatedAt": self.sms_consent_updated_at,
+        }
+        return {"phoneNumber": self.phone, "smsMarketingConsent": consent}
 
     def all_addresses(self) -> list[tuple[str, str | None, str | None]]:
         """Every address, the default first (as Shopify's `addressesV2` and `addresses`)."""

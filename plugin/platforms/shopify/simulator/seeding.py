@@ -12,6 +12,7 @@ from plugin.platforms.shopify.simulator.history import (
     CATEGORIES,
     CITIES,
     RFM,
+    SMS_STATES,
     TIERS,
     TYPES,
     VENDORS,
@@ -89,6 +90,12 @@ def _customer(
     customer.created_at = iso(created)
     customer.updated_at = iso(created + timedelta(days=rng.randint(0, 25)))
     customer.phone = f"+4850000{n:04d}" if n % 3 == 0 else None
+    if customer.phone:  # no draw from rng: the rest of the shop stays as it was
+        customer.sms_marketing_state = SMS_STATES[n // 3 % len(SMS_STATES)]
+        customer.sms_opt_in_level = "SINGLE_OPT_IN"
+        # some consents carry their own time, later than the profile's; some none
+        later = created + timedelta(days=40 + n)
+        customer.sms_consent_updated_at = iso(later) if n % 2 == 0 else None
     customer.address = CITIES[n % len(CITIES)] if n % 5 else None
     # a second address for some (no draw from rng: the rest of the shop stays as it was)
     customer.other_addresses = [CITIES[(n + 1) % len(CITIES)]] if n % 7 == 3 else []
