@@ -202,7 +202,8 @@ _FIELDS: tuple[FieldSpec, ...] = (
     _shopify(
         "customer_cities",
         "string_list",
-        "Cities of any of the customer's addresses (country-province-city, no spaces).",
+        "Cities of any of the customer's addresses (country-province-city code; accents,"
+        " spaces and case do not matter).",
         "customer_cities CONTAINS 'US-CA-LosAngeles'",
         "geographic",
         value_source="customer_addresses.city_key",

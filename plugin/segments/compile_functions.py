@@ -13,6 +13,7 @@ from sqlalchemy.sql.compiler import SQLCompiler
 from sqlalchemy.sql.functions import FunctionElement
 
 from plugin.db import like_literal
+from plugin.profiles.addresses import city_keys
 from plugin.profiles.metrics import abandoned_checkouts, checkout_activity
 from plugin.profiles.models import (
     Checkout,
@@ -57,19 +58,19 @@ def compile_list_field(node: ast.Contains | ast.IsNull, ctx: CompileContext) -> 
     raise KeyError(node.field)
 
 
-# The customer_addresses column each place list compares, and how a literal is normalised:
-# codes upper-case (ASCII), city keys casefolded as plugin.profiles.addresses stores them.
+# The customer_addresses column each place list compares, and the stored keys a literal
+# names: codes upper-case (ASCII), city keys folded as plugin.profiles.addresses stores them.
 PLACE_KEYS: dict[str, tuple[Any, Any]] = {
-    "customer_countries": (CustomerAddress.country_code, str.upper),
-    "customer_regions": (CustomerAddress.region_key, str.upper),
-    "customer_cities": (CustomerAddress.city_key, str.casefold),
+    "customer_countries": (CustomerAddress.country_code, lambda v: [v.upper()]),
+    "customer_regions": (CustomerAddress.region_key, lambda v: [v.upper()]),
+    "customer_cities": (CustomerAddress.city_key, city_keys),
 }
 
 
 def _places(node: ast.Contains | ast.IsNull, ctx: CompileContext) -> Cond:
     """Any of the customer's addresses. Countries and regions also read the default address
     on the profile row (rows written before customer_addresses, or by hand)."""
-    column, norm = PLACE_KEYS[node.field]
+    column, keys = PLACE_KEYS[node.field]
     rows = select(CustomerAddress.customer_id).where(
         CustomerAddress.shop_id == ctx.shop_id, column.is_not(None)
     )
@@ -77,10 +78,10 @@ def _places(node: ast.Contains | ast.IsNull, ctx: CompileContext) -> Cond:
     own = _own_place(node.field)
     if isinstance(node, ast.Contains):
         assert isinstance(node.value, ast.Str)
-        wanted = literal(norm(node.value.value))
-        hit: Cond = Customer.id.in_(rows.where(column == wanted))
+        wanted = keys(node.value.value)
+        hit: Cond = Customer.id.in_(rows.where(column.in_(wanted)))
         if own is not None:
-            hit = or_(and_(own.is_not(None), own == wanted), hit)
+            hit = or_(and_(own.is_not(None), own.in_(wanted)), hit)
         return negate_if(hit, node.negated)
     assert isinstance(node, ast.IsNull)
     known: Cond = Customer.id.in_(rows)

@@ -8,6 +8,7 @@ major unit (not as rounded minor units), names and enum spellings come from here
 from __future__ import annotations
 
 import operator
+import unicodedata
 from collections.abc import Callable
 from datetime import date, datetime, timedelta
 from decimal import Decimal
@@ -48,6 +49,17 @@ SCALARS = {
     "rfm_group": ("platform_rfm_group", "enum"),
     "predicted_spend_tier": ("predicted_spend_tier", "enum"),
 }
+
+
+# Letters without a Unicode decomposition, spelled as a city code spells them.
+LATIN = {"ł": "l", "đ": "d", "ø": "o", "ħ": "h", "\u0131": "i", "æ": "ae", "œ": "oe", "þ": "th"}
+
+
+def city_code(name: str | None) -> str:
+    """Letters and digits of the name, lower case, accents dropped (Kraków → krakow)."""
+    letters = [LATIN.get(ch, ch) for ch in (name or "").lower()]
+    bare = unicodedata.normalize("NFD", "".join(letters))
+    return "".join(ch for ch in bare if ch.isalnum() and not unicodedata.combining(ch)).lower()
 
 
 def shift_months(day: date, months: int) -> date:
@@ -97,22 +109,37 @@ class Reference:
 
     def place_atom(self, node: ast.Node, c: dict[str, Any]) -> bool:
         """Every address, and (countries, regions) the default one on the profile row:
-        `CC`, `CC-PP`, `CC-PP-CityWithoutSpaces` (`CC-City` without a province)."""
-        own = [] if node.field == "customer_cities" else [(c["country_code"], c["province_code"])]
-        mine = [(a["country"], a["province"], a["city"]) for a in self.raw.addresses
+        `CC`, `CC-PP`, `CC-PP-CityCode` (`CC-CityCode` without a province)."""
+        if node.field == "customer_cities":
+            return self.city_atom(node, c)
+        own = [(c["country_code"], c["province_code"])]
+        mine = [(a["country"], a["province"]) for a in self.raw.addresses
                 if a["customer_id"] == c["id"]]  # fmt: skip
         values: set[str] = set()
-        for country, province, city in [(co, pr, None) for co, pr in own] + mine:
+        for country, province in own + mine:
             country, province = (country or "").upper(), (province or "").upper()
             if node.field == "customer_countries" and country:
                 values.add(country)
             if node.field == "customer_regions" and country and province:
                 values.add(f"{country}-{province}")
-            if node.field == "customer_cities" and country and city:
-                parts = [country, province, city.replace(" ", "")]
-                values.add("-".join(p for p in parts if p).casefold())
-        norm = str.casefold if node.field == "customer_cities" else str.upper
-        return self.list_atom(node, values, norm)
+        return self.list_atom(node, values, str.upper)
+
+    def city_atom(self, node: ast.Node, c: dict[str, Any]) -> bool:
+        """A place is (country, province or '', city code); a value `A-B-C…` names either
+        (A, '', code of B-C…) or (A, B, code of C…), compared without case."""
+        places = {
+            ((a["country"] or "").lower(), (a["province"] or "").lower(), city_code(a["city"]))
+            for a in self.raw.addresses
+            if a["customer_id"] == c["id"] and a["country"] and city_code(a["city"] or "")
+        }
+        if isinstance(node, ast.IsNull):
+            return bool(places) == node.negated
+        assert isinstance(node, ast.Contains) and isinstance(node.value, ast.Str)
+        first, *rest = node.value.value.lower().split("-")
+        named = {(first.strip(), "", city_code("".join(rest)))}
+        if len(rest) > 1:
+            named.add((first.strip(), rest[0].strip(), city_code("".join(rest[1:]))))
+        return bool(named & places) != node.negated
 
     def list_atom(self, node: ast.Node, values: set[str], norm: Callable[[str], str]) -> bool:
         if isinstance(node, ast.IsNull):

@@ -57,6 +57,8 @@ PLACES = [
     ("CL", "RM", "Santiago"),
     (None, None, "Nowhere"),
     ("US", "CA", None),
+    ("PL", None, "Łódź"),
+    ("US", "NC", "Winston-Salem"),
 ]
 SMS_STATES = ["subscribed", "not_subscribed", "pending", "unsubscribed", "redacted", None]
 # Prediction columns as the reference reads them (customer dict key → Prediction column),
