@@ -6,10 +6,10 @@ merging is one INSERT … SELECT per table per batch. They are deleted when the 
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import date, datetime
 from typing import Any
 
-from sqlalchemy import BigInteger, Boolean, Index, Integer, String, Text
+from sqlalchemy import BigInteger, Boolean, Float, Index, Integer, SmallInteger, String, Text
 from sqlalchemy.orm import Mapped, mapped_column
 
 from plugin.db import Base, BigIntPK, JSONType, shop_fk, utcnow
@@ -126,6 +126,33 @@ class StagedAddress(Base):
     city: Mapped[str | None] = mapped_column(String(255))
     region_key: Mapped[str | None] = mapped_column(String(24))
     city_key: Mapped[str | None] = mapped_column(String(300))
+
+
+class StagedMetafield(Base):
+    """One value of a staged customer's metafield (a list's items are numbered by
+    `position`), already typed as customer_metafields stores it; joined to its customer by
+    platform id on merge, as addresses are."""
+
+    __tablename__ = "backfill_metafields"
+    __table_args__ = (
+        Index("ix_backfill_metafields_run_customer", "run_id", "customer_platform_id"),
+    )
+
+    shop_id: Mapped[int] = mapped_column(BigInteger, shop_fk())
+    run_id: Mapped[int] = mapped_column(BigInteger, primary_key=True)
+    seq: Mapped[int] = mapped_column(BigInteger, primary_key=True)
+    position: Mapped[int] = mapped_column(Integer, primary_key=True)
+    customer_platform_id: Mapped[str] = mapped_column(String(64))
+    namespace: Mapped[str] = mapped_column(String(255))
+    key: Mapped[str] = mapped_column(String(64))
+    type: Mapped[str] = mapped_column(String(16))
+    value: Mapped[str] = mapped_column(Text)
+    text_cf: Mapped[str | None] = mapped_column(Text)
+    number_value: Mapped[float | None] = mapped_column(Float)
+    date_value: Mapped[date | None]
+    at_value: Mapped[datetime | None]
+    bool_value: Mapped[bool | None] = mapped_column(Boolean)
+    month_day: Mapped[int | None] = mapped_column(SmallInteger)
 
 
 class StagedTag(Base):

@@ -10,9 +10,14 @@ from typing import Any, cast
 from sqlalchemy import CursorResult, delete, or_, update
 from sqlalchemy.orm import Session
 
-from plugin.backfill.models import StagedAddress, StagedCustomer, StagedOrder
+from plugin.backfill.models import StagedAddress, StagedCustomer, StagedMetafield, StagedOrder
 
-STAGED_PERSONAL_TABLES = ("backfill_customers", "backfill_addresses", "backfill_orders")
+STAGED_PERSONAL_TABLES = (
+    "backfill_customers",
+    "backfill_addresses",
+    "backfill_metafields",
+    "backfill_orders",
+)
 # Staged tags and order lines name no one once the rows above are erased.
 STAGED_OTHER_TABLES = ("backfill_tags", "backfill_order_lines")
 
@@ -28,8 +33,11 @@ def erase_staged(session: Session, shop_id: int, platform_id: str, emails: tuple
     addresses = delete(StagedAddress).where(
         StagedAddress.shop_id == shop_id, StagedAddress.customer_platform_id == platform_id
     )
+    metafields = delete(StagedMetafield).where(
+        StagedMetafield.shop_id == shop_id, StagedMetafield.customer_platform_id == platform_id
+    )
     erased = orders.values(email=None, email_cf=None, customer_platform_id=None)
-    return _count(session, erased) + _count(session, customer) + _count(session, addresses)
+    return sum(_count(session, stmt) for stmt in (erased, customer, addresses, metafields))
 
 
 def _count(session: Session, stmt: Any) -> int:

@@ -22,22 +22,25 @@ from sqlalchemy.orm import Session
 from plugin.backfill.models import (
     StagedAddress,
     StagedCustomer,
+    StagedMetafield,
     StagedOrder,
     StagedOrderLine,
     StagedProduct,
     StagedTag,
 )
-from plugin.backfill.rawinsert import insert_tuples
+from plugin.backfill.rawinsert import insert_tuples, sqlite_time
 from plugin.events import make_version
 from plugin.platforms.port import HistoryRow
 from plugin.profiles.addresses import city_key, region_key
 from plugin.profiles.customer_tags import tag_key
+from plugin.profiles.metafields import metafield_rows
 from plugin.profiles.products import casefold
 from plugin.profiles.tombstones import tombstone_key
 
 STAGING_TABLES = (
     StagedCustomer,
     StagedAddress,
+    StagedMetafield,
     StagedTag,
     StagedProduct,
     StagedOrder,
@@ -61,6 +64,9 @@ CUSTOMER = (
 TAG = ("shop_id", "run_id", "kind", "owner_seq", "tag_cf", "tag")
 ADDRESS: tuple[str, ...] = (*BASE, "customer_platform_id", "country_code", "province_code")
 ADDRESS += ("city", "region_key", "city_key")
+METAFIELD: tuple[str, ...] = (*BASE, "position", "customer_platform_id", "namespace", "key")
+METAFIELD += ("type", "value", "text_cf", "number_value", "date_value", "at_value")
+METAFIELD += ("bool_value", "month_day")
 PRODUCT: tuple[str, ...] = (
     *BASE,
     "platform_id",
@@ -114,7 +120,7 @@ class Stager:
         """Stage `(line number, row)` pairs with one INSERT per table; returns rows staged."""
         connection = session.connection()
         self.time = _sqlite_time if connection.dialect.name == "sqlite" else _same
-        out: dict[str, list[tuple[Any, ...]]] = {k: [] for k in ("c", "a", "t", "p", "o", "l")}
+        out: dict[str, list[tuple[Any, ...]]] = {k: [] for k in ("c", "a", "m", "t", "p", "o", "l")}
         lines, orders = out["l"].append, out["o"].append
         shop, run = self.shop_id, self.run_id
         for seq, (kind, values) in numbered:
@@ -128,19 +134,22 @@ class Stager:
                 out["t"] += self._tags(seq, "customer", values["tags"], tag_key)
             elif kind == "address" and values["customer_platform_id"]:
                 out["a"] += self._address(seq, values["customer_platform_id"], values)
+            elif kind == "metafield" and values["customer_platform_id"]:
+                out["m"] += self._metafield(seq, values["customer_platform_id"], values)
             elif kind == "product":
                 out["p"].append(self._product(seq, values))
                 out["t"] += self._tags(seq, "product", values["tags"], casefold)
         for table, columns, key in (
             (StagedCustomer, CUSTOMER, "c"),
             (StagedAddress, ADDRESS, "a"),
+            (StagedMetafield, METAFIELD, "m"),
             (StagedTag, TAG, "t"),
             (StagedProduct, PRODUCT, "p"),
             (StagedOrder, ORDER, "o"),
             (StagedOrderLine, LINE, "l"),
         ):
             insert_tuples(connection, table.__tablename__, columns, out[key])
-        return sum(len(rows) for key, rows in out.items() if key not in ("t", "a"))
+        return sum(len(rows) for key, rows in out.items() if key not in ("t", "a", "m"))
 
     def _key(self, platform_id: str) -> str:
         """Tombstone keys of owners, remembered: hashing is a real part of staging's cost."""
@@ -181,6 +190,26 @@ class Stager:
         country = country.upper() if country else None
         keys = (region_key(country, province), city_key(country, province, city))
         return [(self.shop_id, self.run_id, seq, owner, country, province, city, *keys)]
+
+    def _metafield(self, seq: int, owner: str, v: dict[str, Any]) -> list[tuple[Any, ...]]:
+        """A staged metafield's values, typed as customer_metafields stores them."""
+        if v["metafield"] is None:
+            return []
+        sqlite = self.time is _sqlite_time
+        rows = []
+        for row in metafield_rows(self.shop_id, None, [v["metafield"]]):
+            day, at = row["date_value"], row["at_value"]
+            rows.append(
+                (
+                    *(self.shop_id, self.run_id, seq, row["position"], owner),
+                    *(row["namespace"], row["key"], row["type"], row["value"], row["text_cf"]),
+                    row["number_value"],
+                    day.isoformat() if day else None,
+                    (sqlite_time(at) if sqlite else at.isoformat()) if at else None,
+                    *(row["bool_value"], row["month_day"]),
+                )
+            )
+        return rows
 
     def _tags(self, seq: int, kind: str, tags: list[str], fold: Any) -> list[tuple[Any, ...]]:
         unique = {fold(t): t.strip() for t in tags if t and t.strip()}
@@ -237,7 +266,7 @@ def clear_staged(session: Session, run_id: int) -> None:
 def clear_phase(session: Session, run_id: int, resource: str) -> None:
     """Forget what a phase staged (its export is run again: line numbers start over)."""
     tables: tuple[Any, ...] = {
-        "customers": (StagedCustomer, StagedAddress),
+        "customers": (StagedCustomer, StagedAddress, StagedMetafield),
         "statistics": (StagedCustomer,),
         "products": (StagedProduct,),
         "orders": (StagedOrder, StagedOrderLine),

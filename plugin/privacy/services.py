@@ -31,6 +31,7 @@ from plugin.privacy.subjects import (
     orders_of,
     phone_matches,
 )
+from plugin.profiles.facts_models import CustomerMetafield
 from plugin.profiles.models import (
     Checkout,
     Customer,
@@ -172,6 +173,23 @@ def _erase_addresses(session: Session, s: DataSubject, _: Erasure) -> int:
         session,
         delete(CustomerAddress).where(
             CustomerAddress.shop_id == s.shop_id, CustomerAddress.customer_id == s.customer_id
+        ),
+    )
+
+
+def _export_metafields(session: Session, s: DataSubject) -> list[dict[str, Any]]:
+    stmt = select(CustomerMetafield.__table__).where(
+        CustomerMetafield.shop_id == s.shop_id, CustomerMetafield.customer_id == s.customer_id
+    )
+    return rows_document(session, stmt.order_by(CustomerMetafield.id))
+
+
+def _erase_metafields(session: Session, s: DataSubject, _: Erasure) -> int:
+    """Deleted outright, like addresses: a birth date or a note is the person's."""
+    return _count(
+        session,
+        delete(CustomerMetafield).where(
+            CustomerMetafield.shop_id == s.shop_id, CustomerMetafield.customer_id == s.customer_id
         ),
     )
 
@@ -332,6 +350,7 @@ PERSONAL_DATA: tuple[PersonalData, ...] = (
     PersonalData("checkouts", ("checkouts",), _export_checkouts, _erase_checkouts),
     PersonalData("tags", ("customer_tags",), _export_tags, _erase_tags),
     PersonalData("addresses", ("customer_addresses",), _export_addresses, _erase_addresses),
+    PersonalData("metafields", ("customer_metafields",), _export_metafields, _erase_metafields),
     PersonalData("purchases", ("purchases",), _export_purchases, _erase_purchases),
     PersonalData("segments", SEGMENT_TABLES, _export_segments, _erase_segments),
     PersonalData("predictions", ("predictions",), _export_predictions, _erase_predictions),

@@ -28,6 +28,7 @@ from plugin.platforms.shopify.simulator.history import (
     sms_consent_webhook,
 )
 from plugin.platforms.shopify.simulator.seeding import seed_history
+from plugin.profiles.facts_models import CustomerMetafield
 from plugin.profiles.models import Customer, Order, OrderLine, Product
 from plugin.runtime import Runtime
 from plugin.shops.models import Shop
@@ -99,6 +100,15 @@ def test_import_gives_the_store_the_webhooks_give(
     # (compared above): every state the seed gives, NULL without a phone number
     sms = session.scalars(select(Customer.sms_marketing_state).where(Customer.shop_id == imported))
     assert set(sms) == {"subscribed", "not_subscribed", "unsubscribed", "pending", None}
+    # metafields of every kind a filter reads (the json one is not kept), a list item by item
+    kept = session.execute(
+        select(CustomerMetafield.type, CustomerMetafield.key, CustomerMetafield.position).where(
+            CustomerMetafield.shop_id == imported
+        )
+    ).all()
+    assert {r.type for r in kept} == {"date", "date_time", "number", "boolean", "text"}
+    assert {r.position for r in kept if r.key == "interests"} == {0, 1, 2}
+    assert "profile" not in {r.key for r in kept}
     # what products_purchased category and orders_placed location_id / app_id read, stored
     # alike by both paths (compared above): Product.category { id } and the REST category,
     # Order.retailLocation / app and the REST location_id / app_id
@@ -132,11 +142,12 @@ def test_line_items_before_their_order_are_joined(sim_runtime, simulator, sessio
 
 
 def lengthen(simulator: SimulatorHandle, domain: str) -> str:
-    """One customer with 8 addresses and one order with 27 lines: longer than one paged
-    read asks for (5 and 20), so the rest must be read too."""
+    """One customer with 8 addresses and 12+ metafields, one order with 27 lines: longer
+    than one paged read asks for (5, 10 and 20), so the rest must be read too."""
     state = simulator.state
     customer = state.customers.all(domain)[2]
     customer.other_addresses = [("PL", f"P{k}", f"City {k}") for k in range(7)]
+    customer.metafields += [("custom", f"n{k}", "number_integer", str(k)) for k in range(12)]
     order = state.shop_orders(domain)[0]
     template = order.lines[0]
     order.lines = [
@@ -163,6 +174,7 @@ def test_refused_bulk_access_falls_back_to_paged_reads(sim_runtime, simulator, s
     assert set(modes) == {"paged"}
     got = store_of(session, paged, drop=set())
     assert max(len(places) for places in got["customer_addresses"].values()) == 8
+    assert max(len(fields) for fields in got["customer_metafields"].values()) > 12
     assert max(Counter(line[0] for line in got["order_lines"]).values()) > 27
     assert store_of(session, paged, drop={"statistics_version", "summary_version"}) == store_of(
         session, bulk, drop={"statistics_version", "summary_version"}

@@ -3,13 +3,13 @@
 Bulk query rules (shopify.dev, bulkOperationRunQuery): at least one connection, at most
 five connections and two levels of nested connections, no top-level `node(s)`; only
 connection nodes become their own JSONL lines (with `__parentId`); since 2026-01 lines are
-not grouped under their parent unless `groupObjects: true`. Each document here has one or
-two connections. Deprecated fields are avoided: `defaultEmailAddress`/`defaultPhoneNumber`
-instead of `email`/`phone`/`emailMarketingConsent`, SMS consent through the phone number's
-`smsMarketingConsent` (its `marketingState` is deprecated in 2026-10), and every address
-through the `addressesV2` connection (the deprecated `addresses` list stops at 250);
-`defaultAddress` is read too, as the webhooks' `default_address`, for the profile's own
-columns.
+not grouped under their parent unless `groupObjects: true`. Each document here has one to
+three connections (customers read their addresses and metafields). Deprecated fields are
+avoided: `defaultEmailAddress`/`defaultPhoneNumber` instead of `email`/`phone`/
+`emailMarketingConsent`, SMS consent through the phone number's `smsMarketingConsent` (its
+`marketingState` is deprecated in 2026-10), and every address through the `addressesV2`
+connection (the deprecated `addresses` list stops at 250); `defaultAddress` is read too, as
+the webhooks' `default_address`, for the profile's own columns.
 """
 
 from __future__ import annotations
@@ -28,12 +28,15 @@ CUSTOMER_FIELDS = """
 """
 
 ADDRESS_FIELDS = "id countryCodeV2 provinceCode city"
+METAFIELD_FIELDS = "id namespace key type value"
 # A paged page asks for this many addresses per customer (and line items per order): nearly
 # every customer has fewer. A list the page cut short is read to its end with the REST_OF
 # documents before the page is staged, since the merge replaces a customer's addresses (an
 # order's lines) with what was read.
 PAGED_ADDRESSES = 5
+PAGED_METAFIELDS = 10
 PAGED_LINES = 20
+PAGED_CUSTOMERS = 25  # with 10 metafields each, a page asks for about 650 points
 REST_PAGE = 100  # nested nodes per follow-up read (100 line items stay under 1,000 points)
 
 PRODUCT_FIELDS = "id title productType vendor tags updatedAt category { id }"
@@ -60,6 +63,7 @@ BULK_HISTORY_CUSTOMERS = document(
       customers {{ edges {{ node {{
         {CUSTOMER_FIELDS}
         addressesV2 {{ edges {{ node {{ {ADDRESS_FIELDS} }} }} }}
+        metafields {{ edges {{ node {{ {METAFIELD_FIELDS} }} }} }}
       }} }} }}
     }}
     """,
@@ -89,11 +93,14 @@ PAGED_HISTORY_CUSTOMERS = document(
     "PagedHistoryCustomers",
     f"""
     query PagedHistoryCustomers($after: String, $query: String) {{
-      customers(query: $query, first: 50, after: $after) {{
+      customers(query: $query, first: {PAGED_CUSTOMERS}, after: $after) {{
         nodes {{
           {CUSTOMER_FIELDS}
           addressesV2(first: {PAGED_ADDRESSES}) {{
             nodes {{ {ADDRESS_FIELDS} }} pageInfo {{ hasNextPage endCursor }}
+          }}
+          metafields(first: {PAGED_METAFIELDS}) {{
+            nodes {{ {METAFIELD_FIELDS} }} pageInfo {{ hasNextPage endCursor }}
           }}
         }}
         pageInfo {{ hasNextPage endCursor }}
@@ -164,6 +171,19 @@ REST_OF_ADDRESSES = document(
     """,
 )
 
+REST_OF_METAFIELDS = document(
+    "RestOfCustomerMetafields",
+    f"""
+    query RestOfCustomerMetafields($id: ID!, $after: String) {{
+      node(id: $id) {{ ... on Customer {{
+        metafields(first: {REST_PAGE}, after: $after) {{
+          nodes {{ {METAFIELD_FIELDS} }} pageInfo {{ hasNextPage endCursor }}
+        }}
+      }} }}
+    }}
+    """,
+)
+
 REST_OF_LINES = document(
     "RestOfOrderLines",
     f"""
@@ -178,7 +198,11 @@ REST_OF_LINES = document(
 )
 
 # The nested connections a paged node may carry cut short, and how to read the rest.
-REST_OF = {"addressesV2": REST_OF_ADDRESSES, "lineItems": REST_OF_LINES}
+REST_OF = {
+    "addressesV2": REST_OF_ADDRESSES,
+    "metafields": REST_OF_METAFIELDS,
+    "lineItems": REST_OF_LINES,
+}
 
 BULK_HISTORY = {
     "customers": BULK_HISTORY_CUSTOMERS,

@@ -17,10 +17,10 @@ from typing import Any
 import orjson
 
 from plugin.errors import ValidationError
-from plugin.platforms.shopify.payload_fields import category_id
+from plugin.platforms.shopify.payload_fields import category_id, metafield
 from plugin.profiles.money import currency_exponent, to_minor
 
-Row = tuple[str, dict[str, Any]]  # (kind: customer | address | product | order | line, values)
+Row = tuple[str, dict[str, Any]]  # (kind: customer | address | metafield | product | …, values)
 Numbered = tuple[int, Row]  # (the line's position in the given lines, its row)
 
 _GID = re.compile(r"^gid://shopify/([A-Za-z]+)/([0-9]+)")
@@ -32,6 +32,7 @@ KINDS = {
     "Product": "product",
     "Order": "order",
     "LineItem": "line",
+    "Metafield": "metafield",
 }
 PREFIXES = {kind: f"{GID_PREFIX}{name}/" for name, kind in KINDS.items()}
 _SHOPIFY_STAMP = len("2026-01-01T00:00:00Z")  # how Shopify writes a DateTime
@@ -203,6 +204,15 @@ def address_row(node: dict[str, Any]) -> dict[str, Any]:
     }
 
 
+def metafield_row(node: dict[str, Any]) -> dict[str, Any]:
+    """One of a customer's metafields (a `metafields` node, its customer the parent);
+    `metafield` None for a type no filter reads."""
+    return {
+        "customer_platform_id": _id(node["__parentId"], PREFIXES["customer"]),
+        "metafield": metafield(node["namespace"], node["key"], node["type"], node.get("value")),
+    }
+
+
 def _int(value: Any) -> int | None:
     return None if value is None else int(value)  # UnsignedInt64 comes as a string
 
@@ -277,6 +287,7 @@ def _allocated(allocations: Any) -> int:
 BUILDERS = {
     "customer": customer_row,
     "address": address_row,
+    "metafield": metafield_row,
     "product": product_row,
     "order": order_row,
     "line": line_row,

@@ -51,6 +51,8 @@ class SimCustomer:
     sms_marketing_state: str = "NEVER_SUBSCRIBED"
     sms_opt_in_level: str | None = None
     sms_consent_updated_at: str | None = None
+    # (namespace, key, type, value) as Shopify stores them (a list type's value is JSON)
+    metafields: list[tuple[str, str, str, str]] = field(default_factory=list)
 
     @property
     def gid(self) -> str:
@@ -96,6 +98,7 @@ class SimCustomer:
                 else None
             ),
             "addressesV2": _address_connection(self.gid, self.all_addresses()),
+            "metafields": nested(self.metafield_nodes()),
             "numberOfOrders": str(self.number_of_orders),
             "amountSpent": {"amount": self.amount_spent, "currencyCode": self.currency},
             "statistics": {"predictedSpendTier": self.spend_tier, "rfmGroup": self.rfm_group},
@@ -110,6 +113,18 @@ class SimCustomer:
             "updatedAt": self.sms_consent_updated_at,
         }
         return {"phoneNumber": self.phone, "smsMarketingConsent": consent}
+
+    def metafield_nodes(self) -> list[dict[str, Any]]:
+        return [
+            {
+                "id": f"gid://shopify/Metafield/{self.customer_id}{k:02d}",
+                "namespace": namespace,
+                "key": key,
+                "type": type_,
+                "value": value,
+            }
+            for k, (namespace, key, type_, value) in enumerate(self.metafields)
+        ]
 
     def all_addresses(self) -> list[tuple[str, str | None, str | None]]:
         """Every address, the default first (as Shopify's `addressesV2` and `addresses`)."""

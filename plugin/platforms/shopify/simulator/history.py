@@ -217,6 +217,11 @@ def customer_webhooks(customer: SimCustomer) -> list[tuple[str, dict[str, Any], 
             {"country_code": a[0], "province_code": a[1], "city": a[2]}
             for a in customer.all_addresses()
         ],
+        # as a subscription that names every namespace the customer has would carry them
+        "metafields": [
+            {**{k: v for k, v in node.items() if k != "id"}, "owner_resource": "customer"}
+            for node in customer.metafield_nodes()
+        ],
     }
     hooks: list[tuple[str, dict[str, Any], str]] = [
         ("customers/create", profile, customer.updated_at)

@@ -3,6 +3,7 @@ tags, products, and orders of every kind the import must handle."""
 
 from __future__ import annotations
 
+import json
 import random
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal
@@ -102,9 +103,31 @@ def _customer(
     customer.locale = "pl" if n % 4 == 0 else "en"
     customer.email_opt_in_level = "SINGLE_OPT_IN" if email else None
     customer.email_consent_updated_at = customer.updated_at if email else None
+    customer.metafields = seeded_metafields(n, created)
     customer.rfm_group = RFM[n % len(RFM)]
     customer.spend_tier = TIERS[n % len(TIERS)]
     return customer
+
+
+def seeded_metafields(n: int, created: datetime) -> list[tuple[str, str, str, str]]:
+    """Custom fields of every kind a segment filters on, and one it does not (json); no
+    draw from rng, so the rest of the shop stays as it was."""
+    found = []
+    if n % 4 == 1:
+        birth = "1992-02-29" if n == 5 else f"19{70 + n % 30}-{1 + n % 12:02d}-{1 + n % 28:02d}"
+        found.append(("facts", "birth_date", "date", birth))
+    if n % 3 == 0:
+        found.append(("custom", "points", "number_integer", str(n * 10)))
+    if n % 5 == 2:
+        found.append(("custom", "member_since", "date_time", iso(created)))
+    if n % 2 == 0:
+        found.append(("custom", "newsletter", "boolean", "true" if n % 4 == 0 else "false"))
+    if n % 6 == 1:
+        interests = json.dumps(["Coffee", "Tea", "Mugs"][: 1 + n // 6 % 3])
+        found.append(("custom", "interests", "list.single_line_text_field", interests))
+    if n % 7 == 0:
+        found.append(("custom", "profile", "json", '{"likes": "tea"}'))
+    return found
 
 
 def _order(
