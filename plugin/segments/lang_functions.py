@@ -97,15 +97,14 @@ FUNCTIONS: dict[str, FunctionSpec] = {
 
 # Shopify filters and functions we have no data for: named in the error, never guessed at.
 NOT_AVAILABLE: tuple[str, ...] = (
-    "anniversary",
     "companies",
     "created_by_app_id",
     "customer_within_distance",
     "product_subscription_status",
     "store_credit_accounts",
 )
-# Any name under these prefixes (`shopify_email.opened`, `metafields.custom.x`, …).
-NOT_AVAILABLE_PREFIXES: tuple[str, ...] = ("shopify_email.", "storefront_event.", "metafields.")
+# Any name under these prefixes (`shopify_email.opened`, `storefront_event.x`, …).
+NOT_AVAILABLE_PREFIXES: tuple[str, ...] = ("shopify_email.", "storefront_event.")
 
 
 def not_available(name: str) -> bool:

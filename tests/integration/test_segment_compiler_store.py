@@ -106,6 +106,30 @@ def build_store(session: Session, settings: Settings) -> Shop:
     return shop
 
 
+def _metafield(namespace: str, key: str, type_: str, value: Any) -> dict[str, Any]:
+    return {"namespace": namespace, "key": key, "type": type_, "value": value}
+
+
+# customers/* payloads carry the metafields of the namespaces the subscription names: a
+# birthday in the next 30 days (1), yesterday (2) and today (3); Shopify's points example
+METAFIELDS = {
+    "1": [
+        _metafield("facts", "birth_date", "date", "1990-06-15"),
+        _metafield("custom", "points_balance", "number_integer", 150),
+    ],
+    "2": [_metafield("facts", "birth_date", "date", "1985-05-31")],
+    "3": [
+        _metafield("facts", "birth_date", "date", "1992-06-01"),
+        _metafield("custom", "points_balance", "number_integer", "50"),
+    ],
+    "5": [
+        _metafield("custom", "newsletter", "boolean", True),
+        _metafield("custom", "interests", "list.single_line_text_field", '["Tea", "Coffee"]'),
+        _metafield("custom", "notes", "json", '{"a": 1}'),
+    ],
+}
+
+
 def _customers(apply: Callable[[str, dict[str, Any]], None]) -> None:
     people = [
         ("1", "ann@example.com", "2025-01-10T09:00", "PL"),
@@ -128,6 +152,7 @@ def _customers(apply: Callable[[str, dict[str, Any]], None]) -> None:
             payload["default_address"]["country_code"] = country
         if cid == "2":  # Shopify's own customer_cities example: US-NY-NewYorkCity
             payload["default_address"].update(province_code="NY", city="New York City")
+        payload["metafields"] = METAFIELDS.get(cid, [])
         apply("customers/create", payload)
     sms = {"state": "subscribed", "opt_in_level": None, "consent_updated_at": None}
     apply("customers_marketing_consent/update", {"id": 2, "sms_marketing_consent": sms})

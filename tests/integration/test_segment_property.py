@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import random
 import unicodedata
-from datetime import datetime, time, timedelta
+from datetime import date, datetime, time, timedelta
 from decimal import Decimal
 from typing import Any
 from zoneinfo import ZoneInfo
@@ -46,6 +46,16 @@ IMPORTED_FIELDS = {s.name for s in FIELDS.values() if s.computed_by == "import"}
 SCALAR_SPECS = [spec for spec in FIELDS.values() if spec.name in SCALARS]
 ORDERED = ["=", "!=", "<", "<=", ">", ">="]
 ONCE = {"location_id", "app_id"}
+# The generated store's metafields and their kinds (test_segment_property_store.py).
+METAFIELDS = {
+    "metafields.facts.birth_date": "date",
+    "metafields.custom.points": "number",
+    "metafields.custom.since": "date",
+    "metafields.custom.vip": "boolean",
+    "metafields.custom.nick": "text",
+    "metafields.custom.interests": "text",
+    "metafields.custom.sizes": "number",
+}
 
 
 class Gen:
@@ -243,7 +253,68 @@ class Gen:
     def leaf(self) -> ast.Condition:
         if self.leaves == "cities":
             return self.city()
+        if self.leaves == "metafields":
+            return self.pick([self.metafield, self.metafield, self.anniversary])()
         return self.pick([self.scalar, self.scalar, self.listed, self.matches])()
+
+    def metafield(self) -> ast.Condition:
+        """A metafield (or one nobody has) against a literal of some kind, often its own."""
+        name = self.pick([*METAFIELDS, "metafields.custom.missing"])
+        form = self.pick(["null", "cmp", "cmp", "cmp", "between", "contains"])
+        if form == "null":
+            return ast.IsNull(name, self.flag())
+        kind = self.pick(["text", "number", "date", "boolean", METAFIELDS.get(name, "text")])
+        kind = METAFIELDS.get(name, kind) if self.flag() else kind
+        if form == "contains" and kind in ("text", "number"):
+            return ast.Contains(name, self.mf_literal(kind), self.flag())
+        if form == "between" and kind in ("number", "date"):
+            return ast.Between(name, self.mf_literal(kind), self.mf_literal(kind))
+        ops = ORDERED if kind in ("number", "date") else ["=", "!="]
+        return ast.Comparison(name, self.pick(ops), self.mf_literal(kind))
+
+    def mf_literal(self, kind: str) -> ast.Value:
+        if kind == "text":
+            return ast.Str(self.pick(["Ala", "ala", "Żaneta", "ŻANETA", "tea", "Tea ", "7", "x"]))
+        if kind == "number":
+            return ast.Num(Decimal(self.pick(["0", "7", "8.5", "99", "100", "100.5", "-3"])))
+        if kind == "boolean":
+            return ast.Bool(self.flag())
+        stored = [
+            datetime.fromisoformat(v)
+            if "T" in v
+            else datetime.combine(date.fromisoformat(v), time(12), self.zone)
+            for m in self.raw.metafields
+            if m["kind"] in ("date", "date_time")
+            for v in m["values"]
+        ]
+        return self.instant(stored)
+
+    def anniversary(self) -> ast.Condition:
+        inner = self.pick(["metafields.facts.birth_date", "metafields.custom.since"])
+        field = f"anniversary('{inner}')"
+        if self.pick([True, False, False, False]):
+            return ast.IsNull(field, self.flag())
+        today = NOW.astimezone(self.zone).date()
+        near = [today + timedelta(days=d) for d in (-1, 0, 1, 7, 8, 30, 31, 200)]
+        days = [*near, date(2026, 2, 28), date(2028, 2, 29), date(2025, 12, 31), date(2026, 1, 1)]
+        absolute = [
+            ast.AbsDate(
+                d.replace(year=self.pick([1990, 2026, 2030])) if d.month != 2 or d.day != 29 else d
+            )
+            for d in days
+        ]
+        relative = [
+            ast.NamedDay("today"),
+            ast.NamedDay("yesterday"),
+            *(ast.RelDate(n, "d") for n in (-1, 1, 7, 30, 31, 150)),
+            ast.RelDate(1, "w"),
+            ast.RelDate(self.pick([-1, 1, 4]), "m"),
+            ast.RelDate(self.pick([-1, 1]), "y"),
+        ]
+        if self.flag():
+            return ast.Comparison(field, self.pick(["=", "!="]), self.pick(absolute + relative))
+        low = self.pick([ast.NamedDay("today"), *absolute, *relative])
+        return ast.Between(field, low, self.pick([*absolute, *relative]))
 
     def city(self) -> ast.Condition:
         if self.pick([True, False, False, False, False]):
@@ -331,6 +402,13 @@ def agree(
 
 def test_compiled_queries_agree_with_the_reference_evaluator(session: Session) -> None:
     agree(session, build(session))
+
+
+def test_metafields_and_anniversaries_agree_with_the_reference_evaluator(
+    session: Session,
+) -> None:
+    """metafields.<namespace>.<key> of every kind and anniversary() on their own."""
+    agree(session, build(session), leaves="metafields", examples=150, share=0.3)
 
 
 def test_city_values_agree_with_the_reference_evaluator(session: Session) -> None:

@@ -104,6 +104,10 @@ class Reference:
             return self.list_atom(node, tags, str.casefold)
         if node.field in ("customer_countries", "customer_regions", "customer_cities"):
             return self.place_atom(node, c)
+        if node.field.startswith("metafields."):
+            return self.metafield_atom(node, c)
+        if node.field.startswith("anniversary("):
+            return self.anniversary_atom(node, c)
         column, kind = SCALARS[node.field]
         return self.scalar(node, c[column], kind)
 
@@ -140,6 +144,75 @@ class Reference:
         if len(rest) > 1:
             named.add((first.strip(), rest[0].strip(), city_code("".join(rest[1:]))))
         return bool(named & places) != node.negated
+
+    # --- metafields: a value of the literal's kind passing the check (a list: any item)
+    def values_of(self, field: str, c: dict[str, Any]) -> list[tuple[str, str]]:
+        _, namespace, key = field.split(".")
+        return [
+            (m["kind"], text)
+            for m in self.raw.metafields
+            if m["customer_id"] == c["id"] and (m["namespace"], m["key"]) == (namespace, key)
+            for text in m["values"]
+        ]
+
+    def metafield_atom(self, node: ast.Node, c: dict[str, Any]) -> bool:
+        values = self.values_of(node.field, c)
+        if isinstance(node, ast.IsNull):
+            return bool(values) == node.negated
+        if isinstance(node, ast.Contains):
+            return any(self.mf_cmp(v, "=", node.value) for v in values) != node.negated
+        if isinstance(node, ast.Between):
+            checks = ((">=", node.low), ("<=", node.high))
+            return any(all(self.mf_cmp(v, op, x) for op, x in checks) for v in values)
+        assert isinstance(node, ast.Comparison)
+        op = "=" if node.op == "!=" else node.op
+        return any(self.mf_cmp(v, op, node.value) for v in values) != (node.op == "!=")
+
+    def mf_cmp(self, stored: tuple[str, str], op: str, value: ast.Value) -> bool:
+        kind, text = stored
+        if isinstance(value, ast.Str):
+            return kind == "text" and text.casefold() == value.value.casefold()
+        if isinstance(value, ast.Bool):
+            return kind == "boolean" and (text == "true") == value.value
+        if isinstance(value, ast.Num):
+            return kind == "number" and OPS[op](float(text), float(value.value))
+        if kind == "date_time":
+            return self.date_cmp(datetime.fromisoformat(text), op, value)
+        if kind != "date":
+            return False
+        day = self.day_of(value)
+        if day is None:  # an instant: the day it falls on, locally
+            day = self.instant_of(value).astimezone(self.zone).date()
+        return OPS[op](date.fromisoformat(text), day)
+
+    def anniversary_atom(self, node: ast.Node, c: dict[str, Any]) -> bool:
+        """Month and day of the date as written; two absolute dates walk a leap year's
+        calendar (over the new year if need be), else the real days, where a Feb 29
+        anniversary falls on Feb 28 of a year without one."""
+        inner = node.field[len("anniversary('") : -len("')")]
+        dates = [t for k, t in self.values_of(inner, c) if k in ("date", "date_time")]
+        birthdays = {(int(t[5:7]), int(t[8:10])) for t in dates}
+        if isinstance(node, ast.IsNull):
+            return bool(birthdays) == node.negated
+        low, high = (node.low, node.high) if isinstance(node, ast.Between) else (node.value,) * 2
+        if isinstance(low, ast.AbsDate) and isinstance(high, ast.AbsDate):
+            leap_year = (date(2000, 1, 1) + timedelta(n) for n in range(366))
+            track = [(d.month, d.day) for d in leap_year]
+            i = track.index((low.value.month, low.value.day))
+            j = track.index((high.value.month, high.value.day))
+            days = set(track[i : j + 1] if i <= j else track[i:] + track[: j + 1])
+        else:
+            first, last = self.day_of(low), self.day_of(high)
+            assert first is not None and last is not None
+            days = set()
+            while first <= last:
+                days.add((first.month, first.day))
+                leap = first.year % 4 == 0 and (first.year % 100 != 0 or first.year % 400 == 0)
+                if (first.month, first.day) == (2, 28) and not leap:
+                    days.add((2, 29))
+                first += timedelta(days=1)
+        hit = bool(birthdays & days)
+        return hit != (isinstance(node, ast.Comparison) and node.op == "!=")
 
     def list_atom(self, node: ast.Node, values: set[str], norm: Callable[[str], str]) -> bool:
         if isinstance(node, ast.IsNull):
