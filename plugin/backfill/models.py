@@ -155,6 +155,20 @@ class StagedMetafield(Base):
     month_day: Mapped[int | None] = mapped_column(SmallInteger)
 
 
+class StagedCompany(Base):
+    """A customer read by the companies export (`position` -1, no company: the customer's
+    list is replaced even when it is now empty) and each of its companies."""
+
+    __tablename__ = "backfill_companies"
+
+    shop_id: Mapped[int] = mapped_column(BigInteger, shop_fk())
+    run_id: Mapped[int] = mapped_column(BigInteger, primary_key=True)
+    seq: Mapped[int] = mapped_column(BigInteger, primary_key=True)
+    position: Mapped[int] = mapped_column(Integer, primary_key=True)
+    customer_platform_id: Mapped[str] = mapped_column(String(64))
+    company_id: Mapped[str | None] = mapped_column(String(64))
+
+
 class StagedTag(Base):
     """A tag of a staged customer or product (`owner_seq` is the owner's line number)."""
 

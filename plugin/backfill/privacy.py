@@ -10,12 +10,19 @@ from typing import Any, cast
 from sqlalchemy import CursorResult, delete, or_, update
 from sqlalchemy.orm import Session
 
-from plugin.backfill.models import StagedAddress, StagedCustomer, StagedMetafield, StagedOrder
+from plugin.backfill.models import (
+    StagedAddress,
+    StagedCompany,
+    StagedCustomer,
+    StagedMetafield,
+    StagedOrder,
+)
 
 STAGED_PERSONAL_TABLES = (
     "backfill_customers",
     "backfill_addresses",
     "backfill_metafields",
+    "backfill_companies",
     "backfill_orders",
 )
 # Staged tags and order lines name no one once the rows above are erased.
@@ -36,8 +43,12 @@ def erase_staged(session: Session, shop_id: int, platform_id: str, emails: tuple
     metafields = delete(StagedMetafield).where(
         StagedMetafield.shop_id == shop_id, StagedMetafield.customer_platform_id == platform_id
     )
+    companies = delete(StagedCompany).where(
+        StagedCompany.shop_id == shop_id, StagedCompany.customer_platform_id == platform_id
+    )
     erased = orders.values(email=None, email_cf=None, customer_platform_id=None)
-    return sum(_count(session, stmt) for stmt in (erased, customer, addresses, metafields))
+    staged = (erased, customer, addresses, metafields, companies)
+    return sum(_count(session, stmt) for stmt in staged)
 
 
 def _count(session: Session, stmt: Any) -> int:

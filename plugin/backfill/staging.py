@@ -21,6 +21,7 @@ from sqlalchemy.orm import Session
 
 from plugin.backfill.models import (
     StagedAddress,
+    StagedCompany,
     StagedCustomer,
     StagedMetafield,
     StagedOrder,
@@ -41,6 +42,7 @@ STAGING_TABLES = (
     StagedCustomer,
     StagedAddress,
     StagedMetafield,
+    StagedCompany,
     StagedTag,
     StagedProduct,
     StagedOrder,
@@ -67,6 +69,7 @@ ADDRESS += ("city", "region_key", "city_key")
 METAFIELD: tuple[str, ...] = (*BASE, "position", "customer_platform_id", "namespace", "key")
 METAFIELD += ("type", "value", "text_cf", "number_value", "date_value", "at_value")
 METAFIELD += ("bool_value", "month_day")
+COMPANY = (*BASE, "position", "customer_platform_id", "company_id")
 PRODUCT: tuple[str, ...] = (
     *BASE,
     "platform_id",
@@ -120,7 +123,9 @@ class Stager:
         """Stage `(line number, row)` pairs with one INSERT per table; returns rows staged."""
         connection = session.connection()
         self.time = _sqlite_time if connection.dialect.name == "sqlite" else _same
-        out: dict[str, list[tuple[Any, ...]]] = {k: [] for k in ("c", "a", "m", "t", "p", "o", "l")}
+        out: dict[str, list[tuple[Any, ...]]] = {
+            k: [] for k in ("c", "a", "m", "b", "t", "p", "o", "l")
+        }
         lines, orders = out["l"].append, out["o"].append
         shop, run = self.shop_id, self.run_id
         for seq, (kind, values) in numbered:
@@ -136,6 +141,10 @@ class Stager:
                 out["a"] += self._address(seq, values["customer_platform_id"], values)
             elif kind == "metafield" and values["customer_platform_id"]:
                 out["m"] += self._metafield(seq, values["customer_platform_id"], values)
+            elif kind == "companies" and values["customer_platform_id"]:
+                owner, companies = values["customer_platform_id"], values["company_ids"]
+                out["b"] += [(shop, run, seq, -1, owner, None)]
+                out["b"] += [(shop, run, seq, k, owner, c) for k, c in enumerate(companies)]
             elif kind == "product":
                 out["p"].append(self._product(seq, values))
                 out["t"] += self._tags(seq, "product", values["tags"], casefold)
@@ -143,13 +152,18 @@ class Stager:
             (StagedCustomer, CUSTOMER, "c"),
             (StagedAddress, ADDRESS, "a"),
             (StagedMetafield, METAFIELD, "m"),
+            (StagedCompany, COMPANY, "b"),
             (StagedTag, TAG, "t"),
             (StagedProduct, PRODUCT, "p"),
             (StagedOrder, ORDER, "o"),
             (StagedOrderLine, LINE, "l"),
         ):
             insert_tuples(connection, table.__tablename__, columns, out[key])
-        return sum(len(rows) for key, rows in out.items() if key not in ("t", "a", "m"))
+        children = ("t", "a", "m")
+        companies = sum(1 for row in out["b"] if row[3] == -1)  # customers read
+        return (
+            sum(len(rows) for key, rows in out.items() if key not in (*children, "b")) + companies
+        )
 
     def _key(self, platform_id: str) -> str:
         """Tombstone keys of owners, remembered: hashing is a real part of staging's cost."""
@@ -270,6 +284,7 @@ def clear_phase(session: Session, run_id: int, resource: str) -> None:
         "statistics": (StagedCustomer,),
         "products": (StagedProduct,),
         "orders": (StagedOrder, StagedOrderLine),
+        "companies": (StagedCompany,),
     }[resource]
     for table in tables:
         session.execute(delete(table).where(table.run_id == run_id))

@@ -31,7 +31,7 @@ from plugin.privacy.subjects import (
     orders_of,
     phone_matches,
 )
-from plugin.profiles.facts_models import CustomerMetafield
+from plugin.profiles.facts_models import CustomerCompany, CustomerMetafield
 from plugin.profiles.models import (
     Checkout,
     Customer,
@@ -194,6 +194,23 @@ def _erase_metafields(session: Session, s: DataSubject, _: Erasure) -> int:
     )
 
 
+def _export_companies(session: Session, s: DataSubject) -> list[dict[str, Any]]:
+    stmt = select(CustomerCompany.__table__).where(
+        CustomerCompany.shop_id == s.shop_id, CustomerCompany.customer_id == s.customer_id
+    )
+    return rows_document(session, stmt.order_by(CustomerCompany.id))
+
+
+def _erase_companies(session: Session, s: DataSubject, _: Erasure) -> int:
+    """Which companies the person buys for: deleted with them."""
+    return _count(
+        session,
+        delete(CustomerCompany).where(
+            CustomerCompany.shop_id == s.shop_id, CustomerCompany.customer_id == s.customer_id
+        ),
+    )
+
+
 def _export_purchases(session: Session, s: DataSubject) -> list[dict[str, Any]]:
     stmt = select(Purchase.__table__).where(
         Purchase.shop_id == s.shop_id, Purchase.customer_id == s.customer_id
@@ -351,6 +368,7 @@ PERSONAL_DATA: tuple[PersonalData, ...] = (
     PersonalData("tags", ("customer_tags",), _export_tags, _erase_tags),
     PersonalData("addresses", ("customer_addresses",), _export_addresses, _erase_addresses),
     PersonalData("metafields", ("customer_metafields",), _export_metafields, _erase_metafields),
+    PersonalData("companies", ("customer_companies",), _export_companies, _erase_companies),
     PersonalData("purchases", ("purchases",), _export_purchases, _erase_purchases),
     PersonalData("segments", SEGMENT_TABLES, _export_segments, _erase_segments),
     PersonalData("predictions", ("predictions",), _export_predictions, _erase_predictions),

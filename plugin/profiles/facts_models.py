@@ -1,5 +1,5 @@
 """Tables of what a customer has besides the profile row: custom fields (metafields),
-kept whole with the profile and typed for the segment language."""
+kept whole with the profile and typed for the segment language, and B2B companies."""
 
 from __future__ import annotations
 
@@ -49,3 +49,21 @@ class CustomerMetafield(Base):
     at_value: Mapped[datetime | None]
     bool_value: Mapped[bool | None] = mapped_column(Boolean)
     month_day: Mapped[int | None] = mapped_column(SmallInteger)
+
+
+class CustomerCompany(Base):
+    """A B2B company the customer buys for (a company contact of it), by the platform's
+    company id; replaced whole per customer by the import and the periodic refresh."""
+
+    __tablename__ = "customer_companies"
+    __table_args__ = (
+        Index("ix_customer_companies_customer", "customer_id"),
+        Index("ix_customer_companies_shop_company", "shop_id", "company_id"),
+    )
+
+    id: Mapped[int] = mapped_column(BigIntPK, primary_key=True)
+    shop_id: Mapped[int] = mapped_column(BigInteger, shop_fk())
+    customer_id: Mapped[int] = mapped_column(
+        BigInteger, ForeignKey("customers.id", ondelete="CASCADE")
+    )
+    company_id: Mapped[str] = mapped_column(String(64))

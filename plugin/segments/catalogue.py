@@ -28,6 +28,7 @@ OPERATORS: dict[str, tuple[str, ...]] = {
     "string": ("=", "!=", "IN", "IS NULL"),
     "enum": ("=", "!=", "IN", "IS NULL"),
     "string_list": ("CONTAINS", "IS NULL"),
+    "id_list": ("CONTAINS", "IS NULL"),
     "boolean": ("=", "!=", "IS NULL"),
     # a metafield's operators depend on its kind (the literal's): see PATTERNS
     "metafield": ("=", "!=", "<", "<=", ">", ">=", "BETWEEN", "CONTAINS", "IS NULL"),
@@ -211,6 +212,14 @@ _FIELDS: tuple[FieldSpec, ...] = (
         "geographic",
         value_source="customer_addresses.city_key",
         casefold=True,
+    ),
+    _shopify(
+        "companies",
+        "id_list",
+        "B2B companies the customer buys for, by company id (imported; Shopify Plus shops).",
+        "companies CONTAINS 4001",
+        "demographic",
+        computed_by="import",
     ),
     _shopify(
         "sms_subscription_status",

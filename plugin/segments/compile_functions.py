@@ -1,6 +1,6 @@
-"""Set-valued filters: tags and places (countries, regions, cities of every address), and
-the MATCHES functions as non-correlated `customers.id IN (SELECT customer_id … GROUP BY
-customer_id HAVING …)` subqueries."""
+"""Set-valued filters: tags, places (countries, regions, cities of every address) and B2B
+companies, and the MATCHES functions as non-correlated `customers.id IN (SELECT
+customer_id … GROUP BY customer_id HAVING …)` subqueries."""
 
 from __future__ import annotations
 
@@ -14,6 +14,7 @@ from sqlalchemy.sql.functions import FunctionElement
 
 from plugin.db import like_literal
 from plugin.profiles.addresses import city_keys
+from plugin.profiles.facts_models import CustomerCompany
 from plugin.profiles.metrics import abandoned_checkouts, checkout_activity
 from plugin.profiles.models import (
     Checkout,
@@ -41,9 +42,12 @@ from plugin.segments.context import CompileContext
 
 
 def compile_list_field(node: ast.Contains | ast.IsNull, ctx: CompileContext) -> Cond:
-    """customer_tags (the customer_tags table) and the place lists (customer_addresses)."""
+    """customer_tags (the customer_tags table), the place lists (customer_addresses) and
+    companies (customer_companies)."""
     if node.field in PLACE_KEYS:
         return _places(node, ctx)
+    if node.field == "companies":
+        return _companies(node, ctx)
     if node.field == "customer_tags":
         tags = select(CustomerTag.customer_id).where(
             CustomerTag.shop_id == ctx.shop_id, CustomerTag.present.is_(True)
@@ -56,6 +60,16 @@ def compile_list_field(node: ast.Contains | ast.IsNull, ctx: CompileContext) -> 
         assert isinstance(node, ast.IsNull)
         return negate_if(Customer.id.in_(tags), not node.negated)
     raise KeyError(node.field)
+
+
+def _companies(node: ast.Contains | ast.IsNull, ctx: CompileContext) -> Cond:
+    rows = select(CustomerCompany.customer_id).where(CustomerCompany.shop_id == ctx.shop_id)
+    rows = _scoped(rows, CustomerCompany.customer_id, ctx)
+    if isinstance(node, ast.IsNull):
+        return negate_if(Customer.id.in_(rows), not node.negated)
+    assert isinstance(node.value, ast.Num)
+    wanted = rows.where(CustomerCompany.company_id == literal(str(int(node.value.value))))
+    return negate_if(Customer.id.in_(wanted), node.negated)
 
 
 # The customer_addresses column each place list compares, and the stored keys a literal

@@ -52,7 +52,7 @@ class _Compiler:
         if anniversary_path(node.field) is not None:
             return compile_anniversary(node, self.ctx)
         spec = FIELDS[node.field]
-        if spec.type == "string_list":
+        if spec.type in ("string_list", "id_list"):
             assert isinstance(node, ast.Contains | ast.IsNull)
             return compile_list_field(node, self.ctx)
         return self.scalar(node, spec, self.resolve(spec.name, self.ctx))

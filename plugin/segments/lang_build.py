@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import difflib
+from decimal import Decimal
 from typing import Any, cast
 
 from lark import Token, Transformer, Tree
@@ -150,7 +151,9 @@ class Builder(CallRules, Transformer[Token, Any]):
         if is_metafield(str(name)):
             value = metafield_value(name, "CONTAINS", raw, self.notices)
             return ast.Contains(metafield_name(name), value, negated)
-        key, _, _ = self.field(name, "CONTAINS")
+        key, type_, _ = self.field(name, "CONTAINS")
+        if type_ == "id_list":
+            return ast.Contains(key, id_value(raw, key), negated)
         return ast.Contains(key, self.value(raw, key, "string"), negated)
 
     def not_contains(self, items: list[Any]) -> ast.Contains:
@@ -233,6 +236,19 @@ class Builder(CallRules, Transformer[Token, Any]):
         matches = ast.Matches(spec.name, params, negated=(truth == "true") == (str(op) == "!="))
         self.notices.append(f"deprecated {name}(…) {op} {truth} rewritten as {to_text(matches)}")
         return matches
+
+
+def id_value(raw: RawValue, what: str) -> ast.Num:
+    """An id as a number, or as its GID (`'gid://shopify/Company/4001'` is 4001)."""
+    kind, token = raw
+    text = str(token)
+    if kind == "string":
+        tail = text[1:-1].rsplit("/", 1)[-1]
+        if text[1:].startswith("gid://") and tail.isdigit():
+            return ast.Num(Decimal(tail))
+    value = coerce(kind, token, "id", what, (), [])
+    assert isinstance(value, ast.Num)
+    return value
 
 
 def _old_param(arg: Tree[Any]) -> RawParam:

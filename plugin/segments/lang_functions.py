@@ -97,7 +97,6 @@ FUNCTIONS: dict[str, FunctionSpec] = {
 
 # Shopify filters and functions we have no data for: named in the error, never guessed at.
 NOT_AVAILABLE: tuple[str, ...] = (
-    "companies",
     "created_by_app_id",
     "customer_within_distance",
     "product_subscription_status",

@@ -85,6 +85,14 @@ def test_import_gives_the_store_the_webhooks_give(
 
     expected = store_of(session, hooked, drop=ONLY_IMPORT)
     got = store_of(session, imported, drop=ONLY_IMPORT)
+    # B2B companies come only from the import (no customers/* payload carries them)
+    companies = got.pop("customer_companies")
+    assert expected.pop("customer_companies") == {}
+    assert companies == {
+        c.customer_id: [{"company_id": k} for k in sorted(c.company_ids)]
+        for c in simulator.state.customers.all("imported.myshopify.com")
+        if c.company_ids
+    }
     assert got["orders"] and got["order_lines"] and got["customer_tags"] and got["purchases"]
     # every address, the second ones too (the default address is listed once)
     assert any(len(places) == 2 for places in got["customer_addresses"].values())
@@ -179,6 +187,24 @@ def test_refused_bulk_access_falls_back_to_paged_reads(sim_runtime, simulator, s
     assert store_of(session, paged, drop={"statistics_version", "summary_version"}) == store_of(
         session, bulk, drop={"statistics_version", "summary_version"}
     )
+
+
+def test_a_shop_without_b2b_for_apps_is_imported_without_companies(
+    sim_runtime, simulator, session
+) -> None:
+    """Outside Shopify Plus Shopify refuses companyContactProfiles: the companies phase
+    reads nothing (bulk refused, then the paged read refused) and the import goes on."""
+    simulator.state.switches.denied_fields = {"companyContactProfiles"}
+    shop_id = add_shop(sim_runtime, simulator, seeded(simulator, "noplus.myshopify.com"))
+
+    run_id = import_history(sim_runtime, shop_id)
+
+    run = session.get(BackfillRun, run_id)
+    assert run.state == "done"
+    phase = session.get(BackfillPhase, (run_id, "companies"))
+    assert (phase.state, phase.mode, phase.lines_done) == ("merged", "paged", 0)
+    store = store_of(session, shop_id)
+    assert store["customer_companies"] == {} and len(store["customers"]) == 30
 
 
 def test_without_read_all_orders_the_history_is_labelled_partial(

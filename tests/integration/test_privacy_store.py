@@ -19,6 +19,7 @@ from plugin.backfill.models import (
     BackfillPhase,
     BackfillRun,
     StagedAddress,
+    StagedCompany,
     StagedCustomer,
     StagedMetafield,
     StagedOrder,
@@ -40,7 +41,7 @@ from plugin.predictions.models import Prediction, PredictionFit
 from plugin.privacy.models import PrivacyExport
 from plugin.privacy.services import NO_CUSTOMER_DATA, PERSONAL_DATA
 from plugin.profiles.addresses import address_row
-from plugin.profiles.facts_models import CustomerMetafield
+from plugin.profiles.facts_models import CustomerCompany, CustomerMetafield
 from plugin.profiles.metafields import metafield_rows
 from plugin.profiles.models import (
     Checkout,
@@ -226,6 +227,7 @@ def _add_customer(session: Session, shop: Shop, p: Person, tags: tuple[str, ...]
     fields.append(Metafield("custom", "home_town", "text", (p.city,)))
     for row in metafield_rows(shop.id, customer.id, fields):
         session.add(CustomerMetafield(**row))
+    session.add(CustomerCompany(shop_id=shop.id, customer_id=customer.id, company_id=p.platform_id))
     return customer
 
 
@@ -539,6 +541,9 @@ def _add_import(session: Session, shop: Shop, prefix: str, base: int) -> None:
             value=ZELDA.city,
             text_cf=ZELDA.city.casefold(),
         )
+    )
+    session.add(
+        StagedCompany(**staged, position=0, customer_platform_id=ZELDA.platform_id, company_id="77")
     )
     tag = {"shop_id": shop.id, "run_id": run.id, "kind": "customer", "owner_seq": 0}
     session.add(StagedTag(**tag, tag="vip", tag_cf="vip"))

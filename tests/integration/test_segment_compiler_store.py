@@ -26,6 +26,7 @@ from typing import Any
 from sqlalchemy import ColumnElement, func, select
 from sqlalchemy.orm import Session
 
+from plugin.profiles.facts_models import CustomerCompany
 from plugin.profiles.models import Customer
 from plugin.segments.compiler import compile_predicate
 from plugin.segments.context import CompileContext
@@ -99,6 +100,7 @@ def build_store(session: Session, settings: Settings) -> Shop:
         )
         apply("products/create", payload)
     _orders(apply)
+    _companies(session, shop)
     apply(
         "checkouts/update",
         checkout_payload("tok-cy", customer="3", total="50.00", updated_at=at("2026-05-30T08:00")),
@@ -128,6 +130,19 @@ METAFIELDS = {
         _metafield("custom", "notes", "json", '{"a": 1}'),
     ],
 }
+
+
+def _companies(session: Session, shop: Shop) -> None:
+    """B2B companies come from the import only (no webhook): stored as it stores them."""
+    ids = dict(
+        session.execute(
+            select(Customer.platform_id, Customer.id).where(Customer.shop_id == shop.id)
+        ).all()
+    )
+    for customer, company in [("2", "4001"), ("2", "4002"), ("5", "4002")]:
+        row = CustomerCompany(shop_id=shop.id, customer_id=ids[customer], company_id=company)
+        session.add(row)
+    session.commit()
 
 
 def _customers(apply: Callable[[str, dict[str, Any]], None]) -> None:

@@ -42,7 +42,9 @@ from tests.integration.test_segment_property_store import (
 # Prediction fields compile through their real expressions (stored prediction columns).
 PREDICTION_FIELDS = {s.name for s in FIELDS.values() if s.computed_by == "model"}
 # Shopify's own values, imported: also compiled through their real expressions.
-IMPORTED_FIELDS = {s.name for s in FIELDS.values() if s.computed_by == "import"}
+IMPORTED_FIELDS = {
+    s.name for s in FIELDS.values() if s.computed_by == "import" and s.name in SCALARS
+}
 SCALAR_SPECS = [spec for spec in FIELDS.values() if spec.name in SCALARS]
 ORDERED = ["=", "!=", "<", "<=", ">", ">="]
 ONCE = {"location_id", "app_id"}
@@ -255,6 +257,8 @@ class Gen:
             return self.city()
         if self.leaves == "metafields":
             return self.pick([self.metafield, self.metafield, self.anniversary])()
+        if self.leaves == "facts":
+            return self.company()
         return self.pick([self.scalar, self.scalar, self.listed, self.matches])()
 
     def metafield(self) -> ast.Condition:
@@ -316,6 +320,12 @@ class Gen:
         low = self.pick([ast.NamedDay("today"), *absolute, *relative])
         return ast.Between(field, low, self.pick([*absolute, *relative]))
 
+    def company(self) -> ast.Condition:
+        if self.pick([True, False, False]):
+            return ast.IsNull("companies", self.flag())
+        company = self.pick(["4001", "4002", "9007199254740993", "4003"])
+        return ast.Contains("companies", ast.Num(Decimal(company)), self.flag())
+
     def city(self) -> ast.Condition:
         if self.pick([True, False, False, False, False]):
             return ast.IsNull("customer_cities", self.flag())
@@ -345,12 +355,16 @@ def test_the_generator_covers_every_field_in_scope() -> None:
     assert predicted == PREDICTION_FIELDS
     assert set(SCALARS) >= PREDICTION_FIELDS
     imported = {"rfm_group", "predicted_spend_tier"}
-    assert imported == IMPORTED_FIELDS and set(SCALARS) >= imported
+    assert imported == IMPORTED_FIELDS
+    assert {s.name for s in FIELDS.values() if s.computed_by == "import"} == imported | {
+        "companies"
+    }
     params = {p.name for f in FUNCTIONS.values() for p in f.params}
     assert {"category", "location_id", "app_id"} <= params
     assert {p.name for f in FUNCTIONS.values() for p in f.params if p.once} == ONCE
     lists = {s.name for s in FIELDS.values() if s.type == "string_list"}
     assert lists == {"customer_tags", "customer_countries", "customer_regions", "customer_cities"}
+    assert {s.name for s in FIELDS.values() if s.type == "id_list"} == {"companies"}
 
 
 def resolve(name: str, ctx: CompileContext) -> Any:
@@ -409,6 +423,13 @@ def test_metafields_and_anniversaries_agree_with_the_reference_evaluator(
 ) -> None:
     """metafields.<namespace>.<key> of every kind and anniversary() on their own."""
     agree(session, build(session), leaves="metafields", examples=150, share=0.3)
+
+
+def test_companies_and_store_credit_agree_with_the_reference_evaluator(
+    session: Session,
+) -> None:
+    """companies on their own (B2B companies, by id)."""
+    agree(session, build(session), leaves="facts", examples=60, share=0.3)
 
 
 def test_city_values_agree_with_the_reference_evaluator(session: Session) -> None:

@@ -104,6 +104,12 @@ class Reference:
             return self.list_atom(node, tags, str.casefold)
         if node.field in ("customer_countries", "customer_regions", "customer_cities"):
             return self.place_atom(node, c)
+        if node.field == "companies":
+            mine = {b["company_id"] for b in self.raw.companies if b["customer_id"] == c["id"]}
+            if isinstance(node, ast.Contains):
+                assert isinstance(node.value, ast.Num)
+                return (str(node.value.value) in mine) != node.negated
+            return self.list_atom(node, mine, str)
         if node.field.startswith("metafields."):
             return self.metafield_atom(node, c)
         if node.field.startswith("anniversary("):

@@ -15,7 +15,7 @@ from sqlalchemy.orm import Session
 from plugin.events import Address, Metafield
 from plugin.predictions.models import Prediction
 from plugin.profiles.addresses import address_row
-from plugin.profiles.facts_models import CustomerMetafield
+from plugin.profiles.facts_models import CustomerCompany, CustomerMetafield
 from plugin.profiles.metafields import metafield_rows
 from plugin.profiles.models import (
     Checkout,
@@ -88,6 +88,7 @@ class Raw:
     checkouts: list[dict[str, Any]] = field(default_factory=list)
     addresses: list[dict[str, Any]] = field(default_factory=list)
     metafields: list[dict[str, Any]] = field(default_factory=list)
+    companies: list[dict[str, Any]] = field(default_factory=list)
 
 
 def near_midnight(rnd: random.Random, tz: str) -> datetime:
@@ -125,6 +126,7 @@ def build(session: Session, customers_per_shop: int = 24, seed: int = 20261026) 
         _predictions(session, raw, random.Random(seed + index), shop.id, tz)
         _places(session, raw, random.Random(seed + 100 + index), shop.id)
         _metafields(session, raw, random.Random(seed + 200 + index), shop.id, tz)
+        _facts(session, raw, random.Random(seed + 300 + index), shop.id)
     session.commit()
     return raw
 
@@ -200,6 +202,14 @@ def _metafields(session: Session, raw: Raw, rnd: random.Random, shop_id: int, tz
             {"customer_id": c["id"], "namespace": ns, "key": key, "kind": kind, "values": values}
             for ns, key, kind, values in chosen
         ]
+
+
+def _facts(session: Session, raw: Raw, rnd: random.Random, shop_id: int) -> None:
+    """B2B companies: none for most customers, one or two of a few for some."""
+    for c in (c for c in raw.customers if c["shop_id"] == shop_id):
+        for company in rnd.sample(["4001", "4002", "9007199254740993"], rnd.choice([0, 0, 1, 2])):
+            session.add(CustomerCompany(shop_id=shop_id, customer_id=c["id"], company_id=company))
+            raw.companies.append({"customer_id": c["id"], "company_id": company})
 
 
 def _products(session: Session, raw: Raw, rnd: random.Random, shop_id: int) -> None:

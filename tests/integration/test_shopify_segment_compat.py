@@ -87,6 +87,11 @@ SUPPORTED: list[tuple[str, set[str]]] = [
     ("metafields.custom.interests CONTAINS 'tea'", {"5"}),
     ("metafields.custom.notes IS NULL", {"1", "2", "3", "4", "5"}),
     ("metafields.facts.birth_date < 1990-01-01", {"2"}),
+    # issue 13: companies (imported from Customer.companyContactProfiles; stored below)
+    ("companies CONTAINS 4001", {"2"}),
+    ("companies CONTAINS 'gid://shopify/Company/4002'", {"2", "5"}),
+    ("companies NOT CONTAINS 4001", {"1", "3", "4", "5"}),
+    ("companies IS NOT NULL", {"2", "5"}),
     # the issue's examples
     ("number_of_orders >= 3 AND amount_spent > 500", {"1"}),
     ("last_order_date < -90d", {"5"}),
@@ -114,7 +119,6 @@ NOT_AVAILABLE = [
     ("shopify_email.opened() = true", "shopify_email.opened"),
     ("shopify_email.opened MATCHES ()", "shopify_email.opened"),
     ("product_subscription_status = 'SUBSCRIBED'", "product_subscription_status"),
-    ("companies IS NOT NULL", "companies"),
     ("storefront_event.product_viewed MATCHES ()", "storefront_event.product_viewed"),
 ]
 

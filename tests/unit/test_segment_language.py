@@ -241,7 +241,6 @@ def test_in_lists_hold_at_most_500_values() -> None:
     [
         ("shopify_email.opened MATCHES (activity_id = 5)", "shopify_email.opened"),
         ("storefront_event.product_viewed MATCHES ()", "storefront_event.product_viewed"),
-        ("companies CONTAINS 1234", "companies"),
     ],
 )
 def test_filters_without_data_are_named(text: str, name: str) -> None:

@@ -158,6 +158,27 @@ PAGED_CUSTOMER_STATISTICS = document(
     """,
 )
 
+# A customer's B2B companies (Shopify Plus shops; elsewhere Shopify refuses the field and
+# the phase reads nothing).
+COMPANY_FIELDS = "id companyContactProfiles { company { id } }"
+
+BULK_CUSTOMER_COMPANIES = document(
+    "BulkCustomerCompanies",
+    "query BulkCustomerCompanies { customers { edges { node { " + COMPANY_FIELDS + " } } } }",
+)
+
+PAGED_CUSTOMER_COMPANIES = document(
+    "PagedCustomerCompanies",
+    f"""
+    query PagedCustomerCompanies($after: String, $query: String) {{
+      customers(query: $query, first: 100, after: $after) {{
+        nodes {{ {COMPANY_FIELDS} }}
+        pageInfo {{ hasNextPage endCursor }}
+      }}
+    }}
+    """,
+)
+
 REST_OF_ADDRESSES = document(
     "RestOfCustomerAddresses",
     f"""
@@ -209,10 +230,12 @@ BULK_HISTORY = {
     "products": BULK_HISTORY_PRODUCTS,
     "orders": BULK_HISTORY_ORDERS,
     "statistics": BULK_CUSTOMER_STATISTICS,
+    "companies": BULK_CUSTOMER_COMPANIES,
 }
 PAGED_HISTORY = {
     "customers": PAGED_HISTORY_CUSTOMERS,
     "products": PAGED_HISTORY_PRODUCTS,
     "orders": PAGED_HISTORY_ORDERS,
     "statistics": PAGED_CUSTOMER_STATISTICS,
+    "companies": PAGED_CUSTOMER_COMPANIES,
 }

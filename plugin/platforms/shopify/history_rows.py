@@ -121,9 +121,13 @@ def _lower(value: Any) -> str | None:
     return str(value).lower() if value else None
 
 
-def rows_from_lines(lines: Iterable[bytes | str | dict[str, Any]]) -> Iterator[Numbered]:
-    """(position, row) per line; a line of an unknown kind is skipped, a bad one refused
-    (not JSON, nested deeper than the parser allows, not an object, missing fields)."""
+def rows_from_lines(
+    lines: Iterable[bytes | str | dict[str, Any]], resource: str = "customers"
+) -> Iterator[Numbered]:
+    """(position, row) per line of `resource`'s export; a line of an unknown kind is
+    skipped, a bad one refused (not JSON, nested deeper than the parser allows, not an
+    object, missing fields)."""
+    builders = {**BUILDERS, **RESOURCE_BUILDERS.get(resource, {})}
     for position, raw in enumerate(lines):
         node = raw if isinstance(raw, dict) else _parse(position, raw)
         gid = node.get("id")
@@ -135,7 +139,8 @@ def rows_from_lines(lines: Iterable[bytes | str | dict[str, Any]]) -> Iterator[N
         if not kind:
             continue
         try:
-            yield position, (kind, BUILDERS[kind](node))
+            built = builders[kind](node)
+            yield position, (built if isinstance(built, tuple) else (kind, built))
         except (KeyError, TypeError, ValueError, AttributeError, AssertionError) as exc:
             raise ValidationError(f"history line {gid}: {type(exc).__name__} {exc}") from None
 
@@ -292,6 +297,21 @@ BUILDERS = {
     "order": order_row,
     "line": line_row,
 }
+
+
+def companies_row(node: dict[str, Any]) -> Row:
+    """A customer's B2B companies (Customer.companyContactProfiles: one per company)."""
+    profiles = node.get("companyContactProfiles") or ()
+    companies = [_owned_id(p.get("company")) for p in profiles if p]
+    return "companies", {
+        "customer_platform_id": _id(node["id"], PREFIXES["customer"]),
+        "company_ids": sorted({c for c in companies if c}),
+    }
+
+
+# Lines whose kind means something else in another export: a customer line of the
+# companies export carries only the customer's companies.
+RESOURCE_BUILDERS: dict[str, dict[str, Any]] = {"companies": {"customer": companies_row}}
 
 
 def flatten_page(nodes: Iterable[dict[str, Any]]) -> Iterator[dict[str, Any]]:

@@ -7,6 +7,8 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
+from graphql import GraphQLError
+
 from plugin.platforms.shopify.simulator.connections import nested
 
 # "A customer can have up to 250 tags. Each tag can have up to 255 characters." (Shopify's
@@ -53,6 +55,7 @@ class SimCustomer:
     sms_consent_updated_at: str | None = None
     # (namespace, key, type, value) as Shopify stores them (a list type's value is JSON)
     metafields: list[tuple[str, str, str, str]] = field(default_factory=list)
+    company_ids: list[str] = field(default_factory=list)  # B2B companies it buys for
 
     @property
     def gid(self) -> str:
@@ -99,6 +102,9 @@ class SimCustomer:
             ),
             "addressesV2": _address_connection(self.gid, self.all_addresses()),
             "metafields": nested(self.metafield_nodes()),
+            "companyContactProfiles": [
+                {"company": {"id": f"gid://shopify/Company/{c}"}} for c in self.company_ids
+            ],
             "numberOfOrders": str(self.number_of_orders),
             "amountSpent": {"amount": self.amount_spent, "currencyCode": self.currency},
             "statistics": {"predictedSpendTier": self.spend_tier, "rfmGroup": self.rfm_group},
@@ -145,6 +151,25 @@ def _address_connection(
         for k, (country, province, city) in enumerate(addresses)
     ]
     return nested(nodes)
+
+
+# Customer fields Shopify refuses without a scope (the scope each needs).
+SCOPED_FIELDS: dict[str, str] = {}
+
+
+def guarded(node: dict[str, Any], scopes: list[str], denied: set[str]) -> dict[str, Any]:
+    """The node with each field the token may not read (`denied`, or a scope it lacks)
+    answering ACCESS_DENIED, as Shopify does, when asked for."""
+    refused = set(denied) | {f for f, scope in SCOPED_FIELDS.items() if scope not in scopes}
+    return {**node, **{f: _access_denied(f) for f in refused if f in node}}
+
+
+def _access_denied(name: str) -> Callable[..., Any]:
+    def field(_info: Any, **_args: Any) -> Any:
+        message = f"Access denied for {name} field."
+        raise GraphQLError(message, extensions={"code": "ACCESS_DENIED"})
+
+    return field
 
 
 def customer_id_of(gid: str) -> str | None:

@@ -104,6 +104,7 @@ def _customer(
     customer.email_opt_in_level = "SINGLE_OPT_IN" if email else None
     customer.email_consent_updated_at = customer.updated_at if email else None
     customer.metafields = seeded_metafields(n, created)
+    customer.company_ids = {3: ["4001"], 7: ["4001", "4002"]}.get(n % 8, [])
     customer.rfm_group = RFM[n % len(RFM)]
     customer.spend_tier = TIERS[n % len(TIERS)]
     return customer
