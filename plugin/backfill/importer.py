@@ -21,7 +21,7 @@ from sqlalchemy.orm import Session
 
 from plugin.backfill import finish, runs
 from plugin.backfill.differences import repaired_counts
-from plugin.backfill.merge_facts import merge_companies
+from plugin.backfill.merge_facts import merge_companies, merge_store_credit
 from plugin.backfill.merge_orders import merge_orders
 from plugin.backfill.merge_people import merge_customers, merge_products, merge_statistics
 from plugin.backfill.models import (
@@ -51,6 +51,7 @@ MERGERS: dict[str, Callable[..., None]] = {
     "orders": merge_orders,
     "statistics": merge_statistics,
     "companies": merge_companies,
+    "store_credit": merge_store_credit,
 }
 
 log = logging.getLogger(__name__)

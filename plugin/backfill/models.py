@@ -169,6 +169,30 @@ class StagedCompany(Base):
     company_id: Mapped[str | None] = mapped_column(String(64))
 
 
+class StagedStoreCredit(Base):
+    """A line of the store credit export: a customer read (`kind` owner: its accounts are
+    replaced even when it now has none), one of its accounts (account), or a credit of an
+    account (credit, `customer_platform_id` null: joined through its account)."""
+
+    __tablename__ = "backfill_store_credit"
+    __table_args__ = (
+        Index("ix_backfill_store_credit_owner", "run_id", "kind", "customer_platform_id"),
+        Index("ix_backfill_store_credit_account", "run_id", "kind", "account_id"),
+    )
+
+    shop_id: Mapped[int] = mapped_column(BigInteger, shop_fk())
+    run_id: Mapped[int] = mapped_column(BigInteger, primary_key=True)
+    seq: Mapped[int] = mapped_column(BigInteger, primary_key=True)
+    kind: Mapped[str] = mapped_column(String(8))  # owner | account | credit
+    customer_platform_id: Mapped[str | None] = mapped_column(String(64))
+    account_id: Mapped[str | None] = mapped_column(String(64))
+    currency: Mapped[str | None] = mapped_column(String(3))
+    exponent: Mapped[int | None] = mapped_column(SmallInteger)
+    amount_minor: Mapped[int | None] = mapped_column(BigInteger)  # balance | remaining
+    credited_at: Mapped[datetime | None]
+    expires_at: Mapped[datetime | None]
+
+
 class StagedTag(Base):
     """A tag of a staged customer or product (`owner_seq` is the owner's line number)."""
 

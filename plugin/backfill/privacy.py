@@ -7,7 +7,7 @@ from __future__ import annotations
 
 from typing import Any, cast
 
-from sqlalchemy import CursorResult, delete, or_, update
+from sqlalchemy import CursorResult, delete, or_, select, update
 from sqlalchemy.orm import Session
 
 from plugin.backfill.models import (
@@ -16,6 +16,7 @@ from plugin.backfill.models import (
     StagedCustomer,
     StagedMetafield,
     StagedOrder,
+    StagedStoreCredit,
 )
 
 STAGED_PERSONAL_TABLES = (
@@ -23,6 +24,7 @@ STAGED_PERSONAL_TABLES = (
     "backfill_addresses",
     "backfill_metafields",
     "backfill_companies",
+    "backfill_store_credit",
     "backfill_orders",
 )
 # Staged tags and order lines name no one once the rows above are erased.
@@ -46,8 +48,16 @@ def erase_staged(session: Session, shop_id: int, platform_id: str, emails: tuple
     companies = delete(StagedCompany).where(
         StagedCompany.shop_id == shop_id, StagedCompany.customer_platform_id == platform_id
     )
+    credit = StagedStoreCredit
+    accounts = select(credit.account_id).where(
+        credit.shop_id == shop_id, credit.customer_platform_id == platform_id
+    )
+    credits = delete(credit).where(credit.shop_id == shop_id, credit.account_id.in_(accounts))
+    owned = delete(credit).where(
+        credit.shop_id == shop_id, credit.customer_platform_id == platform_id
+    )
     erased = orders.values(email=None, email_cf=None, customer_platform_id=None)
-    staged = (erased, customer, addresses, metafields, companies)
+    staged = (erased, customer, addresses, metafields, companies, credits, owned)
     return sum(_count(session, stmt) for stmt in staged)
 
 

@@ -29,7 +29,7 @@ from plugin.backfill.models import (
 )
 
 LEASE = timedelta(minutes=5)
-RESOURCES = ("customers", "products", "orders", "companies")
+RESOURCES = ("customers", "products", "orders", "companies", "store_credit")
 RECONCILE = "reconcile"  # the `why` of a reconcile run
 STATISTICS = "statistics"  # the `why` of a statistics refresh (every other run is an import)
 SIDE_RUNS = (RECONCILE, STATISTICS)

@@ -27,6 +27,7 @@ from plugin.backfill.models import (
     StagedOrder,
     StagedOrderLine,
     StagedProduct,
+    StagedStoreCredit,
     StagedTag,
 )
 from plugin.backfill.rawinsert import insert_tuples, sqlite_time
@@ -35,6 +36,7 @@ from plugin.platforms.port import HistoryRow
 from plugin.profiles.addresses import city_key, region_key
 from plugin.profiles.customer_tags import tag_key
 from plugin.profiles.metafields import metafield_rows
+from plugin.profiles.money import currency_exponent
 from plugin.profiles.products import casefold
 from plugin.profiles.tombstones import tombstone_key
 
@@ -43,6 +45,7 @@ STAGING_TABLES = (
     StagedAddress,
     StagedMetafield,
     StagedCompany,
+    StagedStoreCredit,
     StagedTag,
     StagedProduct,
     StagedOrder,
@@ -70,6 +73,10 @@ METAFIELD: tuple[str, ...] = (*BASE, "position", "customer_platform_id", "namesp
 METAFIELD += ("type", "value", "text_cf", "number_value", "date_value", "at_value")
 METAFIELD += ("bool_value", "month_day")
 COMPANY = (*BASE, "position", "customer_platform_id", "company_id")
+CREDIT: tuple[str, ...] = (*BASE, "kind", "customer_platform_id", "account_id", "currency")
+CREDIT += ("exponent",)
+CREDIT += ("amount_minor", "credited_at", "expires_at")
+CREDIT_KINDS = {"credit_owner": "owner", "credit_account": "account", "credit": "credit"}
 PRODUCT: tuple[str, ...] = (
     *BASE,
     "platform_id",
@@ -124,7 +131,7 @@ class Stager:
         connection = session.connection()
         self.time = _sqlite_time if connection.dialect.name == "sqlite" else _same
         out: dict[str, list[tuple[Any, ...]]] = {
-            k: [] for k in ("c", "a", "m", "b", "t", "p", "o", "l")
+            k: [] for k in ("c", "a", "m", "b", "s", "t", "p", "o", "l")
         }
         lines, orders = out["l"].append, out["o"].append
         shop, run = self.shop_id, self.run_id
@@ -145,6 +152,8 @@ class Stager:
                 owner, companies = values["customer_platform_id"], values["company_ids"]
                 out["b"] += [(shop, run, seq, -1, owner, None)]
                 out["b"] += [(shop, run, seq, k, owner, c) for k, c in enumerate(companies)]
+            elif kind in CREDIT_KINDS:
+                out["s"].append(self._credit(seq, CREDIT_KINDS[kind], values))
             elif kind == "product":
                 out["p"].append(self._product(seq, values))
                 out["t"] += self._tags(seq, "product", values["tags"], casefold)
@@ -153,17 +162,19 @@ class Stager:
             (StagedAddress, ADDRESS, "a"),
             (StagedMetafield, METAFIELD, "m"),
             (StagedCompany, COMPANY, "b"),
+            (StagedStoreCredit, CREDIT, "s"),
             (StagedTag, TAG, "t"),
             (StagedProduct, PRODUCT, "p"),
             (StagedOrder, ORDER, "o"),
             (StagedOrderLine, LINE, "l"),
         ):
             insert_tuples(connection, table.__tablename__, columns, out[key])
-        children = ("t", "a", "m")
-        companies = sum(1 for row in out["b"] if row[3] == -1)  # customers read
-        return (
-            sum(len(rows) for key, rows in out.items() if key not in (*children, "b")) + companies
+        children = ("t", "a", "m", "b", "s")
+        # customers read by the companies and store credit exports
+        owners = sum(1 for r in out["b"] if r[3] == -1) + sum(
+            1 for r in out["s"] if r[3] == "owner"
         )
+        return sum(len(rows) for key, rows in out.items() if key not in children) + owners
 
     def _key(self, platform_id: str) -> str:
         """Tombstone keys of owners, remembered: hashing is a real part of staging's cost."""
@@ -225,6 +236,15 @@ class Stager:
             )
         return rows
 
+    def _credit(self, seq: int, kind: str, v: dict[str, Any]) -> tuple[Any, ...]:
+        currency = v.get("currency")
+        return (
+            *(self.shop_id, self.run_id, seq, kind, v.get("customer_platform_id")),
+            *(v.get("account_id"), currency, currency_exponent(currency) if currency else None),
+            v.get("balance_minor", v.get("remaining_minor")),
+            *(self.time(v.get("credited_at")), self.time(v.get("expires_at"))),
+        )
+
     def _tags(self, seq: int, kind: str, tags: list[str], fold: Any) -> list[tuple[Any, ...]]:
         unique = {fold(t): t.strip() for t in tags if t and t.strip()}
         return [(self.shop_id, self.run_id, kind, seq, cf, tag) for cf, tag in unique.items() if cf]
@@ -285,6 +305,7 @@ def clear_phase(session: Session, run_id: int, resource: str) -> None:
         "products": (StagedProduct,),
         "orders": (StagedOrder, StagedOrderLine),
         "companies": (StagedCompany,),
+        "store_credit": (StagedStoreCredit,),
     }[resource]
     for table in tables:
         session.execute(delete(table).where(table.run_id == run_id))

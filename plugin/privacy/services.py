@@ -31,7 +31,12 @@ from plugin.privacy.subjects import (
     orders_of,
     phone_matches,
 )
-from plugin.profiles.facts_models import CustomerCompany, CustomerMetafield
+from plugin.profiles.facts_models import (
+    CustomerCompany,
+    CustomerMetafield,
+    StoreCredit,
+    StoreCreditAccount,
+)
 from plugin.profiles.models import (
     Checkout,
     Customer,
@@ -211,6 +216,27 @@ def _erase_companies(session: Session, s: DataSubject, _: Erasure) -> int:
     )
 
 
+def _export_store_credit(session: Session, s: DataSubject) -> list[dict[str, Any]]:
+    out = []
+    for table in (StoreCreditAccount, StoreCredit):
+        stmt = select(table.__table__).where(
+            table.shop_id == s.shop_id, table.customer_id == s.customer_id
+        )
+        out += [{"table": table.__tablename__, **row} for row in rows_document(session, stmt)]
+    return out
+
+
+def _erase_store_credit(session: Session, s: DataSubject, _: Erasure) -> int:
+    """The person's store credit as last read: deleted with them."""
+    return sum(
+        _count(
+            session,
+            delete(table).where(table.shop_id == s.shop_id, table.customer_id == s.customer_id),
+        )
+        for table in (StoreCredit, StoreCreditAccount)
+    )
+
+
 def _export_purchases(session: Session, s: DataSubject) -> list[dict[str, Any]]:
     stmt = select(Purchase.__table__).where(
         Purchase.shop_id == s.shop_id, Purchase.customer_id == s.customer_id
@@ -369,6 +395,12 @@ PERSONAL_DATA: tuple[PersonalData, ...] = (
     PersonalData("addresses", ("customer_addresses",), _export_addresses, _erase_addresses),
     PersonalData("metafields", ("customer_metafields",), _export_metafields, _erase_metafields),
     PersonalData("companies", ("customer_companies",), _export_companies, _erase_companies),
+    PersonalData(
+        "store_credit",
+        ("store_credit_accounts", "store_credits"),
+        _export_store_credit,
+        _erase_store_credit,
+    ),
     PersonalData("purchases", ("purchases",), _export_purchases, _erase_purchases),
     PersonalData("segments", SEGMENT_TABLES, _export_segments, _erase_segments),
     PersonalData("predictions", ("predictions",), _export_predictions, _erase_predictions),

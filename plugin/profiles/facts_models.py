@@ -1,5 +1,6 @@
 """Tables of what a customer has besides the profile row: custom fields (metafields),
-kept whole with the profile and typed for the segment language, and B2B companies."""
+kept whole with the profile and typed for the segment language, B2B companies and store
+credit accounts with their credits."""
 
 from __future__ import annotations
 
@@ -67,3 +68,40 @@ class CustomerCompany(Base):
         BigInteger, ForeignKey("customers.id", ondelete="CASCADE")
     )
     company_id: Mapped[str] = mapped_column(String(64))
+
+
+class StoreCreditAccount(Base):
+    """A customer's store credit account (one per currency) as last read: the balance in
+    minor units of the account's currency (`exponent` its ISO 4217 exponent)."""
+
+    __tablename__ = "store_credit_accounts"
+    __table_args__ = (Index("ix_store_credit_accounts_customer", "customer_id"),)
+
+    id: Mapped[int] = mapped_column(BigIntPK, primary_key=True)
+    shop_id: Mapped[int] = mapped_column(BigInteger, shop_fk())
+    customer_id: Mapped[int] = mapped_column(
+        BigInteger, ForeignKey("customers.id", ondelete="CASCADE")
+    )
+    account_id: Mapped[str] = mapped_column(String(64))
+    currency: Mapped[str] = mapped_column(String(3))
+    exponent: Mapped[int] = mapped_column(SmallInteger)
+    balance_minor: Mapped[int] = mapped_column(BigInteger)
+
+
+class StoreCredit(Base):
+    """A credit to a store credit account: when it was given, when what remains of it
+    expires, and what remains (minor units of the account's currency). The next expiry and
+    the last credit of an account are computed from these at evaluation time."""
+
+    __tablename__ = "store_credits"
+    __table_args__ = (Index("ix_store_credits_customer", "customer_id", "account_id"),)
+
+    id: Mapped[int] = mapped_column(BigIntPK, primary_key=True)
+    shop_id: Mapped[int] = mapped_column(BigInteger, shop_fk())
+    customer_id: Mapped[int] = mapped_column(
+        BigInteger, ForeignKey("customers.id", ondelete="CASCADE")
+    )
+    account_id: Mapped[str] = mapped_column(String(64))
+    credited_at: Mapped[datetime]
+    expires_at: Mapped[datetime | None]
+    remaining_minor: Mapped[int] = mapped_column(BigInteger)

@@ -28,6 +28,7 @@ from plugin.profiles.models import (
 )
 from plugin.segments import ast
 from plugin.segments.catalogue import FUNCTIONS
+from plugin.segments.compile_store_credit import compile_store_credit
 from plugin.segments.compile_values import (
     Cond,
     Expr,
@@ -118,6 +119,8 @@ def _own_place(field: str) -> Expr | None:
 
 def compile_matches(node: ast.Matches, ctx: CompileContext) -> Cond:
     """NOT MATCHES is NOT IN over the same subquery (its customer ids are never NULL)."""
+    if node.function == "store_credit_accounts":
+        return compile_store_credit(node, ctx)
     aggregates = {p.name for p in FUNCTIONS[node.function].params if p.aggregate}
     rows = _SOURCES[node.function](ctx)
     for param in node.params:

@@ -81,6 +81,8 @@ PARAM_OPERATORS = {
     "date": ("=", "<", "<=", ">", ">=", "BETWEEN"),
     "money": ("=", "<", "<=", ">", ">=", "BETWEEN"),
     "integer": ("=", "<", "<=", ">", ">=", "BETWEEN"),
+    "currency": ("=", "IN"),
+    "balance": ("=", "<", "<=", ">", ">=", "BETWEEN"),
 }
 
 

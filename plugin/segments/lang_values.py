@@ -30,6 +30,8 @@ TYPE_WORDS = {
     "enum": "one of the quoted values",
     "string_list": "a quoted string",
     "boolean": "true or false",
+    "currency": "a quoted currency code",
+    "balance": "an amount (a number in the account's currency)",
 }
 
 
@@ -69,12 +71,15 @@ def _coerce(
     if type_ in ("integer", "id"):
         limit = MAX_ID if type_ == "id" else MAX_NUMBER
         return _number(token, integral=True, limit=limit) if kind == "number" else None
-    if type_ in ("number", "money"):
+    if type_ in ("number", "money", "balance"):
         return _number(token, integral=False) if kind == "number" else None
     if type_ == "date":
         return _date(kind, token, notices)
     if type_ == "boolean":
         return ast.Bool(text.lower() == "true") if text.lower() in ("true", "false") else None
+    if type_ == "currency":
+        code = unescape(text).strip().upper() if kind == "string" else ""
+        return ast.Str(code) if len(code) == 3 and code.isascii() and code.isalpha() else None
     if kind == "string":
         return ast.Str(unescape(text))
     if type_ == "enum" and kind == "word":

@@ -85,9 +85,21 @@ def test_import_gives_the_store_the_webhooks_give(
 
     expected = store_of(session, hooked, drop=ONLY_IMPORT)
     got = store_of(session, imported, drop=ONLY_IMPORT)
-    # B2B companies come only from the import (no customers/* payload carries them)
+    # B2B companies and store credit come only from the import (no webhook carries them)
     companies = got.pop("customer_companies")
-    assert expected.pop("customer_companies") == {}
+    credit = {k: got.pop(k) for k in ("store_credit_accounts", "store_credits")}
+    assert all(expected.pop(k) == {} for k in ("customer_companies", *credit))
+    accounts = {a: v for a, v in credit["store_credit_accounts"].items()}
+    assert {k: len(v) for k, v in accounts.items()} == {
+        c.customer_id: len(c.store_credit)
+        for c in simulator.state.customers.all("imported.myshopify.com")
+        if c.store_credit
+    }
+    assert sum(len(v) for v in credit["store_credits"].values()) == sum(
+        len(a.credits)
+        for c in simulator.state.customers.all("imported.myshopify.com")
+        for a in c.store_credit
+    )
     assert companies == {
         c.customer_id: [{"company_id": k} for k in sorted(c.company_ids)]
         for c in simulator.state.customers.all("imported.myshopify.com")
@@ -205,6 +217,27 @@ def test_a_shop_without_b2b_for_apps_is_imported_without_companies(
     assert (phase.state, phase.mode, phase.lines_done) == ("merged", "paged", 0)
     store = store_of(session, shop_id)
     assert store["customer_companies"] == {} and len(store["customers"]) == 30
+
+
+def test_an_install_without_the_store_credit_scopes_is_imported_without_store_credit(
+    sim_runtime, simulator, session
+) -> None:
+    """A shop installed before the app asked for read_store_credit_accounts and
+    read_store_credit_account_transactions: Shopify refuses storeCreditAccounts, the
+    store_credit phase reads nothing, everything else is imported."""
+    domain = seeded(simulator, "oldgrant.myshopify.com")
+    credit_scopes = {"read_store_credit_accounts", "read_store_credit_account_transactions"}
+    scopes = [s for s in simulator.state.app_scopes if s not in credit_scopes]
+    shop_id = add_shop(sim_runtime, simulator, domain, scopes)
+
+    run_id = import_history(sim_runtime, shop_id)
+
+    assert session.get(BackfillRun, run_id).state == "done"
+    phase = session.get(BackfillPhase, (run_id, "store_credit"))
+    assert (phase.state, phase.mode, phase.lines_done) == ("merged", "paged", 0)
+    store = store_of(session, shop_id)
+    assert store["store_credit_accounts"] == {} and store["store_credits"] == {}
+    assert store["customer_companies"] and len(store["customers"]) == 30
 
 
 def test_without_read_all_orders_the_history_is_labelled_partial(

@@ -91,6 +91,22 @@ def test_the_refresh_replaces_companies_and_keeps_them_when_shopify_refuses(
     assert store_of(session, shop_id)["customer_companies"] == companies
 
 
+def test_the_refresh_brings_store_credit_up_to_date(sim_runtime, simulator, session) -> None:
+    shop_id = imported_shop(sim_runtime, simulator)
+    session.rollback()
+    holder = simulator.state.customer(DOMAIN, "1001")  # n = 1: a USD account, two credits
+    assert holder is not None and len(holder.store_credit) == 1
+    account = holder.store_credit[0]
+    account.balance, account.credits = "3.25", account.credits[1:]  # spent; no webhook
+
+    refresh(sim_runtime, shop_id, utcnow() + WEEK)
+
+    session.expire_all()
+    store = store_of(session, shop_id)
+    assert [a["balance_minor"] for a in store["store_credit_accounts"]["1001"]] == [325]
+    assert len(store["store_credits"][("1001", account.account_id)]) == 1
+
+
 def test_status_shows_the_last_statistics_refresh(
     sim_runtime, simulator, sim_settings, monkeypatch
 ) -> None:

@@ -25,6 +25,7 @@ from plugin.backfill.models import (
     StagedOrder,
     StagedOrderLine,
     StagedProduct,
+    StagedStoreCredit,
     StagedTag,
 )
 from plugin.db import Base
@@ -41,7 +42,12 @@ from plugin.predictions.models import Prediction, PredictionFit
 from plugin.privacy.models import PrivacyExport
 from plugin.privacy.services import NO_CUSTOMER_DATA, PERSONAL_DATA
 from plugin.profiles.addresses import address_row
-from plugin.profiles.facts_models import CustomerCompany, CustomerMetafield
+from plugin.profiles.facts_models import (
+    CustomerCompany,
+    CustomerMetafield,
+    StoreCredit,
+    StoreCreditAccount,
+)
 from plugin.profiles.metafields import metafield_rows
 from plugin.profiles.models import (
     Checkout,
@@ -228,6 +234,9 @@ def _add_customer(session: Session, shop: Shop, p: Person, tags: tuple[str, ...]
     for row in metafield_rows(shop.id, customer.id, fields):
         session.add(CustomerMetafield(**row))
     session.add(CustomerCompany(shop_id=shop.id, customer_id=customer.id, company_id=p.platform_id))
+    account = {"shop_id": shop.id, "customer_id": customer.id, "account_id": p.phone}
+    session.add(StoreCreditAccount(**account, currency="USD", exponent=2, balance_minor=1250))
+    session.add(StoreCredit(**account, credited_at=T0, expires_at=None, remaining_minor=1250))
     return customer
 
 
@@ -545,6 +554,16 @@ def _add_import(session: Session, shop: Shop, prefix: str, base: int) -> None:
     session.add(
         StagedCompany(**staged, position=0, customer_platform_id=ZELDA.platform_id, company_id="77")
     )
+    for seq, kind in ((0, "owner"), (1, "account")):
+        session.add(
+            StagedStoreCredit(
+                **{**staged, "seq": seq},
+                kind=kind,
+                customer_platform_id=ZELDA.platform_id,
+                account_id=ZELDA.phone if kind == "account" else None,
+            )
+        )
+    session.add(StagedStoreCredit(**{**staged, "seq": 2}, kind="credit", account_id=ZELDA.phone))
     tag = {"shop_id": shop.id, "run_id": run.id, "kind": "customer", "owner_seq": 0}
     session.add(StagedTag(**tag, tag="vip", tag_cf="vip"))
     order_id = f"{prefix}-staged"

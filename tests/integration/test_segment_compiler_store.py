@@ -26,7 +26,7 @@ from typing import Any
 from sqlalchemy import ColumnElement, func, select
 from sqlalchemy.orm import Session
 
-from plugin.profiles.facts_models import CustomerCompany
+from plugin.profiles.facts_models import CustomerCompany, StoreCredit, StoreCreditAccount
 from plugin.profiles.models import Customer
 from plugin.segments.compiler import compile_predicate
 from plugin.segments.context import CompileContext
@@ -142,6 +142,29 @@ def _companies(session: Session, shop: Shop) -> None:
     for customer, company in [("2", "4001"), ("2", "4002"), ("5", "4002")]:
         row = CustomerCompany(shop_id=shop.id, customer_id=ids[customer], company_id=company)
         session.add(row)
+    # store credit, imported too: 150.00 USD with 50.00 expiring in 5 days (1), an empty
+    # USD account whose only credit expired (2), 20.00 EUR never credited since (5)
+    for customer, account, currency, balance in [
+        ("1", "91", "USD", 15000),
+        ("2", "92", "USD", 0),
+        ("5", "95", "EUR", 2000),
+    ]:
+        owned = {"shop_id": shop.id, "customer_id": ids[customer], "account_id": account}
+        session.add(
+            StoreCreditAccount(**owned, currency=currency, exponent=2, balance_minor=balance)
+        )
+    for customer, account, credited, expires, remaining in [
+        ("1", "91", "2026-05-20T10:00", "2026-06-06T10:00", 5000),
+        ("1", "91", "2026-04-01T10:00", None, 10000),
+        ("2", "92", "2026-03-01T10:00", "2026-04-01T10:00", 3000),
+    ]:
+        owned = {"shop_id": shop.id, "customer_id": ids[customer], "account_id": account}
+        expiry = at(expires) if expires else None
+        session.add(
+            StoreCredit(
+                **owned, credited_at=at(credited), expires_at=expiry, remaining_minor=remaining
+            )
+        )
     session.commit()
 
 

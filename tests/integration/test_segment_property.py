@@ -258,7 +258,7 @@ class Gen:
         if self.leaves == "metafields":
             return self.pick([self.metafield, self.metafield, self.anniversary])()
         if self.leaves == "facts":
-            return self.company()
+            return self.pick([self.company, self.credit, self.credit])()
         return self.pick([self.scalar, self.scalar, self.listed, self.matches])()
 
     def metafield(self) -> ast.Condition:
@@ -325,6 +325,35 @@ class Gen:
             return ast.IsNull("companies", self.flag())
         company = self.pick(["4001", "4002", "9007199254740993", "4003"])
         return ast.Contains("companies", ast.Num(Decimal(company)), self.flag())
+
+    def credit(self) -> ast.Matches:
+        makers = [self.p_currency, self.p_balance, self.p_credit_date]
+        params = tuple(self.pick(makers)() for _ in range(self.rnd.randint(0, 3)))
+        return ast.Matches("store_credit_accounts", params, self.flag())
+
+    def p_currency(self) -> ast.Param:
+        codes = [ast.Str(c) for c in ("USD", "JPY", "KWD", "EUR")]
+        if self.flag():
+            return ast.Comparison("currency", self.pick(["=", "!="]), self.pick(codes))
+        return ast.InList("currency", tuple(self.some(codes, 3)), self.flag())
+
+    def p_balance(self) -> ast.Param:
+        accounts = self.raw.credit_accounts or [{"balance_minor": 0, "exponent": 2}]
+        account = self.pick(accounts)
+        major = Decimal(account["balance_minor"]) / Decimal(10) ** account["exponent"]
+        value = ast.Num(major + self.pick([0, 0, Decimal("0.001"), -1, 1]))
+        if self.pick([True, False, False]):
+            return ast.Between("balance", value, ast.Num(value.value + self.pick([0, 5, 100])))
+        return ast.Comparison("balance", self.pick(ORDERED), value)
+
+    def p_credit_date(self) -> ast.Param:
+        name = self.pick(["next_expiry_date", "last_credit_date"])
+        stored = [k[key] for a in self.raw.credit_accounts for k in a["credits"]
+                  for key in ("credited_at", "expires_at") if k[key]]  # fmt: skip
+        value = self.instant(stored)
+        if self.pick([True, False, False]):
+            return ast.Between(name, value, self.instant([NOW]))
+        return ast.Comparison(name, self.pick(ORDERED), value)
 
     def city(self) -> ast.Condition:
         if self.pick([True, False, False, False, False]):
@@ -428,8 +457,8 @@ def test_metafields_and_anniversaries_agree_with_the_reference_evaluator(
 def test_companies_and_store_credit_agree_with_the_reference_evaluator(
     session: Session,
 ) -> None:
-    """companies on their own (B2B companies, by id)."""
-    agree(session, build(session), leaves="facts", examples=60, share=0.3)
+    """companies (B2B companies, by id) and store_credit_accounts MATCHES on their own."""
+    agree(session, build(session), leaves="facts", examples=150, share=0.3)
 
 
 def test_city_values_agree_with_the_reference_evaluator(session: Session) -> None:

@@ -249,6 +249,9 @@ class Reference:
         if kind == "money":
             assert isinstance(value, ast.Num)
             return OPS[op](Decimal(stored) / Decimal(10) ** self.exponent, value.value)
+        if kind == "exact":
+            assert isinstance(value, ast.Num)
+            return OPS[op](stored, value.value)
         if kind in ("int", "float"):
             assert isinstance(value, ast.Num)
             literal = float(value.value) if kind == "float" else value.value
@@ -305,6 +308,10 @@ class Reference:
         )
 
     def rows(self, function: str, c: dict[str, Any]) -> list[dict[str, Any]]:
+        if function == "store_credit_accounts":
+            return [
+                self.account(a) for a in self.raw.credit_accounts if a["customer_id"] == c["id"]
+            ]
         if function == "products_purchased":
             return [p for p in self.raw.purchases if p["customer_id"] == c["id"]]
         if function == "orders_placed":
@@ -331,6 +338,22 @@ class Reference:
                 out.append({**k, "activity": activity})
         return out
 
+    @staticmethod
+    def account(a: dict[str, Any]) -> dict[str, Any]:
+        """An account as its filter sees it: the balance in its currency's major unit, the
+        soonest expiry still ahead among credits with something left, the last credit."""
+        live = [
+            k["expires_at"]
+            for k in a["credits"]
+            if k["remaining_minor"] > 0 and k["expires_at"] and k["expires_at"] > NOW
+        ]
+        return {
+            "currency": a["currency"],
+            "balance": Decimal(a["balance_minor"]) / Decimal(10) ** a["exponent"],
+            "next_expiry_date": min(live, default=None),
+            "last_credit_date": max((k["credited_at"] for k in a["credits"]), default=None),
+        }
+
     def row_holds(self, function: str, param: ast.Param, row: dict[str, Any]) -> bool:
         stored, kind = self.row_value(function, param.field, row)
         if param.field == "tag":
@@ -340,6 +363,9 @@ class Reference:
         return self.scalar(param, stored, kind)
 
     def row_value(self, function: str, name: str, row: dict[str, Any]) -> tuple[Any, str]:
+        if function == "store_credit_accounts":
+            kind = {"currency": "caseless", "balance": "exact"}.get(name, "date")
+            return row[name], kind
         if function == "products_purchased":
             product = self.raw.products[(self.shop_id, row["product"])]
             if name == "id":

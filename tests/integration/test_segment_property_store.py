@@ -15,7 +15,12 @@ from sqlalchemy.orm import Session
 from plugin.events import Address, Metafield
 from plugin.predictions.models import Prediction
 from plugin.profiles.addresses import address_row
-from plugin.profiles.facts_models import CustomerCompany, CustomerMetafield
+from plugin.profiles.facts_models import (
+    CustomerCompany,
+    CustomerMetafield,
+    StoreCredit,
+    StoreCreditAccount,
+)
 from plugin.profiles.metafields import metafield_rows
 from plugin.profiles.models import (
     Checkout,
@@ -27,6 +32,7 @@ from plugin.profiles.models import (
     ProductTag,
     Purchase,
 )
+from plugin.profiles.money import currency_exponent
 from plugin.shops.models import INSTALLED, Shop
 
 # The day after Warsaw leaves summer time: -1d and -2d straddle the 25-hour day.
@@ -89,6 +95,7 @@ class Raw:
     addresses: list[dict[str, Any]] = field(default_factory=list)
     metafields: list[dict[str, Any]] = field(default_factory=list)
     companies: list[dict[str, Any]] = field(default_factory=list)
+    credit_accounts: list[dict[str, Any]] = field(default_factory=list)
 
 
 def near_midnight(rnd: random.Random, tz: str) -> datetime:
@@ -127,6 +134,7 @@ def build(session: Session, customers_per_shop: int = 24, seed: int = 20261026) 
         _places(session, raw, random.Random(seed + 100 + index), shop.id)
         _metafields(session, raw, random.Random(seed + 200 + index), shop.id, tz)
         _facts(session, raw, random.Random(seed + 300 + index), shop.id)
+        _store_credit(session, raw, random.Random(seed + 400 + index), shop.id, tz)
     session.commit()
     return raw
 
@@ -210,6 +218,41 @@ def _facts(session: Session, raw: Raw, rnd: random.Random, shop_id: int) -> None
         for company in rnd.sample(["4001", "4002", "9007199254740993"], rnd.choice([0, 0, 1, 2])):
             session.add(CustomerCompany(shop_id=shop_id, customer_id=c["id"], company_id=company))
             raw.companies.append({"customer_id": c["id"], "company_id": company})
+
+
+def _store_credit(session: Session, raw: Raw, rnd: random.Random, shop_id: int, tz: str) -> None:
+    """0-2 accounts in currencies of different exponents, balances on and off round
+    amounts, 0-3 credits expiring around NOW (or never), spent or not."""
+    for c in (c for c in raw.customers if c["shop_id"] == shop_id):
+        for n, currency in enumerate(rnd.sample(["USD", "JPY", "KWD"], rnd.choice([0, 0, 1, 2]))):
+            account = {
+                "customer_id": c["id"],
+                "account_id": f"{c['id']}-{n}",
+                "currency": currency,
+                "exponent": currency_exponent(currency),
+                "balance_minor": rnd.choice([0, 1, 999, 1000, 1001, 10_000, 250_000]),
+                "credits": [],
+            }
+            owned = {k: account[k] for k in ("customer_id", "account_id")}
+            session.add(
+                StoreCreditAccount(
+                    shop_id=shop_id,
+                    **owned,
+                    **{k: account[k] for k in ("currency", "exponent", "balance_minor")},
+                )
+            )
+            for _ in range(rnd.randint(0, 3)):
+                ahead = timedelta(days=rnd.choice([-3, -1, 0, 1, 6, 7, 8, 30]))
+                expires = NOW + ahead + timedelta(hours=rnd.choice([-1, 0, 1]))
+                expires = None if rnd.random() < 0.25 else expires  # never expires
+                credit = {
+                    "credited_at": near_midnight(rnd, tz),
+                    "expires_at": expires,
+                    "remaining_minor": rnd.choice([0, 500]),
+                }
+                account["credits"].append(credit)
+                session.add(StoreCredit(shop_id=shop_id, **owned, **credit))
+            raw.credit_accounts.append(account)
 
 
 def _products(session: Session, raw: Raw, rnd: random.Random, shop_id: int) -> None:

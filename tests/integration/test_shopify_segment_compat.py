@@ -92,6 +92,16 @@ SUPPORTED: list[tuple[str, set[str]]] = [
     ("companies CONTAINS 'gid://shopify/Company/4002'", {"2", "5"}),
     ("companies NOT CONTAINS 4001", {"1", "3", "4", "5"}),
     ("companies IS NOT NULL", {"2", "5"}),
+    # store_credit_accounts (the changelog's three templates: credit to spend, expiring in
+    # the next 7 days, not used a month after it was given)
+    ("store_credit_accounts MATCHES (balance > 0)", {"1", "5"}),
+    ("store_credit_accounts MATCHES (next_expiry_date BETWEEN today AND +7d)", {"1"}),
+    ("store_credit_accounts MATCHES (last_credit_date <= -30d, balance > 0)", set()),
+    ("store_credit_accounts MATCHES (last_credit_date <= -10d, balance > 0)", {"1"}),
+    ("store_credit_accounts MATCHES (currency = 'USD', balance > 100)", {"1"}),
+    ("store_credit_accounts MATCHES (currency = 'eur', balance BETWEEN 10 AND 20)", {"5"}),
+    ("store_credit_accounts MATCHES (last_credit_date < -60d)", {"2"}),
+    ("store_credit_accounts NOT MATCHES ()", {"3", "4"}),
     # the examples
     ("number_of_orders >= 3 AND amount_spent > 500", {"1"}),
     ("last_order_date < -90d", {"5"}),

@@ -21,12 +21,14 @@ from plugin.platforms.shopify.client import AccessDenied, AdminClient, Throttled
 from plugin.platforms.shopify.history_documents import BULK_HISTORY, PAGED_HISTORY, REST_OF
 from plugin.platforms.shopify.history_rows import flatten_page, instant, rows_from_lines
 
-RESOURCES = ("customers", "products", "orders", "companies")  # the order they are merged in
+# the order they are merged in
+RESOURCES = ("customers", "products", "orders", "companies", "store_credit")
 RECONCILED = ("customers", "orders")  # products: looked up when an order line names one
-# what no webhook changes: the customers' statistics and B2B companies
-STATISTICS = ("statistics", "companies")
-# What a shop may refuse (B2B needs Shopify Plus): read as empty, the run goes on.
-OPTIONAL = ("companies",)
+# what no webhook changes: the customers' statistics, B2B companies and store credit
+STATISTICS = ("statistics", "companies", "store_credit")
+# What a shop may refuse (B2B needs Shopify Plus; store credit two scopes an install from
+# before they were asked for lacks): read as empty, the run goes on.
+OPTIONAL = ("companies", "store_credit")
 URL_LIFETIME = timedelta(days=7)
 BUSY_CODES = ("LIMIT_REACHED", "OPERATION_IN_PROGRESS")
 ALL_ORDERS_SCOPE = "read_all_orders"
@@ -166,8 +168,8 @@ class ShopifyUpdates(ShopifyHistory):
 
 class ShopifyStatistics(ShopifyHistory):
     """The periodic refresh's source: every customer's `statistics` (predictedSpendTier,
-    rfmGroup), which Shopify recomputes without sending any webhook, and B2B companies;
-    one bulk query each."""
+    rfmGroup), which Shopify recomputes without sending any webhook, B2B companies and
+    store credit; one bulk query each."""
 
     resources = STATISTICS
 

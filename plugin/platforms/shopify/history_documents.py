@@ -4,7 +4,8 @@ Bulk query rules (shopify.dev, bulkOperationRunQuery): at least one connection, 
 five connections and two levels of nested connections, no top-level `node(s)`; only
 connection nodes become their own JSONL lines (with `__parentId`); since 2026-01 lines are
 not grouped under their parent unless `groupObjects: true`. Each document here has one to
-three connections (customers read their addresses and metafields). Deprecated fields are
+three connections (customers read their addresses and metafields; store credit accounts
+and their credits nest two deep). Deprecated fields are
 avoided: `defaultEmailAddress`/`defaultPhoneNumber` instead of `email`/`phone`/
 `emailMarketingConsent`, SMS consent through the phone number's `smsMarketingConsent` (its
 `marketingState` is deprecated in 2026-10), and every address through the `addressesV2`
@@ -179,6 +180,54 @@ PAGED_CUSTOMER_COMPANIES = document(
     """,
 )
 
+# Store credit (read_store_credit_accounts and read_store_credit_account_transactions):
+# each account's balance and every credit given to it; no webhook reports either.
+CREDIT_FIELDS = (
+    "... on StoreCreditAccountCreditTransaction"
+    " { id createdAt expiresAt remainingAmount { amount currencyCode } }"
+)
+ACCOUNT_FIELDS = "id balance { amount currencyCode }"
+CREDITS_QUERY = 'query: "type:credit"'
+
+BULK_CUSTOMER_STORE_CREDIT = document(
+    "BulkCustomerStoreCredit",
+    f"""
+    query BulkCustomerStoreCredit {{
+      customers {{ edges {{ node {{
+        id
+        storeCreditAccounts {{ edges {{ node {{
+          {ACCOUNT_FIELDS}
+          transactions({CREDITS_QUERY}) {{ edges {{ node {{ {CREDIT_FIELDS} }} }} }}
+        }} }} }}
+      }} }} }}
+    }}
+    """,
+)
+
+# Paged reads cost a lot per customer (accounts times credits): 7 customers, 3 accounts each
+# (one per currency), each account's 20 latest credits stay under 1,000 points. A credit
+# older than an account's 20 latest is not read in this mode (docs/segment-language.md).
+PAGED_CREDITS = 20
+PAGED_CUSTOMER_STORE_CREDIT = document(
+    "PagedCustomerStoreCredit",
+    f"""
+    query PagedCustomerStoreCredit($after: String, $query: String) {{
+      customers(query: $query, first: 7, after: $after) {{
+        nodes {{
+          id
+          storeCreditAccounts(first: 3) {{ nodes {{
+            {ACCOUNT_FIELDS}
+            transactions(first: {PAGED_CREDITS}, {CREDITS_QUERY}, reverse: true) {{
+              nodes {{ {CREDIT_FIELDS} }}
+            }}
+          }} }}
+        }}
+        pageInfo {{ hasNextPage endCursor }}
+      }}
+    }}
+    """,
+)
+
 REST_OF_ADDRESSES = document(
     "RestOfCustomerAddresses",
     f"""
@@ -231,6 +280,7 @@ BULK_HISTORY = {
     "orders": BULK_HISTORY_ORDERS,
     "statistics": BULK_CUSTOMER_STATISTICS,
     "companies": BULK_CUSTOMER_COMPANIES,
+    "store_credit": BULK_CUSTOMER_STORE_CREDIT,
 }
 PAGED_HISTORY = {
     "customers": PAGED_HISTORY_CUSTOMERS,
@@ -238,4 +288,5 @@ PAGED_HISTORY = {
     "orders": PAGED_HISTORY_ORDERS,
     "statistics": PAGED_CUSTOMER_STATISTICS,
     "companies": PAGED_CUSTOMER_COMPANIES,
+    "store_credit": PAGED_CUSTOMER_STORE_CREDIT,
 }

@@ -33,6 +33,8 @@ KINDS = {
     "Order": "order",
     "LineItem": "line",
     "Metafield": "metafield",
+    "StoreCreditAccount": "store_credit_account",
+    "StoreCreditAccountCreditTransaction": "store_credit",
 }
 PREFIXES = {kind: f"{GID_PREFIX}{name}/" for name, kind in KINDS.items()}
 _SHOPIFY_STAMP = len("2026-01-01T00:00:00Z")  # how Shopify writes a DateTime
@@ -136,7 +138,7 @@ def rows_from_lines(
         else:
             match = _GID.match(gid) if isinstance(gid, str) else None
             kind = KINDS.get(match.group(1), "") if match else ""
-        if not kind:
+        if kind not in builders:
             continue
         try:
             built = builders[kind](node)
@@ -309,21 +311,60 @@ def companies_row(node: dict[str, Any]) -> Row:
     }
 
 
+def credit_owner_row(node: dict[str, Any]) -> Row:
+    """A customer the store credit export lists (its accounts are replaced, even by none)."""
+    return "credit_owner", {"customer_platform_id": _id(node["id"], PREFIXES["customer"])}
+
+
+def credit_account_row(node: dict[str, Any]) -> Row:
+    """A store credit account of a customer (its parent): its balance and currency."""
+    balance = minor(node["balance"])
+    assert balance is not None
+    return "credit_account", {
+        "customer_platform_id": _id(node["__parentId"], PREFIXES["customer"]),
+        "account_id": numeric_id(node["id"]),
+        "balance_minor": balance[0],
+        "currency": balance[1],
+    }
+
+
+def credit_row(node: dict[str, Any]) -> Row:
+    """A credit given to an account (its parent): when, until when, what remains."""
+    remaining = minor(node["remainingAmount"])
+    assert remaining is not None
+    return "credit", {
+        "account_id": numeric_id(node["__parentId"]),
+        "credited_at": stamp(node["createdAt"]),
+        "expires_at": stamp(node.get("expiresAt")),
+        "remaining_minor": remaining[0],
+        "currency": remaining[1],
+    }
+
+
 # Lines whose kind means something else in another export: a customer line of the
-# companies export carries only the customer's companies.
-RESOURCE_BUILDERS: dict[str, dict[str, Any]] = {"companies": {"customer": companies_row}}
+# companies export carries only the customer's companies, one of the store credit export
+# only says the customer was read.
+RESOURCE_BUILDERS: dict[str, dict[str, Any]] = {
+    "companies": {"customer": companies_row},
+    "store_credit": {
+        "customer": credit_owner_row,
+        "store_credit_account": credit_account_row,
+        "store_credit": credit_row,
+    },
+}
 
 
-def flatten_page(nodes: Iterable[dict[str, Any]]) -> Iterator[dict[str, Any]]:
-    """Paged nodes as the bulk JSONL has them: a nested connection's nodes become lines
-    of their own with `__parentId`, so one parser serves both paths."""
+def flatten_page(
+    nodes: Iterable[dict[str, Any]], parent: str | None = None
+) -> Iterator[dict[str, Any]]:
+    """Paged nodes as the bulk JSONL has them: a nested connection's nodes (and theirs)
+    become lines of their own with `__parentId`, so one parser serves both paths."""
     for node in nodes:
         own = {k: v for k, v in node.items() if not _is_connection(v)}
-        yield own
+        yield own if parent is None else {**own, "__parentId": parent}
         for value in node.values():
             if _is_connection(value):
-                for child in value.get("nodes") or ():
-                    yield {**child, "__parentId": node["id"]}
+                yield from flatten_page(value.get("nodes") or (), node["id"])
 
 
 def _is_connection(value: Any) -> bool:

@@ -25,6 +25,35 @@ TagResult = tuple[list[dict[str, Any]], list[str]]  # (userErrors, tags actually
 
 
 @dataclass
+class SimCreditAccount:
+    """A store credit account: its balance, and its credits as (id, created at, expires at
+    or None, remaining amount)."""
+
+    account_id: str
+    currency: str
+    balance: str
+    credits: list[tuple[str, str, str | None, str]] = field(default_factory=list)
+
+    def node(self) -> dict[str, Any]:
+        credits = [
+            {
+                "__typename": "StoreCreditAccountCreditTransaction",
+                "id": f"gid://shopify/StoreCreditAccountCreditTransaction/{credit_id}",
+                "createdAt": created,
+                "expiresAt": expires,
+                "remainingAmount": {"amount": remaining, "currencyCode": self.currency},
+            }
+            for credit_id, created, expires, remaining in self.credits
+        ]
+        return {
+            "__typename": "StoreCreditAccount",
+            "id": f"gid://shopify/StoreCreditAccount/{self.account_id}",
+            "balance": {"amount": self.balance, "currencyCode": self.currency},
+            "transactions": nested(credits),
+        }
+
+
+@dataclass
 class SimCustomer:
     customer_id: str
     email: str | None = None
@@ -56,6 +85,7 @@ class SimCustomer:
     # (namespace, key, type, value) as Shopify stores them (a list type's value is JSON)
     metafields: list[tuple[str, str, str, str]] = field(default_factory=list)
     company_ids: list[str] = field(default_factory=list)  # B2B companies it buys for
+    store_credit: list[SimCreditAccount] = field(default_factory=list)
 
     @property
     def gid(self) -> str:
@@ -102,6 +132,7 @@ class SimCustomer:
             ),
             "addressesV2": _address_connection(self.gid, self.all_addresses()),
             "metafields": nested(self.metafield_nodes()),
+            "storeCreditAccounts": nested([a.node() for a in self.store_credit]),
             "companyContactProfiles": [
                 {"company": {"id": f"gid://shopify/Company/{c}"}} for c in self.company_ids
             ],
@@ -153,14 +184,21 @@ def _address_connection(
     return nested(nodes)
 
 
-# Customer fields Shopify refuses without a scope (the scope each needs).
-SCOPED_FIELDS: dict[str, str] = {}
+# Customer fields Shopify refuses without scopes. Shopify asks the transactions scope of
+# an account's `transactions` only; the import always reads both, so one check serves.
+SCOPED_FIELDS: dict[str, tuple[str, ...]] = {
+    "storeCreditAccounts": (
+        "read_store_credit_accounts",
+        "read_store_credit_account_transactions",
+    ),
+}
 
 
 def guarded(node: dict[str, Any], scopes: list[str], denied: set[str]) -> dict[str, Any]:
     """The node with each field the token may not read (`denied`, or a scope it lacks)
     answering ACCESS_DENIED, as Shopify does, when asked for."""
-    refused = set(denied) | {f for f, scope in SCOPED_FIELDS.items() if scope not in scopes}
+    lacking = {f for f, need in SCOPED_FIELDS.items() if not set(need) <= set(scopes)}
+    refused = set(denied) | lacking
     return {**node, **{f: _access_denied(f) for f in refused if f in node}}
 
 

@@ -8,7 +8,7 @@ import random
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 
-from plugin.platforms.shopify.simulator.customers import SimCustomer
+from plugin.platforms.shopify.simulator.customers import SimCreditAccount, SimCustomer
 from plugin.platforms.shopify.simulator.history import (
     CATEGORIES,
     CITIES,
@@ -105,6 +105,7 @@ def _customer(
     customer.email_consent_updated_at = customer.updated_at if email else None
     customer.metafields = seeded_metafields(n, created)
     customer.company_ids = {3: ["4001"], 7: ["4001", "4002"]}.get(n % 8, [])
+    customer.store_credit = seeded_store_credit(n, cid, created, now)
     customer.rfm_group = RFM[n % len(RFM)]
     customer.spend_tier = TIERS[n % len(TIERS)]
     return customer
@@ -129,6 +130,24 @@ def seeded_metafields(n: int, created: datetime) -> list[tuple[str, str, str, st
     if n % 7 == 0:
         found.append(("custom", "profile", "json", '{"likes": "tea"}'))
     return found
+
+
+def seeded_store_credit(
+    n: int, cid: str, created: datetime, now: datetime
+) -> list[SimCreditAccount]:
+    """A USD account for some customers (credits expiring soon, later, already, never)
+    and a EUR one with no credit read for a few; no draw from rng."""
+    accounts = []
+    if n % 5 == 1:
+        expires = now + timedelta(days=(n % 3) * 10 - 5)
+        credits = [
+            (f"{cid}1", iso(created + timedelta(days=10)), iso(expires), f"{n}.00"),
+            (f"{cid}2", iso(now - timedelta(days=3)), None, "5.00"),
+        ]
+        accounts.append(SimCreditAccount(f"{cid}1", "USD", f"{n * 7}.50", credits))
+    if n % 10 == 6:
+        accounts.append(SimCreditAccount(f"{cid}2", "EUR", "12.00"))
+    return accounts
 
 
 def _order(
