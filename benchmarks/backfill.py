@@ -194,8 +194,10 @@ class LocalFiles:
     def page(self, resource: str, cursor: str | None) -> Page:
         raise NotImplementedError
 
-    def rows(self, lines: Iterable[Any]) -> Iterator[tuple[int, HistoryRow]]:
-        return rows_from_lines(lines)
+    def rows(
+        self, lines: Iterable[Any], resource: str = "customers"
+    ) -> Iterator[tuple[int, HistoryRow]]:
+        return rows_from_lines(lines, resource)
 
 
 @dataclass

@@ -31,6 +31,18 @@ class Address:
 
 
 @dataclass(frozen=True)
+class Metafield:
+    """One custom field of a customer in a queryable kind: text, number, date (a calendar
+    day), date_time (an instant) or boolean; `values` holds one value, or a list's items, as
+    text (`2026-05-03`, `12.5`, `true`)."""
+
+    namespace: str
+    key: str
+    kind: str
+    values: tuple[str, ...]
+
+
+@dataclass(frozen=True)
 class CustomerData:
     platform_id: str
     email: str | None = None
@@ -50,6 +62,8 @@ class CustomerData:
     email_consent_updated_at: datetime | None = None
     # Every address (customers/* `addresses`); None: a partial customer that lists none.
     addresses: tuple[Address, ...] | None = None
+    # Metafields of the namespaces the payload carries; None: it carries none at all.
+    metafields: tuple[Metafield, ...] | None = None
 
 
 @dataclass(frozen=True)

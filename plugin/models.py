@@ -6,6 +6,7 @@ from plugin.inbox import models as inbox_models
 from plugin.outbox import models as outbox_models
 from plugin.predictions import models as prediction_models
 from plugin.privacy import models as privacy_models
+from plugin.profiles import facts_models
 from plugin.profiles import models as profile_models
 from plugin.segments import models as segment_models
 from plugin.segments import rfm_models
@@ -16,6 +17,7 @@ from plugin.triggers import models as trigger_models
 __all__ = [
     "Base",
     "backfill_models",
+    "facts_models",
     "inbox_models",
     "outbox_models",
     "prediction_models",

@@ -21,6 +21,7 @@ from sqlalchemy.orm import Session
 
 from plugin.backfill import finish, runs
 from plugin.backfill.differences import repaired_counts
+from plugin.backfill.merge_facts import merge_companies, merge_store_credit
 from plugin.backfill.merge_orders import merge_orders
 from plugin.backfill.merge_people import merge_customers, merge_products, merge_statistics
 from plugin.backfill.models import (
@@ -49,6 +50,8 @@ MERGERS: dict[str, Callable[..., None]] = {
     "products": merge_products,
     "orders": merge_orders,
     "statistics": merge_statistics,
+    "companies": merge_companies,
+    "store_credit": merge_store_credit,
 }
 
 log = logging.getLogger(__name__)
@@ -105,17 +108,18 @@ class Step:
 
     def run(self) -> str:
         stager = self._begin()
-        for resource in self.source.resources:
+        resources = self._resources()
+        for resource in resources:
             self._export(resource)
-        for resource in self.source.resources:
+        for resource in resources:
             if self._phase(resource).state == READY:
                 self._stage(resource, stager)
-        states = {self._phase(r).state for r in self.source.resources}
+        states = {self._phase(r).state for r in resources}
         if not states <= {STAGED, MERGED}:
             return WAITING_FOR_PLATFORM
         if self.reconcile:
             self._count_repairs()
-        for resource in self.source.resources:
+        for resource in resources:
             self._merge(resource)
         finish.finish_run(self.runtime, self.run_id, self.clock())
         return DONE
@@ -133,6 +137,13 @@ class Step:
             run.state = RUNNING
             self.shop_id, self.reconcile = run.shop_id, run.why == runs.RECONCILE
             return Stager(run.shop_id, run.id, run.started_at)
+
+    def _resources(self) -> list[str]:
+        """The source's resources this run has phases for (a run created before a resource
+        was added goes on without it)."""
+        with self.runtime.sessions() as session:
+            found = {p.resource for p in runs.phases(session, self.run_id)}
+        return [r for r in self.source.resources if r in found]
 
     def _phase(self, resource: str) -> BackfillPhase:
         with self.runtime.sessions() as session:
@@ -223,18 +234,19 @@ class Step:
         self._save(resource, state=STAGED, object_count=max(phase.object_count, done))
 
     def _stage_chunk(self, resource: str, stager: Stager, done: int, chunk: list[Any]) -> int:
-        rows = self._numbered(done, chunk)
+        rows = self._numbered(resource, done, chunk)
         self._save(resource, lambda s: stager.stage(s, rows), lines_done=done + len(chunk))
         return done + len(chunk)
 
-    def _numbered(self, first: int, chunk: list[Any]) -> Iterator[tuple[int, Any]]:
-        return ((first + offset, row) for offset, row in self.source.rows(chunk))
+    def _numbered(self, resource: str, first: int, chunk: list[Any]) -> Iterator[tuple[int, Any]]:
+        rows = self.source.rows(chunk, resource)
+        return ((first + offset, row) for offset, row in rows)
 
     def _stage_pages(self, resource: str, phase: BackfillPhase, stager: Stager) -> None:
         done, cursor = phase.lines_done, phase.cursor
         while True:
             page = self.source.page(resource, cursor)
-            rows = self._numbered(done, page.lines)
+            rows = self._numbered(resource, done, page.lines)
             done, cursor = done + len(page.lines), page.cursor
             stage = lambda s, rows=rows: stager.stage(s, rows)  # noqa: E731
             self._save(resource, stage, lines_done=done, cursor=cursor, object_count=done)

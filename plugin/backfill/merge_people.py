@@ -1,5 +1,5 @@
-"""Merging staged customers (profile, addresses, consent, totals, statistics, tags) and
-products.
+"""Merging staged customers (profile, addresses, metafields, email and SMS consent, totals,
+statistics, tags) and products.
 
 One statement per table per batch. Each field group is written only over an older stored
 version of that group (plugin.profiles.ownership), exactly as the webhook handlers do, so a
@@ -27,9 +27,16 @@ from sqlalchemy import (
 )
 from sqlalchemy.orm import Session
 
-from plugin.backfill.models import StagedAddress, StagedCustomer, StagedProduct, StagedTag
+from plugin.backfill.models import (
+    StagedAddress,
+    StagedCustomer,
+    StagedMetafield,
+    StagedProduct,
+    StagedTag,
+)
 from plugin.db import UTCDateTime, insert_for
 from plugin.profiles.customer_tags import upsert_tag_rows
+from plugin.profiles.facts_models import CustomerMetafield
 from plugin.profiles.models import (
     Customer,
     CustomerAddress,
@@ -38,7 +45,7 @@ from plugin.profiles.models import (
     ProductTag,
     Tombstone,
 )
-from plugin.profiles.ownership import CONSENT_COLUMNS, PROFILE_COLUMNS
+from plugin.profiles.ownership import CONSENT_COLUMNS, OWNERSHIP, PROFILE_COLUMNS
 
 SC = StagedCustomer.__table__
 C = cast(Table, Customer.__table__)
@@ -46,6 +53,7 @@ C = cast(Table, Customer.__table__)
 COUNTERS = ("orders_count", "total_spent_minor", "abandoned_checkouts_count")
 WINDOW = ("spent_365d_minor", "orders_365d")
 STATISTICS = ("predicted_spend_tier", "platform_rfm_group")
+SMS_COLUMNS = OWNERSHIP["sms_consent"].columns
 
 
 def not_tombstoned(kind: str, shop_id: int, key: Any) -> ColumnElement[bool]:
@@ -71,6 +79,8 @@ def merge_customers(
         "reported_amount_spent_minor",
         *STATISTICS,
         "statistics_version",
+        *SMS_COLUMNS,
+        "sms_consent_version",
     ]
     names = ["shop_id", "platform_id", *staged, "summary_version", *COUNTERS, *WINDOW]
     names += ["created_at", "updated_at"]
@@ -87,14 +97,14 @@ def merge_customers(
     )
     session.execute(stmt)
     merge_customer_addresses(session, shop_id, run_id, lo, hi)
+    merge_customer_metafields(session, shop_id, run_id, lo, hi)
     merge_customer_tags(session, shop_id, run_id, lo, hi)
 
 
-def merge_customer_addresses(session: Session, shop_id: int, run_id: int, lo: int, hi: int) -> None:
-    """The customers whose profile this batch wrote (their stored version is the staged
-    one) get their staged address list in place of the stored one: one DELETE, one
-    INSERT … SELECT DISTINCT (the default address is staged twice)."""
-    written = (
+def _written(shop_id: int, run_id: int, lo: int, hi: int) -> Any:
+    """Ids of the customers whose profile this batch wrote (their stored version is the
+    staged one)."""
+    return (
         select(C.c.id)
         .join(
             SC,
@@ -102,6 +112,49 @@ def merge_customer_addresses(session: Session, shop_id: int, run_id: int, lo: in
         )
         .where(C.c.shop_id == shop_id, SC.c.run_id == run_id, SC.c.seq.between(lo, hi))
     )
+
+
+def _written_join(staged: Any, run_id: int, shop_id: int) -> Any:
+    """A staged child table joined to the customers whose profile this batch wrote."""
+    owner = SC.c.platform_id == staged.c.customer_platform_id
+    return staged.join(SC, and_(SC.c.run_id == staged.c.run_id, owner)).join(
+        C,
+        and_(
+            C.c.shop_id == shop_id,
+            C.c.platform_id == SC.c.platform_id,
+            C.c.profile_version == SC.c.profile_version,
+        ),
+    )
+
+
+def merge_customer_metafields(
+    session: Session, shop_id: int, run_id: int, lo: int, hi: int
+) -> None:
+    """The customers whose profile this batch wrote get their staged metafields (every
+    namespace: the import reads them all) in place of the stored ones."""
+    session.execute(
+        delete(CustomerMetafield).where(
+            CustomerMetafield.shop_id == shop_id,
+            CustomerMetafield.customer_id.in_(_written(shop_id, run_id, lo, hi)),
+        )
+    )
+    sm = StagedMetafield.__table__
+    columns = ["namespace", "key", "position", "type", "value", "text_cf", "number_value"]
+    columns += ["date_value", "at_value", "bool_value", "month_day"]
+    query = (
+        select(literal(shop_id), C.c.id, *(sm.c[c] for c in columns))
+        .select_from(_written_join(sm, run_id, shop_id))
+        .where(sm.c.run_id == run_id, SC.c.seq.between(lo, hi))
+    )
+    names = ["shop_id", "customer_id", *columns]
+    session.execute(insert_for(session, CustomerMetafield.__table__).from_select(names, query))
+
+
+def merge_customer_addresses(session: Session, shop_id: int, run_id: int, lo: int, hi: int) -> None:
+    """The customers whose profile this batch wrote get their staged address list in place
+    of the stored one: one DELETE, one INSERT … SELECT DISTINCT (the default address is
+    staged twice)."""
+    written = _written(shop_id, run_id, lo, hi)
     session.execute(
         delete(CustomerAddress).where(
             CustomerAddress.shop_id == shop_id, CustomerAddress.customer_id.in_(written)
@@ -112,16 +165,7 @@ def merge_customer_addresses(session: Session, shop_id: int, run_id: int, lo: in
     query = (
         select(literal(shop_id), C.c.id, *(sa.c[c] for c in columns))
         .distinct()
-        .select_from(sa)
-        .join(SC, and_(SC.c.run_id == sa.c.run_id, SC.c.platform_id == sa.c.customer_platform_id))
-        .join(
-            C,
-            and_(
-                C.c.shop_id == shop_id,
-                C.c.platform_id == SC.c.platform_id,
-                C.c.profile_version == SC.c.profile_version,
-            ),
-        )
+        .select_from(_written_join(sa, run_id, shop_id))
         .where(sa.c.run_id == run_id, SC.c.seq.between(lo, hi))
     )
     names = ["shop_id", "customer_id", *columns]
@@ -174,6 +218,7 @@ def _customer_updates(excluded: Any, now: datetime) -> dict[str, Any]:
         **_group(CONSENT_COLUMNS, "consent_version", excluded),
         **_group(summary, "summary_version", excluded),
         **_group(STATISTICS, "statistics_version", excluded),
+        **_group(SMS_COLUMNS, "sms_consent_version", excluded),
         # Customer payloads carry no locale: like an order's, it only fills a gap.
         "locale": func.coalesce(C.c.locale, excluded.locale),
         "updated_at": at(now),

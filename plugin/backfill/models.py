@@ -6,10 +6,10 @@ merging is one INSERT … SELECT per table per batch. They are deleted when the 
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import date, datetime
 from typing import Any
 
-from sqlalchemy import BigInteger, Boolean, Index, Integer, String, Text
+from sqlalchemy import BigInteger, Boolean, Float, Index, Integer, SmallInteger, String, Text
 from sqlalchemy.orm import Mapped, mapped_column
 
 from plugin.db import Base, BigIntPK, JSONType, shop_fk, utcnow
@@ -103,6 +103,8 @@ class StagedCustomer(Base):
     predicted_spend_tier: Mapped[str | None] = mapped_column(String(16))
     platform_rfm_group: Mapped[str | None] = mapped_column(String(32))
     statistics_version: Mapped[str] = mapped_column(String(128))
+    sms_marketing_state: Mapped[str | None] = mapped_column(String(32))
+    sms_consent_version: Mapped[str | None] = mapped_column(String(128))  # None: none known
 
 
 class StagedAddress(Base):
@@ -124,6 +126,71 @@ class StagedAddress(Base):
     city: Mapped[str | None] = mapped_column(String(255))
     region_key: Mapped[str | None] = mapped_column(String(24))
     city_key: Mapped[str | None] = mapped_column(String(300))
+
+
+class StagedMetafield(Base):
+    """One value of a staged customer's metafield (a list's items are numbered by
+    `position`), already typed as customer_metafields stores it; joined to its customer by
+    platform id on merge, as addresses are."""
+
+    __tablename__ = "backfill_metafields"
+    __table_args__ = (
+        Index("ix_backfill_metafields_run_customer", "run_id", "customer_platform_id"),
+    )
+
+    shop_id: Mapped[int] = mapped_column(BigInteger, shop_fk())
+    run_id: Mapped[int] = mapped_column(BigInteger, primary_key=True)
+    seq: Mapped[int] = mapped_column(BigInteger, primary_key=True)
+    position: Mapped[int] = mapped_column(Integer, primary_key=True)
+    customer_platform_id: Mapped[str] = mapped_column(String(64))
+    namespace: Mapped[str] = mapped_column(String(255))
+    key: Mapped[str] = mapped_column(String(64))
+    type: Mapped[str] = mapped_column(String(16))
+    value: Mapped[str] = mapped_column(Text)
+    text_cf: Mapped[str | None] = mapped_column(Text)
+    number_value: Mapped[float | None] = mapped_column(Float)
+    date_value: Mapped[date | None]
+    at_value: Mapped[datetime | None]
+    bool_value: Mapped[bool | None] = mapped_column(Boolean)
+    month_day: Mapped[int | None] = mapped_column(SmallInteger)
+
+
+class StagedCompany(Base):
+    """A customer read by the companies export (`position` -1, no company: the customer's
+    list is replaced even when it is now empty) and each of its companies."""
+
+    __tablename__ = "backfill_companies"
+
+    shop_id: Mapped[int] = mapped_column(BigInteger, shop_fk())
+    run_id: Mapped[int] = mapped_column(BigInteger, primary_key=True)
+    seq: Mapped[int] = mapped_column(BigInteger, primary_key=True)
+    position: Mapped[int] = mapped_column(Integer, primary_key=True)
+    customer_platform_id: Mapped[str] = mapped_column(String(64))
+    company_id: Mapped[str | None] = mapped_column(String(64))
+
+
+class StagedStoreCredit(Base):
+    """A line of the store credit export: a customer read (`kind` owner: its accounts are
+    replaced even when it now has none), one of its accounts (account), or a credit of an
+    account (credit, `customer_platform_id` null: joined through its account)."""
+
+    __tablename__ = "backfill_store_credit"
+    __table_args__ = (
+        Index("ix_backfill_store_credit_owner", "run_id", "kind", "customer_platform_id"),
+        Index("ix_backfill_store_credit_account", "run_id", "kind", "account_id"),
+    )
+
+    shop_id: Mapped[int] = mapped_column(BigInteger, shop_fk())
+    run_id: Mapped[int] = mapped_column(BigInteger, primary_key=True)
+    seq: Mapped[int] = mapped_column(BigInteger, primary_key=True)
+    kind: Mapped[str] = mapped_column(String(8))  # owner | account | credit
+    customer_platform_id: Mapped[str | None] = mapped_column(String(64))
+    account_id: Mapped[str | None] = mapped_column(String(64))
+    currency: Mapped[str | None] = mapped_column(String(3))
+    exponent: Mapped[int | None] = mapped_column(SmallInteger)
+    amount_minor: Mapped[int | None] = mapped_column(BigInteger)  # balance | remaining
+    credited_at: Mapped[datetime | None]
+    expires_at: Mapped[datetime | None]
 
 
 class StagedTag(Base):

@@ -7,12 +7,26 @@ from __future__ import annotations
 
 from typing import Any, cast
 
-from sqlalchemy import CursorResult, delete, or_, update
+from sqlalchemy import CursorResult, delete, or_, select, update
 from sqlalchemy.orm import Session
 
-from plugin.backfill.models import StagedAddress, StagedCustomer, StagedOrder
+from plugin.backfill.models import (
+    StagedAddress,
+    StagedCompany,
+    StagedCustomer,
+    StagedMetafield,
+    StagedOrder,
+    StagedStoreCredit,
+)
 
-STAGED_PERSONAL_TABLES = ("backfill_customers", "backfill_addresses", "backfill_orders")
+STAGED_PERSONAL_TABLES = (
+    "backfill_customers",
+    "backfill_addresses",
+    "backfill_metafields",
+    "backfill_companies",
+    "backfill_store_credit",
+    "backfill_orders",
+)
 # Staged tags and order lines name no one once the rows above are erased.
 STAGED_OTHER_TABLES = ("backfill_tags", "backfill_order_lines")
 
@@ -28,8 +42,23 @@ def erase_staged(session: Session, shop_id: int, platform_id: str, emails: tuple
     addresses = delete(StagedAddress).where(
         StagedAddress.shop_id == shop_id, StagedAddress.customer_platform_id == platform_id
     )
+    metafields = delete(StagedMetafield).where(
+        StagedMetafield.shop_id == shop_id, StagedMetafield.customer_platform_id == platform_id
+    )
+    companies = delete(StagedCompany).where(
+        StagedCompany.shop_id == shop_id, StagedCompany.customer_platform_id == platform_id
+    )
+    credit = StagedStoreCredit
+    accounts = select(credit.account_id).where(
+        credit.shop_id == shop_id, credit.customer_platform_id == platform_id
+    )
+    credits = delete(credit).where(credit.shop_id == shop_id, credit.account_id.in_(accounts))
+    owned = delete(credit).where(
+        credit.shop_id == shop_id, credit.customer_platform_id == platform_id
+    )
     erased = orders.values(email=None, email_cf=None, customer_platform_id=None)
-    return _count(session, erased) + _count(session, customer) + _count(session, addresses)
+    staged = (erased, customer, addresses, metafields, companies, credits, owned)
+    return sum(_count(session, stmt) for stmt in staged)
 
 
 def _count(session: Session, stmt: Any) -> int:

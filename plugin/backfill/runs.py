@@ -31,7 +31,7 @@ from plugin.outbox.models import HISTORY_IMPORT, OutboxItem
 from plugin.outbox.services import enqueue
 
 LEASE = timedelta(minutes=5)
-RESOURCES = ("customers", "products", "orders")
+RESOURCES = ("customers", "products", "orders", "companies", "store_credit")
 RECONCILE = "reconcile"  # the `why` of a reconcile run
 STATISTICS = "statistics"  # the `why` of a statistics refresh (every other run is an import)
 SIDE_RUNS = (RECONCILE, STATISTICS)

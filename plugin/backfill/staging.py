@@ -21,23 +21,31 @@ from sqlalchemy.orm import Session
 
 from plugin.backfill.models import (
     StagedAddress,
+    StagedCompany,
     StagedCustomer,
+    StagedMetafield,
     StagedOrder,
     StagedOrderLine,
     StagedProduct,
+    StagedStoreCredit,
     StagedTag,
 )
-from plugin.backfill.rawinsert import insert_tuples
+from plugin.backfill.rawinsert import insert_tuples, sqlite_time
 from plugin.events import make_version
 from plugin.platforms.port import HistoryRow
 from plugin.profiles.addresses import city_key, region_key
 from plugin.profiles.customer_tags import tag_key
+from plugin.profiles.metafields import metafield_rows
+from plugin.profiles.money import currency_exponent
 from plugin.profiles.products import casefold
 from plugin.profiles.tombstones import tombstone_key
 
 STAGING_TABLES = (
     StagedCustomer,
     StagedAddress,
+    StagedMetafield,
+    StagedCompany,
+    StagedStoreCredit,
     StagedTag,
     StagedProduct,
     StagedOrder,
@@ -56,10 +64,19 @@ CUSTOMER = (
     *("email_marketing_state", "email_marketing_opt_in_level", "email_consent_updated_at"),
     *("consent_version", "reported_orders_count", "reported_amount_spent_minor"),
     *("predicted_spend_tier", "platform_rfm_group", "statistics_version"),
+    *("sms_marketing_state", "sms_consent_version"),
 )
 TAG = ("shop_id", "run_id", "kind", "owner_seq", "tag_cf", "tag")
 ADDRESS: tuple[str, ...] = (*BASE, "customer_platform_id", "country_code", "province_code")
 ADDRESS += ("city", "region_key", "city_key")
+METAFIELD: tuple[str, ...] = (*BASE, "position", "customer_platform_id", "namespace", "key")
+METAFIELD += ("type", "value", "text_cf", "number_value", "date_value", "at_value")
+METAFIELD += ("bool_value", "month_day")
+COMPANY = (*BASE, "position", "customer_platform_id", "company_id")
+CREDIT: tuple[str, ...] = (*BASE, "kind", "customer_platform_id", "account_id", "currency")
+CREDIT += ("exponent",)
+CREDIT += ("amount_minor", "credited_at", "expires_at")
+CREDIT_KINDS = {"credit_owner": "owner", "credit_account": "account", "credit": "credit"}
 PRODUCT: tuple[str, ...] = (
     *BASE,
     "platform_id",
@@ -113,7 +130,9 @@ class Stager:
         """Stage `(line number, row)` pairs with one INSERT per table; returns rows staged."""
         connection = session.connection()
         self.time = _sqlite_time if connection.dialect.name == "sqlite" else _same
-        out: dict[str, list[tuple[Any, ...]]] = {k: [] for k in ("c", "a", "t", "p", "o", "l")}
+        out: dict[str, list[tuple[Any, ...]]] = {
+            k: [] for k in ("c", "a", "m", "b", "s", "t", "p", "o", "l")
+        }
         lines, orders = out["l"].append, out["o"].append
         shop, run = self.shop_id, self.run_id
         for seq, (kind, values) in numbered:
@@ -127,19 +146,35 @@ class Stager:
                 out["t"] += self._tags(seq, "customer", values["tags"], tag_key)
             elif kind == "address" and values["customer_platform_id"]:
                 out["a"] += self._address(seq, values["customer_platform_id"], values)
+            elif kind == "metafield" and values["customer_platform_id"]:
+                out["m"] += self._metafield(seq, values["customer_platform_id"], values)
+            elif kind == "companies" and values["customer_platform_id"]:
+                owner, companies = values["customer_platform_id"], values["company_ids"]
+                out["b"] += [(shop, run, seq, -1, owner, None)]
+                out["b"] += [(shop, run, seq, k, owner, c) for k, c in enumerate(companies)]
+            elif kind in CREDIT_KINDS:
+                out["s"].append(self._credit(seq, CREDIT_KINDS[kind], values))
             elif kind == "product":
                 out["p"].append(self._product(seq, values))
                 out["t"] += self._tags(seq, "product", values["tags"], casefold)
         for table, columns, key in (
             (StagedCustomer, CUSTOMER, "c"),
             (StagedAddress, ADDRESS, "a"),
+            (StagedMetafield, METAFIELD, "m"),
+            (StagedCompany, COMPANY, "b"),
+            (StagedStoreCredit, CREDIT, "s"),
             (StagedTag, TAG, "t"),
             (StagedProduct, PRODUCT, "p"),
             (StagedOrder, ORDER, "o"),
             (StagedOrderLine, LINE, "l"),
         ):
             insert_tuples(connection, table.__tablename__, columns, out[key])
-        return sum(len(rows) for key, rows in out.items() if key not in ("t", "a"))
+        children = ("t", "a", "m", "b", "s")
+        # customers read by the companies and store credit exports
+        owners = sum(1 for r in out["b"] if r[3] == -1) + sum(
+            1 for r in out["s"] if r[3] == "owner"
+        )
+        return sum(len(rows) for key, rows in out.items() if key not in children) + owners
 
     def _key(self, platform_id: str) -> str:
         """Tombstone keys of owners, remembered: hashing is a real part of staging's cost."""
@@ -154,6 +189,10 @@ class Stager:
         email, time, updated = v["email"], self.time, v["platform_updated_at"]
         consent_at = v["email_consent_updated_at"]
         consent = self.version(consent_at or updated) if v["has_consent"] else None
+        # SMS consent is versioned as the customers_marketing_consent/update webhook is:
+        # by its own update time, else the customer's
+        sms_at = v["sms_consent_updated_at"]
+        sms = self.version(sms_at or updated) if v["has_sms_consent"] else None
         return (
             *(self.shop_id, self.run_id, seq, v["platform_id"]),
             tombstone_key(self.shop_id, v["platform_id"]),
@@ -164,6 +203,7 @@ class Stager:
             *(v["email_marketing_opt_in_level"], time(consent_at), consent),
             *(v["reported_orders_count"], v["reported_amount_spent_minor"]),
             *(v["predicted_spend_tier"], v["platform_rfm_group"], self.snapshot_version),
+            *(v["sms_marketing_state"], sms),
         )
 
     def _address(self, seq: int, owner: str, v: dict[str, Any]) -> list[tuple[Any, ...]]:
@@ -175,6 +215,35 @@ class Stager:
         country = country.upper() if country else None
         keys = (region_key(country, province), city_key(country, province, city))
         return [(self.shop_id, self.run_id, seq, owner, country, province, city, *keys)]
+
+    def _metafield(self, seq: int, owner: str, v: dict[str, Any]) -> list[tuple[Any, ...]]:
+        """A staged metafield's values, typed as customer_metafields stores them."""
+        if v["metafield"] is None:
+            return []
+        sqlite = self.time is _sqlite_time
+        rows = []
+        for row in metafield_rows(self.shop_id, None, [v["metafield"]]):
+            day, at = row["date_value"], row["at_value"]
+            rows.append(
+                (
+                    *(self.shop_id, self.run_id, seq, row["position"], owner),
+                    *(row["namespace"], row["key"], row["type"], row["value"], row["text_cf"]),
+                    row["number_value"],
+                    day.isoformat() if day else None,
+                    (sqlite_time(at) if sqlite else at.isoformat()) if at else None,
+                    *(row["bool_value"], row["month_day"]),
+                )
+            )
+        return rows
+
+    def _credit(self, seq: int, kind: str, v: dict[str, Any]) -> tuple[Any, ...]:
+        currency = v.get("currency")
+        return (
+            *(self.shop_id, self.run_id, seq, kind, v.get("customer_platform_id")),
+            *(v.get("account_id"), currency, currency_exponent(currency) if currency else None),
+            v.get("balance_minor", v.get("remaining_minor")),
+            *(self.time(v.get("credited_at")), self.time(v.get("expires_at"))),
+        )
 
     def _tags(self, seq: int, kind: str, tags: list[str], fold: Any) -> list[tuple[Any, ...]]:
         unique = {fold(t): t.strip() for t in tags if t and t.strip()}
@@ -231,10 +300,12 @@ def clear_staged(session: Session, run_id: int) -> None:
 def clear_phase(session: Session, run_id: int, resource: str) -> None:
     """Forget what a phase staged (its export is run again: line numbers start over)."""
     tables: tuple[Any, ...] = {
-        "customers": (StagedCustomer, StagedAddress),
+        "customers": (StagedCustomer, StagedAddress, StagedMetafield),
         "statistics": (StagedCustomer,),
         "products": (StagedProduct,),
         "orders": (StagedOrder, StagedOrderLine),
+        "companies": (StagedCompany,),
+        "store_credit": (StagedStoreCredit,),
     }[resource]
     for table in tables:
         session.execute(delete(table).where(table.run_id == run_id))

@@ -1,5 +1,5 @@
 """The periodic refresh of what the platform changes without any webhook: each customer's
-`statistics` (Shopify's predictedSpendTier and rfmGroup).
+`statistics` (Shopify's predictedSpendTier and rfmGroup), B2B companies and store credit.
 
 Per shop, once the history import is done and `SHOPSEG_STATISTICS_HOURS` (default a
 week) have passed since the last refresh, a run exports only the customers' ids and
@@ -20,7 +20,8 @@ from plugin.backfill.reconcile import queue_where_due
 from plugin.backfill.runs import enqueue_import
 from plugin.runtime import Runtime
 
-RESOURCES = ("statistics",)
+# Shopify's statistics, and what else changes without a webhook: companies, store credit
+RESOURCES = ("statistics", "companies", "store_credit")
 
 
 def refresh_statistics(runtime: Runtime, now: datetime) -> None:

@@ -87,6 +87,9 @@ class HistorySource(Protocol):
 
     def page(self, resource: str, cursor: str | None) -> Page: ...
 
-    def rows(self, lines: Iterable[bytes | dict[str, Any]]) -> Iterator[tuple[int, HistoryRow]]:
-        """(position in `lines`, row) per parsed line (lines of other kinds skipped)."""
+    def rows(
+        self, lines: Iterable[bytes | dict[str, Any]], resource: str = "customers"
+    ) -> Iterator[tuple[int, HistoryRow]]:
+        """(position in `lines`, row) per parsed line of `resource`'s export (lines of other
+        kinds skipped)."""
         ...

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
-from datetime import datetime
+from datetime import date, datetime
 from typing import Any
 
 from sqlalchemy import Select, select
@@ -15,8 +15,8 @@ FORMAT = "shop-segments/customer-export@1"
 
 
 def json_value(key: str, value: Any) -> Any:
-    """Ids as strings (JavaScript loses 64-bit integers), datetimes as ISO 8601."""
-    if isinstance(value, datetime):
+    """Ids as strings (JavaScript loses 64-bit integers), dates and datetimes as ISO 8601."""
+    if isinstance(value, date | datetime):
         return value.isoformat()
     if isinstance(value, int) and not isinstance(value, bool) and _is_id(key):
         return str(value)

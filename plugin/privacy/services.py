@@ -31,6 +31,12 @@ from plugin.privacy.subjects import (
     orders_of,
     phone_matches,
 )
+from plugin.profiles.facts_models import (
+    CustomerCompany,
+    CustomerMetafield,
+    StoreCredit,
+    StoreCreditAccount,
+)
 from plugin.profiles.models import (
     Checkout,
     Customer,
@@ -173,6 +179,61 @@ def _erase_addresses(session: Session, s: DataSubject, _: Erasure) -> int:
         delete(CustomerAddress).where(
             CustomerAddress.shop_id == s.shop_id, CustomerAddress.customer_id == s.customer_id
         ),
+    )
+
+
+def _export_metafields(session: Session, s: DataSubject) -> list[dict[str, Any]]:
+    stmt = select(CustomerMetafield.__table__).where(
+        CustomerMetafield.shop_id == s.shop_id, CustomerMetafield.customer_id == s.customer_id
+    )
+    return rows_document(session, stmt.order_by(CustomerMetafield.id))
+
+
+def _erase_metafields(session: Session, s: DataSubject, _: Erasure) -> int:
+    """Deleted outright, like addresses: a birth date or a note is the person's."""
+    return _count(
+        session,
+        delete(CustomerMetafield).where(
+            CustomerMetafield.shop_id == s.shop_id, CustomerMetafield.customer_id == s.customer_id
+        ),
+    )
+
+
+def _export_companies(session: Session, s: DataSubject) -> list[dict[str, Any]]:
+    stmt = select(CustomerCompany.__table__).where(
+        CustomerCompany.shop_id == s.shop_id, CustomerCompany.customer_id == s.customer_id
+    )
+    return rows_document(session, stmt.order_by(CustomerCompany.id))
+
+
+def _erase_companies(session: Session, s: DataSubject, _: Erasure) -> int:
+    """Which companies the person buys for: deleted with them."""
+    return _count(
+        session,
+        delete(CustomerCompany).where(
+            CustomerCompany.shop_id == s.shop_id, CustomerCompany.customer_id == s.customer_id
+        ),
+    )
+
+
+def _export_store_credit(session: Session, s: DataSubject) -> list[dict[str, Any]]:
+    out = []
+    for table in (StoreCreditAccount, StoreCredit):
+        stmt = select(table.__table__).where(
+            table.shop_id == s.shop_id, table.customer_id == s.customer_id
+        )
+        out += [{"table": table.__tablename__, **row} for row in rows_document(session, stmt)]
+    return out
+
+
+def _erase_store_credit(session: Session, s: DataSubject, _: Erasure) -> int:
+    """The person's store credit as last read: deleted with them."""
+    return sum(
+        _count(
+            session,
+            delete(table).where(table.shop_id == s.shop_id, table.customer_id == s.customer_id),
+        )
+        for table in (StoreCredit, StoreCreditAccount)
     )
 
 
@@ -332,6 +393,14 @@ PERSONAL_DATA: tuple[PersonalData, ...] = (
     PersonalData("checkouts", ("checkouts",), _export_checkouts, _erase_checkouts),
     PersonalData("tags", ("customer_tags",), _export_tags, _erase_tags),
     PersonalData("addresses", ("customer_addresses",), _export_addresses, _erase_addresses),
+    PersonalData("metafields", ("customer_metafields",), _export_metafields, _erase_metafields),
+    PersonalData("companies", ("customer_companies",), _export_companies, _erase_companies),
+    PersonalData(
+        "store_credit",
+        ("store_credit_accounts", "store_credits"),
+        _export_store_credit,
+        _erase_store_credit,
+    ),
     PersonalData("purchases", ("purchases",), _export_purchases, _erase_purchases),
     PersonalData("segments", SEGMENT_TABLES, _export_segments, _erase_segments),
     PersonalData("predictions", ("predictions",), _export_predictions, _erase_predictions),

@@ -3,6 +3,7 @@ filters write places (`US-CA`, `US-CA-LosAngeles`)."""
 
 from __future__ import annotations
 
+import unicodedata
 from collections.abc import Iterable
 from typing import Any
 
@@ -22,15 +23,46 @@ def region_key(country: str | None, province: str | None) -> str | None:
     return f"{country.strip().upper()}-{province.strip().upper()}"
 
 
+# Latin letters that Unicode does not decompose into a base letter and a mark.
+_UNDECOMPOSED = str.maketrans(
+    {"ł": "l", "Ł": "L", "đ": "d", "Đ": "D", "ø": "o", "Ø": "O", "ħ": "h", "Ħ": "H"}
+    | {"\u0131": "i", "æ": "ae", "Æ": "AE", "œ": "oe", "Œ": "OE", "þ": "th", "Þ": "TH"}
+    | {"ð": "d", "Ð": "D"}
+)
+
+
+def city_code(name: str) -> str:
+    """A city name as a code: letters and digits only, accents dropped, casefolded
+    (`Kraków`, `KRAKOW` → `krakow`; `Łódź` → `lodz`; `Winston-Salem` → `winstonsalem`).
+    Shopify writes a city code in ASCII camel case (`LosAngeles`, `NewYorkCity`) without
+    saying how it derives one; folding both sides this far lets `PL-MA-Krakow`, `PL-MA-Kraków`
+    and `pl-ma-krakow` all find an address in Kraków."""
+    decomposed = unicodedata.normalize("NFKD", name.translate(_UNDECOMPOSED))
+    return "".join(c for c in decomposed if c.isalnum()).casefold()
+
+
 def city_key(country: str | None, province: str | None, city: str | None) -> str | None:
     """`us-ca-losangeles`: Shopify's customer_cities value (country code, province code,
-    the city name without spaces), casefolded so the filter matches whatever the case. A
-    place without a province drops that part (`pl-warszawa`)."""
-    name = "".join((city or "").split())
-    if not country or not name:
+    city code), folded by `city_code`. A place without a province drops that part
+    (`pl-warszawa`)."""
+    name = city_code(city or "")
+    if not country or not country.strip() or not name:
         return None
     region = region_key(country, province) or country.strip().upper()
     return f"{region}-{name}".casefold()
+
+
+def city_keys(value: str) -> list[str]:
+    """The stored keys a customer_cities value may name: `US-CA-LosAngeles` (country,
+    province, city code) or a place without a province (`SG-Singapore`). A value of three
+    or more parts may be either (`US-NC-Winston-Salem`), so both readings are offered."""
+    country, *rest = [part.strip() for part in value.split("-")]
+    keys = []
+    if rest and city_code("".join(rest)):
+        keys.append(f"{country}-{city_code(''.join(rest))}".casefold())
+    if len(rest) >= 2 and rest[0] and city_code("".join(rest[1:])):
+        keys.append(f"{country}-{rest[0]}-{city_code(''.join(rest[1:]))}".casefold())
+    return keys if country else []
 
 
 def address_row(shop_id: int, customer_id: int | None, address: Address) -> AddressRow:

@@ -21,6 +21,7 @@ from plugin.events import (
 )
 from plugin.profiles.addresses import add_first_address, replace_addresses
 from plugin.profiles.customer_tags import replace_tags, set_tags
+from plugin.profiles.metafields import replace_metafields
 from plugin.profiles.models import Checkout, Customer, Order
 from plugin.profiles.ownership import STUB_FILLABLE, consent_values, profile_values, stub_values
 from plugin.profiles.shop_settings import link_guests_by_email
@@ -153,6 +154,8 @@ def apply_customer_upserted(session: Session, shop_id: int, event: CustomerUpser
             setattr(customer, column, value)
         customer.profile_version = event.version
         replace_addresses(session, customer, listed_addresses(data))
+        if data.metafields is not None:
+            replace_metafields(session, customer, list(data.metafields))
     consent = consent_values(data)
     if consent is not None and is_newer(event.version, customer.consent_version):
         _set_consent(customer, consent, event.version)

@@ -28,7 +28,11 @@ OPERATORS: dict[str, tuple[str, ...]] = {
     "string": ("=", "!=", "IN", "IS NULL"),
     "enum": ("=", "!=", "IN", "IS NULL"),
     "string_list": ("CONTAINS", "IS NULL"),
+    "id_list": ("CONTAINS", "IS NULL"),
     "boolean": ("=", "!=", "IS NULL"),
+    # a metafield's operators depend on its kind (the literal's): see PATTERNS
+    "metafield": ("=", "!=", "<", "<=", ">", ">=", "BETWEEN", "CONTAINS", "IS NULL"),
+    "anniversary": ("=", "!=", "BETWEEN", "IS NULL"),
 }
 DIMENSIONS = ("geographic", "demographic", "behavioural", "psychographic", "predictive")
 
@@ -202,11 +206,20 @@ _FIELDS: tuple[FieldSpec, ...] = (
     _shopify(
         "customer_cities",
         "string_list",
-        "Cities of any of the customer's addresses (country-province-city, no spaces).",
+        "Cities of any of the customer's addresses (country-province-city code; accents,"
+        " spaces and case do not matter).",
         "customer_cities CONTAINS 'US-CA-LosAngeles'",
         "geographic",
         value_source="customer_addresses.city_key",
         casefold=True,
+    ),
+    _shopify(
+        "companies",
+        "id_list",
+        "B2B companies the customer buys for, by company id (imported; Shopify Plus shops).",
+        "companies CONTAINS 4001",
+        "demographic",
+        computed_by="import",
     ),
     _shopify(
         "sms_subscription_status",
@@ -368,6 +381,27 @@ _FIELDS: tuple[FieldSpec, ...] = (
     ),
 )
 FIELDS: dict[str, FieldSpec] = {f.name: f for f in _FIELDS}
+# Fields named by the shop's own data (its customer metafields), matched by their shape.
+PATTERNS: dict[str, FieldSpec] = {
+    f.name: f
+    for f in (
+        _shopify(
+            "metafields.<namespace>.<key>",
+            "metafield",
+            "A customer metafield (text, number, date, date and time, true or false, or a list"
+            " of them); the literal's kind says what is compared.",
+            "metafields.custom.points_balance >= 100",
+            "psychographic",
+        ),
+        _shopify(
+            "anniversary('metafields.<namespace>.<key>')",
+            "anniversary",
+            "The month and day of a date metafield, whatever its year (birthdays).",
+            "anniversary('metafields.facts.birth_date') BETWEEN today AND +30d",
+            "demographic",
+        ),
+    )
+}
 # Names whose meaning changed: a query using one gets this notice (saved queries were
 # rewritten by migration 0012; a pasted or API query may still mean the old field).
 CHANGED_MEANING: dict[str, str] = {
@@ -388,6 +422,7 @@ __all__ = [
     "NOT_AVAILABLE",
     "NOT_AVAILABLE_PREFIXES",
     "OPERATORS",
+    "PATTERNS",
     "FieldSpec",
     "FunctionSpec",
     "ParamSpec",

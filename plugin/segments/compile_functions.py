@@ -1,6 +1,6 @@
-"""Set-valued filters: tags and places (countries, regions, cities of every address), and
-the MATCHES functions as non-correlated `customers.id IN (SELECT customer_id … GROUP BY
-customer_id HAVING …)` subqueries."""
+"""Set-valued filters: tags, places (countries, regions, cities of every address) and B2B
+companies, and the MATCHES functions as non-correlated `customers.id IN (SELECT
+customer_id … GROUP BY customer_id HAVING …)` subqueries."""
 
 from __future__ import annotations
 
@@ -13,6 +13,8 @@ from sqlalchemy.sql.compiler import SQLCompiler
 from sqlalchemy.sql.functions import FunctionElement
 
 from plugin.db import like_literal
+from plugin.profiles.addresses import city_keys
+from plugin.profiles.facts_models import CustomerCompany
 from plugin.profiles.metrics import abandoned_checkouts, checkout_activity
 from plugin.profiles.models import (
     Checkout,
@@ -26,6 +28,7 @@ from plugin.profiles.models import (
 )
 from plugin.segments import ast
 from plugin.segments.catalogue import FUNCTIONS
+from plugin.segments.compile_store_credit import compile_store_credit
 from plugin.segments.compile_values import (
     Cond,
     Expr,
@@ -40,9 +43,12 @@ from plugin.segments.context import CompileContext
 
 
 def compile_list_field(node: ast.Contains | ast.IsNull, ctx: CompileContext) -> Cond:
-    """customer_tags (the customer_tags table) and the place lists (customer_addresses)."""
+    """customer_tags (the customer_tags table), the place lists (customer_addresses) and
+    companies (customer_companies)."""
     if node.field in PLACE_KEYS:
         return _places(node, ctx)
+    if node.field == "companies":
+        return _companies(node, ctx)
     if node.field == "customer_tags":
         tags = select(CustomerTag.customer_id).where(
             CustomerTag.shop_id == ctx.shop_id, CustomerTag.present.is_(True)
@@ -57,19 +63,29 @@ def compile_list_field(node: ast.Contains | ast.IsNull, ctx: CompileContext) -> 
     raise KeyError(node.field)
 
 
-# The customer_addresses column each place list compares, and how a literal is normalised:
-# codes upper-case (ASCII), city keys casefolded as plugin.profiles.addresses stores them.
+def _companies(node: ast.Contains | ast.IsNull, ctx: CompileContext) -> Cond:
+    rows = select(CustomerCompany.customer_id).where(CustomerCompany.shop_id == ctx.shop_id)
+    rows = _scoped(rows, CustomerCompany.customer_id, ctx)
+    if isinstance(node, ast.IsNull):
+        return negate_if(Customer.id.in_(rows), not node.negated)
+    assert isinstance(node.value, ast.Num)
+    wanted = rows.where(CustomerCompany.company_id == literal(str(int(node.value.value))))
+    return negate_if(Customer.id.in_(wanted), node.negated)
+
+
+# The customer_addresses column each place list compares, and the stored keys a literal
+# names: codes upper-case (ASCII), city keys folded as plugin.profiles.addresses stores them.
 PLACE_KEYS: dict[str, tuple[Any, Any]] = {
-    "customer_countries": (CustomerAddress.country_code, str.upper),
-    "customer_regions": (CustomerAddress.region_key, str.upper),
-    "customer_cities": (CustomerAddress.city_key, str.casefold),
+    "customer_countries": (CustomerAddress.country_code, lambda v: [v.upper()]),
+    "customer_regions": (CustomerAddress.region_key, lambda v: [v.upper()]),
+    "customer_cities": (CustomerAddress.city_key, city_keys),
 }
 
 
 def _places(node: ast.Contains | ast.IsNull, ctx: CompileContext) -> Cond:
     """Any of the customer's addresses. Countries and regions also read the default address
     on the profile row (rows written before customer_addresses, or by hand)."""
-    column, norm = PLACE_KEYS[node.field]
+    column, keys = PLACE_KEYS[node.field]
     rows = select(CustomerAddress.customer_id).where(
         CustomerAddress.shop_id == ctx.shop_id, column.is_not(None)
     )
@@ -77,10 +93,10 @@ def _places(node: ast.Contains | ast.IsNull, ctx: CompileContext) -> Cond:
     own = _own_place(node.field)
     if isinstance(node, ast.Contains):
         assert isinstance(node.value, ast.Str)
-        wanted = literal(norm(node.value.value))
-        hit: Cond = Customer.id.in_(rows.where(column == wanted))
+        wanted = keys(node.value.value)
+        hit: Cond = Customer.id.in_(rows.where(column.in_(wanted)))
         if own is not None:
-            hit = or_(and_(own.is_not(None), own == wanted), hit)
+            hit = or_(and_(own.is_not(None), own.in_(wanted)), hit)
         return negate_if(hit, node.negated)
     assert isinstance(node, ast.IsNull)
     known: Cond = Customer.id.in_(rows)
@@ -103,6 +119,8 @@ def _own_place(field: str) -> Expr | None:
 
 def compile_matches(node: ast.Matches, ctx: CompileContext) -> Cond:
     """NOT MATCHES is NOT IN over the same subquery (its customer ids are never NULL)."""
+    if node.function == "store_credit_accounts":
+        return compile_store_credit(node, ctx)
     aggregates = {p.name for p in FUNCTIONS[node.function].params if p.aggregate}
     rows = _SOURCES[node.function](ctx)
     for param in node.params:

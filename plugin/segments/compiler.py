@@ -15,8 +15,10 @@ from sqlalchemy import ColumnElement, and_, literal, or_
 from plugin.segments import ast
 from plugin.segments.catalogue import FIELDS, FieldSpec
 from plugin.segments.compile_functions import compile_list_field, compile_matches
+from plugin.segments.compile_metafields import compile_anniversary, compile_metafield
 from plugin.segments.compile_values import Cond, Expr, between, negate_if, ordered, present
 from plugin.segments.context import CompileContext
+from plugin.segments.metafield_names import anniversary_path, is_metafield
 
 FieldResolver = Callable[[str, CompileContext], ColumnElement[Any]]
 
@@ -45,8 +47,12 @@ class _Compiler:
             return or_(*(self.node(item) for item in node.items))
         if isinstance(node, ast.Matches):
             return compile_matches(node, self.ctx)
+        if is_metafield(node.field):
+            return compile_metafield(node, self.ctx)
+        if anniversary_path(node.field) is not None:
+            return compile_anniversary(node, self.ctx)
         spec = FIELDS[node.field]
-        if spec.type == "string_list":
+        if spec.type in ("string_list", "id_list"):
             assert isinstance(node, ast.Contains | ast.IsNull)
             return compile_list_field(node, self.ctx)
         return self.scalar(node, spec, self.resolve(spec.name, self.ctx))

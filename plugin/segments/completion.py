@@ -10,8 +10,16 @@ from dataclasses import dataclass
 from lark import Token
 from lark.exceptions import LarkError
 
-from plugin.segments.catalogue import FIELDS, FUNCTIONS, OPERATORS, FieldSpec, ParamSpec
+from plugin.segments.catalogue import (
+    FIELDS,
+    FUNCTIONS,
+    OPERATORS,
+    PATTERNS,
+    FieldSpec,
+    ParamSpec,
+)
 from plugin.segments.lang_build import PARAM_OPERATORS
+from plugin.segments.metafield_names import PREFIX, is_metafield
 from plugin.segments.parser import MAX_BYTES, interactive, lark_parser
 
 LIMIT = 20
@@ -28,6 +36,9 @@ PARAM_SOURCES = {
     ("products_purchased", "vendor"): "products.vendor",
 }
 
+METAFIELD, ANNIVERSARY = PATTERNS.values()
+# The shop's metafield names (`namespace.key`), offered once `metafields.` is typed.
+METAFIELD_NAMES = "customer_metafields.name"
 # (source, typed prefix, limit) → [(value, how many have it, detail)], most common first.
 Values = Callable[[str, str, int], list[tuple[str, int, str]]]
 
@@ -76,14 +87,25 @@ def _suggest(
     if accepts & OPERATOR_TERMINALS:
         return _operators(tokens, accepts, function)
     if "NAME" in accepts:
-        return _params(tokens, function) if function else _names()
+        return _params(tokens, function) if function else _names(word, values)
     keywords = [Suggestion(k, "keyword") for k in ("AND", "OR") if k in accepts]
     return keywords + ([Suggestion(")", "keyword")] if "RPAR" in accepts else [])
 
 
-def _names() -> list[Suggestion]:
+def _names(word: str, values: Values | None) -> list[Suggestion]:
+    """Fields, functions and the shapes of metafield names; once `metafields.` is typed,
+    the shop's own metafields."""
+    if is_metafield(word) and values is not None:
+        typed = word[len(PREFIX) :]
+        found = values(METAFIELD_NAMES, typed, LIMIT)
+        return [Suggestion(PREFIX + name, "field", detail, n) for name, n, detail in found]
     fields = [Suggestion(f.name, "field", f.description) for f in FIELDS.values()]
-    return fields + [Suggestion(f.name, "function", f.description) for f in FUNCTIONS.values()]
+    functions = [Suggestion(f.name, "function", f.description) for f in FUNCTIONS.values()]
+    shapes = [
+        Suggestion(PREFIX, "field", METAFIELD.description),
+        Suggestion(f"anniversary('{PREFIX}", "function", ANNIVERSARY.description),
+    ]
+    return fields + functions + shapes
 
 
 def _params(tokens: list[Token], function: str) -> list[Suggestion]:
@@ -216,6 +238,8 @@ def _value_subject(tokens: list[Token], function: str | None) -> FieldSpec | Par
 
 
 def _lookup(name: str, function: str | None) -> FieldSpec | ParamSpec | str | None:
+    if is_metafield(name):
+        return METAFIELD
     if function is not None:
         param = FUNCTIONS[function].param(name)
         if param is not None:

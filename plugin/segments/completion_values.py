@@ -1,5 +1,5 @@
-"""The shop's own values for autocomplete (tags, languages, email domains, products): one
-grouped query per request, most common first, scoped to the shop."""
+"""The shop's own values for autocomplete (tags, languages, email domains, products,
+metafield names): one grouped query per request, most common first, scoped to the shop."""
 
 from __future__ import annotations
 
@@ -9,6 +9,7 @@ from sqlalchemy import ColumnElement, func, select
 from sqlalchemy.orm import Session
 
 from plugin.db import like_literal
+from plugin.profiles.facts_models import CustomerMetafield
 from plugin.profiles.models import Customer, CustomerTag, Product, ProductTag
 from plugin.segments.completion import Values
 from plugin.segments.fields import email_domain
@@ -31,6 +32,8 @@ def shop_values(session: Session, shop_id: int) -> Values:
     def values(source: str, prefix: str, limit: int) -> list[tuple[str, int, str]]:
         if source == "products.platform_id":
             return _products(session, shop_id, prefix, limit)
+        if source == "customer_metafields.name":
+            return _metafield_names(session, shop_id, prefix, limit)
         if source not in SOURCES:
             return []
         column, shop_column, extra = SOURCES[source]
@@ -45,6 +48,23 @@ def shop_values(session: Session, shop_id: int) -> Values:
         return [(str(v), int(n), "") for v, n in rows]
 
     return values
+
+
+def _metafield_names(
+    session: Session, shop_id: int, prefix: str, limit: int
+) -> list[tuple[str, int, str]]:
+    """`namespace.key` of the shop's customer metafields, with how many customers have each
+    and its kind."""
+    name = (CustomerMetafield.namespace + "." + CustomerMetafield.key).label("name")
+    customers = func.count(func.distinct(CustomerMetafield.customer_id))
+    rows = session.execute(
+        select(name, customers, func.min(CustomerMetafield.type))
+        .where(CustomerMetafield.shop_id == shop_id, _starts(name, prefix))
+        .group_by(name)
+        .order_by(customers.desc(), name)
+        .limit(limit)
+    )
+    return [(str(n), int(count), kind) for n, count, kind in rows]
 
 
 def _products(

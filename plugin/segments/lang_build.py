@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import difflib
+from decimal import Decimal
 from typing import Any, cast
 
 from lark import Token, Transformer, Tree
@@ -17,7 +18,14 @@ from plugin.segments.catalogue import (
     all_names,
     not_available,
 )
+from plugin.segments.lang_metafields import (
+    CallRules,
+    metafield_between,
+    metafield_name,
+    metafield_value,
+)
 from plugin.segments.lang_values import coerce, fail
+from plugin.segments.metafield_names import is_metafield
 from plugin.segments.printer import to_text
 
 MAX_IN_LIST = 500
@@ -73,10 +81,12 @@ PARAM_OPERATORS = {
     "date": ("=", "<", "<=", ">", ">=", "BETWEEN"),
     "money": ("=", "<", "<=", ">", ">=", "BETWEEN"),
     "integer": ("=", "<", "<=", ">", ">=", "BETWEEN"),
+    "currency": ("=", "IN"),
+    "balance": ("=", "<", "<=", ">", ">=", "BETWEEN"),
 }
 
 
-class Builder(Transformer[Token, Any]):
+class Builder(CallRules, Transformer[Token, Any]):
     """Each rule method returns an AST node; `notices` collects deprecation rewrites."""
 
     def __init__(self) -> None:
@@ -115,16 +125,23 @@ class Builder(Transformer[Token, Any]):
 
     def comparison(self, items: list[Any]) -> ast.Comparison:
         name, op, raw = items
+        if is_metafield(str(name)):
+            value = metafield_value(name, str(op), raw, self.notices)
+            return ast.Comparison(metafield_name(name), str(op), value)
         key, type_, enums = self.field(name, str(op))
         return ast.Comparison(key, str(op), self.value(raw, key, type_, enums))
 
     def between(self, items: list[Any]) -> ast.Between:
         name, _, low, _, high = items
+        if is_metafield(str(name)):
+            return metafield_between(name, low, high, self.notices)
         key, type_, enums = self.field(name, "BETWEEN")
         return ast.Between(key, self.value(low, key, type_, enums), self.value(high, key, type_))
 
     def in_list(self, items: list[Any], negated: bool = False) -> ast.InList:
         name, raws = items[0], items[-1]
+        if is_metafield(str(name)):
+            raise fail(f"a metafield does not take IN: write {name} = … OR {name} = …", name)
         key, type_, enums = self.field(name, "IN")
         return ast.InList(key, tuple(self.value(r, key, type_, enums) for r in raws), negated)
 
@@ -133,13 +150,20 @@ class Builder(Transformer[Token, Any]):
 
     def contains(self, items: list[Any], negated: bool = False) -> ast.Contains:
         name, raw = items[0], items[-1]
-        key, _, _ = self.field(name, "CONTAINS")
+        if is_metafield(str(name)):
+            value = metafield_value(name, "CONTAINS", raw, self.notices)
+            return ast.Contains(metafield_name(name), value, negated)
+        key, type_, _ = self.field(name, "CONTAINS")
+        if type_ == "id_list":
+            return ast.Contains(key, id_value(raw, key), negated)
         return ast.Contains(key, self.value(raw, key, "string"), negated)
 
     def not_contains(self, items: list[Any]) -> ast.Contains:
         return self.contains(items, negated=True)
 
     def is_null(self, items: list[Any], negated: bool = False) -> ast.IsNull:
+        if is_metafield(str(items[0])):
+            return ast.IsNull(metafield_name(items[0]), negated)
         key, _, _ = self.field(items[0], "IS NULL")
         return ast.IsNull(key, negated)
 
@@ -200,19 +224,33 @@ class Builder(Transformer[Token, Any]):
             return ast.Between(param.name, values[0], values[1])
         return ast.InList(param.name, values, negated=kind == "not_in")
 
-    def old_call(self, items: list[Any]) -> ast.Matches:
+    def old_call(self, name: Token, args: list[Any], op: Token, raw: RawValue) -> ast.Matches:
         """The deprecated `products_purchased(id: 1, date: -30d) = true` → `products_purchased
         MATCHES (id = 1, date >= -30d)`: a date parameter meant "on or after", a list meant
         any of its values."""
-        name, *args, op, raw = items
         spec = function_spec(name)
         truth = str(raw[1]).lower()
         if str(op) not in ("=", "!=") or raw[0] != "word" or truth not in ("true", "false"):
             raise fail(f"{spec.name}(…) expects = true or = false", op)
-        params = self.params(spec, [_old_param(arg) for arg in args if arg is not None])
+        if not all(isinstance(arg, Tree) for arg in args):
+            raise fail(f"{spec.name}(…) takes name: value parameters", name)
+        params = self.params(spec, [_old_param(arg) for arg in args])
         matches = ast.Matches(spec.name, params, negated=(truth == "true") == (str(op) == "!="))
         self.notices.append(f"deprecated {name}(…) {op} {truth} rewritten as {to_text(matches)}")
         return matches
+
+
+def id_value(raw: RawValue, what: str) -> ast.Num:
+    """An id as a number, or as its GID (`'gid://shopify/Company/4001'` is 4001)."""
+    kind, token = raw
+    text = str(token)
+    if kind == "string":
+        tail = text[1:-1].rsplit("/", 1)[-1]
+        if text[1:].startswith("gid://") and tail.isdigit():
+            return ast.Num(Decimal(tail))
+    value = coerce(kind, token, "id", what, (), [])
+    assert isinstance(value, ast.Num)
+    return value
 
 
 def _old_param(arg: Tree[Any]) -> RawParam:

@@ -8,6 +8,7 @@ from plugin.segments.catalogue import (
     NOT_AVAILABLE,
     NOT_AVAILABLE_PREFIXES,
     OPERATORS,
+    PATTERNS,
 )
 
 
@@ -16,7 +17,7 @@ def field_table() -> str:
         "| field | type | operators | dimension | computed by | Shopify | description | example |",
         "|---|---|---|---|---|---|---|---|",
     ]
-    for spec in FIELDS.values():
+    for spec in [*FIELDS.values(), *PATTERNS.values()]:
         kind = spec.type + (f" ({', '.join(spec.enum_values)})" if spec.enum_values else "")
         rows.append(
             f"| `{spec.name}` | {kind} | {', '.join(OPERATORS[spec.type])} | {spec.dimension} "

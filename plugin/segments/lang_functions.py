@@ -83,6 +83,24 @@ FUNCTIONS: dict[str, FunctionSpec] = {
             shopify_alias="orders_placed",
         ),
         FunctionSpec(
+            "store_credit_accounts",
+            "Customers with a store credit account matching every parameter (imported).",
+            "store_credit_accounts MATCHES (currency = 'USD', balance > 100)",
+            "behavioural",
+            (
+                ParamSpec("currency", "currency", "The account's currency (ISO 4217 code)."),
+                ParamSpec("balance", "balance", "The account's balance, in its own currency."),
+                ParamSpec(
+                    "next_expiry_date",
+                    "date",
+                    "When the soonest-expiring credit with something left expires.",
+                ),
+                ParamSpec("last_credit_date", "date", "When the account was last credited."),
+            ),
+            shopify_alias="store_credit_accounts",
+            computed_by="import",
+        ),
+        FunctionSpec(
             "abandoned_checkouts",
             "Customers with abandoned checkouts matching every parameter.",
             "abandoned_checkouts MATCHES (date >= -7d)",
@@ -97,15 +115,12 @@ FUNCTIONS: dict[str, FunctionSpec] = {
 
 # Shopify filters and functions we have no data for: named in the error, never guessed at.
 NOT_AVAILABLE: tuple[str, ...] = (
-    "anniversary",
-    "companies",
     "created_by_app_id",
     "customer_within_distance",
     "product_subscription_status",
-    "store_credit_accounts",
 )
-# Any name under these prefixes (`shopify_email.opened`, `metafields.custom.x`, …).
-NOT_AVAILABLE_PREFIXES: tuple[str, ...] = ("shopify_email.", "storefront_event.", "metafields.")
+# Any name under these prefixes (`shopify_email.opened`, `storefront_event.x`, …).
+NOT_AVAILABLE_PREFIXES: tuple[str, ...] = ("shopify_email.", "storefront_event.")
 
 
 def not_available(name: str) -> bool:

@@ -15,6 +15,7 @@ from plugin.segments.errors import QueryError
 # Offsets beyond these would leave the calendar (year 1..9999) from any plausible clock.
 MAX_OFFSET = {"h": 8_760_000, "d": 365_000, "w": 52_000, "m": 12_000, "y": 1_000}
 MAX_NUMBER = Decimal(10) ** 15
+MAX_ID = Decimal(2) ** 64  # platform ids are unsigned 64-bit
 MIN_YEAR, MAX_YEAR = 1000, 8999
 D = TypeVar("D", date, datetime)
 NAMED = re.compile(r"(\d+)_(day|week|month|year)s?_ago")
@@ -29,6 +30,8 @@ TYPE_WORDS = {
     "enum": "one of the quoted values",
     "string_list": "a quoted string",
     "boolean": "true or false",
+    "currency": "a quoted currency code",
+    "balance": "an amount (a number in the account's currency)",
 }
 
 
@@ -66,13 +69,17 @@ def _coerce(
 ) -> ast.Value | None:
     text = str(token)
     if type_ in ("integer", "id"):
-        return _number(token, integral=True) if kind == "number" else None
-    if type_ in ("number", "money"):
+        limit = MAX_ID if type_ == "id" else MAX_NUMBER
+        return _number(token, integral=True, limit=limit) if kind == "number" else None
+    if type_ in ("number", "money", "balance"):
         return _number(token, integral=False) if kind == "number" else None
     if type_ == "date":
         return _date(kind, token, notices)
     if type_ == "boolean":
         return ast.Bool(text.lower() == "true") if text.lower() in ("true", "false") else None
+    if type_ == "currency":
+        code = unescape(text).strip().upper() if kind == "string" else ""
+        return ast.Str(code) if len(code) == 3 and code.isascii() and code.isalpha() else None
     if kind == "string":
         return ast.Str(unescape(text))
     if type_ == "enum" and kind == "word":
@@ -80,12 +87,12 @@ def _coerce(
     return None
 
 
-def _number(token: Token, integral: bool) -> ast.Num | None:
+def _number(token: Token, integral: bool, limit: Decimal = MAX_NUMBER) -> ast.Num | None:
     try:
         value = Decimal(str(token))
     except InvalidOperation:
         return None
-    if abs(value) >= MAX_NUMBER:
+    if abs(value) >= limit:
         raise fail(f"number {token} is out of range", token)
     if integral and value != value.to_integral_value():
         return None

@@ -23,9 +23,12 @@ from plugin.platforms.shopify.simulator.history import (
     POS_APP,
     POS_LOCATION,
     customer_webhooks,
+    iso,
     product_webhook,
+    sms_consent_webhook,
 )
 from plugin.platforms.shopify.simulator.seeding import seed_history
+from plugin.profiles.facts_models import CustomerMetafield
 from plugin.profiles.models import Customer, Order, OrderLine, Product
 from plugin.runtime import Runtime
 from plugin.shops.models import Shop
@@ -82,6 +85,26 @@ def test_import_gives_the_store_the_webhooks_give(
 
     expected = store_of(session, hooked, drop=ONLY_IMPORT)
     got = store_of(session, imported, drop=ONLY_IMPORT)
+    # B2B companies and store credit come only from the import (no webhook carries them)
+    companies = got.pop("customer_companies")
+    credit = {k: got.pop(k) for k in ("store_credit_accounts", "store_credits")}
+    assert all(expected.pop(k) == {} for k in ("customer_companies", *credit))
+    accounts = {a: v for a, v in credit["store_credit_accounts"].items()}
+    assert {k: len(v) for k, v in accounts.items()} == {
+        c.customer_id: len(c.store_credit)
+        for c in simulator.state.customers.all("imported.myshopify.com")
+        if c.store_credit
+    }
+    assert sum(len(v) for v in credit["store_credits"].values()) == sum(
+        len(a.credits)
+        for c in simulator.state.customers.all("imported.myshopify.com")
+        for a in c.store_credit
+    )
+    assert companies == {
+        c.customer_id: [{"company_id": k} for k in sorted(c.company_ids)]
+        for c in simulator.state.customers.all("imported.myshopify.com")
+        if c.company_ids
+    }
     assert got["orders"] and got["order_lines"] and got["customer_tags"] and got["purchases"]
     # every address, the second ones too (the default address is listed once)
     assert any(len(places) == 2 for places in got["customer_addresses"].values())
@@ -93,6 +116,19 @@ def test_import_gives_the_store_the_webhooks_give(
     ).all()
     assert {"CHAMPIONS", "DORMANT"} <= {r.platform_rfm_group for r in stats}
     assert {"pl", "en"} == {r.locale for r in stats}
+    # SMS consent, from defaultPhoneNumber.smsMarketingConsent as from the consent webhook
+    # (compared above): every state the seed gives, NULL without a phone number
+    sms = session.scalars(select(Customer.sms_marketing_state).where(Customer.shop_id == imported))
+    assert set(sms) == {"subscribed", "not_subscribed", "unsubscribed", "pending", None}
+    # metafields of every kind a filter reads (the json one is not kept), a list item by item
+    kept = session.execute(
+        select(CustomerMetafield.type, CustomerMetafield.key, CustomerMetafield.position).where(
+            CustomerMetafield.shop_id == imported
+        )
+    ).all()
+    assert {r.type for r in kept} == {"date", "date_time", "number", "boolean", "text"}
+    assert {r.position for r in kept if r.key == "interests"} == {0, 1, 2}
+    assert "profile" not in {r.key for r in kept}
     # what products_purchased category and orders_placed location_id / app_id read, stored
     # alike by both paths (compared above): Product.category { id } and the REST category,
     # Order.retailLocation / app and the REST location_id / app_id
@@ -126,11 +162,12 @@ def test_line_items_before_their_order_are_joined(sim_runtime, simulator, sessio
 
 
 def lengthen(simulator: SimulatorHandle, domain: str) -> str:
-    """One customer with 8 addresses and one order with 27 lines: longer than one paged
-    read asks for (5 and 20), so the rest must be read too."""
+    """One customer with 8 addresses and 12+ metafields, one order with 27 lines: longer
+    than one paged read asks for (5, 10 and 20), so the rest must be read too."""
     state = simulator.state
     customer = state.customers.all(domain)[2]
     customer.other_addresses = [("PL", f"P{k}", f"City {k}") for k in range(7)]
+    customer.metafields += [("custom", f"n{k}", "number_integer", str(k)) for k in range(12)]
     order = state.shop_orders(domain)[0]
     template = order.lines[0]
     order.lines = [
@@ -157,10 +194,50 @@ def test_refused_bulk_access_falls_back_to_paged_reads(sim_runtime, simulator, s
     assert set(modes) == {"paged"}
     got = store_of(session, paged, drop=set())
     assert max(len(places) for places in got["customer_addresses"].values()) == 8
+    assert max(len(fields) for fields in got["customer_metafields"].values()) > 12
     assert max(Counter(line[0] for line in got["order_lines"]).values()) > 27
     assert store_of(session, paged, drop={"statistics_version", "summary_version"}) == store_of(
         session, bulk, drop={"statistics_version", "summary_version"}
     )
+
+
+def test_a_shop_without_b2b_for_apps_is_imported_without_companies(
+    sim_runtime, simulator, session
+) -> None:
+    """Outside Shopify Plus Shopify refuses companyContactProfiles: the companies phase
+    reads nothing (bulk refused, then the paged read refused) and the import goes on."""
+    simulator.state.switches.denied_fields = {"companyContactProfiles"}
+    shop_id = add_shop(sim_runtime, simulator, seeded(simulator, "noplus.myshopify.com"))
+
+    run_id = import_history(sim_runtime, shop_id)
+
+    run = session.get(BackfillRun, run_id)
+    assert run.state == "done"
+    phase = session.get(BackfillPhase, (run_id, "companies"))
+    assert (phase.state, phase.mode, phase.lines_done) == ("merged", "paged", 0)
+    store = store_of(session, shop_id)
+    assert store["customer_companies"] == {} and len(store["customers"]) == 30
+
+
+def test_an_install_without_the_store_credit_scopes_is_imported_without_store_credit(
+    sim_runtime, simulator, session
+) -> None:
+    """A shop installed before the app asked for read_store_credit_accounts and
+    read_store_credit_account_transactions: Shopify refuses storeCreditAccounts, the
+    store_credit phase reads nothing, everything else is imported."""
+    domain = seeded(simulator, "oldgrant.myshopify.com")
+    credit_scopes = {"read_store_credit_accounts", "read_store_credit_account_transactions"}
+    scopes = [s for s in simulator.state.app_scopes if s not in credit_scopes]
+    shop_id = add_shop(sim_runtime, simulator, domain, scopes)
+
+    run_id = import_history(sim_runtime, shop_id)
+
+    assert session.get(BackfillRun, run_id).state == "done"
+    phase = session.get(BackfillPhase, (run_id, "store_credit"))
+    assert (phase.state, phase.mode, phase.lines_done) == ("merged", "paged", 0)
+    store = store_of(session, shop_id)
+    assert store["store_credit_accounts"] == {} and store["store_credits"] == {}
+    assert store["customer_companies"] and len(store["customers"]) == 30
 
 
 def test_without_read_all_orders_the_history_is_labelled_partial(
@@ -241,6 +318,49 @@ def test_webhooks_during_the_import_apply_once_and_the_newer_wins(
     counted = [o for o in mine if not o.test and o.cancelled_at is None]
     assert owner.orders_count == len(counted)
     assert owner.total_spent_minor == sum(o.net_total_minor for o in counted)
+
+
+def test_sms_consent_of_the_import_and_of_webhooks_is_decided_by_version(
+    sim_runtime, simulator, session, settings
+) -> None:
+    domain = seeded(simulator, "sms.myshopify.com")
+    shop_id = add_shop(sim_runtime, simulator, domain)
+    shop = session.get(Shop, shop_id)
+    phones = [c for c in simulator.state.customers.all(domain) if c.phone]
+    early, late = phones[0], phones[1]
+    for customer in (early, late):
+        customer.sms_marketing_state, customer.sms_consent_updated_at = "SUBSCRIBED", iso(NOW)
+    late_hook = sms_consent_webhook(late)[1]
+    late_hook["sms_marketing_consent"] |= {
+        "state": "unsubscribed",
+        "consent_updated_at": iso(NOW + timedelta(hours=1)),
+    }
+    session.commit()
+    # a newer webhook before the import: the import's older consent must not undo it
+    apply_payload(session, shop, "customers_marketing_consent/update", late_hook, settings=settings)
+    import_history(sim_runtime, shop_id)
+    stale = sms_consent_webhook(early)[1]
+    stale["sms_marketing_consent"] |= {
+        "state": "unsubscribed",
+        "consent_updated_at": iso(NOW - timedelta(days=1)),
+    }
+    apply_payload(session, shop, "customers_marketing_consent/update", stale, settings=settings)
+
+    def state(customer_id: str) -> str | None:
+        session.expire_all()
+        return session.scalar(
+            select(Customer.sms_marketing_state).where(
+                Customer.shop_id == shop_id, Customer.platform_id == customer_id
+            )
+        )
+
+    assert state(late.customer_id) == "unsubscribed"  # the newer webhook stays
+    assert state(early.customer_id) == "subscribed"  # the import's newer consent stays
+    newer = sms_consent_webhook(early)[1]
+    newer["sms_marketing_consent"] |= {"consent_updated_at": iso(NOW + timedelta(hours=2))}
+    newer["sms_marketing_consent"]["state"] = "pending"
+    apply_payload(session, shop, "customers_marketing_consent/update", newer, settings=settings)
+    assert state(early.customer_id) == "pending"
 
 
 @pytest.fixture

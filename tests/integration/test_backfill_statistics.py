@@ -70,6 +70,43 @@ def test_the_weekly_refresh_updates_only_the_statistics(sim_runtime, simulator, 
     assert runs.latest_run(session, shop_id).why != runs.STATISTICS  # the import stays the import
 
 
+def test_the_refresh_replaces_companies_and_keeps_them_when_shopify_refuses(
+    sim_runtime, simulator, session
+) -> None:
+    shop_id = imported_shop(sim_runtime, simulator)
+    session.rollback()
+    joins, leaves = (simulator.state.customer(DOMAIN, c) for c in ("1000", "1003"))
+    assert joins is not None and leaves is not None and leaves.company_ids == ["4001"]
+    joins.company_ids, leaves.company_ids = ["4009"], []  # no webhook for either
+
+    refresh(sim_runtime, shop_id, utcnow() + WEEK)
+
+    session.expire_all()
+    companies = store_of(session, shop_id)["customer_companies"]
+    assert companies["1000"] == [{"company_id": "4009"}] and "1003" not in companies
+    session.rollback()
+    simulator.state.switches.denied_fields = {"companyContactProfiles"}  # B2B closed to apps
+    refresh(sim_runtime, shop_id, utcnow() + 2 * WEEK)
+    session.expire_all()
+    assert store_of(session, shop_id)["customer_companies"] == companies
+
+
+def test_the_refresh_brings_store_credit_up_to_date(sim_runtime, simulator, session) -> None:
+    shop_id = imported_shop(sim_runtime, simulator)
+    session.rollback()
+    holder = simulator.state.customer(DOMAIN, "1001")  # n = 1: a USD account, two credits
+    assert holder is not None and len(holder.store_credit) == 1
+    account = holder.store_credit[0]
+    account.balance, account.credits = "3.25", account.credits[1:]  # spent; no webhook
+
+    refresh(sim_runtime, shop_id, utcnow() + WEEK)
+
+    session.expire_all()
+    store = store_of(session, shop_id)
+    assert [a["balance_minor"] for a in store["store_credit_accounts"]["1001"]] == [325]
+    assert len(store["store_credits"][("1001", account.account_id)]) == 1
+
+
 def test_status_shows_the_last_statistics_refresh(
     sim_runtime, simulator, sim_settings, monkeypatch
 ) -> None:

@@ -53,7 +53,7 @@ def test_customers_update_stores_every_address_and_replaces_them_whole(
     assert places(session, shop, "11") == {
         ("US", "US-CA", "us-ca-losangeles"),
         ("US", "US-NY", "us-ny-newyork"),
-        ("PL", "PL-MA", "pl-ma-kraków"),
+        ("PL", "PL-MA", "pl-ma-krakow"),
     }
     assert members(session, shop, "customer_cities CONTAINS 'US-NY-NewYork'") == {"11"}
     assert members(session, shop, "customer_regions CONTAINS 'pl-ma'") == {"11"}
@@ -70,6 +70,27 @@ def test_customers_update_stores_every_address_and_replaces_them_whole(
     assert members(session, shop, "customer_countries IS NULL") == {"11"}
 
 
+def test_city_values_match_shopifys_ascii_city_codes_and_the_spelling_with_accents(
+    session: Session, shop: Shop, apply: Callable[..., Any]
+) -> None:
+    """Shopify writes a city code in ASCII camel case (`US-NY-NewYorkCity`); an address
+    spelled `Kraków`, `Łódź` or `Winston-Salem` is found by its code and by its spelling."""
+    lodz = {"country_code": "PL", "province_code": None, "city": "Łódź"}
+    winston = {"country_code": "US", "province_code": "NC", "city": "Winston-Salem"}
+    apply("customers/update", profile("14", T0, KRK, lodz, winston))
+    assert places(session, shop, "14") == {
+        ("PL", "PL-MA", "pl-ma-krakow"),
+        ("PL", None, "pl-lodz"),
+        ("US", "US-NC", "us-nc-winstonsalem"),
+    }
+    for value in ("PL-MA-Krakow", "PL-MA-Kraków", "pl-ma-KRAKÓW", "PL-Łódź", "PL-Lodz"):
+        assert members(session, shop, f"customer_cities CONTAINS '{value}'") == {"14"}, value
+    for value in ("US-NC-WinstonSalem", "US-NC-Winston-Salem", "US-NC-Winston Salem"):
+        assert members(session, shop, f"customer_cities CONTAINS '{value}'") == {"14"}, value
+    for value in ("PL-Krakow", "PL-MZ-Krakow", "PL-MA-Krak", "PL", "US-NC"):
+        assert members(session, shop, f"customer_cities CONTAINS '{value}'") == set(), value
+
+
 def order_of(order_id: str, default: dict[str, Any]) -> dict[str, Any]:
     """An order of customer 12, whose partial customer carries a default address."""
     payload = order_payload(order_id, customer="12", total="5.00", updated_at=T0)
@@ -81,7 +102,7 @@ def test_an_orders_customer_gets_its_default_address_only_while_it_has_none(
     session: Session, shop: Shop, apply: Callable[..., Any]
 ) -> None:
     apply("orders/create", order_of("501", KRK))
-    assert places(session, shop, "12") == {("PL", "PL-MA", "pl-ma-kraków")}
+    assert places(session, shop, "12") == {("PL", "PL-MA", "pl-ma-krakow")}
 
     apply("customers/update", profile("12", T0, LA, NYC))
     apply("orders/create", order_of("502", SG))

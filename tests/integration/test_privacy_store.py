@@ -19,20 +19,36 @@ from plugin.backfill.models import (
     BackfillPhase,
     BackfillRun,
     StagedAddress,
+    StagedCompany,
     StagedCustomer,
+    StagedMetafield,
     StagedOrder,
     StagedOrderLine,
     StagedProduct,
+    StagedStoreCredit,
     StagedTag,
 )
 from plugin.db import Base
-from plugin.events import Address, CustomerDataRequested, CustomerRedactRequested, Delivery
+from plugin.events import (
+    Address,
+    CustomerDataRequested,
+    CustomerRedactRequested,
+    Delivery,
+    Metafield,
+)
 from plugin.inbox.models import DEAD, DONE, PENDING, InboxRow
 from plugin.outbox.models import OutboxItem
 from plugin.predictions.models import Prediction, PredictionFit
 from plugin.privacy.models import PrivacyExport
 from plugin.privacy.services import NO_CUSTOMER_DATA, PERSONAL_DATA
 from plugin.profiles.addresses import address_row
+from plugin.profiles.facts_models import (
+    CustomerCompany,
+    CustomerMetafield,
+    StoreCredit,
+    StoreCreditAccount,
+)
+from plugin.profiles.metafields import metafield_rows
 from plugin.profiles.models import (
     Checkout,
     Customer,
@@ -213,6 +229,14 @@ def _add_customer(session: Session, shop: Shop, p: Person, tags: tuple[str, ...]
         session.add(CustomerTag(shop_id=shop.id, customer_id=customer.id, tag=tag, tag_cf=tag))
     for place in (Address("IS", "1", p.city), Address("US", "NY", "New York")):
         session.add(CustomerAddress(**address_row(shop.id, customer.id, place)))
+    fields = [Metafield("facts", "birth_date", "date", ("1990-05-03",))]
+    fields.append(Metafield("custom", "home_town", "text", (p.city,)))
+    for row in metafield_rows(shop.id, customer.id, fields):
+        session.add(CustomerMetafield(**row))
+    session.add(CustomerCompany(shop_id=shop.id, customer_id=customer.id, company_id=p.platform_id))
+    account = {"shop_id": shop.id, "customer_id": customer.id, "account_id": p.phone}
+    session.add(StoreCreditAccount(**account, currency="USD", exponent=2, balance_minor=1250))
+    session.add(StoreCredit(**account, credited_at=T0, expires_at=None, remaining_minor=1250))
     return customer
 
 
@@ -515,6 +539,31 @@ def _add_import(session: Session, shop: Shop, prefix: str, base: int) -> None:
             city_key=f"is-{ZELDA.city}".casefold(),
         )
     )
+    session.add(
+        StagedMetafield(
+            **staged,
+            position=0,
+            customer_platform_id=ZELDA.platform_id,
+            namespace="custom",
+            key="home_town",
+            type="text",
+            value=ZELDA.city,
+            text_cf=ZELDA.city.casefold(),
+        )
+    )
+    session.add(
+        StagedCompany(**staged, position=0, customer_platform_id=ZELDA.platform_id, company_id="77")
+    )
+    for seq, kind in ((0, "owner"), (1, "account")):
+        session.add(
+            StagedStoreCredit(
+                **{**staged, "seq": seq},
+                kind=kind,
+                customer_platform_id=ZELDA.platform_id,
+                account_id=ZELDA.phone if kind == "account" else None,
+            )
+        )
+    session.add(StagedStoreCredit(**{**staged, "seq": 2}, kind="credit", account_id=ZELDA.phone))
     tag = {"shop_id": shop.id, "run_id": run.id, "kind": "customer", "owner_seq": 0}
     session.add(StagedTag(**tag, tag="vip", tag_cf="vip"))
     order_id = f"{prefix}-staged"
@@ -665,6 +714,7 @@ def test_the_person_is_findable_in_each_place_before_redaction(session: Session)
     tables_found = {hit.split(".")[0] for hit in found}
     assert tables_found >= {"customers", "orders", "checkouts", "webhook_inbox", "privacy_exports"}
     assert tables_found >= {"customer_addresses", "backfill_addresses"}
+    assert tables_found >= {"customer_metafields", "backfill_metafields"}
     for needle in ZELDA.needles:
         assert find_values(session, a.shop, (needle,)), needle
 

@@ -26,6 +26,7 @@ from typing import Any
 from sqlalchemy import ColumnElement, func, select
 from sqlalchemy.orm import Session
 
+from plugin.profiles.facts_models import CustomerCompany, StoreCredit, StoreCreditAccount
 from plugin.profiles.models import Customer
 from plugin.segments.compiler import compile_predicate
 from plugin.segments.context import CompileContext
@@ -99,11 +100,72 @@ def build_store(session: Session, settings: Settings) -> Shop:
         )
         apply("products/create", payload)
     _orders(apply)
+    _companies(session, shop)
     apply(
         "checkouts/update",
         checkout_payload("tok-cy", customer="3", total="50.00", updated_at=at("2026-05-30T08:00")),
     )
     return shop
+
+
+def _metafield(namespace: str, key: str, type_: str, value: Any) -> dict[str, Any]:
+    return {"namespace": namespace, "key": key, "type": type_, "value": value}
+
+
+# customers/* payloads carry the metafields of the namespaces the subscription names: a
+# birthday in the next 30 days (1), yesterday (2) and today (3); Shopify's points example
+METAFIELDS = {
+    "1": [
+        _metafield("facts", "birth_date", "date", "1990-06-15"),
+        _metafield("custom", "points_balance", "number_integer", 150),
+    ],
+    "2": [_metafield("facts", "birth_date", "date", "1985-05-31")],
+    "3": [
+        _metafield("facts", "birth_date", "date", "1992-06-01"),
+        _metafield("custom", "points_balance", "number_integer", "50"),
+    ],
+    "5": [
+        _metafield("custom", "newsletter", "boolean", True),
+        _metafield("custom", "interests", "list.single_line_text_field", '["Tea", "Coffee"]'),
+        _metafield("custom", "notes", "json", '{"a": 1}'),
+    ],
+}
+
+
+def _companies(session: Session, shop: Shop) -> None:
+    """B2B companies come from the import only (no webhook): stored as it stores them."""
+    ids = dict(
+        session.execute(
+            select(Customer.platform_id, Customer.id).where(Customer.shop_id == shop.id)
+        ).all()
+    )
+    for customer, company in [("2", "4001"), ("2", "4002"), ("5", "4002")]:
+        row = CustomerCompany(shop_id=shop.id, customer_id=ids[customer], company_id=company)
+        session.add(row)
+    # store credit, imported too: 150.00 USD with 50.00 expiring in 5 days (1), an empty
+    # USD account whose only credit expired (2), 20.00 EUR never credited since (5)
+    for customer, account, currency, balance in [
+        ("1", "91", "USD", 15000),
+        ("2", "92", "USD", 0),
+        ("5", "95", "EUR", 2000),
+    ]:
+        owned = {"shop_id": shop.id, "customer_id": ids[customer], "account_id": account}
+        session.add(
+            StoreCreditAccount(**owned, currency=currency, exponent=2, balance_minor=balance)
+        )
+    for customer, account, credited, expires, remaining in [
+        ("1", "91", "2026-05-20T10:00", "2026-06-06T10:00", 5000),
+        ("1", "91", "2026-04-01T10:00", None, 10000),
+        ("2", "92", "2026-03-01T10:00", "2026-04-01T10:00", 3000),
+    ]:
+        owned = {"shop_id": shop.id, "customer_id": ids[customer], "account_id": account}
+        expiry = at(expires) if expires else None
+        session.add(
+            StoreCredit(
+                **owned, credited_at=at(credited), expires_at=expiry, remaining_minor=remaining
+            )
+        )
+    session.commit()
 
 
 def _customers(apply: Callable[[str, dict[str, Any]], None]) -> None:
@@ -128,6 +190,7 @@ def _customers(apply: Callable[[str, dict[str, Any]], None]) -> None:
             payload["default_address"]["country_code"] = country
         if cid == "2":  # Shopify's own customer_cities example: US-NY-NewYorkCity
             payload["default_address"].update(province_code="NY", city="New York City")
+        payload["metafields"] = METAFIELDS.get(cid, [])
         apply("customers/create", payload)
     sms = {"state": "subscribed", "opt_in_level": None, "consent_updated_at": None}
     apply("customers_marketing_consent/update", {"id": 2, "sms_marketing_consent": sms})

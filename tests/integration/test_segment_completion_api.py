@@ -6,6 +6,9 @@ from __future__ import annotations
 from flask.testing import FlaskClient
 from sqlalchemy import select
 
+from plugin.events import Metafield
+from plugin.profiles.facts_models import CustomerMetafield
+from plugin.profiles.metafields import metafield_rows
 from plugin.profiles.models import Customer, CustomerTag, Product
 from plugin.runtime import Runtime
 from tests.support.admin import SeededShop, people, seed_shop, sign_in
@@ -83,6 +86,36 @@ def test_the_cursor_decides_what_is_completed(runtime: Runtime, admin_client: Fl
     answer = ask(admin_client, text, cursor=len("number_of_or"))
     assert [s["text"] for s in answer["suggestions"]] == ["number_of_orders"]
     assert (answer["start"], answer["end"]) == (0, len("number_of_or"))
+
+
+def test_metafield_names_are_this_shops_by_customers_having_them(
+    runtime: Runtime, admin_client: FlaskClient
+) -> None:
+    alpha = seed_shop(runtime, "alpha.myshopify.com", people(3))
+    beta = seed_shop(runtime, "beta.myshopify.com", people(1, start=100))
+    birthday = Metafield("facts", "birth_date", "date", ("1990-05-03",))
+    interests = Metafield("custom", "interests", "text", ("tea", "coffee", "mugs"))
+    with runtime.sessions.begin() as session:
+        ids = session.scalars(
+            select(Customer.id).where(Customer.shop_id == alpha.shop_id).order_by(Customer.id)
+        ).all()
+        rows = metafield_rows(alpha.shop_id, ids[0], [birthday, interests])
+        rows += metafield_rows(alpha.shop_id, ids[1], [birthday])
+        other = session.scalar(select(Customer.id).where(Customer.shop_id == beta.shop_id))
+        rows += metafield_rows(
+            beta.shop_id, other, [Metafield("facts", "beta_only", "text", ("x",))]
+        )
+        session.add_all(CustomerMetafield(**row) for row in rows)
+    sign_in(admin_client, runtime, alpha.shop_id)
+
+    found = ask(admin_client, "metafields.")["suggestions"]
+    assert [(s["text"], s["count"], s["detail"]) for s in found] == [
+        ("metafields.facts.birth_date", 2, "date"),
+        ("metafields.custom.interests", 1, "text"),  # three items, one customer
+    ]
+    assert [s["text"] for s in ask(admin_client, "metafields.c")["suggestions"]] == [
+        "metafields.custom.interests"
+    ]
 
 
 def test_bad_input_is_a_clear_400(runtime: Runtime, admin_client: FlaskClient) -> None:

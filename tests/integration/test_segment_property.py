@@ -5,7 +5,8 @@ reference evaluator picks from the raw rows — on SQLite and PostgreSQL."""
 from __future__ import annotations
 
 import random
-from datetime import datetime, time, timedelta
+import unicodedata
+from datetime import date, datetime, time, timedelta
 from decimal import Decimal
 from typing import Any
 from zoneinfo import ZoneInfo
@@ -41,16 +42,28 @@ from tests.integration.test_segment_property_store import (
 # Prediction fields compile through their real expressions (stored prediction columns).
 PREDICTION_FIELDS = {s.name for s in FIELDS.values() if s.computed_by == "model"}
 # Shopify's own values, imported: also compiled through their real expressions.
-IMPORTED_FIELDS = {s.name for s in FIELDS.values() if s.computed_by == "import"}
+IMPORTED_FIELDS = {
+    s.name for s in FIELDS.values() if s.computed_by == "import" and s.name in SCALARS
+}
 SCALAR_SPECS = [spec for spec in FIELDS.values() if spec.name in SCALARS]
 ORDERED = ["=", "!=", "<", "<=", ">", ">="]
 ONCE = {"location_id", "app_id"}
+# The generated store's metafields and their kinds (test_segment_property_store.py).
+METAFIELDS = {
+    "metafields.facts.birth_date": "date",
+    "metafields.custom.points": "number",
+    "metafields.custom.since": "date",
+    "metafields.custom.vip": "boolean",
+    "metafields.custom.nick": "text",
+    "metafields.custom.interests": "text",
+    "metafields.custom.sizes": "number",
+}
 
 
 class Gen:
     """Draws typed AST nodes whose literals come from the generated store."""
 
-    def __init__(self, seed: int, raw: Raw, shop_id: int) -> None:
+    def __init__(self, seed: int, raw: Raw, shop_id: int, leaves: str = "all") -> None:
         # Choices come from a seeded Random: hypothesis' own draws favour the first choice
         # (fine for shrinking, too narrow to reach day boundaries in a few hundred examples)
         self.rnd = random.Random(seed)
@@ -58,6 +71,7 @@ class Gen:
         _, tz, self.exponent = raw.shops[shop_id]
         self.zone = ZoneInfo(tz)
         self.rows = [c for c in raw.customers if c["shop_id"] == shop_id]
+        self.leaves = leaves
 
     def pick(self, values: list[Any]) -> Any:
         return self.rnd.choice(values)
@@ -147,11 +161,14 @@ class Gen:
         return ast.Contains(field, ast.Str(value), self.flag())
 
     def place(self, field: str) -> str:
-        """Shopify's spelling of a stored place (or of none), in some case."""
+        """Shopify's spelling of a stored place (or of none), in some case; a city as its
+        ASCII code, as spelled without spaces, or spelled with them."""
         country, province, city = self.pick(PLACES)
         parts = [country or "XX", province or ("" if field == "customer_cities" else "ZZ")]
         if field == "customer_cities":
-            parts.append((city or "Nowhere").replace(" ", ""))
+            name = city or "Nowhere"
+            ascii_code = "".join(ch for ch in unicodedata.normalize("NFD", name) if ch.isalnum())
+            parts.append(self.pick([name, name.replace(" ", ""), ascii_code.replace("ł", "l")]))
         value = "-".join(p for p in parts if p)
         return self.pick([value, value.upper(), value.lower(), "US-CA-LosAngeles", "US-CA"])
 
@@ -236,7 +253,113 @@ class Gen:
         return ast.Comparison(name, self.pick(ORDERED), value)
 
     def leaf(self) -> ast.Condition:
+        if self.leaves == "cities":
+            return self.city()
+        if self.leaves == "metafields":
+            return self.pick([self.metafield, self.metafield, self.anniversary])()
+        if self.leaves == "facts":
+            return self.pick([self.company, self.credit, self.credit])()
         return self.pick([self.scalar, self.scalar, self.listed, self.matches])()
+
+    def metafield(self) -> ast.Condition:
+        """A metafield (or one nobody has) against a literal of some kind, often its own."""
+        name = self.pick([*METAFIELDS, "metafields.custom.missing"])
+        form = self.pick(["null", "cmp", "cmp", "cmp", "between", "contains"])
+        if form == "null":
+            return ast.IsNull(name, self.flag())
+        kind = self.pick(["text", "number", "date", "boolean", METAFIELDS.get(name, "text")])
+        kind = METAFIELDS.get(name, kind) if self.flag() else kind
+        if form == "contains" and kind in ("text", "number"):
+            return ast.Contains(name, self.mf_literal(kind), self.flag())
+        if form == "between" and kind in ("number", "date"):
+            return ast.Between(name, self.mf_literal(kind), self.mf_literal(kind))
+        ops = ORDERED if kind in ("number", "date") else ["=", "!="]
+        return ast.Comparison(name, self.pick(ops), self.mf_literal(kind))
+
+    def mf_literal(self, kind: str) -> ast.Value:
+        if kind == "text":
+            return ast.Str(self.pick(["Ala", "ala", "Żaneta", "ŻANETA", "tea", "Tea ", "7", "x"]))
+        if kind == "number":
+            return ast.Num(Decimal(self.pick(["0", "7", "8.5", "99", "100", "100.5", "-3"])))
+        if kind == "boolean":
+            return ast.Bool(self.flag())
+        stored = [
+            datetime.fromisoformat(v)
+            if "T" in v
+            else datetime.combine(date.fromisoformat(v), time(12), self.zone)
+            for m in self.raw.metafields
+            if m["kind"] in ("date", "date_time")
+            for v in m["values"]
+        ]
+        return self.instant(stored)
+
+    def anniversary(self) -> ast.Condition:
+        inner = self.pick(["metafields.facts.birth_date", "metafields.custom.since"])
+        field = f"anniversary('{inner}')"
+        if self.pick([True, False, False, False]):
+            return ast.IsNull(field, self.flag())
+        today = NOW.astimezone(self.zone).date()
+        near = [today + timedelta(days=d) for d in (-1, 0, 1, 7, 8, 30, 31, 200)]
+        days = [*near, date(2026, 2, 28), date(2028, 2, 29), date(2025, 12, 31), date(2026, 1, 1)]
+        absolute = [
+            ast.AbsDate(
+                d.replace(year=self.pick([1990, 2026, 2030])) if d.month != 2 or d.day != 29 else d
+            )
+            for d in days
+        ]
+        relative = [
+            ast.NamedDay("today"),
+            ast.NamedDay("yesterday"),
+            *(ast.RelDate(n, "d") for n in (-1, 1, 7, 30, 31, 150)),
+            ast.RelDate(1, "w"),
+            ast.RelDate(self.pick([-1, 1, 4]), "m"),
+            ast.RelDate(self.pick([-1, 1]), "y"),
+        ]
+        if self.flag():
+            return ast.Comparison(field, self.pick(["=", "!="]), self.pick(absolute + relative))
+        low = self.pick([ast.NamedDay("today"), *absolute, *relative])
+        return ast.Between(field, low, self.pick([*absolute, *relative]))
+
+    def company(self) -> ast.Condition:
+        if self.pick([True, False, False]):
+            return ast.IsNull("companies", self.flag())
+        company = self.pick(["4001", "4002", "9007199254740993", "4003"])
+        return ast.Contains("companies", ast.Num(Decimal(company)), self.flag())
+
+    def credit(self) -> ast.Matches:
+        makers = [self.p_currency, self.p_balance, self.p_credit_date]
+        params = tuple(self.pick(makers)() for _ in range(self.rnd.randint(0, 3)))
+        return ast.Matches("store_credit_accounts", params, self.flag())
+
+    def p_currency(self) -> ast.Param:
+        codes = [ast.Str(c) for c in ("USD", "JPY", "KWD", "EUR")]
+        if self.flag():
+            return ast.Comparison("currency", self.pick(["=", "!="]), self.pick(codes))
+        return ast.InList("currency", tuple(self.some(codes, 3)), self.flag())
+
+    def p_balance(self) -> ast.Param:
+        accounts = self.raw.credit_accounts or [{"balance_minor": 0, "exponent": 2}]
+        account = self.pick(accounts)
+        major = Decimal(account["balance_minor"]) / Decimal(10) ** account["exponent"]
+        value = ast.Num(major + self.pick([0, 0, Decimal("0.001"), -1, 1]))
+        if self.pick([True, False, False]):
+            return ast.Between("balance", value, ast.Num(value.value + self.pick([0, 5, 100])))
+        return ast.Comparison("balance", self.pick(ORDERED), value)
+
+    def p_credit_date(self) -> ast.Param:
+        name = self.pick(["next_expiry_date", "last_credit_date"])
+        stored = [k[key] for a in self.raw.credit_accounts for k in a["credits"]
+                  for key in ("credited_at", "expires_at") if k[key]]  # fmt: skip
+        value = self.instant(stored)
+        if self.pick([True, False, False]):
+            return ast.Between(name, value, self.instant([NOW]))
+        return ast.Comparison(name, self.pick(ORDERED), value)
+
+    def city(self) -> ast.Condition:
+        if self.pick([True, False, False, False, False]):
+            return ast.IsNull("customer_cities", self.flag())
+        value = ast.Str(self.place("customer_cities"))
+        return ast.Contains("customer_cities", value, self.flag())
 
     def tree(self) -> ast.Node:
         shape = self.pick(["leaf", "and", "or"])
@@ -261,12 +384,16 @@ def test_the_generator_covers_every_field_in_scope() -> None:
     assert predicted == PREDICTION_FIELDS
     assert set(SCALARS) >= PREDICTION_FIELDS
     imported = {"rfm_group", "predicted_spend_tier"}
-    assert imported == IMPORTED_FIELDS and set(SCALARS) >= imported
+    assert imported == IMPORTED_FIELDS
+    assert {s.name for s in FIELDS.values() if s.computed_by == "import"} == imported | {
+        "companies"
+    }
     params = {p.name for f in FUNCTIONS.values() for p in f.params}
     assert {"category", "location_id", "app_id"} <= params
     assert {p.name for f in FUNCTIONS.values() for p in f.params if p.once} == ONCE
     lists = {s.name for s in FIELDS.values() if s.type == "string_list"}
     assert lists == {"customer_tags", "customer_countries", "customer_regions", "customer_cities"}
+    assert {s.name for s in FIELDS.values() if s.type == "id_list"} == {"companies"}
 
 
 def resolve(name: str, ctx: CompileContext) -> Any:
@@ -282,15 +409,19 @@ def sql_members(session: Session, node: ast.Node, raw: Raw, shop_id: int) -> set
     return set(session.scalars(stmt))
 
 
-def test_compiled_queries_agree_with_the_reference_evaluator(session: Session) -> None:
-    raw = build(session)
+def agree(
+    session: Session, raw: Raw, leaves: str = "all", examples: int = 200, share: float = 0.5
+) -> None:
+    """Random trees of `leaves` ("all", or one new filter's) select in SQL exactly what the
+    reference evaluator picks, in every shop; at least `share` of the answers are neither
+    empty nor everyone."""
     shops = sorted(raw.shops)
     sizes: list[tuple[int, int]] = []
 
     # derandomized: the same examples every run; literals come from one shop's rows and
     # the query runs in every shop (three timezones and currencies)
     @settings(
-        max_examples=200,
+        max_examples=examples,
         derandomize=True,
         deadline=None,
         suppress_health_check=list(HealthCheck),
@@ -298,7 +429,7 @@ def test_compiled_queries_agree_with_the_reference_evaluator(session: Session) -
     @given(st.data())
     def check(data: st.DataObject) -> None:
         seed = data.draw(st.integers(0, 2**32 - 1))
-        node = Gen(seed, raw, data.draw(st.sampled_from(shops))).tree()
+        node = Gen(seed, raw, data.draw(st.sampled_from(shops)), leaves).tree()
         text = to_text(node)
         assert parse_query(text).ast == node, text
         for shop_id in shops:
@@ -309,4 +440,27 @@ def test_compiled_queries_agree_with_the_reference_evaluator(session: Session) -
 
     check()
     nontrivial = sum(1 for found, total in sizes if 0 < found < total)
-    assert nontrivial >= len(sizes) // 2, sizes
+    assert nontrivial >= len(sizes) * share, sizes
+
+
+def test_compiled_queries_agree_with_the_reference_evaluator(session: Session) -> None:
+    agree(session, build(session))
+
+
+def test_metafields_and_anniversaries_agree_with_the_reference_evaluator(
+    session: Session,
+) -> None:
+    """metafields.<namespace>.<key> of every kind and anniversary() on their own."""
+    agree(session, build(session), leaves="metafields", examples=150, share=0.3)
+
+
+def test_companies_and_store_credit_agree_with_the_reference_evaluator(
+    session: Session,
+) -> None:
+    """companies (B2B companies, by id) and store_credit_accounts MATCHES on their own."""
+    agree(session, build(session), leaves="facts", examples=150, share=0.3)
+
+
+def test_city_values_agree_with_the_reference_evaluator(session: Session) -> None:
+    """City codes in every spelling (ASCII code, accents, spaces, case) on their own."""
+    agree(session, build(session), leaves="cities", examples=120, share=0.3)

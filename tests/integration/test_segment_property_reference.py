@@ -8,6 +8,7 @@ major unit (not as rounded minor units), names and enum spellings come from here
 from __future__ import annotations
 
 import operator
+import unicodedata
 from collections.abc import Callable
 from datetime import date, datetime, timedelta
 from decimal import Decimal
@@ -48,6 +49,17 @@ SCALARS = {
     "rfm_group": ("platform_rfm_group", "enum"),
     "predicted_spend_tier": ("predicted_spend_tier", "enum"),
 }
+
+
+# Letters without a Unicode decomposition, spelled as a city code spells them.
+LATIN = {"ł": "l", "đ": "d", "ø": "o", "ħ": "h", "\u0131": "i", "æ": "ae", "œ": "oe", "þ": "th"}
+
+
+def city_code(name: str | None) -> str:
+    """Letters and digits of the name, lower case, accents dropped (Kraków → krakow)."""
+    letters = [LATIN.get(ch, ch) for ch in (name or "").lower()]
+    bare = unicodedata.normalize("NFD", "".join(letters))
+    return "".join(ch for ch in bare if ch.isalnum() and not unicodedata.combining(ch)).lower()
 
 
 def shift_months(day: date, months: int) -> date:
@@ -92,27 +104,121 @@ class Reference:
             return self.list_atom(node, tags, str.casefold)
         if node.field in ("customer_countries", "customer_regions", "customer_cities"):
             return self.place_atom(node, c)
+        if node.field == "companies":
+            mine = {b["company_id"] for b in self.raw.companies if b["customer_id"] == c["id"]}
+            if isinstance(node, ast.Contains):
+                assert isinstance(node.value, ast.Num)
+                return (str(node.value.value) in mine) != node.negated
+            return self.list_atom(node, mine, str)
+        if node.field.startswith("metafields."):
+            return self.metafield_atom(node, c)
+        if node.field.startswith("anniversary("):
+            return self.anniversary_atom(node, c)
         column, kind = SCALARS[node.field]
         return self.scalar(node, c[column], kind)
 
     def place_atom(self, node: ast.Node, c: dict[str, Any]) -> bool:
         """Every address, and (countries, regions) the default one on the profile row:
-        `CC`, `CC-PP`, `CC-PP-CityWithoutSpaces` (`CC-City` without a province)."""
-        own = [] if node.field == "customer_cities" else [(c["country_code"], c["province_code"])]
-        mine = [(a["country"], a["province"], a["city"]) for a in self.raw.addresses
+        `CC`, `CC-PP`, `CC-PP-CityCode` (`CC-CityCode` without a province)."""
+        if node.field == "customer_cities":
+            return self.city_atom(node, c)
+        own = [(c["country_code"], c["province_code"])]
+        mine = [(a["country"], a["province"]) for a in self.raw.addresses
                 if a["customer_id"] == c["id"]]  # fmt: skip
         values: set[str] = set()
-        for country, province, city in [(co, pr, None) for co, pr in own] + mine:
+        for country, province in own + mine:
             country, province = (country or "").upper(), (province or "").upper()
             if node.field == "customer_countries" and country:
                 values.add(country)
             if node.field == "customer_regions" and country and province:
                 values.add(f"{country}-{province}")
-            if node.field == "customer_cities" and country and city:
-                parts = [country, province, city.replace(" ", "")]
-                values.add("-".join(p for p in parts if p).casefold())
-        norm = str.casefold if node.field == "customer_cities" else str.upper
-        return self.list_atom(node, values, norm)
+        return self.list_atom(node, values, str.upper)
+
+    def city_atom(self, node: ast.Node, c: dict[str, Any]) -> bool:
+        """A place is (country, province or '', city code); a value `A-B-C…` names either
+        (A, '', code of B-C…) or (A, B, code of C…), compared without case."""
+        places = {
+            ((a["country"] or "").lower(), (a["province"] or "").lower(), city_code(a["city"]))
+            for a in self.raw.addresses
+            if a["customer_id"] == c["id"] and a["country"] and city_code(a["city"] or "")
+        }
+        if isinstance(node, ast.IsNull):
+            return bool(places) == node.negated
+        assert isinstance(node, ast.Contains) and isinstance(node.value, ast.Str)
+        first, *rest = node.value.value.lower().split("-")
+        named = {(first.strip(), "", city_code("".join(rest)))}
+        if len(rest) > 1:
+            named.add((first.strip(), rest[0].strip(), city_code("".join(rest[1:]))))
+        return bool(named & places) != node.negated
+
+    # --- metafields: a value of the literal's kind passing the check (a list: any item)
+    def values_of(self, field: str, c: dict[str, Any]) -> list[tuple[str, str]]:
+        _, namespace, key = field.split(".")
+        return [
+            (m["kind"], text)
+            for m in self.raw.metafields
+            if m["customer_id"] == c["id"] and (m["namespace"], m["key"]) == (namespace, key)
+            for text in m["values"]
+        ]
+
+    def metafield_atom(self, node: ast.Node, c: dict[str, Any]) -> bool:
+        values = self.values_of(node.field, c)
+        if isinstance(node, ast.IsNull):
+            return bool(values) == node.negated
+        if isinstance(node, ast.Contains):
+            return any(self.mf_cmp(v, "=", node.value) for v in values) != node.negated
+        if isinstance(node, ast.Between):
+            checks = ((">=", node.low), ("<=", node.high))
+            return any(all(self.mf_cmp(v, op, x) for op, x in checks) for v in values)
+        assert isinstance(node, ast.Comparison)
+        op = "=" if node.op == "!=" else node.op
+        return any(self.mf_cmp(v, op, node.value) for v in values) != (node.op == "!=")
+
+    def mf_cmp(self, stored: tuple[str, str], op: str, value: ast.Value) -> bool:
+        kind, text = stored
+        if isinstance(value, ast.Str):
+            return kind == "text" and text.casefold() == value.value.casefold()
+        if isinstance(value, ast.Bool):
+            return kind == "boolean" and (text == "true") == value.value
+        if isinstance(value, ast.Num):
+            return kind == "number" and OPS[op](float(text), float(value.value))
+        if kind == "date_time":
+            return self.date_cmp(datetime.fromisoformat(text), op, value)
+        if kind != "date":
+            return False
+        day = self.day_of(value)
+        if day is None:  # an instant: the day it falls on, locally
+            day = self.instant_of(value).astimezone(self.zone).date()
+        return OPS[op](date.fromisoformat(text), day)
+
+    def anniversary_atom(self, node: ast.Node, c: dict[str, Any]) -> bool:
+        """Month and day of the date as written; two absolute dates walk a leap year's
+        calendar (over the new year if need be), else the real days, where a Feb 29
+        anniversary falls on Feb 28 of a year without one."""
+        inner = node.field[len("anniversary('") : -len("')")]
+        dates = [t for k, t in self.values_of(inner, c) if k in ("date", "date_time")]
+        birthdays = {(int(t[5:7]), int(t[8:10])) for t in dates}
+        if isinstance(node, ast.IsNull):
+            return bool(birthdays) == node.negated
+        low, high = (node.low, node.high) if isinstance(node, ast.Between) else (node.value,) * 2
+        if isinstance(low, ast.AbsDate) and isinstance(high, ast.AbsDate):
+            leap_year = (date(2000, 1, 1) + timedelta(n) for n in range(366))
+            track = [(d.month, d.day) for d in leap_year]
+            i = track.index((low.value.month, low.value.day))
+            j = track.index((high.value.month, high.value.day))
+            days = set(track[i : j + 1] if i <= j else track[i:] + track[: j + 1])
+        else:
+            first, last = self.day_of(low), self.day_of(high)
+            assert first is not None and last is not None
+            days = set()
+            while first <= last:
+                days.add((first.month, first.day))
+                leap = first.year % 4 == 0 and (first.year % 100 != 0 or first.year % 400 == 0)
+                if (first.month, first.day) == (2, 28) and not leap:
+                    days.add((2, 29))
+                first += timedelta(days=1)
+        hit = bool(birthdays & days)
+        return hit != (isinstance(node, ast.Comparison) and node.op == "!=")
 
     def list_atom(self, node: ast.Node, values: set[str], norm: Callable[[str], str]) -> bool:
         if isinstance(node, ast.IsNull):
@@ -143,6 +249,9 @@ class Reference:
         if kind == "money":
             assert isinstance(value, ast.Num)
             return OPS[op](Decimal(stored) / Decimal(10) ** self.exponent, value.value)
+        if kind == "exact":
+            assert isinstance(value, ast.Num)
+            return OPS[op](stored, value.value)
         if kind in ("int", "float"):
             assert isinstance(value, ast.Num)
             literal = float(value.value) if kind == "float" else value.value
@@ -199,6 +308,10 @@ class Reference:
         )
 
     def rows(self, function: str, c: dict[str, Any]) -> list[dict[str, Any]]:
+        if function == "store_credit_accounts":
+            return [
+                self.account(a) for a in self.raw.credit_accounts if a["customer_id"] == c["id"]
+            ]
         if function == "products_purchased":
             return [p for p in self.raw.purchases if p["customer_id"] == c["id"]]
         if function == "orders_placed":
@@ -225,6 +338,22 @@ class Reference:
                 out.append({**k, "activity": activity})
         return out
 
+    @staticmethod
+    def account(a: dict[str, Any]) -> dict[str, Any]:
+        """An account as its filter sees it: the balance in its currency's major unit, the
+        soonest expiry still ahead among credits with something left, the last credit."""
+        live = [
+            k["expires_at"]
+            for k in a["credits"]
+            if k["remaining_minor"] > 0 and k["expires_at"] and k["expires_at"] > NOW
+        ]
+        return {
+            "currency": a["currency"],
+            "balance": Decimal(a["balance_minor"]) / Decimal(10) ** a["exponent"],
+            "next_expiry_date": min(live, default=None),
+            "last_credit_date": max((k["credited_at"] for k in a["credits"]), default=None),
+        }
+
     def row_holds(self, function: str, param: ast.Param, row: dict[str, Any]) -> bool:
         stored, kind = self.row_value(function, param.field, row)
         if param.field == "tag":
@@ -234,6 +363,9 @@ class Reference:
         return self.scalar(param, stored, kind)
 
     def row_value(self, function: str, name: str, row: dict[str, Any]) -> tuple[Any, str]:
+        if function == "store_credit_accounts":
+            kind = {"currency": "caseless", "balance": "exact"}.get(name, "date")
+            return row[name], kind
         if function == "products_purchased":
             product = self.raw.products[(self.shop_id, row["product"])]
             if name == "id":

@@ -6,15 +6,22 @@ from __future__ import annotations
 
 import random
 from dataclasses import dataclass, field
-from datetime import UTC, datetime, time, timedelta
+from datetime import UTC, date, datetime, time, timedelta, timezone
 from typing import Any
 from zoneinfo import ZoneInfo
 
 from sqlalchemy.orm import Session
 
-from plugin.events import Address
+from plugin.events import Address, Metafield
 from plugin.predictions.models import Prediction
 from plugin.profiles.addresses import address_row
+from plugin.profiles.facts_models import (
+    CustomerCompany,
+    CustomerMetafield,
+    StoreCredit,
+    StoreCreditAccount,
+)
+from plugin.profiles.metafields import metafield_rows
 from plugin.profiles.models import (
     Checkout,
     Customer,
@@ -25,6 +32,7 @@ from plugin.profiles.models import (
     ProductTag,
     Purchase,
 )
+from plugin.profiles.money import currency_exponent
 from plugin.shops.models import INSTALLED, Shop
 
 # The day after Warsaw leaves summer time: -1d and -2d straddle the 25-hour day.
@@ -57,6 +65,8 @@ PLACES = [
     ("CL", "RM", "Santiago"),
     (None, None, "Nowhere"),
     ("US", "CA", None),
+    ("PL", None, "Łódź"),
+    ("US", "NC", "Winston-Salem"),
 ]
 SMS_STATES = ["subscribed", "not_subscribed", "pending", "unsubscribed", "redacted", None]
 # Prediction columns as the reference reads them (customer dict key → Prediction column),
@@ -83,6 +93,9 @@ class Raw:
     purchases: list[dict[str, Any]] = field(default_factory=list)
     checkouts: list[dict[str, Any]] = field(default_factory=list)
     addresses: list[dict[str, Any]] = field(default_factory=list)
+    metafields: list[dict[str, Any]] = field(default_factory=list)
+    companies: list[dict[str, Any]] = field(default_factory=list)
+    credit_accounts: list[dict[str, Any]] = field(default_factory=list)
 
 
 def near_midnight(rnd: random.Random, tz: str) -> datetime:
@@ -119,6 +132,9 @@ def build(session: Session, customers_per_shop: int = 24, seed: int = 20261026) 
         # a Random of their own, so the rows above stay what they were before predictions
         _predictions(session, raw, random.Random(seed + index), shop.id, tz)
         _places(session, raw, random.Random(seed + 100 + index), shop.id)
+        _metafields(session, raw, random.Random(seed + 200 + index), shop.id, tz)
+        _facts(session, raw, random.Random(seed + 300 + index), shop.id)
+        _store_credit(session, raw, random.Random(seed + 400 + index), shop.id, tz)
     session.commit()
     return raw
 
@@ -161,6 +177,82 @@ def _places(session: Session, raw: Raw, rnd: random.Random, shop_id: int) -> Non
             raw.addresses.append(
                 {"customer_id": c["id"], "country": country, "province": province, "city": city}
             )
+
+
+def metafield_pool(rnd: random.Random, tz: str) -> list[tuple[str, str, str, list[str]]]:
+    """(namespace, key, kind, values) a customer may have: birthdays around today's month
+    and day (Feb 29, the new year), numbers on and off round values, instants at local
+    midnights written in another offset, booleans, text and a list of text."""
+    today = NOW.astimezone(ZoneInfo(tz)).date()
+    near = today + timedelta(days=rnd.choice([-1, 0, 1, 6, 7, 8, 29, 30, 31, 200]))
+    year = rnd.choice([1960, 1988, 1992, 2000])
+    birthday = rnd.choice([near.replace(year=year), date(1992, 2, 29), date(1990, 12, 31)])
+    moment = near_midnight(rnd, tz).astimezone(timezone(timedelta(hours=rnd.choice([-5, 0, 9]))))
+    return [
+        ("facts", "birth_date", "date", [birthday.isoformat()]),
+        ("custom", "points", "number", [rnd.choice(["0", "99", "100", "100.5", "-3", "7"])]),
+        ("custom", "since", "date_time", [moment.isoformat()]),
+        ("custom", "vip", "boolean", [rnd.choice(["true", "false"])]),
+        ("custom", "nick", "text", [rnd.choice(["Ala", "ALA", "Żaneta", "o'Neil"])]),
+        ("custom", "interests", "text", rnd.sample(["Tea", "tea ", "Kawa", "Żubr", "7"], 2)),
+        ("custom", "sizes", "number", rnd.sample(["7", "8.5", "100"], rnd.randint(1, 2))),
+    ]
+
+
+def _metafields(session: Session, raw: Raw, rnd: random.Random, shop_id: int, tz: str) -> None:
+    """0-5 metafields per customer, through the app's own typing (metafield_rows)."""
+    for c in (c for c in raw.customers if c["shop_id"] == shop_id):
+        chosen = rnd.sample(metafield_pool(rnd, tz), rnd.choice([0, 1, 2, 3, 4, 5]))
+        fields = [Metafield(ns, key, kind, tuple(values)) for ns, key, kind, values in chosen]
+        for row in metafield_rows(shop_id, c["id"], fields):
+            session.add(CustomerMetafield(**row))
+        raw.metafields += [
+            {"customer_id": c["id"], "namespace": ns, "key": key, "kind": kind, "values": values}
+            for ns, key, kind, values in chosen
+        ]
+
+
+def _facts(session: Session, raw: Raw, rnd: random.Random, shop_id: int) -> None:
+    """B2B companies: none for most customers, one or two of a few for some."""
+    for c in (c for c in raw.customers if c["shop_id"] == shop_id):
+        for company in rnd.sample(["4001", "4002", "9007199254740993"], rnd.choice([0, 0, 1, 2])):
+            session.add(CustomerCompany(shop_id=shop_id, customer_id=c["id"], company_id=company))
+            raw.companies.append({"customer_id": c["id"], "company_id": company})
+
+
+def _store_credit(session: Session, raw: Raw, rnd: random.Random, shop_id: int, tz: str) -> None:
+    """0-2 accounts in currencies of different exponents, balances on and off round
+    amounts, 0-3 credits expiring around NOW (or never), spent or not."""
+    for c in (c for c in raw.customers if c["shop_id"] == shop_id):
+        for n, currency in enumerate(rnd.sample(["USD", "JPY", "KWD"], rnd.choice([0, 0, 1, 2]))):
+            account = {
+                "customer_id": c["id"],
+                "account_id": f"{c['id']}-{n}",
+                "currency": currency,
+                "exponent": currency_exponent(currency),
+                "balance_minor": rnd.choice([0, 1, 999, 1000, 1001, 10_000, 250_000]),
+                "credits": [],
+            }
+            owned = {k: account[k] for k in ("customer_id", "account_id")}
+            session.add(
+                StoreCreditAccount(
+                    shop_id=shop_id,
+                    **owned,
+                    **{k: account[k] for k in ("currency", "exponent", "balance_minor")},
+                )
+            )
+            for _ in range(rnd.randint(0, 3)):
+                ahead = timedelta(days=rnd.choice([-3, -1, 0, 1, 6, 7, 8, 30]))
+                expires = NOW + ahead + timedelta(hours=rnd.choice([-1, 0, 1]))
+                expires = None if rnd.random() < 0.25 else expires  # never expires
+                credit = {
+                    "credited_at": near_midnight(rnd, tz),
+                    "expires_at": expires,
+                    "remaining_minor": rnd.choice([0, 500]),
+                }
+                account["credits"].append(credit)
+                session.add(StoreCredit(shop_id=shop_id, **owned, **credit))
+            raw.credit_accounts.append(account)
 
 
 def _products(session: Session, raw: Raw, rnd: random.Random, shop_id: int) -> None:

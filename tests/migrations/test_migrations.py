@@ -76,8 +76,52 @@ def test_0011_copies_each_stored_default_address_as_the_first_address(
             ).all()
         assert [tuple(r) for r in rows] == [
             (1, "US", "US-CA", "us-ca-losangeles"),
-            (2, "PL", None, "pl-łódź"),
+            (2, "PL", None, "pl-lodz"),  # keyed as today's code does (revision 0017)
         ]
+    finally:
+        engine.dispose()
+
+
+def test_0017_rewrites_city_keys_as_city_codes_and_back(empty_database_url: str) -> None:
+    """Keys stored before 0017 kept accents and punctuation (`pl-ma-kraków`): after it,
+    Shopify's ASCII code finds them; the downgrade gives back the old keys."""
+    engine = make_engine(empty_database_url)
+    config = alembic_config(empty_database_url)
+    old = {
+        1: ("PL", "MA", "Kraków", "pl-ma-kraków"),
+        2: ("US", "NC", "Winston-Salem", "us-nc-winston-salem"),
+        3: ("US", "CA", "Los Angeles", "us-ca-losangeles"),
+    }
+    try:
+        command.upgrade(config, "0016_staged_sms_consent")
+        with engine.begin() as connection:
+            connection.execute(text("INSERT INTO shops (id, platform, domain, install_state, "
+                                    "currency, timezone, created_at, updated_at) VALUES (1, "
+                                    "'shopify', 'm.myshopify.com', 'installed', 'USD', 'UTC', "
+                                    "CURRENT_TIMESTAMP, CURRENT_TIMESTAMP)"))  # fmt: skip
+            connection.execute(text("INSERT INTO customers (id, shop_id, platform_id, "
+                                    "orders_count, total_spent_minor, abandoned_checkouts_count, "
+                                    "spent_365d_minor, orders_365d, created_at, updated_at) "
+                                    "VALUES (1, 1, '1', 0, 0, 0, 0, 0, CURRENT_TIMESTAMP, "
+                                    "CURRENT_TIMESTAMP)"))  # fmt: skip
+            for aid, (country, province, city, key) in old.items():
+                connection.execute(
+                    text("INSERT INTO customer_addresses (id, shop_id, customer_id, "
+                         "country_code, province_code, city, city_key) VALUES (:id, 1, 1, "
+                         ":country, :province, :city, :key)"),
+                    {"id": aid, "country": country, "province": province, "city": city,
+                     "key": key},
+                )  # fmt: skip
+
+        def keys() -> list[str]:
+            with engine.connect() as connection:
+                query = text("SELECT city_key FROM customer_addresses ORDER BY id")
+                return list(connection.scalars(query))
+
+        command.upgrade(config, "0017_city_codes")
+        assert keys() == ["pl-ma-krakow", "us-nc-winstonsalem", "us-ca-losangeles"]
+        command.downgrade(config, "0016_staged_sms_consent")
+        assert keys() == [key for *_, key in old.values()]
     finally:
         engine.dispose()
 

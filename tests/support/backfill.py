@@ -16,6 +16,12 @@ from sqlalchemy.orm import Session
 from plugin.backfill import runs
 from plugin.backfill.importer import DONE, advance
 from plugin.backfill.sources import source_for
+from plugin.profiles.facts_models import (
+    CustomerCompany,
+    CustomerMetafield,
+    StoreCredit,
+    StoreCreditAccount,
+)
 from plugin.profiles.models import (
     Customer,
     CustomerAddress,
@@ -38,6 +44,7 @@ VERSIONS = {
     "consent_version",
     "summary_version",
     "statistics_version",
+    "sms_consent_version",
 }
 
 
@@ -100,6 +107,10 @@ def store_of(session: Session, shop_id: int, *, drop: set[str] = frozenset()) ->
         "customers": rows(Customer, lambda c: c.platform_id),
         "customer_tags": rows(CustomerTag, lambda t: (customers[t.customer_id], t.tag_cf)),
         "customer_addresses": rows(CustomerAddress, lambda a: customers[a.customer_id]),
+        "customer_metafields": rows(CustomerMetafield, lambda m: customers[m.customer_id]),
+        "customer_companies": rows(CustomerCompany, lambda b: customers[b.customer_id]),
+        "store_credit_accounts": rows(StoreCreditAccount, lambda a: customers[a.customer_id]),
+        "store_credits": rows(StoreCredit, lambda c: (customers[c.customer_id], c.account_id)),
         "products": rows(Product, lambda p: p.platform_id),
         "product_tags": rows(ProductTag, lambda t: (products[t.product_id], t.tag_cf)),
         "orders": rows(Order, lambda o: (o.platform_id, customers.get(o.customer_id))),

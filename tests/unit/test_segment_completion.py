@@ -24,7 +24,8 @@ def texts(completion: Completion) -> list[str]:
 
 def test_at_the_start_every_field_and_function_is_offered() -> None:
     found = complete("", limit=500)
-    assert set(texts(found)) == set(FIELDS) | set(FUNCTIONS)
+    shapes = {"metafields.", "anniversary('metafields."}
+    assert set(texts(found)) == set(FIELDS) | set(FUNCTIONS) | shapes
     kinds = {s.text: s.kind for s in found.suggestions}
     assert kinds["number_of_orders"] == "field" and kinds["orders_placed"] == "function"
 
@@ -46,6 +47,22 @@ def test_operators_follow_the_fields_type() -> None:
         "=", "!=", "IN (", "NOT IN (", "IS NULL", "IS NOT NULL",
     ]  # fmt: skip
     assert texts(complete("products_purchased ")) == ["MATCHES (", "NOT MATCHES ("]
+
+
+def test_metafields_offer_the_shops_names_then_their_operators() -> None:
+    def names(source: str, prefix: str, limit: int) -> list[tuple[str, int, str]]:
+        found = [("facts.birth_date", 40, "date"), ("custom.points", 7, "number")]
+        return [n for n in found if n[0].startswith(prefix)] if source.endswith(".name") else []
+
+    assert texts(complete("metafields.f", values=names)) == ["metafields.facts.birth_date"]
+    assert texts(complete("metafields.", values=names)) == [
+        "metafields.facts.birth_date", "metafields.custom.points",
+    ]  # fmt: skip
+    assert texts(complete("metafields.custom.points ")) == [
+        "=", "!=", "<", "<=", ">", ">=", "BETWEEN", "CONTAINS", "NOT CONTAINS", "IS NULL",
+        "IS NOT NULL",
+    ]  # fmt: skip
+    assert texts(complete("anniv")) == ["anniversary('metafields."]
 
 
 def test_the_second_word_of_an_operator() -> None:

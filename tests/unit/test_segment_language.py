@@ -241,12 +241,65 @@ def test_in_lists_hold_at_most_500_values() -> None:
     [
         ("shopify_email.opened MATCHES (activity_id = 5)", "shopify_email.opened"),
         ("storefront_event.product_viewed MATCHES ()", "storefront_event.product_viewed"),
-        ("companies CONTAINS 1234", "companies"),
-        ("metafields.custom.size = 'M'", "metafields.custom.size"),
     ],
 )
 def test_filters_without_data_are_named(text: str, name: str) -> None:
     assert error_of(text).message == f"not available in this app: {name}"
+
+
+@pytest.mark.parametrize(
+    "text,canonical",
+    [
+        ("metafields.custom.points >= 100", "metafields.custom.points >= 100"),
+        ("Metafields.custom.Points = 1.50", "metafields.custom.Points = 1.5"),
+        ("metafields.custom.vip != TRUE", "metafields.custom.vip != true"),
+        ("metafields.custom.nick = 'Ala'", "metafields.custom.nick = 'Ala'"),
+        ("metafields.custom.tags NOT CONTAINS 'x'", "metafields.custom.tags NOT CONTAINS 'x'"),
+        ("metafields.custom.sizes CONTAINS 42", "metafields.custom.sizes CONTAINS 42"),
+        ("metafields.facts.birth_date BETWEEN -30y AND today", None),
+        ("metafields.custom.since >= 30_days_ago", "metafields.custom.since >= -30d"),
+        ("metafields.custom.x IS NOT NULL", "metafields.custom.x IS NOT NULL"),
+        (
+            "anniversary(date: 'metafields.facts.birth_date') BETWEEN today AND +30d",
+            "anniversary('metafields.facts.birth_date') BETWEEN today AND +30d",
+        ),
+        (
+            "anniversary ( 'metafields.facts.birth_date' ) = 2024-02-29",
+            "anniversary('metafields.facts.birth_date') = 2024-02-29",
+        ),
+        ("anniversary('metafields.facts.birth_date') != yesterday", None),
+        ("anniversary('metafields.my-app.day-1') IS NULL", None),
+    ],
+)
+def test_metafields_and_anniversary_parse_to_their_canonical_text(
+    text: str, canonical: str | None
+) -> None:
+    parsed = parse_query(text)
+    assert parsed.canonical == (canonical or text)
+    assert parse_query(parsed.canonical).ast == parsed.ast
+
+
+@pytest.mark.parametrize(
+    "text,detail",
+    [
+        ("metafields.custom = 1", "is not a metafield"),
+        ("metafields.a.b.c = 1", "is not a metafield"),
+        ("metafields.custom.nick > 'x'", "does not take >"),
+        ("metafields.custom.vip < true", "does not take <"),
+        ("metafields.custom.x IN (1, 2)", "does not take IN"),
+        ("metafields.custom.x BETWEEN 1 AND today", "two numbers or two dates"),
+        ("metafields.custom.x = nope", "compares with a string, a number, a date"),
+        ("anniversary('birth_date') = today", "a metafield's name in quotes"),
+        ("anniversary(day: 'metafields.facts.birth_date') = today", "a metafield's name"),
+        ("anniversary('metafields.facts.birth_date') >= today", "does not take >="),
+        ("anniversary('metafields.facts.birth_date') = -24h", "whole days"),
+        ("anniversary('metafields.facts.birth_date') = 'x'", "expects a date"),
+        ("products_purchased('x') = true", "name: value parameters"),
+        ("orders_placed(date: -1d) BETWEEN 1 AND 2", "expects = true or = false"),
+    ],
+)
+def test_metafield_and_anniversary_mistakes_are_explained(text: str, detail: str) -> None:
+    assert detail in error_of(text).detail
 
 
 def test_function_parameters_are_checked_against_the_function() -> None:

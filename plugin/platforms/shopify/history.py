@@ -21,9 +21,14 @@ from plugin.platforms.shopify.client import AccessDenied, AdminClient, Throttled
 from plugin.platforms.shopify.history_documents import BULK_HISTORY, PAGED_HISTORY, REST_OF
 from plugin.platforms.shopify.history_rows import flatten_page, instant, rows_from_lines
 
-RESOURCES = ("customers", "products", "orders")  # the order the import merges them in
+# the order they are merged in
+RESOURCES = ("customers", "products", "orders", "companies", "store_credit")
 RECONCILED = ("customers", "orders")  # products: looked up when an order line names one
-STATISTICS = ("statistics",)  # the customers' statistics only (no webhook changes them)
+# what no webhook changes: the customers' statistics, B2B companies and store credit
+STATISTICS = ("statistics", "companies", "store_credit")
+# What a shop may refuse (B2B needs Shopify Plus; store credit two scopes an install from
+# before they were asked for lacks): read as empty, the run goes on.
+OPTIONAL = ("companies", "store_credit")
 URL_LIFETIME = timedelta(days=7)
 BUSY_CODES = ("LIMIT_REACHED", "OPERATION_IN_PROGRESS")
 ALL_ORDERS_SCOPE = "read_all_orders"
@@ -99,8 +104,13 @@ class ShopifyHistory:
                     yield line
 
     def page(self, resource: str, cursor: str | None) -> Page:
-        data = self._paced(PAGED_HISTORY[resource], {"after": cursor, "query": self.search})
-        connection = data["customers" if resource == "statistics" else resource]
+        try:
+            data = self._paced(PAGED_HISTORY[resource], {"after": cursor, "query": self.search})
+        except AccessDenied:
+            if resource not in OPTIONAL:
+                raise
+            return Page([], None, False)  # this shop has none to give us: nothing replaced
+        connection = data[resource if resource in ("products", "orders") else "customers"]
         info = connection.get("pageInfo") or {}
         nodes = connection.get("nodes") or []
         for node in nodes:
@@ -134,8 +144,10 @@ class ShopifyHistory:
                 time.sleep(min(exc.wait_seconds, MAX_WAIT))
         return dict(self.client.execute(document, variables))
 
-    def rows(self, lines: Iterable[bytes | dict[str, Any]]) -> Iterator[tuple[int, HistoryRow]]:
-        return rows_from_lines(lines)
+    def rows(
+        self, lines: Iterable[bytes | dict[str, Any]], resource: str = "customers"
+    ) -> Iterator[tuple[int, HistoryRow]]:
+        return rows_from_lines(lines, resource)
 
 
 def _expiry(completed_at: str | None) -> datetime | None:
@@ -156,7 +168,8 @@ class ShopifyUpdates(ShopifyHistory):
 
 class ShopifyStatistics(ShopifyHistory):
     """The periodic refresh's source: every customer's `statistics` (predictedSpendTier,
-    rfmGroup), which Shopify recomputes without sending any webhook; one bulk query."""
+    rfmGroup), which Shopify recomputes without sending any webhook, B2B companies and
+    store credit; one bulk query each."""
 
     resources = STATISTICS
 

@@ -17,10 +17,10 @@ from typing import Any
 import orjson
 
 from plugin.errors import ValidationError
-from plugin.platforms.shopify.payload_fields import category_id
+from plugin.platforms.shopify.payload_fields import category_id, metafield
 from plugin.profiles.money import currency_exponent, to_minor
 
-Row = tuple[str, dict[str, Any]]  # (kind: customer | address | product | order | line, values)
+Row = tuple[str, dict[str, Any]]  # (kind: customer | address | metafield | product | …, values)
 Numbered = tuple[int, Row]  # (the line's position in the given lines, its row)
 
 _GID = re.compile(r"^gid://shopify/([A-Za-z]+)/([0-9]+)")
@@ -32,6 +32,9 @@ KINDS = {
     "Product": "product",
     "Order": "order",
     "LineItem": "line",
+    "Metafield": "metafield",
+    "StoreCreditAccount": "store_credit_account",
+    "StoreCreditAccountCreditTransaction": "store_credit",
 }
 PREFIXES = {kind: f"{GID_PREFIX}{name}/" for name, kind in KINDS.items()}
 _SHOPIFY_STAMP = len("2026-01-01T00:00:00Z")  # how Shopify writes a DateTime
@@ -120,9 +123,13 @@ def _lower(value: Any) -> str | None:
     return str(value).lower() if value else None
 
 
-def rows_from_lines(lines: Iterable[bytes | str | dict[str, Any]]) -> Iterator[Numbered]:
-    """(position, row) per line; a line of an unknown kind is skipped, a bad one refused
-    (not JSON, nested deeper than the parser allows, not an object, missing fields)."""
+def rows_from_lines(
+    lines: Iterable[bytes | str | dict[str, Any]], resource: str = "customers"
+) -> Iterator[Numbered]:
+    """(position, row) per line of `resource`'s export; a line of an unknown kind is
+    skipped, a bad one refused (not JSON, nested deeper than the parser allows, not an
+    object, missing fields)."""
+    builders = {**BUILDERS, **RESOURCE_BUILDERS.get(resource, {})}
     for position, raw in enumerate(lines):
         node = raw if isinstance(raw, dict) else _parse(position, raw)
         gid = node.get("id")
@@ -131,10 +138,11 @@ def rows_from_lines(lines: Iterable[bytes | str | dict[str, Any]]) -> Iterator[N
         else:
             match = _GID.match(gid) if isinstance(gid, str) else None
             kind = KINDS.get(match.group(1), "") if match else ""
-        if not kind:
+        if kind not in builders:
             continue
         try:
-            yield position, (kind, BUILDERS[kind](node))
+            built = builders[kind](node)
+            yield position, (built if isinstance(built, tuple) else (kind, built))
         except (KeyError, TypeError, ValueError, AttributeError, AssertionError) as exc:
             raise ValidationError(f"history line {gid}: {type(exc).__name__} {exc}") from None
 
@@ -152,6 +160,7 @@ def _parse(position: int, raw: bytes | str) -> dict[str, Any]:
 def customer_row(node: dict[str, Any]) -> dict[str, Any]:
     email = node.get("defaultEmailAddress") or {}
     phone = node.get("defaultPhoneNumber") or {}
+    sms = phone.get("smsMarketingConsent") or {}
     address = node.get("defaultAddress") or {}
     spent = minor(node.get("amountSpent"))
     stats = node.get("statistics") or {}
@@ -173,12 +182,23 @@ def customer_row(node: dict[str, Any]) -> dict[str, Any]:
         "email_marketing_state": _lower(email.get("marketingState")),
         "email_marketing_opt_in_level": _lower(email.get("marketingOptInLevel")),
         "email_consent_updated_at": stamp(email.get("marketingUpdatedAt")),
+        "has_sms_consent": bool(sms),
+        "sms_marketing_state": sms_state(sms.get("state")),
+        "sms_consent_updated_at": stamp(sms.get("updatedAt")),
         "reported_orders_count": _int(node.get("numberOfOrders")),
         "reported_amount_spent_minor": spent[0] if spent else None,
         "predicted_spend_tier": stats.get("predictedSpendTier"),
         "platform_rfm_group": stats.get("rfmGroup"),
         "tags": list(node.get("tags") or ()),
     }
+
+
+def sms_state(state: Any) -> str | None:
+    """GraphQL's CustomerMarketingConsentState as the customers_marketing_consent/update
+    webhook spells it: NEVER_SUBSCRIBED is the REST payload's `not_subscribed`."""
+    if not state:
+        return None
+    return "not_subscribed" if state == "NEVER_SUBSCRIBED" else str(state).lower()
 
 
 def address_row(node: dict[str, Any]) -> dict[str, Any]:
@@ -188,6 +208,15 @@ def address_row(node: dict[str, Any]) -> dict[str, Any]:
         "country_code": node.get("countryCodeV2"),
         "province_code": node.get("provinceCode") or None,
         "city": node.get("city") or None,
+    }
+
+
+def metafield_row(node: dict[str, Any]) -> dict[str, Any]:
+    """One of a customer's metafields (a `metafields` node, its customer the parent);
+    `metafield` None for a type no filter reads."""
+    return {
+        "customer_platform_id": _id(node["__parentId"], PREFIXES["customer"]),
+        "metafield": metafield(node["namespace"], node["key"], node["type"], node.get("value")),
     }
 
 
@@ -265,22 +294,77 @@ def _allocated(allocations: Any) -> int:
 BUILDERS = {
     "customer": customer_row,
     "address": address_row,
+    "metafield": metafield_row,
     "product": product_row,
     "order": order_row,
     "line": line_row,
 }
 
 
-def flatten_page(nodes: Iterable[dict[str, Any]]) -> Iterator[dict[str, Any]]:
-    """Paged nodes as the bulk JSONL has them: a nested connection's nodes become lines
-    of their own with `__parentId`, so one parser serves both paths."""
+def companies_row(node: dict[str, Any]) -> Row:
+    """A customer's B2B companies (Customer.companyContactProfiles: one per company)."""
+    profiles = node.get("companyContactProfiles") or ()
+    companies = [_owned_id(p.get("company")) for p in profiles if p]
+    return "companies", {
+        "customer_platform_id": _id(node["id"], PREFIXES["customer"]),
+        "company_ids": sorted({c for c in companies if c}),
+    }
+
+
+def credit_owner_row(node: dict[str, Any]) -> Row:
+    """A customer the store credit export lists (its accounts are replaced, even by none)."""
+    return "credit_owner", {"customer_platform_id": _id(node["id"], PREFIXES["customer"])}
+
+
+def credit_account_row(node: dict[str, Any]) -> Row:
+    """A store credit account of a customer (its parent): its balance and currency."""
+    balance = minor(node["balance"])
+    assert balance is not None
+    return "credit_account", {
+        "customer_platform_id": _id(node["__parentId"], PREFIXES["customer"]),
+        "account_id": numeric_id(node["id"]),
+        "balance_minor": balance[0],
+        "currency": balance[1],
+    }
+
+
+def credit_row(node: dict[str, Any]) -> Row:
+    """A credit given to an account (its parent): when, until when, what remains."""
+    remaining = minor(node["remainingAmount"])
+    assert remaining is not None
+    return "credit", {
+        "account_id": numeric_id(node["__parentId"]),
+        "credited_at": stamp(node["createdAt"]),
+        "expires_at": stamp(node.get("expiresAt")),
+        "remaining_minor": remaining[0],
+        "currency": remaining[1],
+    }
+
+
+# Lines whose kind means something else in another export: a customer line of the
+# companies export carries only the customer's companies, one of the store credit export
+# only says the customer was read.
+RESOURCE_BUILDERS: dict[str, dict[str, Any]] = {
+    "companies": {"customer": companies_row},
+    "store_credit": {
+        "customer": credit_owner_row,
+        "store_credit_account": credit_account_row,
+        "store_credit": credit_row,
+    },
+}
+
+
+def flatten_page(
+    nodes: Iterable[dict[str, Any]], parent: str | None = None
+) -> Iterator[dict[str, Any]]:
+    """Paged nodes as the bulk JSONL has them: a nested connection's nodes (and theirs)
+    become lines of their own with `__parentId`, so one parser serves both paths."""
     for node in nodes:
         own = {k: v for k, v in node.items() if not _is_connection(v)}
-        yield own
+        yield own if parent is None else {**own, "__parentId": parent}
         for value in node.values():
             if _is_connection(value):
-                for child in value.get("nodes") or ():
-                    yield {**child, "__parentId": node["id"]}
+                yield from flatten_page(value.get("nodes") or (), node["id"])
 
 
 def _is_connection(value: Any) -> bool:

@@ -6,7 +6,7 @@ from typing import Any
 
 from marshmallow import fields, post_load, validate
 
-from plugin.events import Address, CustomerData
+from plugin.events import Address, CustomerData, Metafield
 from plugin.platforms.shopify.payload_fields import (
     COUNTRY,
     CURRENCY,
@@ -16,6 +16,7 @@ from plugin.platforms.shopify.payload_fields import (
     PayloadSchema,
     ShopifyId,
     TagList,
+    metafield,
 )
 from plugin.profiles.money import to_minor
 
@@ -45,6 +46,20 @@ class ConsentSchema(PayloadSchema):
     consent_updated_at = Instant(allow_none=True)
 
 
+class MetafieldSchema(PayloadSchema):
+    """A metafield of a customers/* payload (present when the subscription names its
+    namespace); None for a type no filter reads."""
+
+    namespace = fields.String(required=True)
+    key = fields.String(required=True)
+    type = fields.String(required=True)
+    value = fields.Raw(allow_none=True)
+
+    @post_load
+    def to_metafield(self, data: dict[str, Any], **_: Any) -> Metafield | None:
+        return metafield(data["namespace"], data["key"], data["type"], data.get("value"))
+
+
 class CustomerSchema(PayloadSchema):
     """A customer, from customers/* or (partially) inside an order or checkout.
 
@@ -66,6 +81,7 @@ class CustomerSchema(PayloadSchema):
     updated_at = Instant(allow_none=True)
     tags = TagList(allow_none=True)
     email_marketing_consent = fields.Nested(ConsentSchema, allow_none=True)
+    metafields = fields.List(fields.Nested(MetafieldSchema), allow_none=True)
 
     @post_load
     def to_customer(self, data: dict[str, Any], **_: Any) -> CustomerData:
@@ -86,6 +102,7 @@ class CustomerSchema(PayloadSchema):
             email_marketing_opt_in_level=consent.get("opt_in_level"),
             email_consent_updated_at=consent.get("consent_updated_at"),
             addresses=_addresses(data.get("addresses")),
+            metafields=_metafields(data.get("metafields")),
         )
 
 
@@ -93,10 +110,14 @@ def _addresses(listed: list[Address] | None) -> tuple[Address, ...] | None:
     return None if listed is None else tuple(listed)
 
 
+def _metafields(listed: list[Metafield | None] | None) -> tuple[Metafield, ...] | None:
+    return None if listed is None else tuple(m for m in listed if m is not None)
+
+
 def partial_customer(**kwargs: Any) -> fields.Nested:
-    """A customer inside an order or checkout: never a source of tags, consent or the
-    address list (only its default address may fill a stub)."""
-    excluded = ("tags", "email_marketing_consent", "addresses")
+    """A customer inside an order or checkout: never a source of tags, consent, metafields
+    or the address list (only its default address may fill a stub)."""
+    excluded = ("tags", "email_marketing_consent", "addresses", "metafields")
     return fields.Nested(CustomerSchema, exclude=excluded, allow_none=True, **kwargs)
 
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import re
 from collections.abc import Mapping
 from dataclasses import dataclass
@@ -13,12 +14,60 @@ from marshmallow import EXCLUDE, Schema, fields, post_load, validate
 from marshmallow import ValidationError as SchemaError
 
 from plugin.errors import ValidationError
+from plugin.events import Metafield
 from plugin.profiles.money import to_minor
 
 _GID = re.compile(r"^gid://shopify/(?P<kind>[A-Za-z]+)/(?P<id>[0-9]+)(\?.*)?$")
 CURRENCY = validate.Regexp(r"^[A-Z]{3}$", error="Not an ISO 4217 currency code.")
 COUNTRY = validate.Regexp(r"^[A-Z]{2}$", error="Not an ISO 3166 alpha-2 country code.")
 _CATEGORY = re.compile(r"^gid://shopify/TaxonomyCategory/([a-z0-9][a-z0-9-]{0,62})$")
+
+
+# Shopify's metafield types a segment can filter on (text, number, date and time, true or
+# false, and lists of text, numbers or dates), as the neutral kinds the profile stores.
+METAFIELD_KINDS = {
+    "single_line_text_field": "text",
+    "multi_line_text_field": "text",
+    "number_integer": "number",
+    "number_decimal": "number",
+    "date": "date",
+    "date_time": "date_time",
+    "boolean": "boolean",
+}
+
+
+def metafield(namespace: Any, key: Any, type_: Any, value: Any) -> Metafield | None:
+    """A metafield as the profile keeps it, or None for a type no filter reads (json,
+    references, money, …) or a value that is not of its type. A list type's value is a JSON
+    array (GraphQL and REST send it as text)."""
+    if not all(isinstance(x, str) and x for x in (namespace, key, type_)):
+        return None
+    listed = type_.startswith("list.")
+    kind = METAFIELD_KINDS.get(type_.removeprefix("list."))
+    if kind is None or (listed and kind == "boolean"):
+        return None
+    items = _json_list(value) if listed else [value]
+    texts = [_metafield_text(item) for item in items or ()]
+    if not texts or any(t is None for t in texts):
+        return None
+    return Metafield(namespace, key, kind, tuple(t for t in texts if t is not None))
+
+
+def _json_list(value: Any) -> list[Any] | None:
+    if isinstance(value, str):
+        try:
+            value = json.loads(value)
+        except ValueError:
+            return None
+    return value if isinstance(value, list) else None
+
+
+def _metafield_text(item: Any) -> str | None:
+    if isinstance(item, bool):
+        return "true" if item else "false"
+    if isinstance(item, str | int | float):
+        return str(item)
+    return None
 
 
 def category_id(category: Any) -> str | None:

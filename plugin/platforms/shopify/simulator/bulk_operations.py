@@ -66,6 +66,10 @@ class SimBulkOperation:
 Lines = list[dict[str, Any]]
 
 
+class BulkAccessDenied(RuntimeError):
+    """The query read a field the app may not: the operation fails with ACCESS_DENIED."""
+
+
 def mutation_lines(
     schema: GraphQLSchema,
     document: DocumentNode,
@@ -98,7 +102,10 @@ def query_lines(
     """
     result = execute_sync(schema, document, root_value=root, context_value={"bulk": True})
     if result.errors:
-        raise RuntimeError("; ".join(e.message for e in result.errors))
+        message = "; ".join(e.message for e in result.errors)
+        if any((e.extensions or {}).get("code") == "ACCESS_DENIED" for e in result.errors):
+            raise BulkAccessDenied(message)
+        raise RuntimeError(message)
     lines: Lines = []
     roots = 0
     for value in (result.data or {}).values():

@@ -243,6 +243,8 @@ def _start_operation(
             op.status = "RUNNING"
         try:
             lines, roots = work()
+        except bulk_operations.BulkAccessDenied:
+            _finish_operation(state, op, "FAILED", [], 0, error_code="ACCESS_DENIED")
         except Exception:  # a simulated operation fails like a real one: status, no raise
             _finish_operation(state, op, "FAILED", [], 0, error_code="INTERNAL_SERVER_ERROR")
         else:

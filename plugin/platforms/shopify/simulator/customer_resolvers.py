@@ -11,7 +11,11 @@ from typing import Any
 from graphql import GraphQLError, GraphQLResolveInfo
 
 from plugin.platforms.shopify.simulator.connections import connection_of, context, forward_page
-from plugin.platforms.shopify.simulator.customers import NO_SUCH_CUSTOMER, customer_id_of
+from plugin.platforms.shopify.simulator.customers import (
+    NO_SUCH_CUSTOMER,
+    customer_id_of,
+    guarded,
+)
 from plugin.platforms.shopify.simulator.deliveries import TAG_TOPICS, deliver_later, tags_payload
 from plugin.platforms.shopify.simulator.registry import resolver
 from plugin.platforms.shopify.simulator.state import IssuedToken, SimulatorState
@@ -24,22 +28,24 @@ UPDATED_SINCE = re.compile(r"^updated_at:(>=?)'?([0-9T:.+\-Z]+)'?$")
 
 
 @resolver("customer")
-def _customer(state: SimulatorState, shop: str, _token: IssuedToken) -> Callable[..., Any]:
+def _customer(state: SimulatorState, shop: str, token: IssuedToken) -> Callable[..., Any]:
     def customer(_info: Any, id: str) -> dict[str, Any] | None:
         found = state.customer(shop, customer_id_of(id) or "")
-        return found.node() if found else None
+        return guarded(found.node(), token.scopes, state.switches.denied_fields) if found else None
 
     return customer
 
 
 @resolver("customers")
-def _customers(state: SimulatorState, shop: str, _token: IssuedToken) -> Callable[..., Any]:
+def _customers(state: SimulatorState, shop: str, token: IssuedToken) -> Callable[..., Any]:
     def customers(
         info: GraphQLResolveInfo, first: int | None = None, after: str | None = None, **rest: Any
     ) -> dict[str, Any]:
         # Only forward paging and an `updated_at` search are simulated; a bulk query reads all.
         page = forward_page(info, first, after, rest)
-        nodes = searched([c.node() for c in state.customers.all(shop)], rest.get("query"))
+        denied = state.switches.denied_fields
+        every = [guarded(c.node(), token.scopes, denied) for c in state.customers.all(shop)]
+        nodes = searched(every, rest.get("query"))
         return connection_of(nodes, *page)
 
     return customers

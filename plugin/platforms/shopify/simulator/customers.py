@@ -7,6 +7,8 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
+from graphql import GraphQLError
+
 from plugin.platforms.shopify.simulator.connections import nested
 
 # "A customer can have up to 250 tags. Each tag can have up to 255 characters." (Shopify's
@@ -20,6 +22,35 @@ GID_PREFIX = "gid://shopify/Customer/"
 
 TagChange = tuple[str, str, str, str]  # (shop, customer id, "add" | "remove", tag)
 TagResult = tuple[list[dict[str, Any]], list[str]]  # (userErrors, tags actually changed)
+
+
+@dataclass
+class SimCreditAccount:
+    """A store credit account: its balance, and its credits as (id, created at, expires at
+    or None, remaining amount)."""
+
+    account_id: str
+    currency: str
+    balance: str
+    credits: list[tuple[str, str, str | None, str]] = field(default_factory=list)
+
+    def node(self) -> dict[str, Any]:
+        credits = [
+            {
+                "__typename": "StoreCreditAccountCreditTransaction",
+                "id": f"gid://shopify/StoreCreditAccountCreditTransaction/{credit_id}",
+                "createdAt": created,
+                "expiresAt": expires,
+                "remainingAmount": {"amount": remaining, "currencyCode": self.currency},
+            }
+            for credit_id, created, expires, remaining in self.credits
+        ]
+        return {
+            "__typename": "StoreCreditAccount",
+            "id": f"gid://shopify/StoreCreditAccount/{self.account_id}",
+            "balance": {"amount": self.balance, "currencyCode": self.currency},
+            "transactions": nested(credits),
+        }
 
 
 @dataclass
@@ -47,6 +78,14 @@ class SimCustomer:
     currency: str = "USD"
     rfm_group: str | None = None
     spend_tier: str | None = None
+    # SMS consent of the phone number, as GraphQL's CustomerMarketingConsentState spells it
+    sms_marketing_state: str = "NEVER_SUBSCRIBED"
+    sms_opt_in_level: str | None = None
+    sms_consent_updated_at: str | None = None
+    # (namespace, key, type, value) as Shopify stores them (a list type's value is JSON)
+    metafields: list[tuple[str, str, str, str]] = field(default_factory=list)
+    company_ids: list[str] = field(default_factory=list)  # B2B companies it buys for
+    store_credit: list[SimCreditAccount] = field(default_factory=list)
 
     @property
     def gid(self) -> str:
@@ -85,17 +124,44 @@ class SimCustomer:
             "state": self.state,
             "locale": self.locale,
             "verifiedEmail": self.verified_email,
-            "defaultPhoneNumber": {"phoneNumber": self.phone} if self.phone else None,
+            "defaultPhoneNumber": self._phone(),
             "defaultAddress": (
                 {"countryCodeV2": country, "provinceCode": province, "city": city}
                 if self.address
                 else None
             ),
             "addressesV2": _address_connection(self.gid, self.all_addresses()),
+            "metafields": nested(self.metafield_nodes()),
+            "storeCreditAccounts": nested([a.node() for a in self.store_credit]),
+            "companyContactProfiles": [
+                {"company": {"id": f"gid://shopify/Company/{c}"}} for c in self.company_ids
+            ],
             "numberOfOrders": str(self.number_of_orders),
             "amountSpent": {"amount": self.amount_spent, "currencyCode": self.currency},
             "statistics": {"predictedSpendTier": self.spend_tier, "rfmGroup": self.rfm_group},
         }
+
+    def _phone(self) -> dict[str, Any] | None:
+        if not self.phone:
+            return None
+        consent = {
+            "state": self.sms_marketing_state,
+            "optInLevel": self.sms_opt_in_level,
+            "updatedAt": self.sms_consent_updated_at,
+        }
+        return {"phoneNumber": self.phone, "smsMarketingConsent": consent}
+
+    def metafield_nodes(self) -> list[dict[str, Any]]:
+        return [
+            {
+                "id": f"gid://shopify/Metafield/{self.customer_id}{k:02d}",
+                "namespace": namespace,
+                "key": key,
+                "type": type_,
+                "value": value,
+            }
+            for k, (namespace, key, type_, value) in enumerate(self.metafields)
+        ]
 
     def all_addresses(self) -> list[tuple[str, str | None, str | None]]:
         """Every address, the default first (as Shopify's `addressesV2` and `addresses`)."""
@@ -116,6 +182,32 @@ def _address_connection(
         for k, (country, province, city) in enumerate(addresses)
     ]
     return nested(nodes)
+
+
+# Customer fields Shopify refuses without scopes. Shopify asks the transactions scope of
+# an account's `transactions` only; the import always reads both, so one check serves.
+SCOPED_FIELDS: dict[str, tuple[str, ...]] = {
+    "storeCreditAccounts": (
+        "read_store_credit_accounts",
+        "read_store_credit_account_transactions",
+    ),
+}
+
+
+def guarded(node: dict[str, Any], scopes: list[str], denied: set[str]) -> dict[str, Any]:
+    """The node with each field the token may not read (`denied`, or a scope it lacks)
+    answering ACCESS_DENIED, as Shopify does, when asked for."""
+    lacking = {f for f, need in SCOPED_FIELDS.items() if not set(need) <= set(scopes)}
+    refused = set(denied) | lacking
+    return {**node, **{f: _access_denied(f) for f in refused if f in node}}
+
+
+def _access_denied(name: str) -> Callable[..., Any]:
+    def field(_info: Any, **_args: Any) -> Any:
+        message = f"Access denied for {name} field."
+        raise GraphQLError(message, extensions={"code": "ACCESS_DENIED"})
+
+    return field
 
 
 def customer_id_of(gid: str) -> str | None:

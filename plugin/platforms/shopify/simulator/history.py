@@ -28,6 +28,7 @@ VENDORS = ("Acme", "Nordic Roast", "Paper & Co")
 CATEGORIES = ("fb-2-1", "fb-2-1-9", "hg-11-6", "me-1-3", None)
 RFM = ("CHAMPIONS", "LOYAL", "AT_RISK", "DORMANT", "NEW", None)
 TIERS = ("HIGH", "MEDIUM", "LOW", None)
+SMS_STATES = ("SUBSCRIBED", "NEVER_SUBSCRIBED", "UNSUBSCRIBED", "PENDING")
 POS_APP, POS_LOCATION = "129785", "77001"
 
 
@@ -196,7 +197,7 @@ class SimOrder:
 
 def customer_webhooks(customer: SimCustomer) -> list[tuple[str, dict[str, Any], str]]:
     """(topic, payload, triggered instant) of the webhooks that bring this customer in
-    API 2026-04: the customer, its consent, its tags and Shopify's totals."""
+    API 2026-04: the customer, its email and SMS consent, its tags and Shopify's totals."""
     country, province, city = customer.address or (None, None, None)
     profile = {
         "id": int(customer.customer_id),
@@ -215,6 +216,11 @@ def customer_webhooks(customer: SimCustomer) -> list[tuple[str, dict[str, Any], 
         "addresses": [
             {"country_code": a[0], "province_code": a[1], "city": a[2]}
             for a in customer.all_addresses()
+        ],
+        # as a subscription that names every namespace the customer has would carry them
+        "metafields": [
+            {**{k: v for k, v in node.items() if k != "id"}, "owner_resource": "customer"}
+            for node in customer.metafield_nodes()
         ],
     }
     hooks: list[tuple[str, dict[str, Any], str]] = [
@@ -240,6 +246,8 @@ def customer_webhooks(customer: SimCustomer) -> list[tuple[str, dict[str, Any], 
                 customer.email_consent_updated_at or customer.updated_at,
             )
         )
+    if customer.phone:
+        hooks.append(sms_consent_webhook(customer))
     if customer.tags:
         body = {
             "customerId": customer.gid,
@@ -256,6 +264,28 @@ def customer_webhooks(customer: SimCustomer) -> list[tuple[str, dict[str, Any], 
     }
     hooks.append(("customers/purchasing_summary", summary, customer.updated_at))
     return hooks
+
+
+def sms_consent_webhook(customer: SimCustomer) -> tuple[str, dict[str, Any], str]:
+    """customers_marketing_consent/update: the phone number's consent in REST spelling
+    (GraphQL's NEVER_SUBSCRIBED is `not_subscribed` there)."""
+    state = customer.sms_marketing_state
+    consent = {
+        "state": "not_subscribed" if state == "NEVER_SUBSCRIBED" else state.lower(),
+        "opt_in_level": (customer.sms_opt_in_level or "").lower() or None,
+        "consent_updated_at": customer.sms_consent_updated_at,
+        "consent_collected_from": "OTHER",
+    }
+    body: dict[str, Any] = {
+        "id": int(customer.customer_id),
+        "phone": customer.phone,
+        "sms_marketing_consent": consent,
+    }
+    return (
+        "customers_marketing_consent/update",
+        body,
+        customer.sms_consent_updated_at or customer.updated_at,
+    )
 
 
 def product_webhook(node: dict[str, Any]) -> dict[str, Any]:

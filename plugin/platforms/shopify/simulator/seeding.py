@@ -3,15 +3,17 @@ tags, products, and orders of every kind the import must handle."""
 
 from __future__ import annotations
 
+import json
 import random
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 
-from plugin.platforms.shopify.simulator.customers import SimCustomer
+from plugin.platforms.shopify.simulator.customers import SimCreditAccount, SimCustomer
 from plugin.platforms.shopify.simulator.history import (
     CATEGORIES,
     CITIES,
     RFM,
+    SMS_STATES,
     TIERS,
     TYPES,
     VENDORS,
@@ -89,15 +91,63 @@ def _customer(
     customer.created_at = iso(created)
     customer.updated_at = iso(created + timedelta(days=rng.randint(0, 25)))
     customer.phone = f"+4850000{n:04d}" if n % 3 == 0 else None
+    if customer.phone:  # no draw from rng: the rest of the shop stays as it was
+        customer.sms_marketing_state = SMS_STATES[n // 3 % len(SMS_STATES)]
+        customer.sms_opt_in_level = "SINGLE_OPT_IN"
+        # some consents carry their own time, later than the profile's; some none
+        later = created + timedelta(days=40 + n)
+        customer.sms_consent_updated_at = iso(later) if n % 2 == 0 else None
     customer.address = CITIES[n % len(CITIES)] if n % 5 else None
     # a second address for some (no draw from rng: the rest of the shop stays as it was)
     customer.other_addresses = [CITIES[(n + 1) % len(CITIES)]] if n % 7 == 3 else []
     customer.locale = "pl" if n % 4 == 0 else "en"
     customer.email_opt_in_level = "SINGLE_OPT_IN" if email else None
     customer.email_consent_updated_at = customer.updated_at if email else None
+    customer.metafields = seeded_metafields(n, created)
+    customer.company_ids = {3: ["4001"], 7: ["4001", "4002"]}.get(n % 8, [])
+    customer.store_credit = seeded_store_credit(n, cid, created, now)
     customer.rfm_group = RFM[n % len(RFM)]
     customer.spend_tier = TIERS[n % len(TIERS)]
     return customer
+
+
+def seeded_metafields(n: int, created: datetime) -> list[tuple[str, str, str, str]]:
+    """Custom fields of every kind a segment filters on, and one it does not (json); no
+    draw from rng, so the rest of the shop stays as it was."""
+    found = []
+    if n % 4 == 1:
+        birth = "1992-02-29" if n == 5 else f"19{70 + n % 30}-{1 + n % 12:02d}-{1 + n % 28:02d}"
+        found.append(("facts", "birth_date", "date", birth))
+    if n % 3 == 0:
+        found.append(("custom", "points", "number_integer", str(n * 10)))
+    if n % 5 == 2:
+        found.append(("custom", "member_since", "date_time", iso(created)))
+    if n % 2 == 0:
+        found.append(("custom", "newsletter", "boolean", "true" if n % 4 == 0 else "false"))
+    if n % 6 == 1:
+        interests = json.dumps(["Coffee", "Tea", "Mugs"][: 1 + n // 6 % 3])
+        found.append(("custom", "interests", "list.single_line_text_field", interests))
+    if n % 7 == 0:
+        found.append(("custom", "profile", "json", '{"likes": "tea"}'))
+    return found
+
+
+def seeded_store_credit(
+    n: int, cid: str, created: datetime, now: datetime
+) -> list[SimCreditAccount]:
+    """A USD account for some customers (credits expiring soon, later, already, never)
+    and a EUR one with no credit read for a few; no draw from rng."""
+    accounts = []
+    if n % 5 == 1:
+        expires = now + timedelta(days=(n % 3) * 10 - 5)
+        credits = [
+            (f"{cid}1", iso(created + timedelta(days=10)), iso(expires), f"{n}.00"),
+            (f"{cid}2", iso(now - timedelta(days=3)), None, "5.00"),
+        ]
+        accounts.append(SimCreditAccount(f"{cid}1", "USD", f"{n * 7}.50", credits))
+    if n % 10 == 6:
+        accounts.append(SimCreditAccount(f"{cid}2", "EUR", "12.00"))
+    return accounts
 
 
 def _order(

@@ -41,3 +41,6 @@ class Switches:
     bulk_shuffle: bool = False  # query results in random line order (groupObjects: false)
     flow_handles: set[str] | None = None  # when set, other Flow trigger handles are refused
     tag_webhooks: bool = True  # deliver customer.tags_added/removed to subscribed addresses
+    # Customer fields answered ACCESS_DENIED whatever the scopes (companyContactProfiles:
+    # a shop without Shopify Plus, where B2B is not open to apps).
+    denied_fields: set[str] = field(default_factory=set)
