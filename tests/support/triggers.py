@@ -22,6 +22,7 @@ from typing import Any
 import pytest
 from sqlalchemy import select
 
+from plugin.inbox.models import DONE, DUPLICATE, InboxRow
 from plugin.outbox.delivery import drain as drain_outbox
 from plugin.outbox.models import OutboxItem
 from plugin.platforms.shopify.simulator import SimulatorHandle
@@ -114,6 +115,10 @@ class TriggerWorld:
     def webhook(self, topic: str, payload: dict[str, Any], at: datetime) -> None:
         deliver(self.runtime, self.domain, payload, topic=topic, triggered_at=at)
         assert process_batch(self.runtime, now=at) == 1
+        with self.runtime.sessions() as session:
+            row = session.scalars(select(InboxRow).order_by(InboxRow.id.desc()).limit(1)).one()
+            # A failure here is retried later by the worker; the tests read its effects now.
+            assert row.status in (DONE, DUPLICATE), (row.status, row.last_error)
 
     def checkout(
         self, token: str, *, customer: str | None, at: datetime, total: str = "80.00", **fields: Any
