@@ -165,76 +165,32 @@ def _erase_tags(session: Session, s: DataSubject, _: Erasure) -> int:
     )
 
 
-def _export_addresses(session: Session, s: DataSubject) -> list[dict[str, Any]]:
-    stmt = select(CustomerAddress.__table__).where(
-        CustomerAddress.shop_id == s.shop_id, CustomerAddress.customer_id == s.customer_id
-    )
-    return rows_document(session, stmt.order_by(CustomerAddress.id))
+def _owned(name: str, *models: Any) -> PersonalData:
+    """A place whose rows are the person's alone (an address, a birth date, the companies
+    they buy for, their store credit as last read): exported as stored, deleted outright
+    with them. With several tables the parents come first; erasure goes children first."""
 
-
-def _erase_addresses(session: Session, s: DataSubject, _: Erasure) -> int:
-    """Deleted outright: an address is the person's, and the profile row goes too."""
-    return _count(
-        session,
-        delete(CustomerAddress).where(
-            CustomerAddress.shop_id == s.shop_id, CustomerAddress.customer_id == s.customer_id
-        ),
-    )
-
-
-def _export_metafields(session: Session, s: DataSubject) -> list[dict[str, Any]]:
-    stmt = select(CustomerMetafield.__table__).where(
-        CustomerMetafield.shop_id == s.shop_id, CustomerMetafield.customer_id == s.customer_id
-    )
-    return rows_document(session, stmt.order_by(CustomerMetafield.id))
-
-
-def _erase_metafields(session: Session, s: DataSubject, _: Erasure) -> int:
-    """Deleted outright, like addresses: a birth date or a note is the person's."""
-    return _count(
-        session,
-        delete(CustomerMetafield).where(
-            CustomerMetafield.shop_id == s.shop_id, CustomerMetafield.customer_id == s.customer_id
-        ),
-    )
-
-
-def _export_companies(session: Session, s: DataSubject) -> list[dict[str, Any]]:
-    stmt = select(CustomerCompany.__table__).where(
-        CustomerCompany.shop_id == s.shop_id, CustomerCompany.customer_id == s.customer_id
-    )
-    return rows_document(session, stmt.order_by(CustomerCompany.id))
-
-
-def _erase_companies(session: Session, s: DataSubject, _: Erasure) -> int:
-    """Which companies the person buys for: deleted with them."""
-    return _count(
-        session,
-        delete(CustomerCompany).where(
-            CustomerCompany.shop_id == s.shop_id, CustomerCompany.customer_id == s.customer_id
-        ),
-    )
-
-
-def _export_store_credit(session: Session, s: DataSubject) -> list[dict[str, Any]]:
-    out = []
-    for table in (StoreCreditAccount, StoreCredit):
-        stmt = select(table.__table__).where(
-            table.shop_id == s.shop_id, table.customer_id == s.customer_id
+    def rows(session: Session, model: Any, s: DataSubject) -> list[dict[str, Any]]:
+        stmt = select(model.__table__).where(
+            model.shop_id == s.shop_id, model.customer_id == s.customer_id
         )
-        out += [{"table": table.__tablename__, **row} for row in rows_document(session, stmt)]
-    return out
+        return rows_document(session, stmt.order_by(model.id))
 
+    def export(session: Session, s: DataSubject) -> list[dict[str, Any]]:
+        if len(models) == 1:
+            return rows(session, models[0], s)
+        return [{"table": m.__tablename__, **row} for m in models for row in rows(session, m, s)]
 
-def _erase_store_credit(session: Session, s: DataSubject, _: Erasure) -> int:
-    """The person's store credit as last read: deleted with them."""
-    return sum(
-        _count(
-            session,
-            delete(table).where(table.shop_id == s.shop_id, table.customer_id == s.customer_id),
+    def erase(session: Session, s: DataSubject, _: Erasure) -> int:
+        return sum(
+            _count(
+                session,
+                delete(m).where(m.shop_id == s.shop_id, m.customer_id == s.customer_id),
+            )
+            for m in reversed(models)
         )
-        for table in (StoreCredit, StoreCreditAccount)
-    )
+
+    return PersonalData(name, tuple(m.__tablename__ for m in models), export, erase)
 
 
 def _export_purchases(session: Session, s: DataSubject) -> list[dict[str, Any]]:
@@ -392,15 +348,10 @@ PERSONAL_DATA: tuple[PersonalData, ...] = (
     PersonalData("orders", ("orders", "order_lines", "refunds"), _export_orders, _erase_orders),
     PersonalData("checkouts", ("checkouts",), _export_checkouts, _erase_checkouts),
     PersonalData("tags", ("customer_tags",), _export_tags, _erase_tags),
-    PersonalData("addresses", ("customer_addresses",), _export_addresses, _erase_addresses),
-    PersonalData("metafields", ("customer_metafields",), _export_metafields, _erase_metafields),
-    PersonalData("companies", ("customer_companies",), _export_companies, _erase_companies),
-    PersonalData(
-        "store_credit",
-        ("store_credit_accounts", "store_credits"),
-        _export_store_credit,
-        _erase_store_credit,
-    ),
+    _owned("addresses", CustomerAddress),
+    _owned("metafields", CustomerMetafield),
+    _owned("companies", CustomerCompany),
+    _owned("store_credit", StoreCreditAccount, StoreCredit),
     PersonalData("purchases", ("purchases",), _export_purchases, _erase_purchases),
     PersonalData("segments", SEGMENT_TABLES, _export_segments, _erase_segments),
     PersonalData("predictions", ("predictions",), _export_predictions, _erase_predictions),
