@@ -171,6 +171,10 @@ def _env(database_url: str, sim: SimulatorHandle) -> dict[str, str]:
         "SHOPIFY_API_SECRET": API_SECRET,
         "SHOPSEG_SHOPIFY_BASE_URL": sim.base_url,
         "SHOPSEG_WORKER_POLL_SECONDS": "0.2",
+        # The customers come from the replayed orders only. An import at install would race
+        # the replay: whether it stored a customer before their 1997 orders arrived decides
+        # whether those orders move them as `realtime` (and fire reactivation) or `initial`.
+        "SHOPSEG_HISTORY_IMPORT_ON_INSTALL": "0",
         "SHOPSEG_LOG_LEVEL": "WARNING",
     }
 
