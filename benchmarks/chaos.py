@@ -58,6 +58,7 @@ from plugin.segments.rfm_models import RfmCutoffs
 SHOP = "cdnow-chaos.myshopify.com"
 API_KEY = "chaos-api-key"
 API_SECRET = "shpss_chaos" + "0" * 32
+PUSHED_SEGMENTS = ("Regular", "One-time buyers", "Inactive")
 QUIET_TIMEOUT_SECONDS = 3600  # a 20,000-delivery backlog on a loaded machine
 DEFAULT_OUT = PROJECT / "docs" / "reliability.md"
 
@@ -187,6 +188,10 @@ def _install(fleet: Fleet, sim: SimulatorHandle, txs: list[Transaction], secret:
     token = sim.state.issue_custom_token(SHOP)
     _cli(fleet, "migrate")
     _cli(fleet, "shops", "add", SHOP, "--token", token, "--webhook-secret", secret)
+    # Built-ins push no tag until chosen: these put every customer's memberships through
+    # the outbox (one-customer rows, the bulk fold, the shop's faults).
+    for segment in PUSHED_SEGMENTS:
+        _cli(fleet, "segments", "push", SHOP, segment, "on")
 
 
 def _cli(fleet: Fleet, *args: str) -> None:
