@@ -22,19 +22,23 @@ from plugin.tagsync import handlers as tagsync  # wraps the profiles' tag handle
 __all__ = ["Context", "Handler", "all_handlers", "dispatch"]
 
 
+# Built once: the feature tables are fixed at import, and every event is dispatched here.
+_HANDLERS: dict[type[Event], Handler] = {
+    **shops.HANDLERS,
+    **profiles.HANDLERS,
+    **tagsync.HANDLERS,
+    **privacy.HANDLERS,
+    **billing.HANDLERS,
+    **backfill.HANDLERS,
+}
+
+
 def all_handlers() -> dict[type[Event], Handler]:
-    return {
-        **shops.HANDLERS,
-        **profiles.HANDLERS,
-        **tagsync.HANDLERS,
-        **privacy.HANDLERS,
-        **billing.HANDLERS,
-        **backfill.HANDLERS,
-    }
+    return dict(_HANDLERS)
 
 
 def dispatch(session: Session, shop: Shop, event: Event, delivery: Delivery, ctx: Context) -> None:
     """Apply one event. Events without a handler are deliberately ignored."""
-    handler = all_handlers().get(type(event))
+    handler = _HANDLERS.get(type(event))
     if handler is not None:
         handler(session, shop, event, delivery, ctx)
