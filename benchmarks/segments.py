@@ -236,7 +236,7 @@ def run_size(backend: str, customers: int, events: int, commit: str | None = Non
 
 def _check_previews(runtime: Runtime, shop_id: int, found: dict[str, tuple[float, int]]) -> None:
     """A preview counts what the sweep at the same clock made members."""
-    from plugin.segments.models import Segment, SegmentState
+    from plugin.segments.models import Segment, SegmentState, holds_any
 
     with runtime.sessions() as session:
         for name, (_seconds, count) in found.items():
@@ -246,9 +246,7 @@ def _check_previews(runtime: Runtime, shop_id: int, found: dict[str, tuple[float
             if bit is None:
                 raise BenchmarkError(f"no segment named {name!r}")
             members = session.scalar(
-                select(func.count()).where(
-                    SegmentState.shop_id == shop_id, SegmentState.mask.bitwise_and(1 << bit) != 0
-                )
+                select(func.count()).where(SegmentState.shop_id == shop_id, holds_any(1 << bit))
             )
             if members != count:
                 raise BenchmarkError(f"preview of {name!r} counts {count}, members {members}")

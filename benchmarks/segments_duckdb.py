@@ -14,7 +14,7 @@ from sqlalchemy import select
 from benchmarks.errors import BenchmarkError
 from plugin.profiles.models import Customer, CustomerTag, Order, Purchase
 from plugin.runtime import Runtime
-from plugin.segments.models import Segment, SegmentState
+from plugin.segments.models import Segment, SegmentState, combine
 from plugin.segments.rfm_models import RfmCutoffs
 
 # R score (5 first) by FM score 1..5, FM = (F + M + 1) // 2: docs/segments-fields.md.
@@ -214,13 +214,17 @@ def app_rules(runtime: Runtime, shop_id: int) -> tuple[dict[int, str], RfmCutoff
 
 
 def app_members(runtime: Runtime, shop_id: int) -> dict[int, int]:
+    """Each customer's membership bits, their stored words combined."""
     with runtime.engine.connect() as conn:
         rows = conn.execute(
-            select(SegmentState.customer_id, SegmentState.mask).where(
+            select(SegmentState.customer_id, SegmentState.word, SegmentState.mask).where(
                 SegmentState.shop_id == shop_id
             )
         ).all()
-    return {int(cid): int(mask) for cid, mask in rows}
+    members: dict[int, int] = {}
+    for cid, word, mask in rows:
+        members[int(cid)] = members.get(int(cid), 0) | combine([(word, mask)])
+    return members
 
 
 def reproducible(bits: dict[int, str], now: datetime, cut: RfmCutoffs | None) -> dict[int, str]:

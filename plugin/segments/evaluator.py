@@ -1,10 +1,10 @@
-"""One-pass segment evaluation: every rule of a shop as one bitmask per customer, diffed.
+"""One-pass segment evaluation: every rule of a shop as bitmasks per customer, diffed.
 
-One SELECT computes each customer's mask (a CASE per segment, summed into its bit) and
-returns only the customers whose mask differs from `segment_state`; only those rows, their
-memberships and their events are written. A sweep runs in batches of customer ids, each
-its own short transaction under one frozen clock; the real-time path runs the same SQL
-scoped to the customers an event touched (`plugin.segments.evaluator_realtime`).
+One SELECT computes each customer's mask words (a CASE per segment, summed into its bit
+of its word) and returns only the customers whose masks differ from `segment_state`; only
+those rows, their memberships and their events are written. A sweep runs in batches of
+customer ids, each its own short transaction under one frozen clock; the real-time path
+runs the same SQL scoped to the customers an event touched (`plugin.segments.evaluator_realtime`).
 """
 
 from __future__ import annotations
@@ -17,8 +17,8 @@ from dataclasses import dataclass, field, replace
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import ColumnElement, Select, and_, or_, select, update
-from sqlalchemy.orm import Session
+from sqlalchemy import ColumnElement, Select, and_, func, or_, select, update
+from sqlalchemy.orm import Session, aliased
 
 from plugin.db import is_postgresql, lock_keys
 from plugin.errors import ValidationError
@@ -28,8 +28,8 @@ from plugin.runtime import Runtime
 from plugin.segments import evaluator_language as language
 from plugin.segments.context import CompileContext
 from plugin.segments.evaluator_membership import Change, close_vanished, write_changes
-from plugin.segments.evaluator_shared import Rule, masks_select
-from plugin.segments.models import INITIAL, SWEEP, THRESHOLD, Segment, SegmentState
+from plugin.segments.evaluator_shared import Rule, mask_words, masks_select
+from plugin.segments.models import INITIAL, SWEEP, THRESHOLD, Segment, SegmentState, combine
 from plugin.shops.models import Shop, ShopSetting
 
 BATCH_SIZE = 50_000
@@ -101,24 +101,38 @@ def compile_context(session: Session, shop_id: int, now: datetime, **scope: Any)
     )
 
 
-def changes_statement(shop_id: int, computed_select: Select[Any]) -> Select[Any]:
-    """(customer id, new mask, stored mask or None) for customers whose mask changed.
+def changes_statement(
+    shop_id: int, computed_select: Select[Any], words: Sequence[int]
+) -> Select[Any]:
+    """(customer id, new mask per word, stored mask per word or None) for customers whose
+    masks changed, for the `words` (`mask_words`) the computed select has columns for.
 
     `OFFSET 0` keeps the planners from flattening the mask subquery into this one, which
     would compute every rule twice per customer (once for the filter, once for the row)."""
     computed = computed_select.offset(0).subquery()
-    return (
-        select(computed.c.cid, computed.c.mask, SegmentState.mask.label("old"))
-        .outerjoin(
-            SegmentState,
+    stored = {word: aliased(SegmentState, name=f"state{word}") for word in words}
+    stmt = select(
+        computed.c.cid,
+        *(computed.c[f"mask{word}"] for word in words),
+        *(state.mask.label(f"old{word}") for word, state in stored.items()),
+    )
+    for word, state in stored.items():
+        stmt = stmt.outerjoin(
+            state,
             and_(
-                SegmentState.shop_id == shop_id,
-                SegmentState.customer_id == computed.c.cid,
+                state.shop_id == shop_id,
+                state.customer_id == computed.c.cid,
+                state.word == word,
             ),
         )
-        .where(or_(SegmentState.customer_id.is_(None), SegmentState.mask != computed.c.mask))
-        .order_by(computed.c.cid)
-    )
+    first = stored[0]
+    differs = [first.customer_id.is_(None), first.mask != computed.c.mask0]
+    differs += [
+        func.coalesce(state.mask, 0) != computed.c[f"mask{word}"]
+        for word, state in stored.items()
+        if word
+    ]
+    return stmt.where(or_(*differs)).order_by(computed.c.cid)
 
 
 def diff_rows(
@@ -134,20 +148,26 @@ def diff_rows(
     from a sweep, and from real time when they are in `history` (nothing they did lately
     put them where they are); a rule with a pending reason (install, edit) gives its own."""
     by_bit = {rule.bit: rule for rule in rules}
+    words = mask_words(rules)
+    n = len(words)
     changes = []
-    for cid, computed, old in rows:
-        before = 0 if old is None else int(old)
-        after = (int(computed) & ~keep) | (before & keep)
-        if old is not None and after == before:
+    for row in rows:
+        cid, computed_words, stored_words = row[0], row[1 : 1 + n], row[1 + n : 1 + 2 * n]
+        computed = combine(zip(words, computed_words, strict=True))
+        before = combine(zip(words, stored_words, strict=True))
+        rows_held = frozenset(w for w, m in zip(words, stored_words, strict=True) if m is not None)
+        new = 0 not in rows_held
+        after = (computed & ~keep) | (before & keep)
+        if not new and after == before:
             continue
-        first_seen = old is None and (reason == SWEEP or cid in history)
+        first_seen = new and (reason == SWEEP or cid in history)
         default = INITIAL if first_seen else reason
         flips = {
             bit: by_bit[bit].pending_reason or default
             for bit in by_bit
             if (before ^ after) >> bit & 1
         }
-        changes.append(Change(int(cid), old is None, before, after, flips))
+        changes.append(Change(int(cid), new, before, after, flips, rows_held))
     return changes
 
 
@@ -166,7 +186,8 @@ def apply_statement(
     """Run a changes statement and write the diff it finds at `now`; `history_of` names
     which of the customers evaluated for the first time are history (see `diff_rows`)."""
     rows = list(session.execute(stmt, params or {}))
-    first_seen = [int(row[0]) for row in rows if row[2] is None]
+    first_old = 1 + len(mask_words(rules))  # word 0's stored mask: None before any evaluation
+    first_seen = [int(row[0]) for row in rows if row[first_old] is None]
     history = history_of(first_seen) if history_of and first_seen else ()
     changes = diff_rows(rows, rules, reason, keep=keep, history=history)
     write_changes(session, shop_id, changes, {r.bit: r.segment_id for r in rules}, now)
@@ -185,7 +206,8 @@ def evaluate_batch(
     """Evaluate one slice of a shop's customers and write what changed (caller holds the
     shop lock and owns the transaction); bits in `keep` stay as stored."""
     lateral = is_postgresql(session)
-    stmt = changes_statement(shop_id, masks_select(rules, ctx, *where, lateral=lateral))
+    masks = masks_select(rules, ctx, *where, lateral=lateral)
+    stmt = changes_statement(shop_id, masks, mask_words(rules))
     return apply_statement(session, shop_id, rules, stmt, reason, ctx.now, keep=keep)
 
 

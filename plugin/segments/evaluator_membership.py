@@ -21,10 +21,12 @@ from plugin.segments.listeners import MembershipChange
 from plugin.segments.models import (
     ENTERED,
     EXITED,
+    MAX_WORDS,
     REDACTED,
     SegmentEvent,
     SegmentMembership,
     SegmentState,
+    word_part,
 )
 
 CHUNK = 1000
@@ -32,13 +34,19 @@ CHUNK = 1000
 
 @dataclass(frozen=True)
 class Change:
-    """One customer's new mask and, per flipped bit, the reason."""
+    """One customer's new bits (combined over words) and, per flipped bit, the reason."""
 
     customer_id: int
-    new: bool  # no state row yet
+    new: bool  # never evaluated: no word-0 state row yet
     before: int
     after: int
     flips: dict[int, str]
+    stored_words: frozenset[int] = frozenset()  # the words with a state row already
+
+    def words_to_write(self) -> list[int]:
+        """Word 0 on a first evaluation (it marks one), and every word whose bits moved."""
+        moved = self.before ^ self.after
+        return [w for w in range(MAX_WORDS) if word_part(moved, w) or (w == 0 and self.new)]
 
 
 def write_changes(
@@ -57,20 +65,35 @@ def write_changes(
 
 
 def _write_state(session: Session, shop_id: int, changes: Sequence[Change], now: datetime) -> None:
-    fresh = [
-        {"shop_id": shop_id, "customer_id": c.customer_id, "mask": c.after, "evaluated_at": now}
-        for c in changes
-        if c.new
-    ]
+    fresh: list[dict[str, Any]] = []
+    moved: list[dict[str, Any]] = []
+    for c in changes:
+        for word in c.words_to_write():
+            mask = word_part(c.after, word)
+            if word in c.stored_words:
+                moved.append({"b_customer": c.customer_id, "b_word": word, "b_mask": mask})
+            else:
+                fresh.append(
+                    {
+                        "shop_id": shop_id,
+                        "customer_id": c.customer_id,
+                        "word": word,
+                        "mask": mask,
+                        "evaluated_at": now,
+                    }
+                )
     if fresh:
         session.execute(insert(SegmentState), fresh)
-    moved = [{"b_customer": c.customer_id, "b_mask": c.after} for c in changes if not c.new]
     if moved:
         table = SegmentState.__table__
         assert isinstance(table, Table)
         stmt = (
             update(table)
-            .where(table.c.shop_id == shop_id, table.c.customer_id == bindparam("b_customer"))
+            .where(
+                table.c.shop_id == shop_id,
+                table.c.customer_id == bindparam("b_customer"),
+                table.c.word == bindparam("b_word"),
+            )
             .values(mask=bindparam("b_mask"), version=table.c.version + 1, evaluated_at=now)
         )
         session.execute(stmt, moved)

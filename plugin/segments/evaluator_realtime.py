@@ -35,7 +35,7 @@ from plugin.segments.evaluator import (
     usable_rules,
 )
 from plugin.segments.evaluator_membership import Change, close_vanished
-from plugin.segments.evaluator_shared import masks_select
+from plugin.segments.evaluator_shared import mask_words, masks_select
 from plugin.segments.models import MAX_SEGMENTS, MERGED, REALTIME, REDACTED
 
 ALL_BITS = (1 << MAX_SEGMENTS) - 1
@@ -158,7 +158,7 @@ def realtime_statement(
             return stmt
     scope = Customer.id.in_(slots)
     masks = masks_select(rules, ctx, scope, lateral=is_postgresql(session))
-    stmt = changes_statement(shop_id, masks)
+    stmt = changes_statement(shop_id, masks, mask_words(rules))
     with _LOCK:
         _STATEMENTS[key] = stmt
         while len(_STATEMENTS) > CACHE_SIZE:

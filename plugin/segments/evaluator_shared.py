@@ -19,6 +19,7 @@ from sqlalchemy import ColumnElement, Select, case, literal, select, true
 from plugin.profiles.models import Customer
 from plugin.segments import evaluator_language as language
 from plugin.segments.context import CompileContext
+from plugin.segments.models import word_flag, word_of
 
 
 @dataclass(frozen=True)
@@ -33,7 +34,13 @@ class Rule:
 
     @property
     def flag(self) -> int:
+        """The rule's bit in a combined mask (Python side, any width)."""
         return 1 << self.bit
+
+
+def mask_words(rules: Sequence[Rule]) -> list[int]:
+    """The state words these rules write; word 0 always (its row marks an evaluation)."""
+    return sorted({0} | {word_of(rule.bit) for rule in rules})
 
 
 # Virtual fields worth computing once per row (CASE expressions with subqueries).
@@ -77,7 +84,8 @@ def masks_select(
     *where: ColumnElement[bool],
     lateral: bool = False,
 ) -> Select[Any]:
-    """(cid, mask) for the shop's customers matching `where`. With `lateral` (PostgreSQL)
+    """(cid, mask0, mask1, …) for the shop's customers matching `where`: one column per
+    word of `mask_words(rules)`. With `lateral` (PostgreSQL)
     the virtual fields are a LATERAL subquery of each row, so no estimate can turn the
     join into a rescan; otherwise a derived table joined on the id (SQLite)."""
     from plugin.segments.fields import field_expression
@@ -102,9 +110,13 @@ def masks_select(
     def resolve(name: str, rctx: CompileContext) -> ColumnElement[Any]:
         return virtual.c[name] if name in hoisted else field_expression(name, rctx)
 
-    mask: ColumnElement[int] = literal(0)
-    for n, (tree, rule) in enumerate(zip(asts, rules, strict=True)):
-        term = case((language.predicate(tree, ctx, resolve), rule.flag), else_=0)
-        mask = term if n == 0 else mask + term
-    stmt = select(Customer.id.label("cid"), mask.label("mask")).where(*scope)
+    masks: dict[int, ColumnElement[int]] = {word: literal(0) for word in mask_words(rules)}
+    started: set[int] = set()
+    for tree, rule in zip(asts, rules, strict=True):
+        word = word_of(rule.bit)
+        term = case((language.predicate(tree, ctx, resolve), word_flag(rule.bit)), else_=0)
+        masks[word] = masks[word] + term if word in started else term
+        started.add(word)
+    columns = [mask.label(f"mask{word}") for word, mask in masks.items()]
+    stmt = select(Customer.id.label("cid"), *columns).where(*scope)
     return stmt.join(virtual, on) if hoisted else stmt

@@ -20,8 +20,8 @@ from itertools import combinations
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import case, delete, func, or_, select
-from sqlalchemy.orm import Session
+from sqlalchemy import and_, case, delete, func, or_, select
+from sqlalchemy.orm import Session, aliased
 
 from plugin.profiles.metrics import counted_orders
 from plugin.profiles.models import Customer, Order
@@ -33,6 +33,7 @@ from plugin.segments.models import (
     SegmentFlagDismissal,
     SegmentMembership,
     SegmentState,
+    combine,
 )
 from plugin.shops.models import Shop, ShopSetting
 
@@ -179,15 +180,34 @@ def _daily_row(
 
 
 def overlaps(session: Session, shop_id: int) -> dict[tuple[int, int], int]:
-    """|A ∩ B| for every pair of bits, from the distinct masks and their counts."""
-    rows = session.execute(
-        select(SegmentState.mask, func.count())
-        .where(SegmentState.shop_id == shop_id, SegmentState.mask != 0)
-        .group_by(SegmentState.mask)
+    """|A ∩ B| for every pair of slots, from the distinct combinations of mask words and
+    their counts (one GROUP BY over a join per stored word, not a row per customer)."""
+    words = sorted(
+        session.scalars(select(SegmentState.word).where(SegmentState.shop_id == shop_id).distinct())
     )
+    if not words:
+        return {}
+    states = {word: aliased(SegmentState, name=f"w{word}") for word in words}
+    held = (
+        select(SegmentState.customer_id.label("cid"))
+        .where(SegmentState.shop_id == shop_id, SegmentState.mask != 0)
+        .distinct()
+        .subquery()
+    )
+    masks = [func.coalesce(state.mask, 0) for state in states.values()]
+    stmt = select(*masks, func.count()).select_from(held)
+    for word, state in states.items():
+        stmt = stmt.outerjoin(
+            state,
+            and_(state.shop_id == shop_id, state.customer_id == held.c.cid, state.word == word),
+        )
+    stmt = stmt.group_by(*masks)
     pairs: dict[tuple[int, int], int] = {}
-    for mask, count in rows:
-        bits = [b for b in range(63) if mask >> b & 1]
+    for *stored, count in session.execute(stmt):
+        bits_held = combine(zip(words, stored, strict=True))
+        if not bits_held:
+            continue
+        bits = [b for b in range(bits_held.bit_length()) if bits_held >> b & 1]
         for pair in combinations(bits, 2):
             pairs[pair] = pairs.get(pair, 0) + count
         for bit in bits:

@@ -1,13 +1,18 @@
-"""Segment tables: definitions, each customer's bitmask, membership stays and their events.
+"""Segment tables: definitions, each customer's membership bits, stays and their events.
 
-A shop's segments each own one bit (0..62) of a signed BIGINT mask, so a shop holds at
-most 63 segments (`MAX_SEGMENTS`). Memberships and events keep the customer's surrogate
-id without a foreign key: the exit written when a customer is redacted or merged away
-must outlive the customer row (it carries no personal data).
+A shop's segments each own one slot (`Segment.bit`, 0..MAX_SEGMENTS-1). A customer's bits
+are stored in words of 63 (bits 0..62 of a signed BIGINT), one `segment_state` row per
+word: slot `b` is bit `b % 63` of word `b // 63`. Word 0's row exists once the customer
+was evaluated (its mask may be 0); a higher word's row only once they held a bit in it,
+so a shop with few segments stores one row per customer. In Python a customer's words
+combine into one integer (`combine`), so slot `b` is simply bit `b` there. Memberships
+and events keep the customer's surrogate id without a foreign key: the exit written when
+a customer is redacted or merged away must outlive the customer row (no personal data).
 """
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from datetime import date, datetime
 
 from sqlalchemy import (
@@ -22,13 +27,21 @@ from sqlalchemy import (
     String,
     Text,
     UniqueConstraint,
+    and_,
+    false,
+    or_,
+    text,
 )
 from sqlalchemy.orm import Mapped, mapped_column
+from sqlalchemy.sql.elements import ColumnElement
 from sqlalchemy.sql.expression import true
 
 from plugin.db import Base, BigIntPK, shop_fk, utcnow
 
-MAX_SEGMENTS = 63  # bits 0..62 of a signed 64-bit integer
+WORD_BITS = 63  # bits 0..62 of a signed 64-bit integer
+WORD_MASK = (1 << WORD_BITS) - 1
+MAX_WORDS = 16
+MAX_SEGMENTS = WORD_BITS * MAX_WORDS  # 1,008 slots per shop
 
 BUILTIN = "builtin"
 CUSTOM = "custom"
@@ -81,7 +94,7 @@ class Segment(Base):
 
 
 class SegmentState(Base):
-    """A customer's current membership bits; a row exists once the customer was evaluated."""
+    """One word of a customer's current membership bits (see the module docstring)."""
 
     __tablename__ = "segment_state"
 
@@ -89,9 +102,42 @@ class SegmentState(Base):
     customer_id: Mapped[int] = mapped_column(
         BigInteger, ForeignKey("customers.id", ondelete="CASCADE"), primary_key=True
     )
+    word: Mapped[int] = mapped_column(
+        SmallInteger, primary_key=True, default=0, server_default=text("0")
+    )
     mask: Mapped[int] = mapped_column(BigInteger, default=0)
     version: Mapped[int] = mapped_column(Integer, default=1)
     evaluated_at: Mapped[datetime]
+
+
+def word_of(bit: int) -> int:
+    return bit // WORD_BITS
+
+
+def word_flag(bit: int) -> int:
+    """The slot's bit within its word's stored mask."""
+    return 1 << (bit % WORD_BITS)
+
+
+def word_part(bits: int, word: int) -> int:
+    """One word of a combined mask, as stored."""
+    return (bits >> (WORD_BITS * word)) & WORD_MASK
+
+
+def combine(words: Iterable[tuple[int, int | None]]) -> int:
+    """(word, stored mask) pairs as one integer in which slot `b` is bit `b`."""
+    return sum((int(mask or 0) & WORD_MASK) << (WORD_BITS * word) for word, mask in words)
+
+
+def holds_any(bits: int) -> ColumnElement[bool]:
+    """A `segment_state` row holding any of these slots (a combined mask): one test per
+    word they fall in, so a caller filters rows, not customers."""
+    tests = [
+        and_(SegmentState.word == word, SegmentState.mask.bitwise_and(part) != 0)
+        for word in range(MAX_WORDS)
+        if (part := word_part(bits, word))
+    ]
+    return or_(*tests) if tests else false()
 
 
 class SegmentMembership(Base):

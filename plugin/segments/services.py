@@ -30,6 +30,8 @@ from plugin.segments.models import (
     SegmentEvent,
     SegmentMembership,
     SegmentState,
+    holds_any,
+    word_flag,
 )
 
 TAG_LIMIT = 255  # Shopify's limit on one customer tag
@@ -188,10 +190,10 @@ def disable_segment(session: Session, shop_id: int, name: str, *, now: datetime)
         )
     ).all()
     close_memberships(session, shop_id, [(segment.id, c, DISABLED) for c in members], now)
-    flag = 1 << segment.bit
+    flag = word_flag(segment.bit)
     session.execute(
         update(SegmentState)
-        .where(SegmentState.shop_id == shop_id, SegmentState.mask.bitwise_and(flag) != 0)
+        .where(SegmentState.shop_id == shop_id, holds_any(1 << segment.bit))
         .values(mask=SegmentState.mask - flag, version=SegmentState.version + 1)
         .execution_options(synchronize_session=False)
     )

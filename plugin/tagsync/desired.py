@@ -13,7 +13,7 @@ from sqlalchemy.orm import Session
 
 from plugin.profiles.customer_tags import tag_key
 from plugin.profiles.models import Customer, CustomerTag
-from plugin.segments.models import SegmentState
+from plugin.segments.models import SegmentState, combine
 from plugin.tagsync.tags import SegmentTag, managed_tag_cfs, sync_managed_tags
 from plugin.triggers.catalogue import FIRED, SKIPPED
 from plugin.triggers.models import TriggerFiring
@@ -134,12 +134,16 @@ def _chunks(ids: list[int]) -> list[list[int]]:
 
 
 def _masks(session: Session, shop_id: int, ids: list[int]) -> dict[int, int]:
+    """Each customer's membership bits, their words combined."""
     rows = session.execute(
-        select(SegmentState.customer_id, SegmentState.mask).where(
+        select(SegmentState.customer_id, SegmentState.word, SegmentState.mask).where(
             SegmentState.shop_id == shop_id, SegmentState.customer_id.in_(ids)
         )
     )
-    return {r.customer_id: r.mask for r in rows}
+    masks: dict[int, int] = {}
+    for r in rows:
+        masks[r.customer_id] = masks.get(r.customer_id, 0) | combine([(r.word, r.mask)])
+    return masks
 
 
 def _known(

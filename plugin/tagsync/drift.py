@@ -21,7 +21,7 @@ from plugin.profiles.customer_tags import tag_key
 from plugin.profiles.models import CustomerTag
 from plugin.profiles.shop_settings import set_setting, setting_value
 from plugin.runtime import Runtime
-from plugin.segments.models import Segment, SegmentState
+from plugin.segments.models import Segment, SegmentState, holds_any
 from plugin.shops.models import ShopSetting
 from plugin.tagsync.desired import desired_tags, plan_customers
 from plugin.tagsync.listener import queue_tag_work
@@ -66,7 +66,7 @@ def _missing(session: Session, shop_id: int, tag: SegmentTag) -> set[int]:
     )
     stmt = select(SegmentState.customer_id).where(
         SegmentState.shop_id == shop_id,
-        SegmentState.mask.bitwise_and(1 << tag.bit) != 0,
+        holds_any(1 << tag.bit),
         ~carries,
     )
     return set(session.scalars(stmt))
@@ -78,7 +78,7 @@ def _stale(session: Session, shop_id: int, cf: str, flags: int) -> set[int]:
     member = exists().where(
         SegmentState.shop_id == shop_id,
         SegmentState.customer_id == CustomerTag.customer_id,
-        SegmentState.mask.bitwise_and(flags) != 0,
+        holds_any(flags),
     )
     stmt = select(CustomerTag.customer_id).where(
         CustomerTag.shop_id == shop_id,

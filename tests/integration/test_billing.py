@@ -92,7 +92,7 @@ def is_member(trig: TriggerWorld, platform_id: str) -> bool:
             )
         )
         assert segment is not None and customer is not None
-        state = session.get(SegmentState, (trig.shop_id, customer.id))
+        state = session.get(SegmentState, (trig.shop_id, customer.id, 0))  # word 0
         return state is not None and bool(state.mask & (1 << segment.bit))
 
 

@@ -163,3 +163,76 @@ def test_0012_rewrites_saved_rfm_group_queries_to_rfm_segment(empty_database_url
         assert stored() == list(before)
     finally:
         engine.dispose()
+
+
+def test_0021_keeps_every_mask_as_word_zero_and_every_membership(
+    empty_database_url: str,
+) -> None:
+    """Masks stored in one BIGINT before 0021 become word 0 unchanged (slot b is still bit b),
+    stays are not touched; the downgrade gives the single mask back."""
+    engine = make_engine(empty_database_url)
+    config = alembic_config(empty_database_url)
+    masks = {1: 1 | 1 << 62, 2: 0, 3: 1 << 62}
+    try:
+        command.upgrade(config, "0020_store_credit")
+        with engine.begin() as connection:
+            connection.execute(text("INSERT INTO shops (id, platform, domain, install_state, "
+                                    "currency, timezone, created_at, updated_at) VALUES (1, "
+                                    "'shopify', 'm.myshopify.com', 'installed', 'USD', 'UTC', "
+                                    "CURRENT_TIMESTAMP, CURRENT_TIMESTAMP)"))  # fmt: skip
+            for bit in (0, 62):
+                connection.execute(
+                    text("INSERT INTO segments (id, shop_id, name, slug, query, kind, enabled, "
+                         "bit, rule_version, created_at, updated_at) VALUES (:id, 1, :name, "
+                         ":name, 'number_of_orders >= 1', 'custom', true, :bit, 1, "
+                         "CURRENT_TIMESTAMP, CURRENT_TIMESTAMP)"),
+                    {"id": 10 + bit, "name": f"s{bit}", "bit": bit},
+                )  # fmt: skip
+            for cid, mask in masks.items():
+                connection.execute(text("INSERT INTO customers (id, shop_id, platform_id, "
+                                        "orders_count, total_spent_minor, "
+                                        "abandoned_checkouts_count, spent_365d_minor, "
+                                        "orders_365d, created_at, updated_at) VALUES (:id, 1, "
+                                        ":id, 0, 0, 0, 0, 0, CURRENT_TIMESTAMP, "
+                                        "CURRENT_TIMESTAMP)"), {"id": cid})  # fmt: skip
+                connection.execute(
+                    text("INSERT INTO segment_state (shop_id, customer_id, mask, version, "
+                         "evaluated_at) VALUES (1, :id, :mask, 3, CURRENT_TIMESTAMP)"),
+                    {"id": cid, "mask": mask},
+                )  # fmt: skip
+                for bit in (0, 62):
+                    if mask >> bit & 1:
+                        connection.execute(
+                            text("INSERT INTO segment_memberships (shop_id, segment_id, "
+                                 "customer_id, entered_at, entered_reason) VALUES (1, :seg, "
+                                 ":id, CURRENT_TIMESTAMP, 'realtime')"),
+                            {"seg": 10 + bit, "id": cid},
+                        )  # fmt: skip
+
+        def stays() -> list[tuple[int, int]]:
+            with engine.connect() as connection:
+                query = text(
+                    "SELECT segment_id, customer_id FROM segment_memberships"
+                    " WHERE exited_at IS NULL ORDER BY segment_id, customer_id"
+                )
+                return [tuple(row) for row in connection.execute(query)]  # type: ignore[misc]
+
+        before = stays()
+        command.upgrade(config, "0021_segment_state_words")
+        with engine.connect() as connection:
+            query = text("SELECT customer_id, word, mask, version FROM segment_state "
+                         "ORDER BY customer_id")  # fmt: skip
+            rows = [tuple(row) for row in connection.execute(query)]
+        assert rows == [(cid, 0, mask, 3) for cid, mask in masks.items()]
+        assert stays() == before == [(10, 1), (72, 1), (72, 3)]
+
+        with engine.begin() as connection:  # a second word, which the downgrade drops
+            connection.execute(text("INSERT INTO segment_state (shop_id, customer_id, word, "
+                                    "mask, version, evaluated_at) VALUES (1, 1, 1, 5, 1, "
+                                    "CURRENT_TIMESTAMP)"))  # fmt: skip
+        command.downgrade(config, "0020_store_credit")
+        with engine.connect() as connection:
+            query = text("SELECT customer_id, mask FROM segment_state ORDER BY customer_id")
+            assert [tuple(row) for row in connection.execute(query)] == list(masks.items())
+    finally:
+        engine.dispose()
