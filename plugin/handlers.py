@@ -19,7 +19,7 @@ from plugin.shops import handlers as shops
 from plugin.shops.models import Shop
 from plugin.tagsync import handlers as tagsync  # wraps the profiles' tag handler
 
-__all__ = ["Context", "Handler", "all_handlers", "dispatch"]
+__all__ = ["BATCHABLE", "Context", "Handler", "all_handlers", "dispatch"]
 
 
 # Built once: the feature tables are fixed at import, and every event is dispatched here.
@@ -31,6 +31,12 @@ _HANDLERS: dict[type[Event], Handler] = {
     **billing.HANDLERS,
     **backfill.HANDLERS,
 }
+
+
+# Events whose handlers only write profiles and report whom they touched (`Context.touched`):
+# the worker applies several deliveries of them as one generation. Every other event is
+# applied alone, in its place.
+BATCHABLE: frozenset[type[Event]] = frozenset(profiles.HANDLERS)
 
 
 def all_handlers() -> dict[type[Event], Handler]:

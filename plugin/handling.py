@@ -16,10 +16,13 @@ from plugin.shops.models import Shop
 
 @dataclass(frozen=True)
 class Context:
-    """What a handler may need beyond the session: settings and one frozen clock."""
+    """What a handler may need beyond the session: settings and one frozen clock. With
+    `touched`, the worker recomputes metrics once for a whole generation of deliveries:
+    handlers add the customers they changed there instead of recomputing them."""
 
     settings: Settings
     now: datetime
+    touched: set[int] | None = None
 
 
 Handler = Callable[[Session, Shop, Event, Delivery, Context], None]

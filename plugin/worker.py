@@ -5,6 +5,15 @@ retried with backoff, the rest of the batch commits. Rows are claimed with
 `FOR UPDATE SKIP LOCKED` on PostgreSQL, so any number of workers can run at once; the
 customers a batch touches are locked up front, in one sorted sweep, so two workers never
 update one customer at once and cannot deadlock on each other's customer locks.
+
+A batch is applied in generations: rows that share no customer, order, checkout or event
+form one generation, whose profile writes run row by row and whose later stages (metrics,
+trigger hooks, real-time segments) run once for the whole generation, in that order. A
+row sharing a key with an earlier one waits for the next generation, so each customer
+still sees its deliveries one at a time, in order. Rows with other events (privacy,
+shop, billing) are applied alone in their place. If a generation's shared stage fails,
+or two of its rows turned out to touch one customer (a guest order linked by email), the
+generation is rolled back and applied one row at a time, as before.
 """
 
 from __future__ import annotations
@@ -33,8 +42,19 @@ from sqlalchemy.orm import Session
 
 from plugin.db import lock_keys, utcnow
 from plugin.errors import ConfigurationError, ValidationError
-from plugin.events import Delivery, Event, subject_customer_ids
-from plugin.handlers import Context, dispatch
+from plugin.events import (
+    CheckoutDeleted,
+    CheckoutUpserted,
+    CustomerData,
+    CustomerUpserted,
+    Delivery,
+    Event,
+    OrderDeleted,
+    OrderUpserted,
+    RefundCreated,
+    subject_customer_ids,
+)
+from plugin.handlers import BATCHABLE, Context, dispatch
 from plugin.inbox.models import (
     AWAITING_INSTALL,
     DEAD,
@@ -47,6 +67,7 @@ from plugin.inbox.models import (
 from plugin.inbox.payloads import parse_payload
 from plugin.inbox.services import can_process, find_shop
 from plugin.platforms.port import PlatformAdapter
+from plugin.profiles.metrics import recompute_metrics
 from plugin.runtime import Runtime
 from plugin.segments import evaluator_realtime as segments_realtime
 from plugin.settings import Settings
@@ -81,6 +102,43 @@ class _Work:
             for customer_id in subject_customer_ids(event):
                 yield f"{self.shop.id}:customer:{customer_id}"
 
+    def batchable(self) -> bool:
+        return all(type(event) in BATCHABLE for event in self.events)
+
+    def generation_keys(self) -> set[str]:
+        """What two rows of one generation may not share: their locks, plus the orders and
+        checkouts whose trigger hooks read what the row wrote."""
+        keys = set(self.lock_keys())
+        for event in self.events:
+            for kind, value in _objects(event):
+                if value:
+                    keys.add(f"{self.shop.id}:{kind}:{value}")
+        return keys
+
+
+def _objects(event: Event) -> Iterator[tuple[str, str | None]]:
+    """Orders, checkouts and emails an event may reach (a guest order finds its customer
+    by email, so two deliveries naming one email keep their order)."""
+    if isinstance(event, OrderUpserted):
+        yield "order", event.order.platform_id
+        yield "checkout", event.order.checkout_token
+        yield from _emails(event.order.email, event.order.customer)
+    elif isinstance(event, OrderDeleted | RefundCreated):
+        yield "order", event.order_id
+    elif isinstance(event, CheckoutUpserted):
+        yield "checkout", event.checkout.token
+        yield from _emails(event.checkout.email, event.checkout.customer)
+    elif isinstance(event, CheckoutDeleted):
+        yield "checkout", event.token
+    elif isinstance(event, CustomerUpserted):
+        yield from _emails(None, event.customer)
+
+
+def _emails(email: str | None, customer: CustomerData | None) -> Iterator[tuple[str, str | None]]:
+    for value in (email, customer.email if customer else None):
+        if value:
+            yield "email", value.strip().casefold()
+
 
 def adapter_for(platform: str) -> PlatformAdapter:
     """The adapter of a row's platform (imported lazily: the core knows no platform)."""
@@ -98,8 +156,8 @@ def process_batch(runtime: Runtime, *, limit: int = BATCH_SIZE, now: datetime | 
         rows = _claim(session, now, limit)
         work = [w for row in rows if (w := _prepare(session, runtime.settings, row, now))]
         lock_keys(session, *(key for w in work for key in w.lock_keys()))
-        for w in work:
-            _apply(session, runtime.settings, w, now)
+        for generation in generations(work):
+            _apply_generation(session, runtime.settings, generation, now)
     if rows:
         log.info("worker.batch claimed=%d", len(rows))
     return len(rows)
@@ -176,17 +234,117 @@ def _prepare(session: Session, settings: Settings, row: InboxRow, now: datetime)
     return _Work(row, shop, delivery, events)
 
 
+def generations(work: list[_Work]) -> list[list[_Work]]:
+    """The batch in generations (see the module docstring), in the order they apply; a
+    row that is not batchable is a generation of its own, after everything before it."""
+    result: list[list[_Work]] = []
+    level_of: dict[str, int] = {}
+    floor = 0  # no row may go before the last lone row
+    for w in work:
+        if not w.batchable():
+            result.append([w])
+            floor = len(result)
+            level_of.clear()
+            continue
+        keys = w.generation_keys()
+        level = max([floor, *(level_of[k] + 1 for k in keys if k in level_of)])
+        while len(result) <= level:
+            result.append([])
+        result[level].append(w)
+        for key in keys:
+            level_of[key] = level
+    return [g for g in result if g]
+
+
+def _apply_generation(
+    session: Session, settings: Settings, generation: list[_Work], now: datetime
+) -> None:
+    if len(generation) == 1 or not all(w.batchable() for w in generation):
+        for w in generation:
+            _apply(session, settings, w, now)
+        return
+    try:
+        with session.begin_nested():
+            if not _apply_together(session, settings, generation, now):
+                raise _Overlap
+    except Exception as exc:  # rolled back: the rows again, one at a time
+        if not isinstance(exc, _Overlap):
+            kind = type(exc).__name__
+            log.info("worker.generation_retried rows=%d error=%s", len(generation), kind)
+        for w in generation:
+            _apply(session, settings, w, now)
+
+
+class _Overlap(Exception):
+    """Two rows of a generation touched one customer: apply them one at a time."""
+
+
+def _apply_together(
+    session: Session, settings: Settings, generation: list[_Work], now: datetime
+) -> bool:
+    """Profile writes row by row (a failing row rolls back alone), then metrics, trigger
+    hooks and real-time segments once per shop for the rows that succeeded. False when
+    two rows touched one customer (nothing is marked done then)."""
+    applied: list[_Work] = []
+    touched: dict[int, set[int]] = {}
+    before: dict[int, dict[int, str]] = {}
+    for w in generation:
+        mine: set[int] = set()
+        try:
+            with session.begin_nested():
+                gone = segments_realtime.subjects_before(session, w.shop.id, w.events)
+                if _record_subjects(session, w):
+                    w.row.status = DUPLICATE
+                else:
+                    ctx = Context(settings, now, touched=mine)
+                    for event in w.events:
+                        dispatch(session, w.shop, event, w.delivery, ctx)
+                    applied.append(w)
+                w.row.processed_at = now
+                w.row.last_error = None
+        except Exception as exc:
+            _failed(settings, w.row, exc, now)
+            continue
+        shop_touched = touched.setdefault(w.shop.id, set())
+        if shop_touched & mine:
+            return False
+        shop_touched |= mine
+        before.setdefault(w.shop.id, {}).update(gone)
+    for shop_id, rows in _by_shop(applied).items():
+        shop = rows[0].shop
+        recompute_metrics(session, shop_id, touched[shop_id], now)
+        for w in rows:
+            trigger_hooks.after_events(session, shop, w.events, now)
+        events = [event for w in rows for event in w.events]
+        segments_realtime.reevaluate_subjects(session, shop_id, events, before[shop_id], now)
+    for w in applied:
+        w.row.status = DONE if w.events else IGNORED
+    return True
+
+
+def _by_shop(work: list[_Work]) -> dict[int, list[_Work]]:
+    found: dict[int, list[_Work]] = {}
+    for w in work:
+        found.setdefault(w.shop.id, []).append(w)
+    return found
+
+
+def _record_subjects(session: Session, work: _Work) -> bool:
+    """Record the row's subjects before its handlers run (so a redaction they apply scrubs
+    them too; not when one earlier in the batch already scrubbed the row); True when
+    another delivery of the same event was already applied."""
+    session.refresh(work.row)
+    if work.row.payload is not None:
+        work.row.subject_ids = _subjects(work.events)
+        session.flush()
+    return _already_done(session, work.row)
+
+
 def _apply(session: Session, settings: Settings, work: _Work, now: datetime) -> None:
     row = work.row
     try:
         with session.begin_nested():
-            # Recorded before the handlers run, so a redaction they apply scrubs it too;
-            # not at all when a redaction earlier in this batch already scrubbed the row.
-            session.refresh(row)
-            if row.payload is not None:
-                row.subject_ids = _subjects(work.events)
-                session.flush()
-            if _already_done(session, row):
+            if _record_subjects(session, work):
                 row.status = DUPLICATE
             else:
                 ctx = Context(settings, now)

@@ -17,7 +17,8 @@ Service = Callable[[Session, int, Any], Iterable[int | None]]
 
 
 def applying(service: Service) -> Handler:
-    """A handler that runs `service` and recomputes the metrics of the customers it touched.
+    """A handler that runs `service` and recomputes the metrics of the customers it touched
+    (or hands them to the worker's generation, see `Context.touched`).
 
     Handlers never commit: the worker owns the unit of work.
     """
@@ -26,7 +27,10 @@ def applying(service: Service) -> Handler:
         session: Session, shop: Shop, event: ev.Event, delivery: ev.Delivery, ctx: Context
     ) -> None:
         touched = service(session, shop.id, event)
-        recompute_metrics(session, shop.id, touched, ctx.now)
+        if ctx.touched is not None:  # the worker recomputes the whole generation at once
+            ctx.touched.update(i for i in touched if i is not None)
+        else:
+            recompute_metrics(session, shop.id, touched, ctx.now)
 
     handle.__name__ = f"handle_{service.__name__}"
     return handle
