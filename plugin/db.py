@@ -154,11 +154,19 @@ def lock_keys(session: Session, *keys: str) -> None:
     SQLite already has a single writer per database, so nothing is needed there. Keys are
     sorted so two transactions asking for the same pair cannot deadlock on each other.
     """
-    if session.get_bind().dialect.name != "postgresql":
+    if session.get_bind().dialect.name != "postgresql" or not keys:
         return
-    for key in sorted(set(keys)):
-        digest = int.from_bytes(hashlib.sha256(key.encode()).digest()[:8], "big", signed=True)
-        session.execute(text("SELECT pg_advisory_xact_lock(:k)"), {"k": digest})
+    digests = sorted(
+        {int.from_bytes(hashlib.sha256(k.encode()).digest()[:8], "big", signed=True) for k in keys}
+    )
+    # One round trip for a whole batch; rows are locked in the array's (sorted) order.
+    session.execute(
+        text(
+            "SELECT count(pg_advisory_xact_lock(k)) FROM"
+            " unnest(CAST(:keys AS bigint[])) WITH ORDINALITY AS t(k, n)"
+        ),
+        {"keys": digests},
+    )
 
 
 def is_postgresql(session: Session) -> bool:

@@ -12,14 +12,14 @@ from sqlalchemy.orm import Session
 from plugin.backfill import handlers as backfill
 from plugin.billing import handlers as billing
 from plugin.events import Delivery, Event
-from plugin.handling import Context, Handler
+from plugin.handling import BatchService, Context, Handler
 from plugin.privacy import handlers as privacy
 from plugin.profiles import handlers as profiles
 from plugin.shops import handlers as shops
 from plugin.shops.models import Shop
 from plugin.tagsync import handlers as tagsync  # wraps the profiles' tag handler
 
-__all__ = ["BATCHABLE", "Context", "Handler", "all_handlers", "dispatch"]
+__all__ = ["BATCHABLE", "BATCH_SERVICES", "Context", "Handler", "all_handlers", "dispatch"]
 
 
 # Built once: the feature tables are fixed at import, and every event is dispatched here.
@@ -37,6 +37,11 @@ _HANDLERS: dict[type[Event], Handler] = {
 # the worker applies several deliveries of them as one generation. Every other event is
 # applied alone, in its place.
 BATCHABLE: frozenset[type[Event]] = frozenset(profiles.HANDLERS)
+
+
+# Services that apply many events of one type at once (a few statements for all), each
+# returning whom every event touched: the worker's generations use them.
+BATCH_SERVICES: dict[type[Event], BatchService] = dict(profiles.BATCH_SERVICES)
 
 
 def all_handlers() -> dict[type[Event], Handler]:

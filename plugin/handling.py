@@ -3,9 +3,10 @@ Feature packages type their handlers with these; `plugin.handlers` composes them
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
+from typing import Any
 
 from sqlalchemy.orm import Session
 
@@ -26,3 +27,5 @@ class Context:
 
 
 Handler = Callable[[Session, Shop, Event, Delivery, Context], None]
+# Many events of one type for one shop -> per event, the customers it touched.
+BatchService = Callable[[Session, int, Sequence[Any]], list[set[int | None]]]

@@ -54,7 +54,7 @@ from plugin.events import (
     RefundCreated,
     subject_customer_ids,
 )
-from plugin.handlers import BATCHABLE, Context, dispatch
+from plugin.handlers import BATCH_SERVICES, BATCHABLE, Context, dispatch
 from plugin.inbox.models import (
     AWAITING_INSTALL,
     DEAD,
@@ -282,44 +282,67 @@ class _Overlap(Exception):
 def _apply_together(
     session: Session, settings: Settings, generation: list[_Work], now: datetime
 ) -> bool:
-    """Profile writes row by row (a failing row rolls back alone), then metrics, trigger
-    hooks and real-time segments once per shop for the rows that succeeded. False when
-    two rows touched one customer (nothing is marked done then)."""
-    applied: list[_Work] = []
-    touched: dict[int, set[int]] = {}
-    before: dict[int, dict[int, str]] = {}
+    """The generation's profile writes (set-based where the event type has a batch
+    service), then metrics, trigger hooks and real-time segments once per shop. Raises on
+    any failure (the caller rolls the generation back); False when two rows touched one
+    customer (nothing is marked done then)."""
+    rows = {w.row.id: w for w in generation}
+    # A redaction earlier in the batch may have scrubbed these rows: read them again.
+    session.execute(
+        select(InboxRow)
+        .where(InboxRow.id.in_(sorted(rows)))
+        .execution_options(populate_existing=True)
+    ).all()
     for w in generation:
-        mine: set[int] = set()
-        try:
-            with session.begin_nested():
-                gone = segments_realtime.subjects_before(session, w.shop.id, w.events)
-                if _record_subjects(session, w):
-                    w.row.status = DUPLICATE
-                else:
-                    ctx = Context(settings, now, touched=mine)
-                    for event in w.events:
-                        dispatch(session, w.shop, event, w.delivery, ctx)
-                    applied.append(w)
-                w.row.processed_at = now
-                w.row.last_error = None
-        except Exception as exc:
-            _failed(settings, w.row, exc, now)
-            continue
-        shop_touched = touched.setdefault(w.shop.id, set())
-        if shop_touched & mine:
+        if w.row.payload is not None:
+            w.row.subject_ids = _subjects(w.events)
+        w.row.processed_at = now
+        w.row.last_error = None
+    repeated = _already_done_many(session, [w.row for w in generation])
+    for w in generation:
+        if w.row.id in repeated:
+            w.row.status = DUPLICATE
+    applied = [w for w in generation if w.row.id not in repeated]
+    for shop_id, work in _by_shop(applied).items():
+        shop = work[0].shop
+        events = [event for w in work for event in w.events]
+        before = segments_realtime.subjects_before(session, shop_id, events)
+        touched = _write_profiles(session, settings, shop, work, now)
+        if touched is None:
             return False
-        shop_touched |= mine
-        before.setdefault(w.shop.id, {}).update(gone)
-    for shop_id, rows in _by_shop(applied).items():
-        shop = rows[0].shop
-        recompute_metrics(session, shop_id, touched[shop_id], now)
-        for w in rows:
+        recompute_metrics(session, shop_id, touched, now)
+        for w in work:
             trigger_hooks.after_events(session, shop, w.events, now)
-        events = [event for w in rows for event in w.events]
-        segments_realtime.reevaluate_subjects(session, shop_id, events, before[shop_id], now)
+        segments_realtime.reevaluate_subjects(session, shop_id, events, before, now)
     for w in applied:
         w.row.status = DONE if w.events else IGNORED
     return True
+
+
+def _write_profiles(
+    session: Session, settings: Settings, shop: Shop, work: list[_Work], now: datetime
+) -> set[int] | None:
+    """Apply one shop's rows of a generation: events with a batch service together, the
+    others one by one. The customers touched, or None when two rows touched one."""
+    per_row: dict[int, set[int]] = {w.row.id: set() for w in work}
+    grouped: dict[type[Event], list[tuple[int, Event]]] = {}
+    for w in work:
+        ctx = Context(settings, now, touched=per_row[w.row.id])
+        for event in w.events:
+            if type(event) in BATCH_SERVICES:
+                grouped.setdefault(type(event), []).append((w.row.id, event))
+            else:
+                dispatch(session, shop, event, w.delivery, ctx)
+    for kind, items in grouped.items():
+        found = BATCH_SERVICES[kind](session, shop.id, [event for _, event in items])
+        for (row_id, _), ids in zip(items, found, strict=True):
+            per_row[row_id].update(i for i in ids if i is not None)
+    touched: set[int] = set()
+    for ids in per_row.values():
+        if touched & ids:
+            return None
+        touched |= ids
+    return touched
 
 
 def _by_shop(work: list[_Work]) -> dict[int, list[_Work]]:
@@ -361,6 +384,31 @@ def _apply(session: Session, settings: Settings, work: _Work, now: datetime) -> 
             row.last_error = None
     except Exception as exc:
         _failed(settings, row, exc, now)
+
+
+def _already_done_many(session: Session, rows: list[InboxRow]) -> set[int]:
+    """Of these rows, those whose event (topic and event id) another delivery already
+    applied; one query."""
+    with_ids = [row for row in rows if row.event_id]
+    if not with_ids:
+        return set()
+    done = session.execute(
+        select(
+            InboxRow.id, InboxRow.platform, InboxRow.shop_domain, InboxRow.topic, InboxRow.event_id
+        ).where(
+            InboxRow.event_id.in_(sorted({row.event_id for row in with_ids if row.event_id})),
+            InboxRow.status == DONE,
+        )
+    ).all()
+    applied: dict[tuple[str, str, str, str | None], set[int]] = {}
+    for found in done:
+        key = (found.platform, found.shop_domain, found.topic, found.event_id)
+        applied.setdefault(key, set()).add(found.id)
+    return {
+        row.id
+        for row in with_ids
+        if applied.get((row.platform, row.shop_domain, row.topic, row.event_id), set()) - {row.id}
+    }
 
 
 def _already_done(session: Session, row: InboxRow) -> bool:

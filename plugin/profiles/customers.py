@@ -2,14 +2,14 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
 from sqlalchemy import ColumnElement, select, update
 from sqlalchemy.orm import Session
 
-from plugin.db import lock_or_create
+from plugin.db import insert_for, lock_or_create
 from plugin.events import (
     Address,
     CustomerConsentChanged,
@@ -25,7 +25,7 @@ from plugin.profiles.metafields import replace_metafields
 from plugin.profiles.models import Checkout, Customer, Order
 from plugin.profiles.ownership import STUB_FILLABLE, consent_values, profile_values, stub_values
 from plugin.profiles.shop_settings import link_guests_by_email
-from plugin.profiles.tombstones import find_tombstone
+from plugin.profiles.tombstones import find_tombstone, find_tombstones
 
 CUSTOMER = "customer"  # tombstone kind
 REDACTED = "redacted"  # tombstone reason written by the privacy package
@@ -59,25 +59,71 @@ class Owner:
 def resolve_owner(
     session: Session, shop_id: int, partial: CustomerData | None, email: str | None
 ) -> Owner:
-    """The owner of an order or checkout, creating or filling a stub customer.
+    """The owner of an order or checkout, creating or filling a stub customer (see
+    `resolve_owners`)."""
+    return resolve_owners(session, shop_id, [(partial, email)])[0]
+
+
+def resolve_owners(
+    session: Session, shop_id: int, wanted: Sequence[tuple[CustomerData | None, str | None]]
+) -> list[Owner]:
+    """The owners of orders or checkouts ((partial customer, email) each), in one pass:
+    stub customers created or filled, guests linked.
 
     A deleted or merged customer is not re-created (the row stays unlinked, keeping the
     platform id); a redacted one is not even named. No customer: a guest, linked by
-    verified email when the shop allows it.
+    verified email when the shop allows it. A customer named twice is resolved one at a
+    time, in order, as separate deliveries would be.
     """
-    if partial is None:
-        guest = match_guest_by_email(session, shop_id, email)
-        return Owner(guest, guest.platform_id if guest else None)
-    gone = find_tombstone(session, shop_id, CUSTOMER, partial.platform_id)
-    if gone is not None:
-        if gone.reason == REDACTED:
-            return Owner(None, None, anonymize=True)
-        return Owner(None, partial.platform_id)
-    customer = lock_customer(session, shop_id, partial.platform_id)
-    if fill_stub(customer, partial) & ADDRESS_COLUMNS and partial.address is not None:
-        add_first_address(session, customer, partial.address)
-    link_guests(session, shop_id, customer)
-    return Owner(customer, customer.platform_id)
+    named = [partial.platform_id for partial, _ in wanted if partial is not None]
+    if len(set(named)) < len(named):
+        return [resolve_owners(session, shop_id, [item])[0] for item in wanted]
+    gone = find_tombstones(session, shop_id, CUSTOMER, named)
+    customers = lock_customers(session, shop_id, [pid for pid in named if pid not in gone])
+    for partial, _ in wanted:
+        customer = customers.get(partial.platform_id) if partial is not None else None
+        if partial is None or customer is None:
+            continue
+        if fill_stub(customer, partial) & ADDRESS_COLUMNS and partial.address is not None:
+            add_first_address(session, customer, partial.address)
+    link_guests_of(session, shop_id, [customers[pid] for pid in named if pid in customers])
+    guests = match_guests_by_email(
+        session, shop_id, [email for partial, email in wanted if partial is None]
+    )
+    owners = []
+    for partial, email in wanted:
+        if partial is None:
+            guest = guests.get(email.casefold()) if email else None
+            owners.append(Owner(guest, guest.platform_id if guest else None))
+        elif partial.platform_id in gone:
+            redacted = gone[partial.platform_id].reason == REDACTED
+            owners.append(
+                Owner(None, None, anonymize=True) if redacted else Owner(None, partial.platform_id)
+            )
+        else:
+            customer = customers[partial.platform_id]
+            owners.append(Owner(customer, customer.platform_id))
+    return owners
+
+
+def lock_customers(
+    session: Session, shop_id: int, platform_ids: Sequence[str]
+) -> dict[str, Customer]:
+    """Customer rows by platform id, empty stubs created for new ones, locked for this
+    transaction (`lock_or_create` for many: one INSERT and one SELECT)."""
+    ids = sorted(set(platform_ids))
+    if not ids:
+        return {}
+    stmt = insert_for(session, Customer).on_conflict_do_nothing(
+        index_elements=["shop_id", "platform_id"]
+    )
+    session.execute(stmt, [{"shop_id": shop_id, "platform_id": pid} for pid in ids])
+    rows = session.scalars(
+        select(Customer)
+        .where(Customer.shop_id == shop_id, Customer.platform_id.in_(ids))
+        .with_for_update()
+    )
+    return {row.platform_id: row for row in rows}
 
 
 ADDRESS_COLUMNS = frozenset({"country_code", "province_code", "city"})
@@ -97,50 +143,85 @@ def fill_stub(customer: Customer, partial: CustomerData) -> set[str]:
 
 def match_guest_by_email(session: Session, shop_id: int, email: str | None) -> Customer | None:
     """The one customer with this verified email, when the shop links guests by email."""
-    if not email or not link_guests_by_email(session, shop_id):
-        return None
-    matches = session.scalars(
-        select(Customer)
-        .where(
+    return match_guests_by_email(session, shop_id, [email]).get(email.casefold()) if email else None
+
+
+def match_guests_by_email(
+    session: Session, shop_id: int, emails: Sequence[str | None]
+) -> dict[str, Customer]:
+    """By casefolded email, the one customer with it verified (an email two customers
+    share stays a guest), when the shop links guests by email; one query."""
+    wanted = sorted({e.casefold() for e in emails if e})
+    if not wanted or not link_guests_by_email(session, shop_id):
+        return {}
+    rows = session.scalars(
+        select(Customer).where(
             Customer.shop_id == shop_id,
-            Customer.email_cf == email.casefold(),
+            Customer.email_cf.in_(wanted),
             Customer.verified_email.is_(True),
         )
-        .limit(2)
     ).all()
-    return matches[0] if len(matches) == 1 else None  # ambiguous: leave it a guest
+    seen: dict[str, list[Customer]] = {}
+    for row in rows:
+        seen.setdefault(row.email_cf or "", []).append(row)
+    return {cf: found[0] for cf, found in seen.items() if len(found) == 1}
 
 
 def link_guests(session: Session, shop_id: int, customer: Customer) -> None:
-    """Attach unlinked orders and checkouts to a customer who now exists: by platform id,
-    and by verified email when the shop setting allows it."""
+    """Attach unlinked orders and checkouts to a customer who now exists (see
+    `link_guests_of`)."""
+    link_guests_of(session, shop_id, [customer])
+
+
+def link_guests_of(session: Session, shop_id: int, customers: Sequence[Customer]) -> None:
+    """Attach unlinked orders and checkouts to customers who now exist: by platform id,
+    and by verified email when the shop setting allows it; an email several of them
+    hold goes to the first, as one delivery after another would do."""
+    if not customers:
+        return
     session.flush()
+    platform_ids = sorted({c.platform_id for c in customers})
     for model in (Order, Checkout):
-        by_id = model.customer_platform_id == customer.platform_id
-        _attach(session, model, shop_id, customer, by_id)
-    if customer.verified_email and customer.email_cf and link_guests_by_email(session, shop_id):
-        for model in (Order, Checkout):
-            by_email = (model.customer_platform_id.is_(None)) & (
-                model.email_cf == customer.email_cf
-            )
-            _attach(session, model, shop_id, customer, by_email)
+        owner = select(Customer.id).where(
+            Customer.shop_id == model.shop_id, Customer.platform_id == model.customer_platform_id
+        )
+        _attach(
+            session,
+            model,
+            shop_id,
+            model.customer_platform_id.in_(platform_ids),
+            customer_id=owner.scalar_subquery(),
+        )
+    by_email: dict[str, Customer] = {}
+    for c in customers:
+        if c.verified_email and c.email_cf:
+            by_email.setdefault(c.email_cf, c)
+    if not by_email or not link_guests_by_email(session, shop_id):
+        return
+    ids = [c.id for c in by_email.values()]
+    for model in (Order, Checkout):
+        chosen = select(Customer).where(Customer.id.in_(ids), Customer.email_cf == model.email_cf)
+        _attach(
+            session,
+            model,
+            shop_id,
+            model.customer_platform_id.is_(None) & model.email_cf.in_(sorted(by_email)),
+            customer_id=chosen.with_only_columns(Customer.id).scalar_subquery(),
+            customer_platform_id=chosen.with_only_columns(Customer.platform_id).scalar_subquery(),
+        )
 
 
 def _attach(
     session: Session,
     model: type[Order] | type[Checkout],
     shop_id: int,
-    customer: Customer,
     match: ColumnElement[bool],
+    **values: Any,
 ) -> None:
     criteria = [model.shop_id == shop_id, model.customer_id.is_(None), match]
     if model is Order:
         criteria.append(Order.anonymized.is_(False))
-    session.execute(
-        update(model)
-        .where(*criteria)
-        .values(customer_id=customer.id, customer_platform_id=customer.platform_id)
-    )
+    session.execute(update(model).where(*criteria).values(**values))
 
 
 def apply_customer_upserted(session: Session, shop_id: int, event: CustomerUpserted) -> set[int]:

@@ -8,7 +8,7 @@ from typing import Any
 from sqlalchemy.orm import Session
 
 from plugin import events as ev
-from plugin.handling import Context, Handler
+from plugin.handling import BatchService, Context, Handler
 from plugin.profiles import checkouts, customers, lifecycle, orders, products
 from plugin.profiles.metrics import recompute_metrics
 from plugin.shops.models import Shop
@@ -50,4 +50,9 @@ HANDLERS: dict[type[ev.Event], Handler] = {
     ev.CheckoutUpserted: applying(checkouts.apply_checkout_upserted),
     ev.CheckoutDeleted: applying(checkouts.apply_checkout_deleted),
     ev.ProductUpserted: applying(products.apply_product_upserted),
+}
+
+# The same services for many events at once (the worker's generations).
+BATCH_SERVICES: dict[type[ev.Event], BatchService] = {
+    ev.OrderUpserted: orders.apply_orders_upserted,
 }

@@ -2,14 +2,16 @@
 
 from __future__ import annotations
 
-from sqlalchemy import delete, func, select
+from collections.abc import Sequence
+
+from sqlalchemy import delete, select
 from sqlalchemy.orm import Session
 
-from plugin.db import insert_for, lock_or_create
+from plugin.db import insert_for
 from plugin.events import OrderData, OrderDeleted, OrderUpserted, RefundCreated
-from plugin.profiles.customers import Owner, is_newer, resolve_owner
+from plugin.profiles.customers import Owner, is_newer, resolve_owners
 from plugin.profiles.models import Checkout, Order, OrderLine, Purchase, Refund
-from plugin.profiles.tombstones import add_tombstone, find_tombstone
+from plugin.profiles.tombstones import add_tombstone, find_tombstone, find_tombstones
 
 ORDER = "order"  # tombstone kind
 
@@ -22,32 +24,70 @@ def find_order(session: Session, shop_id: int, platform_id: str) -> Order | None
     )
 
 
-def _lock_order(session: Session, shop_id: int, platform_id: str) -> Order:
-    return lock_or_create(session, Order, shop_id=shop_id, platform_id=platform_id)
-
-
 def apply_order_upserted(session: Session, shop_id: int, event: OrderUpserted) -> set[int | None]:
-    """Insert or update an order over an older version; a deleted order stays deleted.
+    """Insert or update an order over an older version (see `apply_orders_upserted`)."""
+    return apply_orders_upserted(session, shop_id, [event])[0]
 
-    Returns the customers whose metrics this changes: the owner before and after, and
-    the owners of checkouts this order completes.
+
+def apply_orders_upserted(
+    session: Session, shop_id: int, events: Sequence[OrderUpserted]
+) -> list[set[int | None]]:
+    """Insert or update orders over older versions; a deleted order stays deleted. A few
+    statements for the whole list, not a few per order.
+
+    Returns, per event, the customers whose metrics it changes: the owner before and
+    after, and the owners of checkouts the order completes. An order named twice is
+    applied one event at a time, in order.
     """
-    data = event.order
-    if find_tombstone(session, shop_id, ORDER, data.platform_id) is not None:
-        return set()
-    order = _lock_order(session, shop_id, data.platform_id)
-    if not is_newer(event.version, order.version):
-        return set()
-    previous = order.customer_id
-    owner = (
-        Owner(None, None, anonymize=True)
-        if order.anonymized  # anonymised by a redaction: it stays so
-        else resolve_owner(session, shop_id, data.customer, data.email)
+    ids = [e.order.platform_id for e in events]
+    if len(set(ids)) < len(ids):
+        return [apply_orders_upserted(session, shop_id, [e])[0] for e in events]
+    gone = find_tombstones(session, shop_id, ORDER, ids)
+    live = [e for e in events if e.order.platform_id not in gone]
+    orders = _lock_orders(session, shop_id, [e.order.platform_id for e in live])
+    newer = [e for e in live if is_newer(e.version, orders[e.order.platform_id].version)]
+    previous = {e.order.platform_id: orders[e.order.platform_id].customer_id for e in newer}
+    # An order anonymised by a redaction stays so; the others get their owners.
+    owned = [e for e in newer if not orders[e.order.platform_id].anonymized]
+    owners = dict(
+        zip(
+            [e.order.platform_id for e in owned],
+            resolve_owners(session, shop_id, [(e.order.customer, e.order.email) for e in owned]),
+            strict=True,
+        )
     )
-    _write_order(order, data, owner, event.version)
-    _replace_lines(session, order, data)
-    refresh_net_total(session, order)
-    return {previous, order.customer_id, *checkout_owners(session, shop_id, data.checkout_token)}
+    for e in newer:
+        owner = owners.get(e.order.platform_id, Owner(None, None, anonymize=True))
+        _write_order(orders[e.order.platform_id], e.order, owner, e.version)
+    written = [orders[e.order.platform_id] for e in newer]
+    _replace_lines_of(session, [(orders[e.order.platform_id], e.order) for e in newer])
+    refresh_net_totals(session, shop_id, written)
+    completes = checkouts_owners(session, shop_id, [o.checkout_token for o in written])
+    touched: dict[str, set[int | None]] = {
+        o.platform_id: {
+            previous[o.platform_id],
+            o.customer_id,
+            *completes.get(o.checkout_token, ()),
+        }
+        for o in written
+    }
+    return [touched.get(e.order.platform_id, set()) for e in events]
+
+
+def _lock_orders(session: Session, shop_id: int, platform_ids: Sequence[str]) -> dict[str, Order]:
+    """Order rows by platform id, inserted empty if missing, locked (`lock_or_create` for
+    many)."""
+    ids = sorted(set(platform_ids))
+    if not ids:
+        return {}
+    stmt = insert_for(session, Order).on_conflict_do_nothing(
+        index_elements=["shop_id", "platform_id"]
+    )
+    session.execute(stmt, [{"shop_id": shop_id, "platform_id": pid} for pid in ids])
+    rows = session.scalars(
+        select(Order).where(Order.shop_id == shop_id, Order.platform_id.in_(ids)).with_for_update()
+    )
+    return {row.platform_id: row for row in rows}
 
 
 def _write_order(order: Order, data: OrderData, owner: Owner, version: str) -> None:
@@ -79,9 +119,13 @@ def _write_order(order: Order, data: OrderData, owner: Owner, version: str) -> N
     order.version = version
 
 
-def _replace_lines(session: Session, order: Order, data: OrderData) -> None:
+def _replace_lines_of(session: Session, orders: Sequence[tuple[Order, OrderData]]) -> None:
+    """Each order's lines replaced by its payload's: one DELETE and one INSERT."""
+    if not orders:
+        return
     session.flush()
-    session.execute(delete(OrderLine).where(OrderLine.order_id == order.id))
+    order_ids = [order.id for order, _ in orders]
+    session.execute(delete(OrderLine).where(OrderLine.order_id.in_(order_ids)))
     rows = [
         {
             "shop_id": order.shop_id,
@@ -95,6 +139,7 @@ def _replace_lines(session: Session, order: Order, data: OrderData) -> None:
             "price_minor": line.price_minor,
             "discount_minor": line.discount_minor,
         }
+        for order, data in orders
         for line in data.line_items
     ]
     if rows:
@@ -107,25 +152,44 @@ def refresh_net_total(session: Session, order: Order) -> None:
     A listed refund is already reflected in `current_total_price`, so no refund counts
     twice, and a refund that arrives before the order's update still counts.
     """
-    listed = (order.refund_ids or {}).get("ids", [])
-    unlisted = session.scalar(
-        select(func.coalesce(func.sum(Refund.amount_minor), 0)).where(
-            Refund.shop_id == order.shop_id,
-            Refund.order_platform_id == order.platform_id,
-            Refund.platform_id.not_in(listed),
+    refresh_net_totals(session, order.shop_id, [order])
+
+
+def refresh_net_totals(session: Session, shop_id: int, orders: Sequence[Order]) -> None:
+    """`refresh_net_total` for many orders of one shop: one query for their refunds."""
+    if not orders:
+        return
+    refunds = session.execute(
+        select(Refund.order_platform_id, Refund.platform_id, Refund.amount_minor).where(
+            Refund.shop_id == shop_id,
+            Refund.order_platform_id.in_(sorted({o.platform_id for o in orders})),
         )
     )
-    order.net_total_minor = order.total_minor - int(unlisted or 0)
+    by_order: dict[str, list[tuple[str, int]]] = {}
+    for order_id, refund_id, amount in refunds:
+        by_order.setdefault(order_id, []).append((refund_id, int(amount or 0)))
+    for order in orders:
+        listed = set((order.refund_ids or {}).get("ids", []))
+        unlisted = sum(a for rid, a in by_order.get(order.platform_id, []) if rid not in listed)
+        order.net_total_minor = order.total_minor - unlisted
 
 
-def checkout_owners(session: Session, shop_id: int, token: str | None) -> set[int | None]:
-    """Customers whose checkout an order with this token completes (abandonment changes)."""
-    if not token:
-        return set()
-    rows = session.scalars(
-        select(Checkout.customer_id).where(Checkout.shop_id == shop_id, Checkout.token == token)
+def checkouts_owners(
+    session: Session, shop_id: int, tokens: Sequence[str | None]
+) -> dict[str, set[int | None]]:
+    """By token, the customers whose checkouts these tokens complete; one query."""
+    wanted = sorted({t for t in tokens if t})
+    if not wanted:
+        return {}
+    rows = session.execute(
+        select(Checkout.token, Checkout.customer_id).where(
+            Checkout.shop_id == shop_id, Checkout.token.in_(wanted)
+        )
     )
-    return set(rows)
+    found: dict[str, set[int | None]] = {}
+    for token, customer_id in rows:
+        found.setdefault(token, set()).add(customer_id)
+    return found
 
 
 def apply_order_deleted(session: Session, shop_id: int, event: OrderDeleted) -> set[int | None]:
@@ -133,7 +197,8 @@ def apply_order_deleted(session: Session, shop_id: int, event: OrderDeleted) -> 
     touched: set[int | None] = set()
     order = find_order(session, shop_id, event.order_id)
     if order is not None:
-        touched = {order.customer_id, *checkout_owners(session, shop_id, order.checkout_token)}
+        completes = checkouts_owners(session, shop_id, [order.checkout_token])
+        touched = {order.customer_id, *completes.get(order.checkout_token or "", ())}
         for model in (Purchase, OrderLine):
             session.execute(delete(model).where(model.order_id == order.id))
         session.delete(order)

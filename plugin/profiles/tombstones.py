@@ -7,6 +7,7 @@ identifier of the person while still recognising their later deliveries.
 from __future__ import annotations
 
 import hashlib
+from collections.abc import Iterable
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
@@ -38,6 +39,23 @@ def add_tombstone(
     else:
         stmt = stmt.on_conflict_do_nothing(index_elements=["shop_id", "kind", "platform_id"])
     session.execute(stmt)
+
+
+def find_tombstones(
+    session: Session, shop_id: int, kind: str, platform_ids: Iterable[str]
+) -> dict[str, Tombstone]:
+    """The tombstones of these records, by platform id; one query."""
+    keys = {tombstone_key(shop_id, pid): pid for pid in platform_ids}
+    if not keys:
+        return {}
+    rows = session.scalars(
+        select(Tombstone).where(
+            Tombstone.shop_id == shop_id,
+            Tombstone.kind == kind,
+            Tombstone.platform_id.in_(sorted(keys)),
+        )
+    )
+    return {keys[row.platform_id]: row for row in rows}
 
 
 def find_tombstone(session: Session, shop_id: int, kind: str, platform_id: str) -> Tombstone | None:

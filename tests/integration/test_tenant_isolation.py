@@ -11,7 +11,7 @@ from sqlalchemy.orm import Session
 from plugin.profiles.customer_tags import present_tags
 from plugin.profiles.customers import find_customer, match_guest_by_email
 from plugin.profiles.models import Customer
-from plugin.profiles.orders import checkout_owners, find_order
+from plugin.profiles.orders import checkouts_owners, find_order
 from plugin.profiles.products import unknown_product_ids
 from plugin.profiles.queries import customer_document, product_types_bought, vendors_bought
 from plugin.profiles.tombstones import add_tombstone
@@ -80,8 +80,8 @@ def test_store_functions_answer_per_shop(session: Session, shops: tuple[Shop, Sh
     order_a, order_b = find_order(session, alpha.id, "1"), find_order(session, beta.id, "1")
     assert order_a is not None and order_b is not None
     assert (order_a.total_minor, order_b.total_minor) == (1000, 9900)
-    assert checkout_owners(session, alpha.id, "tok") == {a.id}
-    assert checkout_owners(session, beta.id, "tok") == {b.id}
+    assert checkouts_owners(session, alpha.id, ["tok"]) == {"tok": {a.id}}
+    assert checkouts_owners(session, beta.id, ["tok"]) == {"tok": {b.id}}
     assert match_guest_by_email(session, beta.id, "ann@alpha.example") is None
     assert match_guest_by_email(session, alpha.id, "ann@alpha.example") is not None
 
