@@ -311,8 +311,7 @@ def _apply_together(
         if touched is None:
             return False
         recompute_metrics(session, shop_id, touched, now)
-        for w in work:
-            trigger_hooks.after_events(session, shop, w.events, now)
+        trigger_hooks.after_generation(session, shop, events, now)
         segments_realtime.reevaluate_subjects(session, shop_id, events, before, now)
     for w in applied:
         w.row.status = DONE if w.events else IGNORED

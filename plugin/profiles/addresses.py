@@ -4,10 +4,10 @@ filters write places (`US-CA`, `US-CA-LosAngeles`)."""
 from __future__ import annotations
 
 import unicodedata
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from typing import Any
 
-from sqlalchemy import delete, exists, insert, literal, select
+from sqlalchemy import delete, insert, select
 from sqlalchemy.orm import Session
 
 from plugin.events import Address
@@ -103,15 +103,27 @@ def replace_addresses(session: Session, customer: Customer, addresses: Iterable[
         session.execute(insert(CustomerAddress), rows)
 
 
-def add_first_address(session: Session, customer: Customer, address: Address) -> None:
-    """A stub's address from an order or checkout, only while it has none of its own (one
-    INSERT … SELECT … WHERE NOT EXISTS)."""
-    row = address_row(customer.shop_id, customer.id, address)
-    if not distinct_rows([row]):
+def add_first_addresses(session: Session, found: Sequence[tuple[Customer, Address]]) -> None:
+    """Stubs' addresses from orders or checkouts, each only while the customer has none
+    of its own (their first address here): one query for those that already hold one,
+    one INSERT for the others."""
+    first: dict[Any, AddressRow] = {}
+    for row in distinct_rows(address_row(c.shop_id, c.id, a) for c, a in found):
+        first.setdefault(row["customer_id"], row)  # a customer's first address only
+    rows = list(first.values())
+    if not rows:
         return
-    known = exists().where(
-        CustomerAddress.shop_id == customer.shop_id, CustomerAddress.customer_id == customer.id
+    session.flush()
+    held = set(
+        session.scalars(
+            select(CustomerAddress.customer_id)
+            .where(
+                CustomerAddress.shop_id == rows[0]["shop_id"],
+                CustomerAddress.customer_id.in_(sorted({r["customer_id"] for r in rows})),
+            )
+            .distinct()
+        )
     )
-    columns = CustomerAddress.__table__.c
-    values = select(*(literal(v, columns[k].type) for k, v in row.items())).where(~known)
-    session.execute(insert(CustomerAddress).from_select(list(row), values))
+    fresh = [row for row in rows if row["customer_id"] not in held]
+    if fresh:
+        session.execute(insert(CustomerAddress), fresh)

@@ -19,7 +19,7 @@ from plugin.events import (
     CustomerTagsChanged,
     CustomerUpserted,
 )
-from plugin.profiles.addresses import add_first_address, replace_addresses
+from plugin.profiles.addresses import add_first_addresses, replace_addresses
 from plugin.profiles.customer_tags import replace_tags, set_tags
 from plugin.profiles.metafields import replace_metafields
 from plugin.profiles.models import Checkout, Customer, Order
@@ -80,12 +80,14 @@ def resolve_owners(
         return [resolve_owners(session, shop_id, [item])[0] for item in wanted]
     gone = find_tombstones(session, shop_id, CUSTOMER, named)
     customers = lock_customers(session, shop_id, [pid for pid in named if pid not in gone])
+    addresses = []
     for partial, _ in wanted:
         customer = customers.get(partial.platform_id) if partial is not None else None
         if partial is None or customer is None:
             continue
         if fill_stub(customer, partial) & ADDRESS_COLUMNS and partial.address is not None:
-            add_first_address(session, customer, partial.address)
+            addresses.append((customer, partial.address))
+    add_first_addresses(session, addresses)
     link_guests_of(session, shop_id, [customers[pid] for pid in named if pid in customers])
     guests = match_guests_by_email(
         session, shop_id, [email for partial, email in wanted if partial is None]

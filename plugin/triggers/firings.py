@@ -66,6 +66,31 @@ class Skip:
     payload: dict[str, Any] = field(default_factory=dict)
 
 
+@dataclass(frozen=True)
+class Due:
+    """A cause to fire at `due_at` (for `schedule_many`)."""
+
+    dedupe_key: str
+    customer_id: int | None
+    why: str
+    due_at: datetime
+    payload: dict[str, Any] = field(default_factory=dict)
+
+
+def schedule_many(
+    session: Session, shop_id: int, name: str, dues: Sequence[Due], now: datetime
+) -> None:
+    """`schedule` for many causes in one statement; a cause that has a firing keeps it."""
+    rows = []
+    for due in dues:
+        values = _row(shop_id, name, due.dedupe_key, due.why, now, due.customer_id, due.payload)
+        values.update(state=SCHEDULED, due_at=due.due_at, checkout_token=None)
+        rows.append(values)
+    if rows:
+        stmt = insert_for(session, TriggerFiring)
+        session.execute(stmt.on_conflict_do_nothing(index_elements=["shop_id", "dedupe_key"]), rows)
+
+
 def record_skipped(
     session: Session, shop_id: int, name: str, skips: Sequence[Skip], now: datetime
 ) -> None:

@@ -66,6 +66,29 @@ HOOKS: dict[type[ev.Event], Hook] = {
 }
 
 
+def after_generation(
+    session: Session, shop: Shop, events: Sequence[ev.Event], now: datetime
+) -> None:
+    """`after_events` for the events of a worker generation (rows that share no customer,
+    order or checkout): the orders' hooks set-based, the others one by one."""
+    orders = [e for e in events if isinstance(e, ev.OrderUpserted)]
+    after_events(session, shop, [e for e in events if not isinstance(e, ev.OrderUpserted)], now)
+    if not orders:
+        return
+    stored = {
+        o.platform_id: o
+        for o in session.scalars(
+            select(Order).where(
+                Order.shop_id == shop.id,
+                Order.platform_id.in_(sorted({e.order.platform_id for e in orders})),
+            )
+        )
+    }
+    seen = [stored[e.order.platform_id] for e in orders if e.order.platform_id in stored]
+    journeys.orders_seen(session, shop.id, seen, now)
+    welcome.orders_seen(session, shop, seen, now)
+
+
 def after_events(session: Session, shop: Shop, events: Sequence[ev.Event], now: datetime) -> None:
     """Move journeys and schedule firings for one delivery's events (after its handlers)."""
     for event in events:

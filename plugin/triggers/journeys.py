@@ -9,6 +9,7 @@ moves nothing, and each reminder step is one firing (dedupe key `checkout:<token
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -57,21 +58,36 @@ def checkout_seen(session: Session, shop_id: int, token: str, now: datetime) -> 
 
 def order_seen(session: Session, shop_id: int, order: Order, now: datetime) -> None:
     """An order recovers its own checkout and every open checkout its customer started before."""
-    if order.cancelled_at is not None or order.test:
+    orders_seen(session, shop_id, [order], now)
+
+
+def orders_seen(session: Session, shop_id: int, orders: Sequence[Order], now: datetime) -> None:
+    """`order_seen` for many orders, in their order: one query for the open journeys any
+    of them may recover (a journey goes to the first order that recovers it)."""
+    live = [o for o in orders if o.cancelled_at is None and not o.test]
+    tokens = sorted({o.checkout_token for o in live if o.checkout_token})
+    owners = sorted({o.customer_id for o in live if o.customer_id is not None and o.ordered_at})
+    if not tokens and not owners:
         return
-    matches = [CheckoutJourney.checkout_token == order.checkout_token]
-    if order.customer_id is not None and order.ordered_at is not None:
-        started = or_(
-            CheckoutJourney.started_at.is_(None), CheckoutJourney.started_at <= order.ordered_at
-        )
-        matches.append((CheckoutJourney.customer_id == order.customer_id) & started)
     stmt = select(CheckoutJourney).where(
         CheckoutJourney.shop_id == shop_id,
         CheckoutJourney.state.in_(OPEN_STATES),
-        or_(*matches),
+        or_(CheckoutJourney.checkout_token.in_(tokens), CheckoutJourney.customer_id.in_(owners)),
     )
-    for journey in session.scalars(stmt.with_for_update()):
-        recover(session, journey, f"order {order.name or order.platform_id}", now)
+    journeys = list(session.scalars(stmt.order_by(CheckoutJourney.id).with_for_update()))
+    for order in live:
+        for journey in journeys:
+            if _recovers(order, journey):
+                recover(session, journey, f"order {order.name or order.platform_id}", now)
+
+
+def _recovers(order: Order, journey: CheckoutJourney) -> bool:
+    if order.checkout_token is not None and journey.checkout_token == order.checkout_token:
+        return True
+    if order.customer_id is None or order.ordered_at is None:
+        return False
+    started = journey.started_at is None or journey.started_at <= order.ordered_at
+    return journey.customer_id == order.customer_id and started
 
 
 def checkout_deleted(session: Session, shop_id: int, token: str, now: datetime) -> None:

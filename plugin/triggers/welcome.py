@@ -8,8 +8,10 @@ that is not welcomed is kept as a skipped firing saying exactly why.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from datetime import datetime, timedelta
 
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from plugin.profiles.models import Customer, Order
@@ -30,31 +32,40 @@ def is_live(shop: Shop, placed_at: datetime | None, now: datetime) -> bool:
 def order_seen(session: Session, shop: Shop, order: Order, now: datetime) -> None:
     """Schedule the welcome if this order is its customer's first, placed live; record
     why not when it is the first order we know of but may not be welcomed."""
-    if order.customer_id is None or order.test or order.cancelled_at:
+    orders_seen(session, shop, [order], now)
+
+
+def orders_seen(session: Session, shop: Shop, orders: Sequence[Order], now: datetime) -> None:
+    """`order_seen` for many orders of distinct customers: their customers read in one
+    query, the welcomes and skips written in one statement each."""
+    candidates = [o for o in orders if o.customer_id is not None and not o.test]
+    candidates = [o for o in candidates if not o.cancelled_at]
+    if not candidates:
         return
-    customer = session.get(Customer, order.customer_id)
-    if customer is None or not _first_known(customer, order):
+    customers = {
+        c.id: c
+        for c in session.scalars(
+            select(Customer).where(Customer.id.in_(sorted({o.customer_id for o in candidates})))
+        )
+    }
+    firsts = [
+        (customers[o.customer_id], o)
+        for o in candidates
+        if o.customer_id in customers and _first_known(customers[o.customer_id], o)
+    ]
+    if not firsts or not trigger_settings.load(session, shop.id, WELCOME)["enabled"]:
         return
-    if not trigger_settings.load(session, shop.id, WELCOME)["enabled"]:
-        return
-    key = f"welcome:{customer.id}"  # once per customer, ever
-    why = f"first order {order.name or order.platform_id}"
-    reason = not_welcomed_because(shop, customer, order, now)
-    if reason is not None:
-        skip = firings.Skip(key, customer.id, why, reason, {"order_id": order.id})
-        firings.record_skipped(session, shop.id, WELCOME, [skip], now)
-        return
-    firings.schedule(
-        session,
-        shop.id,
-        WELCOME,
-        key,
-        due_at=now,
-        why=why,
-        now=now,
-        customer_id=customer.id,
-        payload={"order_id": order.id},
-    )
+    skips, dues = [], []
+    for customer, order in firsts:
+        key = f"welcome:{customer.id}"  # once per customer, ever
+        why = f"first order {order.name or order.platform_id}"
+        reason = not_welcomed_because(shop, customer, order, now)
+        if reason is not None:
+            skips.append(firings.Skip(key, customer.id, why, reason, {"order_id": order.id}))
+        else:
+            dues.append(firings.Due(key, customer.id, why, now, {"order_id": order.id}))
+    firings.record_skipped(session, shop.id, WELCOME, skips, now)
+    firings.schedule_many(session, shop.id, WELCOME, dues, now)
 
 
 def not_welcomed_because(shop: Shop, customer: Customer, order: Order, now: datetime) -> str | None:

@@ -12,6 +12,7 @@ from plugin.errors import ValidationError
 from plugin.platforms.shopify import payload_customers as pc
 from plugin.platforms.shopify import payload_orders as po
 from plugin.platforms.shopify import payloads as pp
+from plugin.platforms.shopify.payload_fast import order_data
 from plugin.platforms.shopify.payload_fields import load
 
 
@@ -35,7 +36,8 @@ Builder = Callable[[dict[str, Any], Build], list[ev.Event]]
 
 
 def order_upserted(payload: dict[str, Any], b: Build) -> list[ev.Event]:
-    order: ev.OrderData = load(po.OrderSchema(), payload, b.topic)
+    # The plain mapper takes the common shape; the schema decides everything else.
+    order: ev.OrderData = order_data(payload) or load(po.OrderSchema(), payload, b.topic)
     return [ev.OrderUpserted(b.version(order.updated_at), order)]
 
 
