@@ -118,8 +118,28 @@ def render(result: BackendResult, machine_line: str, date: str, command: str, co
         *(_work_row(f"worker: {d.label}", d) for d in r.drains),
         "",
         _summary(r),
+        "",
+        *_stage_table(r.drains[0]),
     ]
     return "\n".join(lines) + "\n"
+
+
+def _stage_table(drain: WorkResult) -> list[str]:
+    """Where the worker's time goes, per event: wall time, and CPU time of the worker
+    thread (on PostgreSQL the server's own CPU is not in it)."""
+    if not drain.stages:
+        return []
+    rows = [
+        f"| {name} | {wall * 1000 / drain.rows:.3f} | {cpu * 1000 / drain.rows:.3f} |"
+        for name, (wall, cpu) in sorted(drain.stages.items(), key=lambda kv: -kv[1][0])
+    ]
+    return [
+        f"Per event, {drain.label} (stages of `plugin.worker.STAGES`):",
+        "",
+        "| stage | wall ms | CPU ms |",
+        "|---|---:|---:|",
+        *rows,
+    ]
 
 
 def _load_row(label: str, load: LoadResult) -> str:
@@ -129,7 +149,7 @@ def _load_row(label: str, load: LoadResult) -> str:
 
 def _work_row(label: str, work: WorkResult) -> str:
     return (
-        f"| {label} | {work.rows_per_second:,.0f} rows/s, "
+        f"| {label} | {work.rows_per_second:,.0f} events/s, "
         f"{work.customers_per_second:,.0f} customers/s | — | — | — |"
     )
 
@@ -145,9 +165,9 @@ def _summary(r: BackendResult) -> str:
         f"Verification + durable insert add {extra_p50:.2f} ms to the median request and "
         f"{app_ms - floor_ms:.2f} ms per request at saturation (1 / throughput): the "
         f"receiver keeps {r.receiver.rate / r.floor.rate:.0%} of the floor's throughput. "
-        f"The worker ({one.label}) spends {one.ms_per_row:.2f} ms per row, of which "
+        f"The worker ({one.label}) spends {one.ms_per_row:.2f} ms per event, of which "
         f"{r.adapter.ms_per_row:.2f} ms is payload mapping and {store_ms:.2f} ms the store "
-        f"(claim, locks, upserts, metrics)."
+        f"(claim, locks, upserts, metrics, real-time segments, trigger hooks)."
     )
 
 

@@ -6,7 +6,7 @@ import json
 import threading
 import time
 from collections import Counter
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from sqlalchemy import Engine, func, inspect, select, update
 
@@ -18,10 +18,11 @@ from plugin.events import Delivery, OrderUpserted
 from plugin.inbox.models import DONE, PENDING, InboxRow
 from plugin.profiles.models import Customer, Order
 from plugin.runtime import Runtime
-from plugin.worker import adapter_for, drain
+from plugin.worker import STAGES, adapter_for, drain
 
-# What a reset keeps: the installed shop, its settings and the stored deliveries.
-KEPT_TABLES = frozenset({"shops", "shop_settings", "webhook_inbox"})
+# What a reset keeps: the installed shop, its settings, its segments (settled by a sweep,
+# so real time evaluates them) and the stored deliveries.
+KEPT_TABLES = frozenset({"shops", "shop_settings", "segments", "webhook_inbox"})
 
 
 @dataclass(frozen=True)
@@ -41,6 +42,8 @@ class WorkResult:
     rows: int
     customers: int
     seconds: float
+    # Per worker stage: (wall seconds, CPU seconds of the worker threads), summed.
+    stages: dict[str, tuple[float, float]] = field(default_factory=dict)
 
     @property
     def rows_per_second(self) -> float:
@@ -92,6 +95,7 @@ def timed_drain(runtime: Runtime, expected: Expected, workers: int, timeout: flo
         claimed[index] = drain(runtime)
 
     threads = [threading.Thread(target=work, args=(i,), daemon=True) for i in range(workers)]
+    STAGES.reset()
     started = time.perf_counter()
     for thread in threads:
         thread.start()
@@ -103,7 +107,8 @@ def timed_drain(runtime: Runtime, expected: Expected, workers: int, timeout: flo
     _expect(f"rows claimed by {workers} worker(s)", sum(claimed), expected.orders)
     check_processed(runtime, expected)
     label = f"drain, {workers} worker{'s' if workers > 1 else ''}"
-    return WorkResult(label, expected.orders, expected.customers, seconds)
+    stages = {name: (STAGES.wall[name], STAGES.cpu[name]) for name in STAGES.wall}
+    return WorkResult(label, expected.orders, expected.customers, seconds, stages)
 
 
 def reset_processing(engine: Engine, shop_domain: str) -> None:

@@ -22,7 +22,10 @@ import logging
 import random
 import re
 import threading
+import time
+from collections import Counter
 from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from traceback import format_tb
@@ -86,6 +89,45 @@ QUOTED_VALUE = re.compile(r': "[^"]*"')
 MASKED = ': "…"'
 
 log = logging.getLogger(__name__)
+
+
+class StageClock:
+    """Wall and CPU seconds per stage of the worker, summed over every batch of every
+    thread (a few clock reads per generation, not per row): what the benchmark reports."""
+
+    def __init__(self) -> None:
+        self.wall: Counter[str] = Counter()
+        self.cpu: Counter[str] = Counter()
+        self._open = threading.local()
+
+    @contextmanager
+    def timed(self, name: str) -> Iterator[None]:
+        self.enter(name)
+        try:
+            yield
+        finally:
+            self.leave(name)
+
+    def enter(self, name: str) -> None:
+        setattr(self._open, name, (time.perf_counter(), time.thread_time()))
+
+    def leave(self, name: str) -> None:
+        started = getattr(self._open, name, None)
+        if started is None:
+            return
+        delattr(self._open, name)
+        with _CLOCK_LOCK:
+            self.wall[name] += time.perf_counter() - started[0]
+            self.cpu[name] += time.thread_time() - started[1]
+
+    def reset(self) -> None:
+        with _CLOCK_LOCK:
+            self.wall.clear()
+            self.cpu.clear()
+
+
+_CLOCK_LOCK = threading.Lock()
+STAGES = StageClock()
 
 
 @dataclass(frozen=True)
@@ -153,11 +195,17 @@ def process_batch(runtime: Runtime, *, limit: int = BATCH_SIZE, now: datetime | 
     """Claim up to `limit` due rows and process them; returns how many were claimed."""
     now = now or utcnow()
     with runtime.sessions.begin() as session:
-        rows = _claim(session, now, limit)
-        work = [w for row in rows if (w := _prepare(session, runtime.settings, row, now))]
-        lock_keys(session, *(key for w in work for key in w.lock_keys()))
+        with STAGES.timed("claim"):
+            rows = _claim(session, now, limit)
+            shops = _shops_of(session, rows)
+        with STAGES.timed("map"):
+            work = [w for row in rows if (w := _prepare(runtime.settings, row, shops, now))]
+        with STAGES.timed("lock"):
+            lock_keys(session, *(key for w in work for key in w.lock_keys()))
         for generation in generations(work):
             _apply_generation(session, runtime.settings, generation, now)
+        STAGES.enter("commit")
+    STAGES.leave("commit")
     if rows:
         log.info("worker.batch claimed=%d", len(rows))
     return len(rows)
@@ -217,9 +265,17 @@ def _claim(session: Session, now: datetime, limit: int) -> list[InboxRow]:
     return list(session.scalars(stmt))
 
 
-def _prepare(session: Session, settings: Settings, row: InboxRow, now: datetime) -> _Work | None:
-    """Find the shop and parse the delivery into events; no writes beyond the row itself."""
-    shop = find_shop(session, row.platform, row.shop_domain)
+def _shops_of(session: Session, rows: list[InboxRow]) -> dict[tuple[str, str], Shop | None]:
+    """The shop of each (platform, domain) among the rows, each looked up once."""
+    keys = {(row.platform, row.shop_domain) for row in rows}
+    return {key: find_shop(session, *key) for key in sorted(keys)}
+
+
+def _prepare(
+    settings: Settings, row: InboxRow, shops: dict[tuple[str, str], Shop | None], now: datetime
+) -> _Work | None:
+    """Parse the delivery into events for its shop; no writes beyond the row itself."""
+    shop = shops[(row.platform, row.shop_domain)]
     if shop is None or not can_process(shop):
         row.status = AWAITING_INSTALL
         return None
@@ -260,8 +316,9 @@ def _apply_generation(
     session: Session, settings: Settings, generation: list[_Work], now: datetime
 ) -> None:
     if len(generation) == 1 or not all(w.batchable() for w in generation):
-        for w in generation:
-            _apply(session, settings, w, now)
+        with STAGES.timed("one by one"):
+            for w in generation:
+                _apply(session, settings, w, now)
         return
     try:
         with session.begin_nested():
@@ -271,8 +328,9 @@ def _apply_generation(
         if not isinstance(exc, _Overlap):
             kind = type(exc).__name__
             log.info("worker.generation_retried rows=%d error=%s", len(generation), kind)
-        for w in generation:
-            _apply(session, settings, w, now)
+        with STAGES.timed("one by one"):
+            for w in generation:
+                _apply(session, settings, w, now)
 
 
 class _Overlap(Exception):
@@ -286,33 +344,38 @@ def _apply_together(
     service), then metrics, trigger hooks and real-time segments once per shop. Raises on
     any failure (the caller rolls the generation back); False when two rows touched one
     customer (nothing is marked done then)."""
-    rows = {w.row.id: w for w in generation}
-    # A redaction earlier in the batch may have scrubbed these rows: read them again.
-    session.execute(
-        select(InboxRow)
-        .where(InboxRow.id.in_(sorted(rows)))
-        .execution_options(populate_existing=True)
-    ).all()
-    for w in generation:
-        if w.row.payload is not None:
-            w.row.subject_ids = _subjects(w.events)
-        w.row.processed_at = now
-        w.row.last_error = None
-    repeated = _already_done_many(session, [w.row for w in generation])
-    for w in generation:
-        if w.row.id in repeated:
-            w.row.status = DUPLICATE
-    applied = [w for w in generation if w.row.id not in repeated]
+    with STAGES.timed("rows"):
+        rows = {w.row.id: w for w in generation}
+        # A redaction earlier in the batch may have scrubbed these rows: read them again.
+        session.execute(
+            select(InboxRow)
+            .where(InboxRow.id.in_(sorted(rows)))
+            .execution_options(populate_existing=True)
+        ).all()
+        for w in generation:
+            if w.row.payload is not None:
+                w.row.subject_ids = _subjects(w.events)
+            w.row.processed_at = now
+            w.row.last_error = None
+        repeated = _already_done_many(session, [w.row for w in generation])
+        for w in generation:
+            if w.row.id in repeated:
+                w.row.status = DUPLICATE
+        applied = [w for w in generation if w.row.id not in repeated]
     for shop_id, work in _by_shop(applied).items():
         shop = work[0].shop
         events = [event for w in work for event in w.events]
-        before = segments_realtime.subjects_before(session, shop_id, events)
-        touched = _write_profiles(session, settings, shop, work, now)
+        with STAGES.timed("profiles"):
+            before = segments_realtime.subjects_before(session, shop_id, events)
+            touched = _write_profiles(session, settings, shop, work, now)
         if touched is None:
             return False
-        recompute_metrics(session, shop_id, touched, now)
-        trigger_hooks.after_generation(session, shop, events, now)
-        segments_realtime.reevaluate_subjects(session, shop_id, events, before, now)
+        with STAGES.timed("metrics"):
+            recompute_metrics(session, shop_id, touched, now)
+        with STAGES.timed("trigger hooks"):
+            trigger_hooks.after_generation(session, shop, events, now)
+        with STAGES.timed("segments"):
+            segments_realtime.reevaluate_subjects(session, shop_id, events, before, now)
     for w in applied:
         w.row.status = DONE if w.events else IGNORED
     return True

@@ -30,10 +30,13 @@ def test_benchmark_checks_its_results_and_reports_them(backend: str, tmp_path: P
     text = out.read_text()
     assert text.startswith(HEADER)
     for step in ("HTTP floor", "inbox insert", "adapter only", "drain, 1 worker"):
-        assert re.search(rf"\| [^|]*{step}[^|]* \| {NUMBER} (req|rows)/s", text), step
+        assert re.search(rf"\| [^|]*{step}[^|]* \| {NUMBER} (req|events)/s", text), step
     assert re.search(rf"\| [^|]*inbox insert[^|]* \|[^|]+\| {NUMBER} \| {NUMBER} \|", text)
     if backend == "postgresql":
         assert "drain, 2 workers" in text
+    # Where the time goes: the worker's stages, each with a figure per event.
+    for stage in ("profiles", "metrics", "segments", "trigger hooks", "map", "claim"):
+        assert re.search(rf"\| {stage} \| {NUMBER} \| {NUMBER} \|", text), stage
 
 
 def test_a_wrong_result_fails_the_benchmark(
