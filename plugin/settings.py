@@ -6,9 +6,12 @@ import os
 import secrets
 from dataclasses import dataclass, field, replace
 from pathlib import Path
+from typing import Any
 
 from dotenv import find_dotenv, load_dotenv
 from sqlalchemy.engine import make_url
+
+from plugin.errors import ConfigurationError
 
 DEFAULT_DATABASE_URL = "sqlite:///shopseg.db"
 DEFAULT_API_VERSION = "2026-10"
@@ -34,6 +37,9 @@ class Settings:
     pending_install_retention_days: int = 7
     inbox_max_attempts: int = 5
     worker_poll_seconds: float = 1.0
+    # Inbox rows a worker claims at once: bigger batches apply more set-based work per
+    # statement; on SQLite the batch also holds the single write lock while it runs.
+    worker_batch: int = 200
     log_level: str = "INFO"
     trusted_proxies: int = 0  # proxies in front whose X-Forwarded-For/-Proto to believe
     history_import_on_install: bool = True  # a shop's first install imports its history
@@ -48,6 +54,18 @@ class Settings:
                 load_dotenv(find_dotenv(usecwd=True), override=False)
             env = dict(os.environ)
         get = env.get
+
+        def number(name: str, default: str, kind: type[int] | type[float] = int) -> Any:
+            raw = get(name, default)
+            try:
+                value = kind(raw)
+            except ValueError:
+                value = -1
+            if value < 0:
+                what = "a whole number" if kind is int else "a number"
+                raise ConfigurationError(f"{name} must be {what} of 0 or more, not {raw!r}")
+            return value
+
         return cls(
             database_url=get("SHOPSEG_DATABASE_URL", DEFAULT_DATABASE_URL),
             shopify_api_key=get("SHOPIFY_API_KEY", ""),
@@ -57,15 +75,16 @@ class Settings:
             secret_key=get("SHOPSEG_SECRET_KEY", ""),
             shopify_base_url=get("SHOPSEG_SHOPIFY_BASE_URL", cls.shopify_base_url).rstrip("/"),
             shopify_api_version=get("SHOPSEG_SHOPIFY_API_VERSION", DEFAULT_API_VERSION),
-            inbox_payload_retention_days=int(get("SHOPSEG_INBOX_RETENTION_DAYS", "14")),
-            pending_install_retention_days=int(get("SHOPSEG_PENDING_INSTALL_DAYS", "7")),
-            inbox_max_attempts=int(get("SHOPSEG_INBOX_MAX_ATTEMPTS", "5")),
-            worker_poll_seconds=float(get("SHOPSEG_WORKER_POLL_SECONDS", "1.0")),
+            inbox_payload_retention_days=number("SHOPSEG_INBOX_RETENTION_DAYS", "14"),
+            pending_install_retention_days=number("SHOPSEG_PENDING_INSTALL_DAYS", "7"),
+            inbox_max_attempts=number("SHOPSEG_INBOX_MAX_ATTEMPTS", "5"),
+            worker_poll_seconds=number("SHOPSEG_WORKER_POLL_SECONDS", "1.0", float),
+            worker_batch=max(1, number("SHOPSEG_WORKER_BATCH", "200")),
             log_level=get("SHOPSEG_LOG_LEVEL", "INFO"),
-            trusted_proxies=int(get("SHOPSEG_TRUSTED_PROXIES", "0")),
+            trusted_proxies=number("SHOPSEG_TRUSTED_PROXIES", "0"),
             history_import_on_install=get("SHOPSEG_HISTORY_IMPORT_ON_INSTALL", "1") != "0",
-            reconcile_hours=int(get("SHOPSEG_RECONCILE_HOURS", "24")),
-            statistics_hours=int(get("SHOPSEG_STATISTICS_HOURS", "168")),
+            reconcile_hours=number("SHOPSEG_RECONCILE_HOURS", "24"),
+            statistics_hours=number("SHOPSEG_STATISTICS_HOURS", "168"),
         )
 
     @property

@@ -77,7 +77,6 @@ from plugin.settings import Settings
 from plugin.shops.models import Shop
 from plugin.triggers import hooks as trigger_hooks
 
-BATCH_SIZE = 50
 BACKOFF_BASE_SECONDS = 5
 BACKOFF_MAX_SECONDS = 3600
 ERROR_TEXT_LIMIT = 2000
@@ -191,9 +190,13 @@ def adapter_for(platform: str) -> PlatformAdapter:
     raise ConfigurationError(f"no adapter for platform {platform!r}")
 
 
-def process_batch(runtime: Runtime, *, limit: int = BATCH_SIZE, now: datetime | None = None) -> int:
-    """Claim up to `limit` due rows and process them; returns how many were claimed."""
+def process_batch(
+    runtime: Runtime, *, limit: int | None = None, now: datetime | None = None
+) -> int:
+    """Claim up to `limit` due rows (default: the `worker_batch` setting) and process them;
+    returns how many were claimed."""
     now = now or utcnow()
+    limit = limit or runtime.settings.worker_batch
     with runtime.sessions.begin() as session:
         with STAGES.timed("claim"):
             rows = _claim(session, now, limit)
@@ -211,7 +214,7 @@ def process_batch(runtime: Runtime, *, limit: int = BATCH_SIZE, now: datetime | 
     return len(rows)
 
 
-def drain(runtime: Runtime, *, now: datetime | None = None, limit: int = BATCH_SIZE) -> int:
+def drain(runtime: Runtime, *, now: datetime | None = None, limit: int | None = None) -> int:
     """Process batches until no row is due; returns how many rows were claimed in all."""
     total = 0
     while claimed := process_batch(runtime, limit=limit, now=now):

@@ -21,7 +21,10 @@ log = logging.getLogger("shopseg")
 
 def load_runtime(*, migrate_sqlite: bool) -> Runtime:
     """Settings and runtime for a command; the embedded SQLite default migrates itself."""
-    settings = Settings.from_env()
+    try:
+        settings = Settings.from_env()
+    except ShopSegError as exc:
+        raise click.ClickException(exc.detail) from exc
     if settings.is_sqlite:
         settings, created = settings.with_local_secret_key()
         if created:
