@@ -123,6 +123,7 @@ def lock_customers(
     rows = session.scalars(
         select(Customer)
         .where(Customer.shop_id == shop_id, Customer.platform_id.in_(ids))
+        .order_by(Customer.platform_id)  # rows are locked in this order: no deadlock
         .with_for_update()
     )
     return {row.platform_id: row for row in rows}

@@ -85,7 +85,10 @@ def _lock_orders(session: Session, shop_id: int, platform_ids: Sequence[str]) ->
     )
     session.execute(stmt, [{"shop_id": shop_id, "platform_id": pid} for pid in ids])
     rows = session.scalars(
-        select(Order).where(Order.shop_id == shop_id, Order.platform_id.in_(ids)).with_for_update()
+        select(Order)
+        .where(Order.shop_id == shop_id, Order.platform_id.in_(ids))
+        .order_by(Order.platform_id)  # rows are locked in this order: no deadlock
+        .with_for_update()
     )
     return {row.platform_id: row for row in rows}
 
