@@ -98,11 +98,16 @@ def evaluate_customers(
     session.flush()
     shop_lock(session, shop_id)
     ids = sorted(set(customer_ids))
+    if not ids:
+        return []
     close_vanished(session, shop_id, now, customer_ids=ids, reasons=gone or {})
     settled = [rule for rule in rules if rule.pending_reason is None]
     keep = ALL_BITS & ~sum(rule.flag for rule in settled)
-    stmt = realtime_statement(session, shop_id, settled, now, len(ids))
-    params = {f"{ID_PARAM}{n}": cid for n, cid in enumerate(ids)}
+    # The statement is built for a few sizes only (1, 2, 4, 8, …): the slots past the
+    # customers repeat the last id, which changes nothing in an IN list.
+    slots = 1 << (len(ids) - 1).bit_length()
+    stmt = realtime_statement(session, shop_id, settled, now, slots)
+    params = {f"{ID_PARAM}{n}": ids[min(n, len(ids) - 1)] for n in range(slots)}
 
     def history_of(first_seen: list[int]) -> set[int]:
         return history_customers(session, shop_id, first_seen, now)

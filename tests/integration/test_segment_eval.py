@@ -429,3 +429,23 @@ def test_the_compile_context_reads_the_shops_timezone_currency_and_abandonment_s
     with runtime.sessions() as session:
         ctx = compile_context(session, shop_id, at(0))
     assert (ctx.timezone, ctx.currency, ctx.abandoned_after_hours) == ("Asia/Kathmandu", "JPY", 2.5)
+
+
+def test_a_padded_real_time_statement_evaluates_exactly_the_customers_given(
+    runtime: Runtime, settings: Settings
+) -> None:
+    """Three customers run through the statement built for four (the last id repeated):
+    each is evaluated once, correctly, and a customer not named is not touched."""
+    shop_id = installed(runtime, settings, A, at(-400))
+    sweep_shop(runtime, shop_id, at(0))
+    history(runtime, settings, shop_id, {"3": 3, "4": 1, "5": 4, "6": 2})
+    with runtime.sessions.begin() as session:
+        named = [customer_id(session, shop_id, c) for c in ("3", "4", "5")]
+        regular = find_segment(session, shop_id, "regular").bit
+        changes = evaluate_customers(session, shop_id, named, at(3))
+    assert sorted(c.customer_id for c in changes) == sorted(named)
+    entered = {c.customer_id for c in changes if c.after >> regular & 1}
+    assert entered == {named[0], named[2]}  # 3 and 4 orders; "4" has one
+    with runtime.sessions() as session:
+        assert len(state_rows(session, shop_id)) == 3  # "6" was not named
+        assert open_members(session, shop_id, "regular") == {"3", "5"}
