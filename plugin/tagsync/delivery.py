@@ -27,7 +27,10 @@ BULK_WAIT = timedelta(seconds=5)
 def deliver_tags(ctx: DeliveryContext, item: OutboxItem) -> dict[str, Any]:
     """Bring one customer's managed tags to the desired set; returns what changed."""
     shop_id, customer_id = ctx.shop.id, item.customer_id or 0
-    plan = plan_customers(ctx.session, shop_id, [customer_id], ctx.now).get(customer_id)
+    tried = _unfinished_call(item)
+    uncertain = {customer_id: tried} if tried else None
+    plans = plan_customers(ctx.session, shop_id, [customer_id], ctx.now, uncertain=uncertain)
+    plan = plans.get(customer_id)
     if plan is None:
         return {"skipped": "the customer is no longer stored"}
     if in_running_bulk(ctx.session, shop_id, plan.customer_id):
@@ -36,12 +39,23 @@ def deliver_tags(ctx: DeliveryContext, item: OutboxItem) -> dict[str, Any]:
     if plan.empty:
         return result
     ctx.note.update(result)
+    # Committed before the call (`execute` ends the transaction first): if this attempt
+    # dies or times out after the shop applied it, the next one states these tags again
+    # instead of trusting what the app knew before.
+    item.result = {"attempting": result}
     document, variables = tag_call(plan)
     ctx.client.execute(document, variables)
     states = [(plan.customer_id, t, True) for t in plan.add]
     states += [(plan.customer_id, t, False) for t in plan.remove]
     record_states(ctx.session, shop_id, states, push_version(item.id, ctx.now))
     return result
+
+
+def _unfinished_call(item: OutboxItem) -> dict[str, Any] | None:
+    """The tags an earlier attempt of this row sent without learning the outcome."""
+    result = item.result or {}
+    tried = result.get("attempting") or result.get("attempted")
+    return tried if isinstance(tried, dict) else None
 
 
 def tag_call(plan: CustomerPlan) -> tuple[Document, dict[str, Any]]:

@@ -4,7 +4,7 @@ short-lived trigger tags."""
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 
@@ -107,9 +107,12 @@ def plan_customers(
     customer_ids: Iterable[int],
     now: datetime,
     desired: DesiredTags | None = None,
+    uncertain: Mapping[int, Mapping[str, Sequence[str]]] | None = None,
 ) -> dict[int, CustomerPlan]:
     """Desired against known (present managed tags) for these customers; customers no
-    longer stored are left out."""
+    longer stored are left out. `uncertain`: per customer, the tags a call whose outcome
+    is unknown tried to add and remove (`{"added": […], "removed": […]}`); the shop may
+    hold either state, so the plan states each of them again as it is desired now."""
     ids = sorted(set(customer_ids))
     desired = desired or desired_tags(session, shop_id, now, ids)
     managed = managed_tag_cfs(session, shop_id)
@@ -120,11 +123,16 @@ def plan_customers(
         for customer_id, platform_id in _platform_ids(session, shop_id, chunk):
             want = desired.of(customer_id, masks.get(customer_id, 0))
             have = known.get(customer_id, {})
+            tried = (uncertain or {}).get(customer_id, {})
+            unsure = {tag_key(t): t for t in (*tried.get("added", ()), *tried.get("removed", ()))}
             plans[customer_id] = CustomerPlan(
                 customer_id,
                 platform_id,
-                add=sorted(tag for cf, tag in want.items() if cf not in have),
-                remove=sorted(tag for cf, tag in have.items() if cf not in want),
+                add=sorted({tag for cf, tag in want.items() if cf not in have or cf in unsure}),
+                remove=sorted(
+                    {tag for cf, tag in have.items() if cf not in want}
+                    | {tag for cf, tag in unsure.items() if cf not in want}
+                ),
             )
     return plans
 

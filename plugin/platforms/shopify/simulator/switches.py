@@ -32,6 +32,8 @@ class Switches:
     timeout_delay: float = 2.0
     timeout_after_execute: bool = False  # the late answer comes after the document ran
     retry_after: float | None = None  # sent as Retry-After on 429 and 5xx answers
+    # Operations (by name) whose next request runs and then answers late, once each.
+    late_once: set[str] = field(default_factory=set)
     # Bulk operations.
     bulk_delay: float = 0.05  # seconds before a bulk operation runs
     bulk_fail_lines: set[int] = field(default_factory=set)  # these lines answer a userError
