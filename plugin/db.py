@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import hashlib
+from collections.abc import Iterable
 from datetime import UTC, datetime
 from typing import Any, TypeVar
 
@@ -171,6 +172,29 @@ def lock_keys(session: Session, *keys: str) -> None:
 
 def is_postgresql(session: Session) -> bool:
     return session.get_bind().dialect.name == "postgresql"
+
+
+def lock_or_create_many(
+    session: Session, model: type[M], shop_id: int, platform_ids: Iterable[str]
+) -> dict[str, M]:
+    """`lock_or_create` for many rows of one shop keyed by (shop_id, platform_id): one
+    INSERT for the missing ones, one SELECT locking them all in platform id order (so two
+    workers locking overlapping sets cannot deadlock); by platform id."""
+    ids = sorted(set(platform_ids))
+    if not ids:
+        return {}
+    stmt = insert_for(session, model).on_conflict_do_nothing(
+        index_elements=["shop_id", "platform_id"]
+    )
+    session.execute(stmt, [{"shop_id": shop_id, "platform_id": pid} for pid in ids])
+    column = model.platform_id
+    rows = session.scalars(
+        select(model)
+        .where(model.shop_id == shop_id, column.in_(ids))
+        .order_by(column)
+        .with_for_update()
+    )
+    return {row.platform_id: row for row in rows}  # type: ignore[attr-defined]
 
 
 def lock_or_create(session: Session, model: type[M], **keys: Any) -> M:

@@ -9,7 +9,7 @@ from typing import Any
 from sqlalchemy import ColumnElement, select, update
 from sqlalchemy.orm import Session
 
-from plugin.db import insert_for, lock_or_create
+from plugin.db import lock_or_create, lock_or_create_many
 from plugin.events import (
     Address,
     CustomerConsentChanged,
@@ -112,21 +112,8 @@ def lock_customers(
     session: Session, shop_id: int, platform_ids: Sequence[str]
 ) -> dict[str, Customer]:
     """Customer rows by platform id, empty stubs created for new ones, locked for this
-    transaction (`lock_or_create` for many: one INSERT and one SELECT)."""
-    ids = sorted(set(platform_ids))
-    if not ids:
-        return {}
-    stmt = insert_for(session, Customer).on_conflict_do_nothing(
-        index_elements=["shop_id", "platform_id"]
-    )
-    session.execute(stmt, [{"shop_id": shop_id, "platform_id": pid} for pid in ids])
-    rows = session.scalars(
-        select(Customer)
-        .where(Customer.shop_id == shop_id, Customer.platform_id.in_(ids))
-        .order_by(Customer.platform_id)  # rows are locked in this order: no deadlock
-        .with_for_update()
-    )
-    return {row.platform_id: row for row in rows}
+    transaction."""
+    return lock_or_create_many(session, Customer, shop_id, platform_ids)
 
 
 ADDRESS_COLUMNS = frozenset({"country_code", "province_code", "city"})

@@ -7,7 +7,7 @@ from collections.abc import Sequence
 from sqlalchemy import delete, select
 from sqlalchemy.orm import Session
 
-from plugin.db import insert_for
+from plugin.db import insert_for, lock_or_create_many
 from plugin.events import OrderData, OrderDeleted, OrderUpserted, RefundCreated
 from plugin.profiles.customers import Owner, is_newer, resolve_owners
 from plugin.profiles.models import Checkout, Order, OrderLine, Purchase, Refund
@@ -44,7 +44,7 @@ def apply_orders_upserted(
         return [apply_orders_upserted(session, shop_id, [e])[0] for e in events]
     gone = find_tombstones(session, shop_id, ORDER, ids)
     live = [e for e in events if e.order.platform_id not in gone]
-    orders = _lock_orders(session, shop_id, [e.order.platform_id for e in live])
+    orders = lock_or_create_many(session, Order, shop_id, [e.order.platform_id for e in live])
     newer = [e for e in live if is_newer(e.version, orders[e.order.platform_id].version)]
     previous = {e.order.platform_id: orders[e.order.platform_id].customer_id for e in newer}
     # An order anonymised by a redaction stays so; the others get their owners.
@@ -72,25 +72,6 @@ def apply_orders_upserted(
         for o in written
     }
     return [touched.get(e.order.platform_id, set()) for e in events]
-
-
-def _lock_orders(session: Session, shop_id: int, platform_ids: Sequence[str]) -> dict[str, Order]:
-    """Order rows by platform id, inserted empty if missing, locked (`lock_or_create` for
-    many)."""
-    ids = sorted(set(platform_ids))
-    if not ids:
-        return {}
-    stmt = insert_for(session, Order).on_conflict_do_nothing(
-        index_elements=["shop_id", "platform_id"]
-    )
-    session.execute(stmt, [{"shop_id": shop_id, "platform_id": pid} for pid in ids])
-    rows = session.scalars(
-        select(Order)
-        .where(Order.shop_id == shop_id, Order.platform_id.in_(ids))
-        .order_by(Order.platform_id)  # rows are locked in this order: no deadlock
-        .with_for_update()
-    )
-    return {row.platform_id: row for row in rows}
 
 
 def _write_order(order: Order, data: OrderData, owner: Owner, version: str) -> None:
