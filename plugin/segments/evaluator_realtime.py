@@ -155,14 +155,19 @@ def realtime_statement(
     slots = [bindparam(f"{ID_PARAM}{n}", type_=BigInteger) for n in range(count)]
     ctx = compile_context(session, shop_id, minute, customer_ids=cast(Sequence[int], slots))
     signature = tuple((r.segment_id, r.bit, r.rule_version, r.query) for r in rules)
-    key = (shop_id, signature, minute, ctx.timezone, ctx.currency, ctx.abandoned_after_hours, count)
+    lateral = is_postgresql(session)
+    # The dialect is part of the key: a process can hold a SQLite and a PostgreSQL engine
+    # (the test suite does), and a shop id alone would hand one the other's statement.
+    dialect = session.get_bind().dialect.name
+    key = (dialect, shop_id, signature, minute, ctx.timezone, ctx.currency)
+    key += (ctx.abandoned_after_hours, count)
     with _LOCK:
         stmt = _STATEMENTS.get(key)
         if stmt is not None:
             _STATEMENTS.move_to_end(key)
             return stmt
     scope = Customer.id.in_(slots)
-    masks = masks_select(rules, ctx, scope, lateral=is_postgresql(session))
+    masks = masks_select(rules, ctx, scope, lateral=lateral)
     stmt = changes_statement(shop_id, masks, mask_words(rules))
     with _LOCK:
         _STATEMENTS[key] = stmt

@@ -3,15 +3,17 @@ redaction and merges, and one shop never touching another's memberships."""
 
 from __future__ import annotations
 
+from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
+import pytest
 from sqlalchemy import delete, func, select
 from sqlalchemy.orm import Session
 
 from plugin.profiles.models import Customer
 from plugin.profiles.shop_settings import set_setting
-from plugin.runtime import Runtime
+from plugin.runtime import Runtime, build_runtime
 from plugin.segments.evaluator import compile_context, enabled_rules, evaluate_shop
 from plugin.segments.evaluator_language import parsed_ast, predicate
 from plugin.segments.evaluator_realtime import evaluate_customers, realtime_statement
@@ -27,6 +29,7 @@ from plugin.segments.services import (
 from plugin.settings import Settings
 from plugin.shops.models import Shop
 from plugin.worker import process_batch
+from tests.conftest import PG_AVAILABLE, empty_all_tables
 from tests.integration.test_segment_eval_support import (
     customer_id,
     events,
@@ -449,3 +452,36 @@ def test_a_padded_real_time_statement_evaluates_exactly_the_customers_given(
     with runtime.sessions() as session:
         assert len(state_rows(session, shop_id)) == 3  # "6" was not named
         assert open_members(session, shop_id, "regular") == {"3", "5"}
+
+
+def test_real_time_statements_of_a_sqlite_and_a_postgresql_database_are_never_mixed(
+    _engines: Any, tmp_path: Any
+) -> None:
+    """One process, two databases with the same shop id, rules and minute (the test suite
+    runs so): each gets a statement in its own dialect. A cache keyed without the dialect
+    handed SQLite PostgreSQL's LATERAL join ("near SELECT: syntax error")."""
+    if not PG_AVAILABLE:
+        pytest.skip("PostgreSQL does not answer on 127.0.0.1:5432")
+    found = {}
+    for backend in ("postgresql", "sqlite"):
+        engine = _engines(backend)
+        empty_all_tables(engine)
+        settings = replace(
+            Settings(),
+            database_url=engine.url.render_as_string(hide_password=False),
+            secret_key="test-secret-key-" + "x" * 32,
+            history_import_on_install=False,
+        )
+        runtime = build_runtime(settings)
+        try:
+            shop_id = installed(runtime, settings, A, at(-400))
+            sweep_shop(runtime, shop_id, at(0))
+            history(runtime, settings, shop_id, {"3": 3})
+            with runtime.sessions.begin() as session:
+                three = customer_id(session, shop_id, "3")
+                changes = evaluate_customers(session, shop_id, [three], at(3))
+                regular = find_segment(session, shop_id, "regular").bit
+            found[backend] = (shop_id, [c.after >> regular & 1 for c in changes])
+        finally:
+            runtime.close()
+    assert found["postgresql"] == found["sqlite"] == (1, [1])
