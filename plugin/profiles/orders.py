@@ -62,15 +62,17 @@ def apply_orders_upserted(
     written = [orders[e.order.platform_id] for e in newer]
     _replace_lines_of(session, [(orders[e.order.platform_id], e.order) for e in newer])
     refresh_net_totals(session, shop_id, written)
-    completes = checkouts_owners(session, shop_id, [o.checkout_token for o in written])
-    touched: dict[str, set[int | None]] = {
-        o.platform_id: {
-            previous[o.platform_id],
-            o.customer_id,
-            *completes.get(o.checkout_token, ()),
+    # The payload's token, as stored or not: an anonymised order keeps none.
+    completes = checkouts_owners(session, shop_id, [e.order.checkout_token for e in newer])
+    touched: dict[str, set[int | None]] = {}
+    for e in newer:
+        order = orders[e.order.platform_id]
+        token = e.order.checkout_token or ""
+        touched[order.platform_id] = {
+            previous[order.platform_id],
+            order.customer_id,
+            *completes.get(token, ()),
         }
-        for o in written
-    }
     return [touched.get(e.order.platform_id, set()) for e in events]
 
 
