@@ -53,7 +53,7 @@ def compile_list_field(node: ast.Contains | ast.IsNull, ctx: CompileContext) -> 
         tags = select(CustomerTag.customer_id).where(
             CustomerTag.shop_id == ctx.shop_id, CustomerTag.present.is_(True)
         )
-        tags = _scoped(tags, CustomerTag.customer_id, ctx)
+        tags = ctx.scoped(tags, CustomerTag.customer_id)
         if isinstance(node, ast.Contains):
             assert isinstance(node.value, ast.Str)
             tags = tags.where(CustomerTag.tag_cf == literal(node.value.value.casefold()))
@@ -65,7 +65,7 @@ def compile_list_field(node: ast.Contains | ast.IsNull, ctx: CompileContext) -> 
 
 def _companies(node: ast.Contains | ast.IsNull, ctx: CompileContext) -> Cond:
     rows = select(CustomerCompany.customer_id).where(CustomerCompany.shop_id == ctx.shop_id)
-    rows = _scoped(rows, CustomerCompany.customer_id, ctx)
+    rows = ctx.scoped(rows, CustomerCompany.customer_id)
     if isinstance(node, ast.IsNull):
         return negate_if(Customer.id.in_(rows), not node.negated)
     assert isinstance(node.value, ast.Num)
@@ -89,7 +89,7 @@ def _places(node: ast.Contains | ast.IsNull, ctx: CompileContext) -> Cond:
     rows = select(CustomerAddress.customer_id).where(
         CustomerAddress.shop_id == ctx.shop_id, column.is_not(None)
     )
-    rows = _scoped(rows, CustomerAddress.customer_id, ctx)
+    rows = ctx.scoped(rows, CustomerAddress.customer_id)
     own = _own_place(node.field)
     if isinstance(node, ast.Contains):
         assert isinstance(node.value, ast.Str)
@@ -134,19 +134,9 @@ def compile_matches(node: ast.Matches, ctx: CompileContext) -> Cond:
     return negate_if(Customer.id.in_(rows), node.negated)
 
 
-def _scoped(stmt: Select[Any], column: Any, ctx: CompileContext) -> Select[Any]:
-    """Only the rows of the customers in scope are read: the real-time ids, a sweep batch."""
-    if ctx.customer_ids is not None:
-        stmt = stmt.where(column.in_(list(ctx.customer_ids)))
-    if ctx.id_range is not None:
-        lo, hi = ctx.id_range
-        stmt = stmt.where(column > lo) if hi is None else stmt.where(column > lo, column <= hi)
-    return stmt
-
-
 def _purchases(ctx: CompileContext) -> Select[Any]:
     stmt = select(Purchase.customer_id).where(Purchase.shop_id == ctx.shop_id)
-    return _scoped(stmt, Purchase.customer_id, ctx)
+    return ctx.scoped(stmt, Purchase.customer_id)
 
 
 def _orders(ctx: CompileContext) -> Select[Any]:
@@ -157,7 +147,7 @@ def _orders(ctx: CompileContext) -> Select[Any]:
         Order.test.is_(False),
         Order.cancelled_at.is_(None),
     )
-    return _scoped(stmt, Order.customer_id, ctx)
+    return ctx.scoped(stmt, Order.customer_id)
 
 
 def _checkouts(ctx: CompileContext) -> Select[Any]:
@@ -165,7 +155,7 @@ def _checkouts(ctx: CompileContext) -> Select[Any]:
     stmt = select(Checkout.customer_id).where(
         *abandoned_checkouts(ctx.shop_id, cutoff), Checkout.customer_id.is_not(None)
     )
-    return _scoped(stmt, Checkout.customer_id, ctx)
+    return ctx.scoped(stmt, Checkout.customer_id)
 
 
 _SOURCES = {

@@ -62,13 +62,7 @@ def _rows(path: tuple[str, str], ctx: CompileContext) -> Select[Any]:
     stmt = select(M.customer_id).where(
         M.shop_id == ctx.shop_id, M.namespace == namespace, M.key == key
     )
-    if ctx.customer_ids is not None:
-        stmt = stmt.where(M.customer_id.in_(list(ctx.customer_ids)))
-    if ctx.id_range is not None:
-        lo, hi = ctx.id_range
-        stmt = stmt.where(M.customer_id > lo)
-        stmt = stmt if hi is None else stmt.where(M.customer_id <= hi)
-    return stmt
+    return ctx.scoped(stmt, M.customer_id)
 
 
 def _value(ctx: CompileContext, *checks: tuple[str, ast.Value]) -> Cond:

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from sqlalchemy import Select, and_, case, func, literal, or_, select
+from sqlalchemy import and_, case, func, literal, or_, select
 
 from plugin.db import UTCDateTime
 from plugin.profiles.facts_models import StoreCredit, StoreCreditAccount
@@ -45,7 +45,7 @@ def compile_store_credit(node: ast.Matches, ctx: CompileContext) -> Cond:
         )
         .where(A.shop_id == ctx.shop_id)
     )
-    rows = _scoped(rows, A.customer_id, ctx)
+    rows = ctx.scoped(rows, A.customer_id)
     columns = {"next_expiry_date": dates.c.next_expiry, "last_credit_date": dates.c.last_credit}
     for param in node.params:
         rows = rows.where(_condition(param, columns, ctx))
@@ -65,16 +65,7 @@ def _account_dates(ctx: CompileContext) -> Any:
         .where(StoreCredit.shop_id == ctx.shop_id)
         .group_by(StoreCredit.customer_id, StoreCredit.account_id)
     )
-    return _scoped(stmt, StoreCredit.customer_id, ctx).subquery()
-
-
-def _scoped(stmt: Select[Any], column: Any, ctx: CompileContext) -> Select[Any]:
-    if ctx.customer_ids is not None:
-        stmt = stmt.where(column.in_(list(ctx.customer_ids)))
-    if ctx.id_range is not None:
-        lo, hi = ctx.id_range
-        stmt = stmt.where(column > lo) if hi is None else stmt.where(column > lo, column <= hi)
-    return stmt
+    return ctx.scoped(stmt, StoreCredit.customer_id).subquery()
 
 
 def _condition(param: ast.Param, dates: dict[str, Any], ctx: CompileContext) -> Cond:

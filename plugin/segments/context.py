@@ -10,6 +10,9 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
+from typing import Any
+
+from sqlalchemy import Select
 
 
 @dataclass(frozen=True)
@@ -35,3 +38,13 @@ class CompileContext:
     def __post_init__(self) -> None:
         if self.now.tzinfo is None:
             raise ValueError("CompileContext.now must be timezone-aware")
+
+    def scoped(self, stmt: Select[Any], column: Any) -> Select[Any]:
+        """`stmt` reading only the rows of the customers in scope (`column` holds their
+        surrogate id): the real-time ids, or a sweep batch's id range."""
+        if self.customer_ids is not None:
+            stmt = stmt.where(column.in_(list(self.customer_ids)))
+        if self.id_range is not None:
+            lo, hi = self.id_range
+            stmt = stmt.where(column > lo) if hi is None else stmt.where(column > lo, column <= hi)
+        return stmt

@@ -8,7 +8,6 @@ from sqlalchemy import select
 
 from plugin.profiles.models import Customer
 from plugin.runtime import Runtime
-from plugin.segments.compile_functions import _scoped
 from plugin.segments.context import CompileContext
 from plugin.segments.evaluator import evaluate_shop
 from plugin.segments.models import SegmentState
@@ -92,8 +91,8 @@ def test_batched_sweep_equals_one_pass_for_subquery_rules(
 
 def test_a_batch_range_reaches_the_subqueries() -> None:
     ctx = CompileContext(shop_id=1, now=T0, id_range=(10, 20))
-    sql = str(_scoped(select(Customer.id), Customer.id, ctx).compile())
+    sql = str(ctx.scoped(select(Customer.id), Customer.id).compile())
     assert "customers.id > :id_1" in sql and "customers.id <= :id_2" in sql
     open_ended = CompileContext(shop_id=1, now=T0, id_range=(10, None))
-    sql = str(_scoped(select(Customer.id), Customer.id, open_ended).compile())
+    sql = str(open_ended.scoped(select(Customer.id), Customer.id).compile())
     assert "customers.id > :id_1" in sql and "<=" not in sql
