@@ -453,42 +453,36 @@ def _apply(session: Session, settings: Settings, work: _Work, now: datetime) -> 
 
 def _already_done_many(session: Session, rows: list[InboxRow]) -> set[int]:
     """Of these rows, those whose event (topic and event id) another delivery already
-    applied; one query."""
-    with_ids = [row for row in rows if row.event_id]
-    if not with_ids:
-        return set()
-    done = session.execute(
-        select(
-            InboxRow.id, InboxRow.platform, InboxRow.shop_domain, InboxRow.topic, InboxRow.event_id
-        ).where(
-            InboxRow.event_id.in_(sorted({row.event_id for row in with_ids if row.event_id})),
-            InboxRow.status == DONE,
+    applied: one query per (platform, shop, topic), each through the inbox's event index
+    (an `event_id IN` alone would read every done row of the inbox)."""
+    groups: dict[tuple[str, str, str], set[str]] = {}
+    for row in rows:
+        if row.event_id:
+            groups.setdefault((row.platform, row.shop_domain, row.topic), set()).add(row.event_id)
+    applied: dict[tuple[str, str, str, str], set[int]] = {}
+    for (platform, domain, topic), event_ids in groups.items():
+        found = session.execute(
+            select(InboxRow.id, InboxRow.event_id).where(
+                InboxRow.platform == platform,
+                InboxRow.shop_domain == domain,
+                InboxRow.topic == topic,
+                InboxRow.event_id.in_(sorted(event_ids)),
+                InboxRow.status == DONE,
+            )
         )
-    ).all()
-    applied: dict[tuple[str, str, str, str | None], set[int]] = {}
-    for found in done:
-        key = (found.platform, found.shop_domain, found.topic, found.event_id)
-        applied.setdefault(key, set()).add(found.id)
+        for row_id, event_id in found:
+            applied.setdefault((platform, domain, topic, event_id), set()).add(row_id)
     return {
         row.id
-        for row in with_ids
-        if applied.get((row.platform, row.shop_domain, row.topic, row.event_id), set()) - {row.id}
+        for row in rows
+        if row.event_id
+        and applied.get((row.platform, row.shop_domain, row.topic, row.event_id), set()) - {row.id}
     }
 
 
 def _already_done(session: Session, row: InboxRow) -> bool:
     """Another delivery of the same event (same topic and event id) was already applied."""
-    if not row.event_id:
-        return False
-    stmt = select(InboxRow.id).where(
-        InboxRow.platform == row.platform,
-        InboxRow.shop_domain == row.shop_domain,
-        InboxRow.topic == row.topic,
-        InboxRow.event_id == row.event_id,
-        InboxRow.status == DONE,
-        InboxRow.id != row.id,
-    )
-    return session.scalar(stmt.limit(1)) is not None
+    return row.id in _already_done_many(session, [row])
 
 
 def _subjects(events: list[Event]) -> str | None:
