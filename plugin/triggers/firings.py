@@ -86,9 +86,7 @@ def schedule_many(
         values = _row(shop_id, name, due.dedupe_key, due.why, now, due.customer_id, due.payload)
         values.update(state=SCHEDULED, due_at=due.due_at, checkout_token=None)
         rows.append(values)
-    if rows:
-        stmt = insert_for(session, TriggerFiring)
-        session.execute(stmt.on_conflict_do_nothing(index_elements=["shop_id", "dedupe_key"]), rows)
+    _insert_new(session, rows)
 
 
 def record_skipped(
@@ -103,7 +101,13 @@ def record_skipped(
         values = _row(shop_id, name, skip.dedupe_key, skip.why, now, skip.customer_id, skip.payload)
         values.update(state=SKIPPED, due_at=now, detail=skip.detail, checkout_token=None)
         rows.append(values)
-    if rows:  # one executemany: SQLAlchemy batches it into multi-row INSERTs
+    _insert_new(session, rows)
+
+
+def _insert_new(session: Session, rows: list[dict[str, Any]]) -> None:
+    """Insert the firings whose (shop, dedupe key) has none yet; one executemany, which
+    SQLAlchemy batches into multi-row INSERTs."""
+    if rows:
         stmt = insert_for(session, TriggerFiring)
         session.execute(stmt.on_conflict_do_nothing(index_elements=["shop_id", "dedupe_key"]), rows)
 
