@@ -127,15 +127,8 @@ def member_page(
     return MemberPage([MemberRow(*r) for r in rows], int(total), page, per_page)
 
 
-EXPORT_COLUMNS = (
-    Customer.platform_id,
-    Customer.first_name,
-    Customer.last_name,
-    Customer.email,
-    Customer.orders_count,
-    Customer.total_spent_minor,
-    SegmentMembership.entered_at,
-)
+# The page's columns, the member's entry in place of the last order.
+EXPORT_COLUMNS = (*CUSTOMER_COLUMNS[:-1], SegmentMembership.entered_at)
 
 
 def member_chunks(session: Session, shop_id: int, segment_id: int) -> Iterator[Sequence[Any]]:
