@@ -22,6 +22,7 @@ from plugin.backfill.models import (
     StagedOrderLine,
     StagedProduct,
 )
+from plugin.backfill.planner import analyze
 from plugin.backfill.runs import RECONCILE, STATISTICS
 from plugin.backfill.shop_metrics import recompute_shop_metrics
 from plugin.backfill.staging import clear_staged
@@ -31,6 +32,10 @@ from plugin.profiles.shop_settings import link_guests_by_email
 from plugin.runtime import Runtime
 
 METRICS_BATCH = 2000  # customers per metrics transaction
+MERGED_TABLES = (
+    *("customers", "customer_addresses", "customer_tags", "products", "orders", "order_lines"),
+)
+SWEPT_TABLES = ("segment_memberships", "segment_state", "segment_events")
 
 log = logging.getLogger(__name__)
 
@@ -44,11 +49,15 @@ def finish_run(runtime: Runtime, run_id: int, now: datetime) -> None:
         if not statistics:
             link_owners(session, shop_id)
         touched = touched_customer_ids(session, shop_id, run_id) if reconcile else None
+    with runtime.sessions.begin() as session:
+        analyze(session, run_id, MERGED_TABLES)
     if touched is not None:  # a reconcile redoes only the customers it read or read an order of
         recompute_batches(runtime, shop_id, touched, now)
     elif not statistics:
         recompute_all_metrics(runtime, shop_id, now)
-    _evaluate_and_sync(runtime, shop_id, now)
+    with runtime.sessions.begin() as session:
+        analyze(session, run_id, ("customers", "purchases"))
+    _evaluate_and_sync(runtime, shop_id, now, run_id)
     with runtime.sessions.begin() as session:
         run = session.get(BackfillRun, run_id)
         assert run is not None
@@ -126,13 +135,14 @@ def recompute_batches(runtime: Runtime, shop_id: int, ids: list[int], now: datet
             recompute_metrics(session, shop_id, ids[start : start + METRICS_BATCH], now)
 
 
-def _evaluate_and_sync(runtime: Runtime, shop_id: int, now: datetime) -> None:
+def _evaluate_and_sync(runtime: Runtime, shop_id: int, now: datetime, run_id: int) -> None:
     from plugin.segments.evaluator_sweep import sweep_shop
     from plugin.segments.health import compute_today
     from plugin.tagsync.imports import repair_swept_shops
 
     sweep_shop(runtime, shop_id, now)  # RFM cut-offs, then every segment evaluated
     with runtime.sessions.begin() as session:
+        analyze(session, run_id, SWEPT_TABLES)  # the KPIs join the new memberships
         compute_today(session, shop_id, now)  # the dashboard's figures, before midnight
     repair_swept_shops(runtime, [shop_id], now)  # the tag import if due, then drift
 

@@ -36,7 +36,8 @@ from plugin.backfill.models import (
     BackfillPhase,
     BackfillRun,
 )
-from plugin.backfill.staging import Stager, clear_phase
+from plugin.backfill.planner import analyze
+from plugin.backfill.staging import STAGING_TABLES, Stager, clear_phase
 from plugin.db import utcnow
 from plugin.errors import PlatformError
 from plugin.platforms.port import ExportBusy, ExportDenied, HistorySource
@@ -52,6 +53,11 @@ MERGERS: dict[str, Callable[..., None]] = {
     "statistics": merge_statistics,
     "companies": merge_companies,
     "store_credit": merge_store_credit,
+}
+
+MERGED_INTO = {  # tables whose planner statistics a bulk merge outdates (plugin.backfill.planner)
+    "customers": ("customers", "customer_addresses", "customer_tags"),
+    "orders": ("orders", "order_lines", "customers"),
 }
 
 log = logging.getLogger(__name__)
@@ -119,6 +125,8 @@ class Step:
             return WAITING_FOR_PLATFORM
         if self.reconcile:
             self._count_repairs()
+        with self.runtime.sessions.begin() as session:  # merging joins the staged rows
+            analyze(session, self.run_id, tuple(t.__tablename__ for t in STAGING_TABLES))
         for resource in resources:
             self._merge(resource)
         finish.finish_run(self.runtime, self.run_id, self.clock())
@@ -275,6 +283,11 @@ class Step:
         while lo <= last:
             hi = min(lo + self.batch * MERGE_FACTOR - 1, last)
             self._merge_batch(resource, merge, lo, hi)
+            if lo == phase.merged_upto + 1 and resource in MERGED_INTO:
+                # planned on the tables as they were (empty, at a first import), the next
+                # batches would scan every order merged so far instead of the batch's
+                with self.runtime.sessions.begin() as session:
+                    analyze(session, self.run_id, MERGED_INTO[resource])
             lo = hi + 1
         self._save(resource, state=MERGED)
 
