@@ -1,4 +1,5 @@
-"""Benchmark of the webhook receiver and the worker on CDNOW orders, with baselines."""
+"""Benchmark of the webhook receiver and the worker on CDNOW orders, with baselines; and the
+receiver under gunicorn against a bare HMAC-verifying endpoint (`benchmarks.receiver`)."""
 
 from __future__ import annotations
 
@@ -9,11 +10,12 @@ import sys
 from collections import Counter
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
-from dataclasses import replace
+from dataclasses import dataclass, replace
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
+from benchmarks import receiver as gunicorn_receiver
 from benchmarks.cdnow import (
     CDNOW_FILE,
     PROJECT,
@@ -60,6 +62,29 @@ WARMUP_REQUESTS = 40
 WORKERS = {"sqlite": (1,), "postgresql": (1, 2)}
 
 log = logging.getLogger("benchmarks.ingest")
+
+
+@dataclass(frozen=True)
+class IngestResult:
+    """One backend: the werkzeug receiver and the worker, then the gunicorn receiver step."""
+
+    backend: BackendResult
+    gunicorn: list[gunicorn_receiver.ReceiverLoad]
+
+
+def run_gunicorn_receiver(backend: str, requests: int) -> list[gunicorn_receiver.ReceiverLoad]:
+    """The receiver under gunicorn, in a throwaway database of its own (its deliveries are
+    not the worker's CDNOW orders)."""
+    if requests < 1:
+        return []
+    with throwaway_database(backend) as url, app_runtime(url) as runtime:
+        loads = gunicorn_receiver.measure(runtime, requests)
+    for load in loads:
+        log.info(
+            "%s: gunicorn, %d-byte bodies: receiver %.0f req/s, bare %.0f req/s (%.0f%%)",
+            backend, load.body_bytes, load.receiver.rate, load.bare.rate, 100 * load.share,
+        )  # fmt: skip
+    return loads
 
 
 def run_backend(
@@ -165,13 +190,17 @@ def _expect_outcomes(what: str, load: LoadResult, outcome: str) -> None:
         raise BenchmarkError(f"{what}: responses {dict(load.outcomes)}, expected all {outcome!r}")
 
 
-def write_report(results: list[BackendResult], out: Path, command: str) -> str:
+def write_report(results: list[IngestResult], out: Path, command: str) -> str:
     """Update each backend's section of `out`; returns the sections written."""
     date = datetime.now(UTC).strftime("%Y-%m-%d %H:%M UTC")
     commit = app_commit()
     sections = []
-    for result in results:
+    for found in results:
+        result = found.backend
         section = render(result, machine([result.database]), date, command, commit)
+        gunicorn_lines = gunicorn_receiver.render(found.gunicorn, result.backend)
+        if gunicorn_lines:
+            section += "\n" + "\n".join(gunicorn_lines) + "\n"
         update_document(out, f"benchmarks.ingest {result.backend}", section)
         sections.append(section)
     return "\n".join(sections)
@@ -182,6 +211,12 @@ def parse_args(argv: Sequence[str]) -> argparse.Namespace:
     parser.add_argument("--backend", choices=[*BACKENDS, "both"], default="both")
     parser.add_argument("--orders", type=int, default=DEFAULT_ORDERS, help="CDNOW orders sent")
     parser.add_argument("--clients", type=int, default=DEFAULT_CLIENTS, help="client threads")
+    parser.add_argument(
+        "--receiver-requests",
+        type=int,
+        default=gunicorn_receiver.DEFAULT_REQUESTS,
+        help="requests per body size and endpoint in the gunicorn step (0 skips it)",
+    )
     parser.add_argument("--data", type=Path, default=CDNOW_FILE, help="CDNOW_master.txt(.gz)")
     parser.add_argument("--out", type=Path, default=DEFAULT_OUT, help="Markdown file updated")
     args = parser.parse_args(argv)
@@ -191,8 +226,14 @@ def parse_args(argv: Sequence[str]) -> argparse.Namespace:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    def run(args: argparse.Namespace, backends: list[str]) -> list[BackendResult]:
-        return [run_backend(b, args.orders, args.clients, args.data) for b in backends]
+    def run(args: argparse.Namespace, backends: list[str]) -> list[IngestResult]:
+        return [
+            IngestResult(
+                run_backend(b, args.orders, args.clients, args.data),
+                run_gunicorn_receiver(b, args.receiver_requests),
+            )
+            for b in backends
+        ]
 
     return benchmark_main("benchmarks.ingest", argv, parse_args, run, write_report)
 

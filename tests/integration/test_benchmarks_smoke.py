@@ -10,7 +10,7 @@ import pytest
 
 from benchmarks import ingest
 from benchmarks.errors import BenchmarkError
-from benchmarks.ingest import run_backend, write_report
+from benchmarks.ingest import IngestResult, run_backend, run_gunicorn_receiver, write_report
 from benchmarks.report import HEADER, update_document
 from benchmarks.work import Expected
 
@@ -26,7 +26,7 @@ def test_benchmark_checks_its_results_and_reports_them(backend: str, tmp_path: P
     assert result.customers == 8  # distinct customer ids in the first 30 CDNOW lines
     assert [d.rows for d in result.drains] == [SMOKE_ORDERS] * len(result.drains)
     out = tmp_path / "benchmarks.md"
-    write_report([result], out, "python -m benchmarks.ingest --orders 30")
+    write_report([IngestResult(result, [])], out, "python -m benchmarks.ingest --orders 30")
     text = out.read_text()
     assert text.startswith(HEADER)
     for step in ("HTTP floor", "inbox insert", "adapter only", "drain, 1 worker"):
@@ -37,6 +37,25 @@ def test_benchmark_checks_its_results_and_reports_them(backend: str, tmp_path: P
     # Where the time goes: the worker's stages, each with a figure per event.
     for stage in ("profiles", "metrics", "segments", "trigger hooks", "map", "claim"):
         assert re.search(rf"\| {stage} \| {NUMBER} \| {NUMBER} \|", text), stage
+
+
+def test_gunicorn_step_compares_the_receiver_with_the_bare_endpoint(
+    backend: str, tmp_path: Path
+) -> None:
+    loads = run_gunicorn_receiver(backend, 20)
+
+    assert [load.body_bytes for load in loads] == [1024, 10 * 1024]
+    for load in loads:
+        assert load.bare.outcomes == {"200 ok": 20}
+        assert load.receiver.outcomes == {"200 stored": 20}  # and stored once: checked inside
+    result = run_backend(backend, 5, clients=1)
+    out = tmp_path / "benchmarks.md"
+    write_report([IngestResult(result, loads)], out, "python -m benchmarks.ingest")
+    text = out.read_text()
+    for size in ("1 KB", "10 KB"):
+        for step in ("bare HMAC endpoint", "receiver: verify \\+ inbox insert"):
+            assert re.search(rf"\| {size} \| {step} \| {NUMBER} \|", text), (size, step)
+    assert re.search(r"keeps \d+% at 1 KB", text)
 
 
 def test_a_wrong_result_fails_the_benchmark(
