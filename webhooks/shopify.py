@@ -11,13 +11,20 @@ from werkzeug.exceptions import RequestEntityTooLarge
 from plugin.app import MAX_WEBHOOK_BYTES
 from plugin.errors import AuthenticationError
 from plugin.inbox.payloads import body_text
-from plugin.inbox.services import IncomingDelivery, record_delivery, webhook_secrets
+from plugin.inbox.receipt import (
+    IncomingDelivery,
+    SigningKeyCache,
+    delivery_values,
+    insert_delivery,
+    read_signing_keys,
+)
 from plugin.platforms.shopify.webhook_signature import webhook_hmac
 from plugin.runtime import Runtime
 from webhooks.shopify_headers import HMAC_HEADER, DeliveryHeaders, check_headers, shopify_headers
 
 PLATFORM = "shopify"
 READ_CHUNK = 64 * 1024
+SIGNING_KEYS = "shopseg.webhook_signing_keys"  # the app extension holding the cache
 
 blueprint = Blueprint("webhooks", __name__, url_prefix="/webhooks")
 log = logging.getLogger(__name__)
@@ -33,13 +40,47 @@ def receive() -> tuple[Response, int]:
     checked = check_headers(headers)
     body = read_body(MAX_WEBHOOK_BYTES)  # raw bytes: the HMAC covers exactly these
     runtime: Runtime = current_app.extensions["shopseg"]
-    with runtime.sessions() as session:
-        secrets = webhook_secrets(session, runtime.settings, PLATFORM, checked.shop_domain)
-        _verify(body, headers[HMAC_HEADER], secrets, checked.shop_domain)
-        new = record_delivery(session, _incoming(checked, body))
+    incoming = _incoming(checked, body)
+    new = _store_fast(runtime, incoming, body, headers[HMAC_HEADER])
+    if new is None:
+        new = _store_exact(runtime, incoming, body, headers[HMAC_HEADER])
     status = "stored" if new else "duplicate"
     log.info("webhooks.shopify.%s shop=%s topic=%s", status, checked.shop_domain, checked.topic)
     return jsonify({"status": status}), 200
+
+
+def _store_fast(
+    runtime: Runtime, incoming: IncomingDelivery, body: bytes, given: str
+) -> bool | None:
+    """With the shop's secrets from this process's cache: True when stored, None when
+    nothing was (no cached secrets, no match, a changed secret, or a duplicate)."""
+    cache = _signing_keys()
+    keys = cache.get(PLATFORM, incoming.shop_domain)
+    if keys is None or not _matches(body, given, keys.secrets):
+        return None
+    with runtime.engine.begin() as conn:
+        if insert_delivery(conn, delivery_values(incoming, guard=keys.stored)):
+            return True
+    cache.forget(PLATFORM, incoming.shop_domain)  # changed, or a duplicate: read them again
+    return None
+
+
+def _store_exact(runtime: Runtime, incoming: IncomingDelivery, body: bytes, given: str) -> bool:
+    """The shop's secrets as stored now (then cached), verified, and the insert."""
+    with runtime.engine.begin() as conn:
+        keys = read_signing_keys(conn, runtime.settings, PLATFORM, incoming.shop_domain)
+        _verify(body, given, keys.secrets, incoming.shop_domain)
+        new = insert_delivery(conn, delivery_values(incoming))
+    _signing_keys().put(PLATFORM, incoming.shop_domain, keys)
+    return new
+
+
+def _signing_keys() -> SigningKeyCache:
+    """This app's cache (one per app, so per process and per database)."""
+    cache = current_app.extensions.get(SIGNING_KEYS)
+    if cache is None:
+        cache = current_app.extensions.setdefault(SIGNING_KEYS, SigningKeyCache())
+    return cache  # type: ignore[no-any-return]
 
 
 def read_body(limit: int) -> bytes:
@@ -60,15 +101,20 @@ def read_body(limit: int) -> bytes:
     return b"".join(chunks)
 
 
-def _verify(body: bytes, given: str, secrets: list[str], shop_domain: str) -> None:
+def _verify(body: bytes, given: str, secrets: tuple[str, ...], shop_domain: str) -> None:
     if not secrets:
         log.error("webhooks.shopify.no_secret shop=%s", shop_domain)
         raise AuthenticationError("no webhook secret is configured for this shop")
-    # Compare against every candidate so timing does not reveal which secret matched.
-    matches = [hmac.compare_digest(webhook_hmac(s, body).encode(), given.encode()) for s in secrets]
-    if not any(matches):
+    if not _matches(body, given, secrets):
         log.warning("webhooks.shopify.hmac_invalid shop=%s", shop_domain)
         raise AuthenticationError("X-Shopify-Hmac-Sha256 does not match the body")
+
+
+def _matches(body: bytes, given: str, secrets: tuple[str, ...]) -> bool:
+    # Compare against every candidate so timing does not reveal which secret matched.
+    expected = given.encode()
+    matches = [hmac.compare_digest(webhook_hmac(s, body).encode(), expected) for s in secrets]
+    return any(matches)
 
 
 def _incoming(checked: DeliveryHeaders, body: bytes) -> IncomingDelivery:

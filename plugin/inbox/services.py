@@ -10,8 +10,6 @@ from typing import Any, cast
 from sqlalchemy import CursorResult, Executable, delete, exists, func, select, update
 from sqlalchemy.orm import Session
 
-from plugin.crypto import decrypt
-from plugin.db import insert_for
 from plugin.errors import NotFoundError
 from plugin.inbox.models import (
     AWAITING_INSTALL,
@@ -22,28 +20,11 @@ from plugin.inbox.models import (
     PENDING,
     InboxRow,
 )
-from plugin.settings import Settings
+from plugin.inbox.receipt import IncomingDelivery, delivery_values, insert_delivery
 from plugin.shops.models import PENDING as SHOP_PENDING
 from plugin.shops.models import Shop
 
 PROCESSED = (DONE, DUPLICATE, IGNORED)
-
-
-@dataclass(frozen=True)
-class IncomingDelivery:
-    """A verified delivery as the receiver hands it over (platform-neutral fields)."""
-
-    platform: str
-    shop_domain: str
-    topic: str
-    webhook_id: str
-    event_id: str | None
-    api_version: str | None
-    triggered_at: datetime | None
-    headers: dict[str, str]
-    body: str | None
-    # Why a verified body cannot even be stored (not text): parked as dead at receipt.
-    unstorable: str | None = None
 
 
 @dataclass(frozen=True)
@@ -70,52 +51,12 @@ def can_process(shop: Shop | None) -> bool:
     return shop is not None and shop.install_state != SHOP_PENDING
 
 
-def webhook_secrets(
-    session: Session, settings: Settings, platform: str, shop_domain: str
-) -> list[str]:
-    """Secrets a delivery from this shop may be signed with, most likely first.
-
-    A merchant's custom app signs with its own secret; everything else with the app's API
-    secret (and the previous one while a rotation settles).
-    """
-    shop = find_shop(session, platform, shop_domain)
-    if shop is not None and shop.webhook_secret_enc:
-        return [decrypt(settings.secret_key, shop.webhook_secret_enc)]
-    return settings.api_secrets
-
-
 def record_delivery(session: Session, incoming: IncomingDelivery) -> bool:
-    """Store a verified delivery once per (platform, shop, webhook id); True when new."""
-    shop = find_shop(session, incoming.platform, incoming.shop_domain)
-    values: dict[str, Any] = {
-        "platform": incoming.platform,
-        "shop_domain": incoming.shop_domain,
-        "shop_id": shop.id if shop else None,
-        "topic": incoming.topic,
-        "webhook_id": incoming.webhook_id,
-        "event_id": incoming.event_id,
-        "api_version": incoming.api_version,
-        "triggered_at": incoming.triggered_at,
-        "headers": incoming.headers,
-        "payload": incoming.body,
-        "status": _initial_status(incoming, shop),
-        "last_error": incoming.unstorable,
-    }
-    stmt = (
-        insert_for(session, InboxRow)
-        .values(**values)
-        .on_conflict_do_nothing(index_elements=["platform", "shop_domain", "webhook_id"])
-        .returning(InboxRow.id)  # rowcount of an ORM insert is -1 on psycopg
-    )
-    inserted = session.execute(stmt).scalar_one_or_none() is not None
+    """Store a verified delivery once per (platform, shop, webhook id) and commit; True
+    when new. The shop's id and the row's status are read by the insert itself."""
+    inserted = insert_delivery(session.connection(), delivery_values(incoming))
     session.commit()
     return inserted
-
-
-def _initial_status(incoming: IncomingDelivery, shop: Shop | None) -> str:
-    if incoming.unstorable is not None:
-        return DEAD  # Shopify would only send the same bytes again: answer 200, keep the reason
-    return PENDING if can_process(shop) else AWAITING_INSTALL
 
 
 def release_awaiting_install(session: Session, platform: str, shop_domain: str) -> int:
