@@ -48,11 +48,16 @@ class IncomingDelivery:
 
 @dataclass(frozen=True)
 class SigningKeys:
-    """The secrets a shop's deliveries may be signed with, and the stored ciphertext they
-    came from (`NO_SHOP_SECRET` when the app's API secrets sign them)."""
+    """What a shop's deliveries are signed with: its custom app's secret (decrypted), or
+    the app's API secrets; `stored` is the ciphertext it came from (`NO_SHOP_SECRET`)."""
 
-    secrets: tuple[str, ...]
+    own_secret: str | None
     stored: str
+
+    def secrets(self, settings: Settings) -> tuple[str, ...]:
+        """The candidates, most likely first (the app's previous secret while a rotation
+        settles); the app's are read from the settings each time, never cached."""
+        return (self.own_secret,) if self.own_secret else tuple(settings.api_secrets)
 
 
 class SigningKeyCache:
@@ -92,8 +97,8 @@ def read_signing_keys(
         select(Shop.webhook_secret_enc).where(Shop.platform == platform, Shop.domain == shop_domain)
     )
     if stored:
-        return SigningKeys((decrypt(settings.secret_key, stored),), stored)
-    return SigningKeys(tuple(settings.api_secrets), NO_SHOP_SECRET)
+        return SigningKeys(decrypt(settings.secret_key, stored), stored)
+    return SigningKeys(None, NO_SHOP_SECRET)
 
 
 def delivery_values(incoming: IncomingDelivery, guard: str | None = None) -> dict[str, Any]:
