@@ -29,6 +29,7 @@ from benchmarks.segments_store import (
 from plugin.profiles.models import Customer, CustomerTag
 from plugin.runtime import Runtime
 from plugin.segments.builtins import category_fans_due, refresh_category_fans
+from plugin.segments.dirty import mark_dirty
 from plugin.segments.evaluator import evaluate_shop
 from plugin.segments.evaluator_realtime import evaluate_customers
 from plugin.segments.evaluator_sweep import refresh_inputs
@@ -65,12 +66,16 @@ checkout, tags from an 8-word vocabulary); every stored metric is filled as
 `recompute_metrics` would (checked on a sample). Segments: the 7 built-ins, 11 RFM groups,
 5 Category fans and the 10 custom rules fixed in `benchmarks/segments.py`. **Sweep**:
 `sweep_shop`'s steps timed apart (refresh = time metrics + RFM cut-offs + Category fans;
-eval = `evaluate_shop`), cold (first evaluation, every customer written) and steady
+eval = `evaluate_shop`), cold (first evaluation, every customer written), steady
 (one hour later, after a new order for 0.5% of the customers applied through
-`recompute_metrics` with no real-time pass). **Baseline**: DuckDB over in-memory copies of
-the same tables (loaded after the steady sweep, not timed), one hand-written SQL statement
-computing every segment's full membership (best of 3, threads pinned to 1 and 2); the run
-fails unless DuckDB's members equal the app's `segment_state` for every segment.
+`recompute_metrics` with no real-time pass but the marks real time leaves: an
+incremental sweep, `plugin.segments.evaluator_incremental`) and full rebuild (`sweep_shop
+--full` at the same clock, right after: every customer evaluated, diffs written; the run
+fails if it finds anything the incremental sweep missed). **Baseline**: DuckDB over
+in-memory copies of the same tables (loaded after the steady sweep, not timed), one
+hand-written SQL statement computing every segment's full membership (best of 3, threads
+pinned to 1 and 2); the run fails unless DuckDB's members equal the app's `segment_state`
+for every segment.
 **Real time**: per event, a profile change (a tag toggled and the consent state flipped)
 is committed, then `evaluate_customers` (what the worker hook calls) runs and commits:
 ms between the two commits. **Preview**: `preview_query` of four custom rules (count
@@ -85,6 +90,8 @@ class SweepTiming:
     category: float
     evaluate: float
     changed: int
+    incremental: bool = False
+    evaluated: int = 0
 
     @property
     def total(self) -> float:
@@ -103,6 +110,7 @@ class SizeResult:
     checked_metrics: int = 0
     cold: SweepTiming | None = None
     steady: SweepTiming | None = None
+    full: SweepTiming | None = None
     changed_customers: int = 0
     baseline: Baseline | None = None
     realtime_ms: list[float] = field(default_factory=list)
@@ -129,20 +137,28 @@ def create_rules(runtime: Runtime, shop_id: int) -> None:
             create_segment(session, shop_id, name, query, now=NOW)
 
 
-def sweep(runtime: Runtime, shop_id: int, now: datetime) -> SweepTiming:
+def sweep(runtime: Runtime, shop_id: int, now: datetime, *, full: bool = False) -> SweepTiming:
     """`plugin.segments.evaluator_sweep.sweep_shop`, step by step so each step is timed."""
     start = time.perf_counter()
     with runtime.sessions.begin() as session:
         moved = refresh_inputs(session, shop_id, now)
     refreshed = time.perf_counter()
     with runtime.sessions.begin() as session:
-        if category_fans_due(session, shop_id, now):
+        fans = category_fans_due(session, shop_id, now)
+        if fans:
             refresh_category_fans(session, shop_id, now)
     categorised = time.perf_counter()
-    result = evaluate_shop(runtime, shop_id, now, SWEEP, thresholds_moved=moved)
+    result = evaluate_shop(
+        runtime, shop_id, now, SWEEP, thresholds_moved=moved, incremental=not (full or fans)
+    )
     done = time.perf_counter()
     return SweepTiming(
-        refreshed - start, categorised - refreshed, done - categorised, result.customers_changed
+        refreshed - start,
+        categorised - refreshed,
+        done - categorised,
+        result.customers_changed,
+        result.incremental,
+        result.evaluated,
     )
 
 
@@ -218,10 +234,17 @@ def run_size(backend: str, customers: int, events: int, commit: str | None = Non
         result.cold = sweep(runtime, store.shop_id, NOW)
         log.info("%s %d: cold sweep %.2f s", backend, customers, result.cold.total)
         changed = change_customers(runtime, store, STEADY_SHARE, NOW + timedelta(minutes=10))
+        with runtime.sessions.begin() as session:  # the marks the worker's real time leaves
+            mark_dirty(session, store.shop_id, changed)
         result.changed_customers = len(changed)
         vacuum_analyze(runtime.engine)
         result.steady = sweep(runtime, store.shop_id, STEADY_NOW)
         log.info("%s %d: steady sweep %.2f s", backend, customers, result.steady.total)
+        result.full = sweep(runtime, store.shop_id, STEADY_NOW, full=True)
+        if result.full.changed:  # the incremental sweep left something a full one finds
+            missed = result.full.changed
+            raise BenchmarkError(f"a full sweep after the steady one changed {missed}")
+        log.info("%s %d: full rebuild %.2f s", backend, customers, result.full.total)
         result.baseline = run_baseline(runtime, store.shop_id, STEADY_NOW)
         result.segments = result.baseline.rules
         log.info("%s %d: DuckDB %s", backend, customers, result.baseline.seconds)
@@ -254,7 +277,7 @@ def _check_previews(runtime: Runtime, shop_id: int, found: dict[str, tuple[float
 
 def render(r: SizeResult, machine_line: str, date: str, command: str) -> str:
     """One backend and size: the table row, then what it means against the goals."""
-    assert r.cold and r.steady and r.baseline
+    assert r.cold and r.steady and r.full and r.baseline
     title = "SQLite" if r.backend == "sqlite" else "PostgreSQL"
     duck1, duck2 = r.baseline.seconds[1], r.baseline.seconds[2]
     lines = [
@@ -265,13 +288,17 @@ def render(r: SizeResult, machine_line: str, date: str, command: str) -> str:
         f"1-minute load average {r.load[0]:.1f} at the start, {r.load[1]:.1f} at the end.",
         "",
         "| customers | orders | purchases | segments | cold sweep s (refresh + eval) "
-        "| steady sweep s (refresh + eval) | DuckDB 1 thread s | DuckDB 2 threads s "
-        "| steady eval / DuckDB 2t | real-time p50 / p99 ms | preview max s |",
-        "|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|",
+        "| steady sweep s (refresh + eval) | full rebuild s (refresh + eval) "
+        "| DuckDB 1 thread s | DuckDB 2 threads s "
+        "| steady eval / DuckDB 2t | full eval / DuckDB 2t "
+        "| real-time p50 / p99 ms | preview max s |",
+        "|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|",
         f"| {r.customers:,} | {r.orders:,} | {r.purchases:,} | {r.segments} "
         f"| {r.cold.total:.2f} ({r.cold.refresh:.2f} + {r.cold.evaluate:.2f}) "
         f"| {r.steady.total:.2f} ({r.steady.refresh:.2f} + {r.steady.evaluate:.2f}) "
+        f"| {r.full.total:.2f} ({r.full.refresh:.2f} + {r.full.evaluate:.2f}) "
         f"| {duck1:.3f} | {duck2:.3f} | {r.steady.evaluate / duck2:.1f}x "
+        f"| {r.full.evaluate / duck2:.1f}x "
         f"| {r.realtime_percentile(50):.2f} / {r.realtime_percentile(99):.2f} "
         f"| {max(s for s, _ in r.previews.values()):.3f} |",
         "",
@@ -290,7 +317,9 @@ def _details(r: SizeResult) -> str:
         f"{r.customers:,} customers: store built in {r.load_seconds:.0f} s (metrics of "
         f"{r.checked_metrics} sampled customers equal `recompute_metrics`); cold sweep changed "
         f"{r.cold.changed:,} customers; steady state after a new order for "
-        f"{r.changed_customers:,} customers ({STEADY_SHARE:.1%}) changed {r.steady.changed:,}. "
+        f"{r.changed_customers:,} customers ({STEADY_SHARE:.1%}) changed {r.steady.changed:,}"
+        f" ({'incremental' if r.steady.incremental else 'full'}: {r.steady.evaluated:,}"
+        " customers evaluated); the full rebuild at the same clock then changed none. "
         f"DuckDB and the app agree on all {r.baseline.rules} segments "
         f"({r.baseline.members:,} memberships). Goals: steady sweep ≤ 3x DuckDB (2 threads) "
         f"{'met' if goal_sweep else 'missed'} for the whole sweep, "

@@ -140,7 +140,9 @@ def _evaluate_and_sync(runtime: Runtime, shop_id: int, now: datetime, run_id: in
     from plugin.segments.health import compute_today
     from plugin.tagsync.imports import repair_swept_shops
 
-    sweep_shop(runtime, shop_id, now)  # RFM cut-offs, then every segment evaluated
+    # RFM cut-offs, then every segment for every customer: the import wrote profiles
+    # without a real-time pass, so no incremental sweep could know whom it changed
+    sweep_shop(runtime, shop_id, now, full=True)
     with runtime.sessions.begin() as session:
         analyze(session, run_id, SWEPT_TABLES)  # the KPIs join the new memberships
         compute_today(session, shop_id, now)  # the dashboard's figures, before midnight

@@ -227,17 +227,24 @@ def fields() -> None:
 
 @segments.command()
 @click.argument("domain")
-def evaluate(domain: str) -> None:
-    """Sweep shop DOMAIN now: refresh time-based metrics and RFM, evaluate every segment."""
+@click.option(
+    "--full",
+    is_flag=True,
+    help="Evaluate every customer, not only those that can have changed since the last sweep.",
+)
+def evaluate(domain: str, full: bool) -> None:
+    """Sweep shop DOMAIN now: refresh time-based metrics and RFM, evaluate every segment
+    for the customers that can have changed since the last sweep (all with --full)."""
     from plugin.segments.evaluator_sweep import sweep_shop
 
     now = utcnow()
     with _runtime() as runtime:
         with runtime.sessions() as session:
             shop_id = find_shop(session, domain).id
-        result = sweep_shop(runtime, shop_id, now)
+        result = sweep_shop(runtime, shop_id, now, full=full)
+    kind = "incrementally" if result.incremental else "in full"
     click.echo(
-        f"Evaluated {domain}: {result.customers_changed} customers changed, "
+        f"Evaluated {domain} {kind}: {result.customers_changed} customers changed, "
         f"{result.entered} entered, {result.exited} exited."
     )
 

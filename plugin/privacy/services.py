@@ -227,7 +227,7 @@ def _erase_predictions(session: Session, s: DataSubject, _: Erasure) -> int:
     )
 
 
-SEGMENT_TABLES = ("segment_state", "segment_memberships", "segment_events")
+SEGMENT_TABLES = ("segment_state", "segment_memberships", "segment_events", "segment_dirty")
 
 
 def _export_segments(session: Session, s: DataSubject) -> list[dict[str, Any]]:

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import logging
 import re
-from collections.abc import Callable, Collection, Iterator, Sequence
+from collections.abc import Callable, Collection, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field, replace
 from datetime import datetime
@@ -27,14 +27,27 @@ from plugin.profiles.shop_settings import ABANDONED_AFTER_HOURS, setting_value
 from plugin.runtime import Runtime
 from plugin.segments import evaluator_language as language
 from plugin.segments.context import CompileContext
+from plugin.segments.dirty import dirty_ids, forget_dirty
+from plugin.segments.evaluator_incremental import incremental_since, mark_stale, record_sweep
 from plugin.segments.evaluator_membership import Change, close_vanished, write_changes
-from plugin.segments.evaluator_shared import Rule, mask_words, masks_select
-from plugin.segments.models import INITIAL, SWEEP, THRESHOLD, Segment, SegmentState, combine
+from plugin.segments.evaluator_shared import Rule, mask_words, masks_select, used_fields
+from plugin.segments.models import (
+    INITIAL,
+    SWEEP,
+    THRESHOLD,
+    Segment,
+    SegmentState,
+    combine,
+    word_flag,
+    word_of,
+)
 from plugin.shops.models import Shop, ShopSetting
 
 BATCH_SIZE = 50_000
+SCOPE_CHUNK = 1000  # customers an incremental sweep evaluates per statement
 # Fields that move only when the sweep rewrites the shop's cut-off row or stored RFM scores.
 THRESHOLD_FIELDS = frozenset({"rfm_segment", "rfm_r", "rfm_f", "rfm_m", "vip", "lifecycle_stage"})
+VIP_FIELDS = frozenset({"vip"})
 QUOTED = re.compile(r"'(?:\\.|[^'\\])*'")
 
 log = logging.getLogger(__name__)
@@ -47,6 +60,8 @@ class SweepResult:
     exited: int = 0
     batches: int = 0
     reasons: dict[str, int] = field(default_factory=dict)
+    incremental: bool = False
+    evaluated: int = 0  # customers an incremental sweep evaluated (its stale and marked)
 
 
 def reads_thresholds(query: str) -> bool:
@@ -102,10 +117,15 @@ def compile_context(session: Session, shop_id: int, now: datetime, **scope: Any)
 
 
 def changes_statement(
-    shop_id: int, computed_select: Select[Any], words: Sequence[int]
+    shop_id: int,
+    computed_select: Select[Any],
+    words: Sequence[int],
+    only: Mapping[int, int] | None = None,
 ) -> Select[Any]:
     """(customer id, new mask per word, stored mask per word or None) for customers whose
     masks changed, for the `words` (`mask_words`) the computed select has columns for.
+    With `only` (word → the bits the select computes), stored bits outside those are not
+    compared: evaluating some of the rules does not return every customer holding others.
 
     `OFFSET 0` keeps the planners from flattening the mask subquery into this one, which
     would compute every rule twice per customer (once for the filter, once for the row)."""
@@ -125,10 +145,14 @@ def changes_statement(
                 state.word == word,
             ),
         )
+
+    def held(word: int, mask: Any) -> Any:
+        return mask if only is None else mask.op("&")(only.get(word, 0))
+
     first = stored[0]
-    differs = [first.customer_id.is_(None), first.mask != computed.c.mask0]
+    differs = [first.customer_id.is_(None), held(0, first.mask) != computed.c.mask0]
     differs += [
-        func.coalesce(state.mask, 0) != computed.c[f"mask{word}"]
+        held(word, func.coalesce(state.mask, 0)) != computed.c[f"mask{word}"]
         for word, state in stored.items()
         if word
     ]
@@ -207,7 +231,10 @@ def evaluate_batch(
     shop lock and owns the transaction); bits in `keep` stay as stored."""
     lateral = is_postgresql(session)
     masks = masks_select(rules, ctx, *where, lateral=lateral)
-    stmt = changes_statement(shop_id, masks, mask_words(rules))
+    only: dict[int, int] = {}
+    for rule in rules:
+        only[word_of(rule.bit)] = only.get(word_of(rule.bit), 0) | word_flag(rule.bit)
+    stmt = changes_statement(shop_id, masks, mask_words(rules), only)
     return apply_statement(session, shop_id, rules, stmt, reason, ctx.now, keep=keep)
 
 
@@ -288,36 +315,70 @@ def evaluate_shop(
     *,
     batch_size: int = BATCH_SIZE,
     thresholds_moved: bool = False,
+    incremental: bool = False,
 ) -> SweepResult:
     """Evaluate every enabled segment of a shop over all its customers under one clock.
 
     With a runtime each batch commits on its own (short write locks); with a session
     everything happens in the caller's transaction. Customers whose mask did not change
     write nothing. When the sweep moved the RFM/VIP thresholds, changes of rules that read
-    them get reason `threshold` (no trigger fires for them).
+    them get reason `threshold` (no trigger fires for them). With `incremental`, only the
+    customers that can have changed since the last sweep are evaluated when that is exact
+    (`plugin.segments.evaluator_incremental`), every customer otherwise.
     """
     result = SweepResult()
     with _unit(target) as session:
         rules, broken = usable_rules(enabled_rules(session, shop_id))
+        ctx = compile_context(session, shop_id, now)
+        since = incremental_since(session, shop_id, ctx, rules) if incremental else None
         if thresholds_moved:
             rules = [threshold_reason(rule) for rule in rules]
-        ctx = compile_context(session, shop_id, now)
         bounds = batch_bounds(session, shop_id, batch_size)
         shop_lock(session, shop_id)
         close_vanished(session, shop_id, now)
+    # Customers whose stored RFM scores moved are marked by the refresh; the VIP threshold
+    # is read by the SQL itself, so when a threshold moved the rules reading `vip` are
+    # evaluated for everyone.
+    rescan = [r for r in rules if VIP_FIELDS & used_fields(language.parsed_ast(r.query))]
+    rescan = rescan if since is not None else []
+    others = sum(rule.flag for rule in rules if rule not in rescan) | broken
+    result.incremental = since is not None
+    # Rules evaluated for everyone anyway need no clock test of their own conditions.
+    watched = [r for r in rules if r not in rescan] if thresholds_moved else rules
     for lo, hi in bounds:
         with _unit(target) as session:
             shop_lock(session, shop_id)
             batch_ctx = replace(ctx, id_range=(lo, hi))
-            changes = evaluate_batch(
-                session, shop_id, rules, batch_ctx, reason, *_range(lo, hi), keep=broken
-            )
+            if since is None:
+                changes = evaluate_batch(
+                    session, shop_id, rules, batch_ctx, reason, *_range(lo, hi), keep=broken
+                )
+            else:
+                mark_stale(session, shop_id, watched, batch_ctx, since, *_range(lo, hi))
+                ids = dirty_ids(session, shop_id, lo, hi)
+                result.evaluated += len(ids)
+                changes = []
+                # Scoped like real time (ids pushed into every subquery), so a few customers
+                # do not pay for the batch's whole purchase and tag sets.
+                for start in range(0, len(ids), SCOPE_CHUNK):
+                    chunk = ids[start : start + SCOPE_CHUNK]
+                    scoped = replace(ctx, customer_ids=chunk)
+                    changes += evaluate_batch(
+                        session, shop_id, rules, scoped, reason, Customer.id.in_(chunk), keep=broken
+                    )
+            if rescan and thresholds_moved:
+                changes += evaluate_batch(
+                    session, shop_id, rescan, batch_ctx, reason, *_range(lo, hi), keep=others
+                )
+            forget_dirty(session, shop_id, lo, hi)
             _tally(result, changes)
     with _unit(target) as session:
         settle_rules(session, rules, now)
+        record_sweep(session, shop_id, ctx)
     log.info(
-        "segments.evaluated shop_id=%s changed=%d entered=%d exited=%d",
+        "segments.evaluated shop_id=%s incremental=%s changed=%d entered=%d exited=%d",
         shop_id,
+        result.incremental,
         result.customers_changed,
         result.entered,
         result.exited,

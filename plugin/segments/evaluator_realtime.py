@@ -25,6 +25,7 @@ from sqlalchemy.orm import Session
 from plugin.db import is_postgresql
 from plugin.events import CustomersMerged, Event, subject_customer_ids
 from plugin.profiles.models import Customer
+from plugin.segments.dirty import mark_dirty_where
 from plugin.segments.evaluator import (
     Rule,
     apply_statement,
@@ -112,7 +113,7 @@ def evaluate_customers(
     def history_of(first_seen: list[int]) -> set[int]:
         return history_customers(session, shop_id, first_seen, now)
 
-    return apply_statement(
+    changes = apply_statement(
         session,
         shop_id,
         settled,
@@ -123,6 +124,10 @@ def evaluate_customers(
         params=params,
         history_of=history_of,
     )
+    # Their state now holds at `now`, not at the last sweep's clock: the next incremental
+    # sweep looks at them again.
+    mark_dirty_where(session, shop_id, Customer.id.in_(ids))
+    return changes
 
 
 def history_customers(

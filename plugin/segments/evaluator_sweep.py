@@ -81,15 +81,26 @@ def refresh_inputs(session: Session, shop_id: int, now: datetime) -> bool:
     return before != after
 
 
-def sweep_shop(runtime: Runtime, shop_id: int, now: datetime) -> SweepResult:
+def sweep_shop(runtime: Runtime, shop_id: int, now: datetime, *, full: bool = False) -> SweepResult:
     """Refresh in its own transaction (it updates many customer rows, so it must not hold
-    the shop's segment lock), keep the Category fans monthly, then evaluate in batches."""
+    the shop's segment lock), keep the Category fans monthly, then evaluate in batches:
+    only the customers that can have changed (`plugin.segments.evaluator_incremental`;
+    the refresh marks those whose stored RFM scores it moved) unless `full` or the
+    Category fans were refreshed."""
     with runtime.sessions.begin() as session:
         moved = refresh_inputs(session, shop_id, now)
     with runtime.sessions.begin() as session:
-        if category_fans_due(session, shop_id, now):
+        fans = category_fans_due(session, shop_id, now)
+        if fans:
             refresh_category_fans(session, shop_id, now)
-    return evaluate_shop(runtime, shop_id, now, SWEEP, thresholds_moved=moved)
+    return evaluate_shop(
+        runtime,
+        shop_id,
+        now,
+        SWEEP,
+        thresholds_moved=moved,
+        incremental=not (full or fans),
+    )
 
 
 def evaluate_shop_now(

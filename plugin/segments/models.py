@@ -110,6 +110,19 @@ class SegmentState(Base):
     evaluated_at: Mapped[datetime]
 
 
+class SegmentDirty(Base):
+    """A customer evaluated outside the sweep (real time) or whose inputs changed outside
+    the event path since the last sweep: the next incremental sweep re-evaluates them
+    whatever the clock did, then forgets them (`plugin.segments.evaluator_incremental`)."""
+
+    __tablename__ = "segment_dirty"
+
+    shop_id: Mapped[int] = mapped_column(BigInteger, shop_fk(), primary_key=True)
+    customer_id: Mapped[int] = mapped_column(
+        BigInteger, ForeignKey("customers.id", ondelete="CASCADE"), primary_key=True
+    )
+
+
 def word_of(bit: int) -> int:
     return bit // WORD_BITS
 

@@ -11,6 +11,7 @@ from sqlalchemy.orm import Session
 
 from plugin.profiles.models import Customer
 from plugin.segments.dates import day_start, local_today
+from plugin.segments.dirty import mark_dirty_where
 from plugin.segments.rfm import (
     DIMENSIONS,
     STORED,
@@ -77,6 +78,7 @@ def store_scores(session: Session, shop_id: int, row: RfmCutoffs, now: datetime)
     and those no longer ranked cleared; only rows whose scores change are written."""
     new = {dim: case((_ranked(), held_score(dim, row)), else_=None) for dim in DIMENSIONS}
     changed = or_(*(new[dim].is_distinct_from(STORED[dim]) for dim in DIMENSIONS))
+    mark_dirty_where(session, shop_id, changed)  # their RFM fields move without an event
     stmt = (
         update(Customer)
         .where(Customer.shop_id == shop_id, changed)
@@ -94,6 +96,8 @@ def score_unscored(session: Session, shop_id: int, row: RfmCutoffs, now: datetim
     order since the recompute), so they do not wait a day; the scored are left alone."""
     if not row.customers:
         return 0  # no cut-offs: the scores would be null anyway
+    # No event marks them: their RFM fields change here, so an incremental sweep must look.
+    mark_dirty_where(session, shop_id, Customer.rfm_r.is_(None), _ranked())
     stmt = (
         update(Customer)
         .where(Customer.shop_id == shop_id, Customer.rfm_r.is_(None), _ranked())

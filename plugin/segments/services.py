@@ -27,6 +27,7 @@ from plugin.segments.models import (
     MAX_SEGMENTS,
     RULE_EDIT,
     Segment,
+    SegmentDirty,
     SegmentEvent,
     SegmentMembership,
     SegmentState,
@@ -293,10 +294,10 @@ def export_memberships(session: Session, shop_id: int, customer_id: int) -> list
 
 
 def erase_memberships(session: Session, shop_id: int, customer_id: int) -> int:
-    """A redacted customer's segment history goes entirely (state, stays and events): a
-    redaction leaves nothing to close. Returns rows deleted."""
+    """A redacted customer's segment history goes entirely (state, stays, events and the
+    sweep's mark): a redaction leaves nothing to close. Returns rows deleted."""
     deleted = 0
-    for model in (SegmentEvent, SegmentMembership, SegmentState):
+    for model in (SegmentEvent, SegmentMembership, SegmentState, SegmentDirty):
         result = session.execute(
             delete(model)
             .where(model.shop_id == shop_id, model.customer_id == customer_id)

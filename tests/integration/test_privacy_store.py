@@ -65,6 +65,7 @@ from plugin.profiles.models import (
 from plugin.segments.models import (
     Segment,
     SegmentDaily,
+    SegmentDirty,
     SegmentEvent,
     SegmentFlagDismissal,
     SegmentMembership,
@@ -422,6 +423,7 @@ def _add_segments(session: Session, shop: Shop, member: Customer) -> int:
     session.flush()
     who = {"shop_id": shop.id, "customer_id": member.id}
     session.add(SegmentState(**who, mask=1, evaluated_at=T0))
+    session.add(SegmentDirty(**who))
     session.add(
         SegmentMembership(**who, segment_id=segment.id, entered_at=T0, entered_reason="initial")
     )
