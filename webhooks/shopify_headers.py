@@ -94,14 +94,13 @@ def parse_timestamp(value: str | None) -> datetime | None:
 
 
 def _check_text(name: str, value: str) -> None:
-    label = _label(name)
     if len(name) > MAX_NAME_LENGTH or CONTROL.search(name):
         raise ValidationError("an X-Shopify-* header name is too long or holds a control character")
     limit = MAX_LENGTHS.get(name.removeprefix("x-shopify-"), MAX_OTHER_LENGTH)
     if len(value) > limit:
-        raise ValidationError(f"{label} is longer than {limit} characters")
+        raise ValidationError(f"{_label(name)} is longer than {limit} characters")
     if CONTROL.search(value):
-        raise ValidationError(f"{label} holds a control character")
+        raise ValidationError(f"{_label(name)} holds a control character")
 
 
 def _shop_domain(headers: dict[str, str]) -> str:
