@@ -19,6 +19,7 @@ from benchmarks.errors import BenchmarkError
 from benchmarks.ingest import app_runtime
 from benchmarks.report import app_commit, benchmark_main, load_average, machine, update_document
 from benchmarks.segments_duckdb import Baseline, run_baseline
+from benchmarks.segments_latency import BURST, Latency, end_to_end
 from benchmarks.segments_store import (
     NOW,
     Store,
@@ -40,6 +41,7 @@ from plugin.segments.services import create_segment, disable_segment
 DEFAULT_OUT = Path(__file__).resolve().parent.parent / "docs" / "benchmarks.md"
 STEADY_SHARE = 0.005
 STEADY_NOW = NOW + timedelta(hours=1)
+LATENCY_SECONDS = 20.0
 # Ten merchant rules, fixed: name → query in the app's (Shopify's) segment language.
 CUSTOM_RULES: dict[str, str] = {
     "Coffee lovers (90 days)": "products_purchased MATCHES (product_type = 'Coffee', date >= -90d)",
@@ -63,23 +65,26 @@ through `install_shop`, so the built-ins exist; a third of the customers never o
 buyers' order counts are Pareto-distributed like CDNOW's, orders over two years with 1-3
 lines of 200 products in 8 types and 5 vendors, 1.5% cancelled, 8% of customers with an open
 checkout, tags from an 8-word vocabulary); every stored metric is filled as
-`recompute_metrics` would (checked on a sample). Segments: the 7 built-ins, 11 RFM groups,
-5 Category fans and the 10 custom rules fixed in `benchmarks/segments.py`. **Sweep**:
+`recompute_metrics` would (checked on a sample). Segments: the 7 built-ins, 11 RFM groups, 5
+Category fans and the 10 custom rules fixed in `benchmarks/segments.py`. **Sweep**:
 `sweep_shop`'s steps timed apart (refresh = time metrics + RFM cut-offs + Category fans;
-eval = `evaluate_shop`), cold (first evaluation, every customer written), steady
-(one hour later, after a new order for 0.5% of the customers applied through
-`recompute_metrics` with no real-time pass but the marks real time leaves: an
-incremental sweep, `plugin.segments.evaluator_incremental`) and full rebuild (`sweep_shop
---full` at the same clock, right after: every customer evaluated, diffs written; the run
-fails if it finds anything the incremental sweep missed). **Baseline**: DuckDB over
-in-memory copies of the same tables (loaded after the steady sweep, not timed), one
-hand-written SQL statement computing every segment's full membership (best of 3, threads
-pinned to 1 and 2); the run fails unless DuckDB's members equal the app's `segment_state`
-for every segment.
-**Real time**: per event, a profile change (a tag toggled and the consent state flipped)
-is committed, then `evaluate_customers` (what the worker hook calls) runs and commits:
-ms between the two commits. **Preview**: `preview_query` of four custom rules (count
-checked against the sweep's members)."""
+eval = `evaluate_shop`), cold (first evaluation, every customer written), steady (one hour
+later, after a new order for 0.5% of the customers applied through `recompute_metrics` with
+no real-time pass but the marks real time leaves: an incremental sweep,
+`plugin.segments.evaluator_incremental`) and full rebuild (`sweep_shop --full` at the same
+clock, right after: every customer evaluated, diffs written; the run fails if it finds
+anything the incremental sweep missed). **Baseline**: DuckDB over in-memory copies of the
+same tables (loaded after the steady sweep, not timed), one hand-written SQL statement
+computing every segment's full membership (best of 3, threads pinned to 1 and 2); the run
+fails unless DuckDB's members equal the app's `segment_state` for every segment. **End to
+end**: order webhooks for existing customers posted to the app's receiver (Flask test
+client, in process), first 1,000 back to back then drained to find the worker's maximum
+rate, then for 20 s at half that rate while a worker thread drains: per webhook, from the
+receiver's 200 to the commit of the batch that applied it (profiles, metrics, real-time
+memberships and their outbox rows). **Real time**: per event, a profile change (a tag
+toggled and the consent state flipped) is committed, then `evaluate_customers` (what the
+worker hook calls) runs and commits: ms between the two commits. **Preview**:
+`preview_query` of four custom rules (count checked against the sweep's members)."""
 
 log = logging.getLogger("benchmarks.segments")
 
@@ -111,6 +116,7 @@ class SizeResult:
     cold: SweepTiming | None = None
     steady: SweepTiming | None = None
     full: SweepTiming | None = None
+    latency: Latency | None = None
     changed_customers: int = 0
     baseline: Baseline | None = None
     realtime_ms: list[float] = field(default_factory=list)
@@ -217,7 +223,15 @@ def previews(runtime: Runtime, shop_id: int, now: datetime) -> dict[str, tuple[f
     return out
 
 
-def run_size(backend: str, customers: int, events: int, commit: str | None = None) -> SizeResult:
+def run_size(
+    backend: str,
+    customers: int,
+    events: int,
+    commit: str | None = None,
+    *,
+    latency_seconds: float = LATENCY_SECONDS,
+    burst: int = BURST,
+) -> SizeResult:
     """The whole benchmark for one backend and size, in a throwaway database."""
     result = SizeResult(backend, customers)
     result.load = (load_average(), 0.0)
@@ -251,6 +265,8 @@ def run_size(backend: str, customers: int, events: int, commit: str | None = Non
         result.previews = previews(runtime, store.shop_id, STEADY_NOW)
         _check_previews(runtime, store.shop_id, result.previews)
         result.realtime_ms, result.realtime_changes = realtime(runtime, store, events, STEADY_NOW)
+        result.latency = end_to_end(runtime, store, STEADY_NOW, latency_seconds, burst)
+        log.info("%s %d: end to end %s", backend, customers, result.latency)
         log.info("%s %d: realtime p99 %.2f ms", backend, customers, result.realtime_percentile(99))
         result.database = server_version(runtime.engine)
     result.load = (result.load[0], load_average())
@@ -277,7 +293,7 @@ def _check_previews(runtime: Runtime, shop_id: int, found: dict[str, tuple[float
 
 def render(r: SizeResult, machine_line: str, date: str, command: str) -> str:
     """One backend and size: the table row, then what it means against the goals."""
-    assert r.cold and r.steady and r.full and r.baseline
+    assert r.cold and r.steady and r.full and r.baseline and r.latency
     title = "SQLite" if r.backend == "sqlite" else "PostgreSQL"
     duck1, duck2 = r.baseline.seconds[1], r.baseline.seconds[2]
     lines = [
@@ -291,8 +307,8 @@ def render(r: SizeResult, machine_line: str, date: str, command: str) -> str:
         "| steady sweep s (refresh + eval) | full rebuild s (refresh + eval) "
         "| DuckDB 1 thread s | DuckDB 2 threads s "
         "| steady eval / DuckDB 2t | full eval / DuckDB 2t "
-        "| real-time p50 / p99 ms | preview max s |",
-        "|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|",
+        "| real-time p50 / p99 ms | webhook → committed p50 / p99 ms | preview max s |",
+        "|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|",
         f"| {r.customers:,} | {r.orders:,} | {r.purchases:,} | {r.segments} "
         f"| {r.cold.total:.2f} ({r.cold.refresh:.2f} + {r.cold.evaluate:.2f}) "
         f"| {r.steady.total:.2f} ({r.steady.refresh:.2f} + {r.steady.evaluate:.2f}) "
@@ -300,6 +316,7 @@ def render(r: SizeResult, machine_line: str, date: str, command: str) -> str:
         f"| {duck1:.3f} | {duck2:.3f} | {r.steady.evaluate / duck2:.1f}x "
         f"| {r.full.evaluate / duck2:.1f}x "
         f"| {r.realtime_percentile(50):.2f} / {r.realtime_percentile(99):.2f} "
+        f"| {r.latency.p50_ms:.0f} / {r.latency.p99_ms:.0f} "
         f"| {max(s for s, _ in r.previews.values()):.3f} |",
         "",
         _details(r),
@@ -308,7 +325,7 @@ def render(r: SizeResult, machine_line: str, date: str, command: str) -> str:
 
 
 def _details(r: SizeResult) -> str:
-    assert r.cold and r.steady and r.baseline
+    assert r.cold and r.steady and r.baseline and r.latency
     goal_sweep = r.steady.total <= 3 * r.baseline.seconds[2]
     goal_eval = r.steady.evaluate <= 3 * r.baseline.seconds[2]
     p99 = r.realtime_percentile(99)
@@ -325,7 +342,11 @@ def _details(r: SizeResult) -> str:
         f"{'met' if goal_sweep else 'missed'} for the whole sweep, "
         f"{'met' if goal_eval else 'missed'} for its evaluation; real-time p99 ≤ 5 ms "
         f"{'met' if p99 <= 5 else 'missed'} ({p99:.2f} ms over {len(r.realtime_ms):,} events, "
-        f"{r.realtime_changes:,} changed a membership); preview ≤ 1 s "
+        f"{r.realtime_changes:,} changed a membership); webhook accepted → memberships and "
+        f"outbox committed p99 ≤ 1 s {'met' if r.latency.p99_ms <= 1000 else 'missed'} "
+        f"({r.latency.p99_ms:.0f} ms over {r.latency.events:,} order webhooks posted at "
+        f"{r.latency.rate:.0f}/s, half the {r.latency.max_rate:.0f} events/s of a drain of "
+        f"{r.latency.burst:,}); preview ≤ 1 s "
         f"{'met' if preview <= 1 else 'missed'} ("
         + ", ".join(f"{name} {s:.3f} s / {n:,}" for name, (s, n) in r.previews.items())
         + ").\n"

@@ -17,7 +17,7 @@ NUMBER = r"[0-9][0-9,]*(\.[0-9]+)?"
 
 
 def test_benchmark_agrees_with_duckdb_and_reports(backend: str, tmp_path: Path) -> None:
-    result = run_size(backend, SMOKE_CUSTOMERS, events=20)
+    result = run_size(backend, SMOKE_CUSTOMERS, events=20, latency_seconds=1.0, burst=50)
 
     assert result.baseline is not None
     assert result.baseline.rules == result.segments >= 7 + 11 + 10  # built-ins, RFM, custom
@@ -25,6 +25,10 @@ def test_benchmark_agrees_with_duckdb_and_reports(backend: str, tmp_path: Path) 
     assert set(result.baseline.seconds) == {1, 2}
     assert result.cold is not None and result.cold.changed == SMOKE_CUSTOMERS
     assert len(result.realtime_ms) == 20
+    assert result.latency is not None and result.latency.events >= 1  # all applied, or raised
+    assert 0 <= result.latency.p50_ms <= result.latency.p99_ms
+    assert result.full is not None and result.full.changed == 0
+    assert result.steady is not None and result.steady.incremental
     out = tmp_path / "benchmarks.md"
     write_report([result], out, "python -m benchmarks.segments --customers 300")
     text = out.read_text()
