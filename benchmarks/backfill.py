@@ -14,7 +14,7 @@ import os
 import random
 import tempfile
 import time
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
@@ -32,7 +32,7 @@ from plugin.backfill.importer import DONE, advance
 from plugin.backfill.runs import create_run
 from plugin.db import make_engine, utcnow
 from plugin.migrate import upgrade_head
-from plugin.platforms.port import ExportState, HistoryRow, Page
+from plugin.platforms.port import ExportState, Page
 from plugin.platforms.shopify.history_rows import rows_from_lines
 from plugin.runtime import build_runtime
 from plugin.settings import Settings
@@ -194,10 +194,7 @@ class LocalFiles:
     def page(self, resource: str, cursor: str | None) -> Page:
         raise NotImplementedError
 
-    def rows(
-        self, lines: Iterable[Any], resource: str = "customers"
-    ) -> Iterator[tuple[int, HistoryRow]]:
-        return rows_from_lines(lines, resource)
+    rows = staticmethod(rows_from_lines)  # a plain function: a second process can run it
 
 
 @dataclass

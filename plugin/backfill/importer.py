@@ -20,6 +20,7 @@ from sqlalchemy.exc import OperationalError
 from sqlalchemy.orm import Session
 
 from plugin.backfill import finish, runs
+from plugin.backfill.builder import Builder, Chunk
 from plugin.backfill.differences import repaired_counts
 from plugin.backfill.merge_facts import merge_companies, merge_store_credit
 from plugin.backfill.merge_orders import merge_orders
@@ -117,9 +118,10 @@ class Step:
         resources = self._resources()
         for resource in resources:
             self._export(resource)
-        for resource in resources:
-            if self._phase(resource).state == READY:
-                self._stage(resource, stager)
+        with Builder(self.source.rows, stager) as builder:  # one child for every export
+            for resource in resources:
+                if self._phase(resource).state == READY:
+                    self._stage(resource, builder)
         states = {self._phase(r).state for r in resources}
         if not states <= {STAGED, MERGED}:
             return WAITING_FOR_PLATFORM
@@ -144,7 +146,8 @@ class Step:
                 run.partial_history = not self.source.full_history(shop.scopes if shop else None)
             run.state = RUNNING
             self.shop_id, self.reconcile = run.shop_id, run.why == runs.RECONCILE
-            return Stager(run.shop_id, run.id, run.started_at)
+            dialect = session.get_bind().dialect.name
+            return Stager(run.shop_id, run.id, run.started_at, dialect)
 
     def _resources(self) -> list[str]:
         """The source's resources this run has phases for (a run created before a resource
@@ -229,22 +232,19 @@ class Step:
 
     # --- staging -------------------------------------------------------------------------
 
-    def _stage(self, resource: str, stager: Stager) -> None:
-        phase = self._phase(resource)
+    def _stage(self, resource: str, builder: Builder) -> None:
+        phase, stager = self._phase(resource), builder.stager
         if phase.mode == PAGED:
             self._stage_pages(resource, phase, stager)
             return
         done = phase.lines_done
         if phase.url:
-            lines = self.source.lines(phase.url, done)
-            while chunk := list(islice(lines, self.batch)):
-                done = self._stage_chunk(resource, stager, done, chunk)
+            chunks = _chunks(self.source.lines(phase.url, done), self.batch, done)
+            for count, staged in builder.batches(resource, chunks):
+                write = lambda s, staged=staged: stager.write(s, staged)  # noqa: E731
+                done += count
+                self._save(resource, write, lines_done=done)
         self._save(resource, state=STAGED, object_count=max(phase.object_count, done))
-
-    def _stage_chunk(self, resource: str, stager: Stager, done: int, chunk: list[Any]) -> int:
-        rows = self._numbered(resource, done, chunk)
-        self._save(resource, lambda s: stager.stage(s, rows), lines_done=done + len(chunk))
-        return done + len(chunk)
 
     def _numbered(self, resource: str, first: int, chunk: list[Any]) -> Iterator[tuple[int, Any]]:
         rows = self.source.rows(chunk, resource)
@@ -314,3 +314,10 @@ class Step:
         assert phase is not None
         phase.merged_upto, phase.updated_at = hi, now
         runs.renew_lease(session, self.run_id, self.owner, now)
+
+
+def _chunks(lines: Iterator[Any], size: int, first: int) -> Iterator[Chunk]:
+    """The lines in lists of `size`, each with the number of its first line."""
+    while chunk := list(islice(lines, size)):
+        yield first, chunk
+        first += len(chunk)

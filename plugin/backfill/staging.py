@@ -109,18 +109,39 @@ def _same(value: str | None) -> str | None:
     return value  # PostgreSQL parses the stamp (COPY sends text) into timestamptz
 
 
-class Stager:
-    """Turns the rows of one run into staged rows (keeps per-run constants)."""
+Staged = dict[str, list[tuple[Any, ...]]]  # one batch's rows, by staging table
+TABLES = (
+    (StagedCustomer, CUSTOMER, "c"),
+    (StagedAddress, ADDRESS, "a"),
+    (StagedMetafield, METAFIELD, "m"),
+    (StagedCompany, COMPANY, "b"),
+    (StagedStoreCredit, CREDIT, "s"),
+    (StagedTag, TAG, "t"),
+    (StagedProduct, PRODUCT, "p"),
+    (StagedOrder, ORDER, "o"),
+    (StagedOrderLine, LINE, "l"),
+)
+CHILDREN = ("t", "a", "m", "b", "s")  # rows of another row's line: not counted as staged
 
-    def __init__(self, shop_id: int, run_id: int, started_at: datetime) -> None:
+
+class Stager:
+    """Turns the rows of one run into staged rows (keeps per-run constants). It pickles
+    (without its cache), so a second process can build the rows (plugin.backfill.builder)."""
+
+    def __init__(self, shop_id: int, run_id: int, started_at: datetime, dialect: str) -> None:
         self.shop_id = shop_id
         self.run_id = run_id
         self.suffix = f"|import:{run_id}"
         # What changes without touching updated_at (the platform's statistics and totals)
         # is versioned at the moment the run started: a later webhook wins.
         self.snapshot_version = make_version(started_at, None, f"import:{run_id}")
-        self.time: Callable[[str | None], str | None] = _same
+        self.time: Callable[[str | None], str | None] = (
+            _sqlite_time if dialect == "sqlite" else _same
+        )
         self._keys: dict[str, str] = {}
+
+    def __getstate__(self) -> dict[str, Any]:
+        return {**self.__dict__, "_keys": {}}
 
     def version(self, stamp: str | None) -> str:
         """The source version of a row whose resource time is `stamp` (make_version's form)."""
@@ -128,11 +149,21 @@ class Stager:
 
     def stage(self, session: Session, numbered: Iterable[tuple[int, HistoryRow]]) -> int:
         """Stage `(line number, row)` pairs with one INSERT per table; returns rows staged."""
+        return self.write(session, self.build(numbered))
+
+    def write(self, session: Session, staged: Staged) -> int:
+        """INSERT built rows, one statement per table; returns rows staged."""
         connection = session.connection()
-        self.time = _sqlite_time if connection.dialect.name == "sqlite" else _same
-        out: dict[str, list[tuple[Any, ...]]] = {
-            k: [] for k in ("c", "a", "m", "b", "s", "t", "p", "o", "l")
-        }
+        for table, columns, key in TABLES:
+            insert_tuples(connection, table.__tablename__, columns, staged[key])
+        # customers read by the companies and store credit exports
+        owners = sum(1 for r in staged["b"] if r[3] == -1)
+        owners += sum(1 for r in staged["s"] if r[3] == "owner")
+        return sum(len(rows) for key, rows in staged.items() if key not in CHILDREN) + owners
+
+    def build(self, numbered: Iterable[tuple[int, HistoryRow]]) -> Staged:
+        """`(line number, row)` pairs as the tuples `write` inserts."""
+        out: Staged = {key: [] for _table, _columns, key in TABLES}
         lines, orders = out["l"].append, out["o"].append
         shop, run = self.shop_id, self.run_id
         for seq, (kind, values) in numbered:
@@ -157,24 +188,7 @@ class Stager:
             elif kind == "product":
                 out["p"].append(self._product(seq, values))
                 out["t"] += self._tags(seq, "product", values["tags"], casefold)
-        for table, columns, key in (
-            (StagedCustomer, CUSTOMER, "c"),
-            (StagedAddress, ADDRESS, "a"),
-            (StagedMetafield, METAFIELD, "m"),
-            (StagedCompany, COMPANY, "b"),
-            (StagedStoreCredit, CREDIT, "s"),
-            (StagedTag, TAG, "t"),
-            (StagedProduct, PRODUCT, "p"),
-            (StagedOrder, ORDER, "o"),
-            (StagedOrderLine, LINE, "l"),
-        ):
-            insert_tuples(connection, table.__tablename__, columns, out[key])
-        children = ("t", "a", "m", "b", "s")
-        # customers read by the companies and store credit exports
-        owners = sum(1 for r in out["b"] if r[3] == -1) + sum(
-            1 for r in out["s"] if r[3] == "owner"
-        )
-        return sum(len(rows) for key, rows in out.items() if key not in children) + owners
+        return out
 
     def _key(self, platform_id: str) -> str:
         """Tombstone keys of owners, remembered: hashing is a real part of staging's cost."""

@@ -78,6 +78,32 @@ def wait_until_it_imports(runtime, shop_id: int, process: subprocess.Popen[bytes
         time.sleep(0.02)
 
 
+def children(pid: int) -> list[int]:
+    """Processes whose parent is `pid` (Linux's /proc; none found elsewhere)."""
+    found = []
+    for entry in os.listdir("/proc") if os.path.isdir("/proc") else ():
+        if entry.isdigit() and _stat(int(entry))[1:2] == [str(pid)]:
+            found.append(int(entry))
+    return found
+
+
+def assert_exit(pids: list[int]) -> None:
+    """Each of `pids` exits within 30 s (a zombie waiting to be reaped has exited)."""
+    deadline = time.monotonic() + 30
+    while any(_stat(pid)[:1] not in ([], ["Z"]) for pid in pids):
+        assert time.monotonic() < deadline, "a child outlived the killed import"
+        time.sleep(0.05)
+
+
+def _stat(pid: int) -> list[str]:
+    """State and parent id of `pid`, [] once it is gone."""
+    try:
+        with open(f"/proc/{pid}/stat") as stat:
+            return stat.read().rsplit(")", 1)[1].split()[:2]
+    except (FileNotFoundError, ProcessLookupError):
+        return []
+
+
 def test_killed_three_times_then_resumed_equals_an_uninterrupted_import(
     migrated_url: str, simulator
 ) -> None:
@@ -108,8 +134,10 @@ def test_killed_three_times_then_resumed_equals_an_uninterrupted_import(
             process = backfill(migrated_url, simulator.base_url, "killed.myshopify.com")
             wait_until_it_imports(runtime, ids["killed.myshopify.com"], process)
             time.sleep(rng.uniform(0, duration / 2))  # the killed runs are slower (batch 50)
+            builders = children(process.pid)  # staged rows built in a second process
             process.send_signal(signal.SIGKILL)
             process.wait()
+            assert_exit(builders)
             with runtime.sessions() as session:
                 run = session.scalar(
                     select(BackfillRun).where(BackfillRun.shop_id == ids["killed.myshopify.com"])

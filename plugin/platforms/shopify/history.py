@@ -8,14 +8,14 @@ polled with `bulkOperation(id:)`; its result `url` works for seven days after co
 from __future__ import annotations
 
 import time
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import requests
 
 from plugin.errors import PlatformError
-from plugin.platforms.port import ExportBusy, ExportDenied, ExportState, HistoryRow, Page
+from plugin.platforms.port import ExportBusy, ExportDenied, ExportState, Page
 from plugin.platforms.shopify import bulk
 from plugin.platforms.shopify.client import AccessDenied, AdminClient, Throttled, UserErrors
 from plugin.platforms.shopify.history_documents import BULK_HISTORY, PAGED_HISTORY, REST_OF
@@ -144,10 +144,8 @@ class ShopifyHistory:
                 time.sleep(min(exc.wait_seconds, MAX_WAIT))
         return dict(self.client.execute(document, variables))
 
-    def rows(
-        self, lines: Iterable[bytes | dict[str, Any]], resource: str = "customers"
-    ) -> Iterator[tuple[int, HistoryRow]]:
-        return rows_from_lines(lines, resource)
+    # a plain function: the import can run it in a second process (plugin.backfill.builder)
+    rows = staticmethod(rows_from_lines)
 
 
 def _expiry(completed_at: str | None) -> datetime | None:
