@@ -10,7 +10,7 @@ from datetime import date, datetime
 from typing import Any
 
 from sqlalchemy import BigInteger, Boolean, Float, Index, Integer, SmallInteger, String, Text
-from sqlalchemy.orm import Mapped, mapped_column
+from sqlalchemy.orm import Mapped, MappedColumn, mapped_column
 
 from plugin.db import Base, BigIntPK, JSONType, shop_fk, utcnow
 
@@ -72,10 +72,17 @@ class BackfillPhase(Base):
     updated_at: Mapped[datetime | None]
 
 
+def staged_shop_id() -> MappedColumn[int]:
+    """A staged row's shop, without a foreign key: SQLite empties a table whole only if no
+    key involves it (its truncate optimization), and PostgreSQL checked the key for each of
+    millions of staged rows. The shop redaction deletes them by shop_id as any table's."""
+    return mapped_column(BigInteger)
+
+
 class StagedCustomer(Base):
     __tablename__ = "backfill_customers"
 
-    shop_id: Mapped[int] = mapped_column(BigInteger, shop_fk())
+    shop_id: Mapped[int] = staged_shop_id()
     run_id: Mapped[int] = mapped_column(BigInteger, primary_key=True)
     seq: Mapped[int] = mapped_column(BigInteger, primary_key=True)
     platform_id: Mapped[str] = mapped_column(String(64))
@@ -117,7 +124,7 @@ class StagedAddress(Base):
         Index("ix_backfill_addresses_run_customer", "run_id", "customer_platform_id"),
     )
 
-    shop_id: Mapped[int] = mapped_column(BigInteger, shop_fk())
+    shop_id: Mapped[int] = staged_shop_id()
     run_id: Mapped[int] = mapped_column(BigInteger, primary_key=True)
     seq: Mapped[int] = mapped_column(BigInteger, primary_key=True)
     customer_platform_id: Mapped[str] = mapped_column(String(64))
@@ -138,7 +145,7 @@ class StagedMetafield(Base):
         Index("ix_backfill_metafields_run_customer", "run_id", "customer_platform_id"),
     )
 
-    shop_id: Mapped[int] = mapped_column(BigInteger, shop_fk())
+    shop_id: Mapped[int] = staged_shop_id()
     run_id: Mapped[int] = mapped_column(BigInteger, primary_key=True)
     seq: Mapped[int] = mapped_column(BigInteger, primary_key=True)
     position: Mapped[int] = mapped_column(Integer, primary_key=True)
@@ -161,7 +168,7 @@ class StagedCompany(Base):
 
     __tablename__ = "backfill_companies"
 
-    shop_id: Mapped[int] = mapped_column(BigInteger, shop_fk())
+    shop_id: Mapped[int] = staged_shop_id()
     run_id: Mapped[int] = mapped_column(BigInteger, primary_key=True)
     seq: Mapped[int] = mapped_column(BigInteger, primary_key=True)
     position: Mapped[int] = mapped_column(Integer, primary_key=True)
@@ -180,7 +187,7 @@ class StagedStoreCredit(Base):
         Index("ix_backfill_store_credit_account", "run_id", "kind", "account_id"),
     )
 
-    shop_id: Mapped[int] = mapped_column(BigInteger, shop_fk())
+    shop_id: Mapped[int] = staged_shop_id()
     run_id: Mapped[int] = mapped_column(BigInteger, primary_key=True)
     seq: Mapped[int] = mapped_column(BigInteger, primary_key=True)
     kind: Mapped[str] = mapped_column(String(8))  # owner | account | credit
@@ -198,7 +205,7 @@ class StagedTag(Base):
 
     __tablename__ = "backfill_tags"
 
-    shop_id: Mapped[int] = mapped_column(BigInteger, shop_fk())
+    shop_id: Mapped[int] = staged_shop_id()
     run_id: Mapped[int] = mapped_column(BigInteger, primary_key=True)
     kind: Mapped[str] = mapped_column(String(16), primary_key=True)  # customer | product
     owner_seq: Mapped[int] = mapped_column(BigInteger, primary_key=True)
@@ -209,7 +216,7 @@ class StagedTag(Base):
 class StagedProduct(Base):
     __tablename__ = "backfill_products"
 
-    shop_id: Mapped[int] = mapped_column(BigInteger, shop_fk())
+    shop_id: Mapped[int] = staged_shop_id()
     run_id: Mapped[int] = mapped_column(BigInteger, primary_key=True)
     seq: Mapped[int] = mapped_column(BigInteger, primary_key=True)
     platform_id: Mapped[str] = mapped_column(String(64))
@@ -226,7 +233,7 @@ class StagedOrder(Base):
     __tablename__ = "backfill_orders"
     __table_args__ = (Index("ix_backfill_orders_run_platform", "run_id", "platform_id"),)
 
-    shop_id: Mapped[int] = mapped_column(BigInteger, shop_fk())
+    shop_id: Mapped[int] = staged_shop_id()
     run_id: Mapped[int] = mapped_column(BigInteger, primary_key=True)
     seq: Mapped[int] = mapped_column(BigInteger, primary_key=True)
     platform_id: Mapped[str] = mapped_column(String(64))
@@ -259,7 +266,7 @@ class StagedOrderLine(Base):
     __tablename__ = "backfill_order_lines"
     __table_args__ = (Index("ix_backfill_order_lines_run_order", "run_id", "order_platform_id"),)
 
-    shop_id: Mapped[int] = mapped_column(BigInteger, shop_fk())
+    shop_id: Mapped[int] = staged_shop_id()
     run_id: Mapped[int] = mapped_column(BigInteger, primary_key=True)
     seq: Mapped[int] = mapped_column(BigInteger, primary_key=True)
     order_platform_id: Mapped[str] = mapped_column(String(64))
