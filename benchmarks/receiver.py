@@ -46,12 +46,13 @@ WEBHOOK_PATH = "/webhooks/shopify"
 BODY_SIZES = (1024, 10 * 1024)
 # One gunicorn configuration for both endpoints: several processes on the 2 cores.
 WORKERS = 4
-THREADS = 4
+THREADS = 2  # gthread parks idle keep-alive connections: 8 threads serve 8 connections
 # 8 keep-alive connections: 2 client processes of 4 threads.
 CLIENT_PROCESSES = 2
 CLIENT_THREADS = 4
 DEFAULT_REQUESTS = 3000
 WARMUP_REQUESTS = 400  # opens every connection, wakes every web process and its pool
+ROUNDS = 2  # alternating loads of each endpoint per body size; the faster of each is kept
 
 
 @dataclass(frozen=True)
@@ -77,7 +78,8 @@ class ReceiverLoad:
 
 def measure(runtime: Runtime, requests: int) -> list[ReceiverLoad]:
     """Install a custom-app shop (its own webhook secret, stored encrypted), then for each
-    body size load the bare endpoint and the receiver alternately, checking each load."""
+    body size load the bare endpoint and the receiver alternately (a warm-up, then
+    `ROUNDS` rounds), checking each load."""
     secret = install_custom_shop(runtime)
     settings = runtime.settings
     app_env = {
@@ -98,16 +100,24 @@ def measure(runtime: Runtime, requests: int) -> list[ReceiverLoad]:
         ):  # fmt: skip
             stored: set[str] = set()
             for size in BODY_SIZES:
-                warmup, timed = (
-                    sized_deliveries(n, size, secret, f"{kind}-{size}")
-                    for kind, n in (("warm", WARMUP_REQUESTS), ("timed", requests))
-                )
-                for deliveries in (warmup, timed):
-                    load = _pair(client, bare, app, deliveries, timeout)
+                rounds = []
+                for n, kind in [
+                    (WARMUP_REQUESTS, "warm"),
+                    *[(requests, f"r{i}") for i in range(ROUNDS)],
+                ]:
+                    deliveries = sized_deliveries(n, size, secret, f"{kind}-{size}")
+                    rounds.append(_pair(client, bare, app, deliveries, timeout))
                     stored |= {d.webhook_id for d in deliveries}
                     check_inbox(runtime, stored, deliveries)
-                loads.append(load)  # the timed one
+                loads.append(_best(rounds[1:]))
     return loads
+
+
+def _best(rounds: list[ReceiverLoad]) -> ReceiverLoad:
+    """Each endpoint's faster round: other work on a shared machine only slows a load."""
+    bare = max(rounds, key=lambda r: r.bare.rate)
+    receiver = max(rounds, key=lambda r: r.receiver.rate)
+    return replace(bare, receiver=receiver.receiver, receiver_cpu=receiver.receiver_cpu)
 
 
 def _pair(
@@ -230,7 +240,8 @@ def render(loads: list[ReceiverLoad], backend: str) -> list[str]:
     return [
         f"Receiver under gunicorn ({WORKERS} processes x {THREADS} threads, gthread, both "
         f"endpoints), {CLIENT_PROCESSES * CLIENT_THREADS} keep-alive connections from "
-        f"{CLIENT_PROCESSES} client processes, {first.receiver.requests:,} requests per row:",
+        f"{CLIENT_PROCESSES} client processes, {first.receiver.requests:,} requests per row, "
+        f"the faster of {ROUNDS} alternating rounds of each endpoint:",
         "",
         "| body | endpoint | req/s | p50 ms | p95 ms | p99 ms | server CPU ms/req "
         "| client CPU ms/req | share of bare |",
