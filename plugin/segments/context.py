@@ -34,6 +34,10 @@ class CompileContext:
     currency: str = "USD"
     # The shop setting that makes a checkout abandoned (abandoned_checkouts MATCHES).
     abandoned_after_hours: float = 10.0
+    # Read the stored time-window and abandonment metrics as they are, without the test
+    # of whether they still hold at `now`: only for customers known to hold them (the
+    # incremental sweep's clock test, `plugin.segments.evaluator_incremental`).
+    stored_time_metrics: bool = False
 
     def __post_init__(self) -> None:
         if self.now.tzinfo is None:

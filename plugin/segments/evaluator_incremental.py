@@ -150,7 +150,8 @@ def stale_condition(
     dialect: Dialect,
 ) -> ColumnElement[bool]:
     """Customers whose stored memberships may not hold at `ctx.now` although nobody marked
-    them: never evaluated, or a clock-dependent condition flipped since `since`."""
+    them: never evaluated, time metrics refreshed or expired since `since`, or a
+    clock-dependent condition flipped since `since`."""
     never = ~exists(
         select(SegmentState.customer_id).where(
             SegmentState.shop_id == shop_id,
@@ -158,8 +159,15 @@ def stale_condition(
             SegmentState.word == 0,
         )
     )
-    pairs = clock_conditions(rules, replace(ctx, now=since), ctx, dialect)
-    return or_(never, *(_truth(then) != _truth(now) for then, now in pairs))
+    # A customer whose stored time metrics held at `since` and still hold now has the
+    # same time-window and abandonment values at both clocks: for everyone else the
+    # clock test reads the stored columns (no subquery per customer and clock), and the
+    # few whose metrics were refreshed or expired in between are taken as stale.
+    now = ctx.now
+    refreshed = or_(Customer.metrics_updated_at > since, Customer.time_metrics_due_at <= now)
+    stored = replace(ctx, stored_time_metrics=True)
+    pairs = clock_conditions(rules, replace(stored, now=since), stored, dialect)
+    return or_(never, refreshed, *(_truth(then) != _truth(at) for then, at in pairs))
 
 
 def mark_stale(

@@ -47,16 +47,22 @@ def _windowed(ctx: CompileContext, aggregate: Any) -> ColumnElement[int]:
 
 
 def spent_365d(ctx: CompileContext) -> ColumnElement[int]:
+    if ctx.stored_time_metrics:
+        return Customer.spent_365d_minor
     exact = _windowed(ctx, func.coalesce(func.sum(Order.net_total_minor), 0))
     return case((stale(ctx), exact), else_=Customer.spent_365d_minor)
 
 
 def orders_365d(ctx: CompileContext) -> ColumnElement[int]:
+    if ctx.stored_time_metrics:
+        return Customer.orders_365d
     return case((stale(ctx), _windowed(ctx, func.count())), else_=Customer.orders_365d)
 
 
 def last_abandoned_at(ctx: CompileContext) -> ColumnElement[datetime]:
     """The latest abandoned checkout's last activity (`abandoned_checkout_date`)."""
+    if ctx.stored_time_metrics:
+        return Customer.last_abandoned_at
     cutoff = ctx.now - timedelta(hours=ctx.abandoned_after_hours)
     exact = (
         select(func.max(checkout_activity()))

@@ -40,6 +40,7 @@ CLOCK_RULES = {
     "Two in a month": "orders_placed MATCHES (date >= -30d, count >= 2)",
     "Last day": "last_order_date >= -24h",
     "Regular buyer": "number_of_orders >= 2",
+    "Year regulars": "orders_365d >= 2 AND spent_365d > 60",
 }
 
 
