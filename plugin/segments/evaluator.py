@@ -30,7 +30,7 @@ from plugin.segments.context import CompileContext
 from plugin.segments.dirty import dirty_ids, forget_dirty
 from plugin.segments.evaluator_incremental import incremental_since, mark_stale, record_sweep
 from plugin.segments.evaluator_membership import Change, close_vanished, write_changes
-from plugin.segments.evaluator_shared import Rule, mask_words, masks_select, used_fields
+from plugin.segments.evaluator_shared import Rule, mask_words, masks_select
 from plugin.segments.models import (
     INITIAL,
     SWEEP,
@@ -47,7 +47,6 @@ BATCH_SIZE = 50_000
 SCOPE_CHUNK = 1000  # customers an incremental sweep evaluates per statement
 # Fields that move only when the sweep rewrites the shop's cut-off row or stored RFM scores.
 THRESHOLD_FIELDS = frozenset({"rfm_segment", "rfm_r", "rfm_f", "rfm_m", "vip", "lifecycle_stage"})
-VIP_FIELDS = frozenset({"vip"})
 QUOTED = re.compile(r"'(?:\\.|[^'\\])*'")
 
 log = logging.getLogger(__name__)
@@ -336,15 +335,7 @@ def evaluate_shop(
         bounds = batch_bounds(session, shop_id, batch_size)
         shop_lock(session, shop_id)
         close_vanished(session, shop_id, now)
-    # Customers whose stored RFM scores moved are marked by the refresh; the VIP threshold
-    # is read by the SQL itself, so when a threshold moved the rules reading `vip` are
-    # evaluated for everyone.
-    rescan = [r for r in rules if VIP_FIELDS & used_fields(language.parsed_ast(r.query))]
-    rescan = rescan if since is not None else []
-    others = sum(rule.flag for rule in rules if rule not in rescan) | broken
     result.incremental = since is not None
-    # Rules evaluated for everyone anyway need no clock test of their own conditions.
-    watched = [r for r in rules if r not in rescan] if thresholds_moved else rules
     for lo, hi in bounds:
         with _unit(target) as session:
             shop_lock(session, shop_id)
@@ -354,7 +345,7 @@ def evaluate_shop(
                     session, shop_id, rules, batch_ctx, reason, *_range(lo, hi), keep=broken
                 )
             else:
-                mark_stale(session, shop_id, watched, batch_ctx, since, *_range(lo, hi))
+                mark_stale(session, shop_id, rules, batch_ctx, since, *_range(lo, hi))
                 ids = dirty_ids(session, shop_id, lo, hi)
                 result.evaluated += len(ids)
                 changes = []
@@ -366,10 +357,6 @@ def evaluate_shop(
                     changes += evaluate_batch(
                         session, shop_id, rules, scoped, reason, Customer.id.in_(chunk), keep=broken
                     )
-            if rescan and thresholds_moved:
-                changes += evaluate_batch(
-                    session, shop_id, rescan, batch_ctx, reason, *_range(lo, hi), keep=others
-                )
             forget_dirty(session, shop_id, lo, hi)
             _tally(result, changes)
     with _unit(target) as session:

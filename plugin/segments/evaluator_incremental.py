@@ -9,10 +9,10 @@ Between two sweeps at `since` and `now` a stored membership can only be stale fo
   both clocks: identical SQL with identical parameters over unchanged rows gives the same
   answer, so only conditions whose compiled form differs are tested, each at both clocks.
 Jobs that change inputs without an event mark whom they change (the RFM refresh marks
-the customers whose stored scores it moves). What changes everyone's answers (a rule
-edit, a refreshed Category fans list, a new prediction fit, a changed timezone, currency
-or abandonment setting, a history import) makes the sweep full; a full sweep also
-forgets the dirty list.
+the customers whose stored scores it moves, and those a moved VIP threshold can move).
+What changes everyone's answers (a rule edit, a refreshed Category fans list, a new
+prediction fit, a changed timezone, currency or abandonment setting, a history import)
+makes the sweep full; a full sweep also forgets the dirty list.
 """
 
 from __future__ import annotations

@@ -141,9 +141,27 @@ def refresh_sweep_inputs(session: Session, shop_id: int, now: datetime) -> RfmCu
 
     refresh_time_metrics(session, shop_id, now)
     row = session.get(RfmCutoffs, shop_id)
+    before = row.vip_threshold_minor if row is not None else None
     if row is None or recompute_due(session, shop_id, row, now):
-        return recompute_rfm(session, shop_id, now)
-    set_vip_threshold(session, row, shop_id)
-    session.flush()
-    score_unscored(session, shop_id, row, now)
+        row = recompute_rfm(session, shop_id, now)
+    else:
+        set_vip_threshold(session, row, shop_id)
+        session.flush()
+        score_unscored(session, shop_id, row, now)
+    mark_vip_band(session, shop_id, before, row.vip_threshold_minor)
     return row
+
+
+def mark_vip_band(session: Session, shop_id: int, before: int | None, after: int | None) -> None:
+    """Mark the customers a moved VIP threshold can move in or out: their stored yearly
+    spend lies between the old and the new threshold (every spend above the one that
+    exists when the other is missing). The rules read the threshold in SQL, so no event
+    tells the incremental sweep about them."""
+    if before == after:
+        return
+    spent = Customer.spent_365d_minor
+    if before is None or after is None:
+        band = spent >= (after if before is None else before)
+    else:
+        band = spent.between(min(before, after), max(before, after))
+    mark_dirty_where(session, shop_id, Customer.orders_365d > 0, band)

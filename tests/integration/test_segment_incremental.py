@@ -162,6 +162,33 @@ def test_a_customer_real_time_moved_is_checked_even_when_no_condition_flipped(
         assert stays(session, yesterday, seven)[-1][1] == DAY0 + timedelta(days=3)
 
 
+def test_a_moved_vip_threshold_moves_members_no_event_touched(
+    runtime: Runtime, settings: Settings
+) -> None:
+    """The VIP threshold is a percentile of the year's spend: big orders by a few raise it,
+    and customers nobody touched drop out. The refresh marks the spend band between the
+    old and the new threshold; a full evaluation afterwards finds nothing left."""
+    shop_id = installed(runtime, settings, SHOP, DAY0 - timedelta(days=20))
+    for c in range(20):
+        at = DAY0 - timedelta(days=5, hours=c)
+        order_through_worker(runtime, SHOP, str(100 + c), str(c), at, total=f"{10 * (c + 1)}.00")
+    sweep_shop(runtime, shop_id, DAY0, full=True)
+    with runtime.sessions() as session:
+        vip = segment_id(session, shop_id, "vip")
+        top = customer_id(session, shop_id, "19")
+        assert stays(session, vip, top)[-1][1] is None  # the biggest spender is VIP
+    for n, c in enumerate(range(20, 26)):  # new, bigger spenders
+        at = DAY0 + timedelta(minutes=5 + n)
+        order_through_worker(runtime, SHOP, str(200 + c), str(c), at, total="900.00")
+    later = DAY0 + timedelta(hours=1)
+    result = sweep_shop(runtime, shop_id, later)
+    assert result.incremental
+    with runtime.sessions() as session:
+        assert stays(session, vip, top)[-1][1] == later  # out, with no event of theirs
+    full = evaluate_shop(runtime, shop_id, later)
+    assert full.customers_changed == 0
+
+
 def test_what_changes_every_answer_makes_the_sweep_full(
     runtime: Runtime, settings: Settings
 ) -> None:
