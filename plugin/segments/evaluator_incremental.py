@@ -109,11 +109,33 @@ def clock_conditions(
         for condition in conditions(language.parsed_ast(rule.query)):
             if condition in found:
                 continue
-            then = language.predicate(condition, before)
-            now = language.predicate(condition, after)
-            if _compiled(then, dialect) != _compiled(now, dialect):
+            if _moves(condition, before, after, dialect):
+                then = language.predicate(condition, before)
+                now = language.predicate(condition, after)
                 found[condition] = (_own_parameters(then, "_then"), now)
     return list(found.values())
+
+
+_MOVES: dict[tuple[Any, ...], bool] = {}
+MOVES_CACHE = 4096
+
+
+def _moves(
+    condition: ast.Condition, before: CompileContext, after: CompileContext, dialect: Dialect
+) -> bool:
+    """Whether the condition's SQL differs between the two clocks; asked again by every
+    batch of a sweep, so remembered per sweep clocks (the batch's id range set aside)."""
+    key = (dialect.name, condition, replace(before, id_range=None))
+    key += (replace(after, id_range=None),)
+    found = _MOVES.get(key)
+    if found is None:
+        then = language.predicate(condition, before)
+        now = language.predicate(condition, after)
+        found = _compiled(then, dialect) != _compiled(now, dialect)
+        if len(_MOVES) >= MOVES_CACHE:
+            _MOVES.clear()
+        _MOVES[key] = found
+    return found
 
 
 def _own_parameters(expr: ColumnElement[bool], suffix: str) -> ColumnElement[bool]:
