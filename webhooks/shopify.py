@@ -33,7 +33,7 @@ from plugin.inbox.receipt import (
 )
 from plugin.platforms.shopify.webhook_signature import webhook_hmac
 from plugin.runtime import Runtime
-from webhooks.shopify_headers import HMAC_HEADER, DeliveryHeaders, check_headers, shopify_headers
+from webhooks.shopify_headers import HMAC_HEADER, DeliveryHeaders, check_headers, environ_headers
 
 PLATFORM = "shopify"
 PATH = "/webhooks/shopify"
@@ -81,11 +81,7 @@ class ShopifyReceiver:
 
     def receive(self, environ: dict[str, Any]) -> str:
         """Check headers → verify → one insert. The worker parses the body later."""
-        headers = shopify_headers(
-            (key[5:].replace("_", "-"), value)
-            for key, value in environ.items()
-            if key.startswith("HTTP_")
-        )
+        headers = environ_headers(environ)
         if not headers.get(HMAC_HEADER):
             log.warning("webhooks.shopify.hmac_missing")
             raise AuthenticationError("X-Shopify-Hmac-Sha256 is missing")

@@ -8,15 +8,16 @@ from __future__ import annotations
 
 import logging
 import re
-from collections.abc import Iterable
+from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime
+from typing import Any
 
 from plugin.errors import ValidationError
 
 HMAC_HEADER = "hmac-sha256"
 # Shopify's "Events" deliveries drop the X- prefix; both spellings are accepted.
-PREFIXES = ("x-shopify-", "shopify-")
+ENVIRON_PREFIXES = ("HTTP_X_SHOPIFY_", "HTTP_SHOPIFY_")  # X-Shopify-*, Shopify-* in WSGI
 SHOP_DOMAIN = re.compile(r"^[a-z0-9][a-z0-9-]*\.myshopify\.com$")
 API_VERSION = re.compile(r"^(?:[0-9]{4}-(?:0[1-9]|1[0-2])|unstable)$")
 # What a webhook_inbox column holds (plugin/inbox/models.py), by header.
@@ -47,14 +48,14 @@ class DeliveryHeaders:
     copied: dict[str, str]  # what the inbox keeps: every header but the signature
 
 
-def shopify_headers(raw: Iterable[tuple[str, str]]) -> dict[str, str]:
-    """Shopify's headers by lower-case name without prefix (`topic`, `hmac-sha256`, …)."""
+def environ_headers(environ: Mapping[str, Any]) -> dict[str, str]:
+    """Shopify's headers of a WSGI environ by lower-case name without prefix (`topic`,
+    `hmac-sha256`, …), read from its `HTTP_*` keys directly."""
     found: dict[str, str] = {}
-    for name, value in raw:
-        lower = name.lower()
-        for prefix in PREFIXES:
-            if lower.startswith(prefix):
-                found.setdefault(lower.removeprefix(prefix), value)
+    for key, value in environ.items():
+        for prefix in ENVIRON_PREFIXES:
+            if key.startswith(prefix):
+                found.setdefault(key[len(prefix) :].lower().replace("_", "-"), value)
     return found
 
 
