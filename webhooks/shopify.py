@@ -156,6 +156,9 @@ def read_environ_body(environ: dict[str, Any], limit: int) -> bytes:
     Werkzeug caps a chunked body (no Content-Length) at the limit by truncating it silently,
     which then failed the HMAC as a 401; reading one byte more tells the two apart.
     """
+    declared = environ.get("CONTENT_LENGTH", "")
+    if declared.isdigit() and int(declared) <= limit:  # the usual case: one read
+        return bytes(environ["wsgi.input"].read(int(declared)))
     stream = get_input_stream(environ, max_content_length=limit + 1)  # a declared length too
     chunks: list[bytes] = []
     size = 0
