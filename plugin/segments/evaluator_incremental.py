@@ -30,6 +30,7 @@ from sqlalchemy.sql.elements import BindParameter
 
 from plugin.predictions.models import PredictionFit
 from plugin.profiles.models import Customer
+from plugin.profiles.shop_settings import set_setting
 from plugin.segments import ast
 from plugin.segments import evaluator_language as language
 from plugin.segments.context import CompileContext
@@ -56,12 +57,7 @@ def sweep_mark(session: Session, shop_id: int, ctx: CompileContext) -> dict[str,
 
 def record_sweep(session: Session, shop_id: int, ctx: CompileContext) -> None:
     """Remember a completed sweep's mark (after its last batch)."""
-    mark = sweep_mark(session, shop_id, ctx)
-    row = session.get(ShopSetting, (shop_id, LAST_SWEEP))
-    if row is None:
-        session.add(ShopSetting(shop_id=shop_id, key=LAST_SWEEP, value=mark))
-    else:
-        row.value = mark
+    set_setting(session, shop_id, LAST_SWEEP, sweep_mark(session, shop_id, ctx))
 
 
 def incremental_since(
@@ -73,8 +69,8 @@ def incremental_since(
     if not rules or any(rule.pending_reason is not None for rule in rules):
         return None
     row = session.get(ShopSetting, (shop_id, LAST_SWEEP))
-    stored = row.value if row is not None and isinstance(row.value, dict) else None
-    if not stored or "at" not in stored:
+    stored = row.value.get("value") if row is not None and isinstance(row.value, dict) else None
+    if not isinstance(stored, dict) or "at" not in stored:
         return None
     current = sweep_mark(session, shop_id, ctx)
     if {k: v for k, v in stored.items() if k != "at"} != {

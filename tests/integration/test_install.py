@@ -106,6 +106,9 @@ def test_full_code_grant_installs_the_shop(
         }
     # The defaults, and the stamp of the first evaluation that followed the install.
     assert settings.pop("category_fans_refreshed_at")["value"] > shop.installed_at.isoformat()
+    swept = settings.pop("segments_last_sweep")["value"]  # what the next sweep compares
+    assert swept["at"] > shop.installed_at.isoformat()
+    assert (swept["timezone"], swept["currency"], swept["fit"]) == ("Europe/Berlin", "EUR", None)
     # The plan read with the shop's details: no subscription yet, the free plan, within it.
     plan = settings.pop("billing.plan")["value"]
     assert (plan["name"], plan["status"], plan["subscription_id"]) == (None, "NONE", None)
