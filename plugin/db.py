@@ -22,7 +22,10 @@ from sqlalchemy import (
     text,
 )
 from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.ext.compiler import compiles
 from sqlalchemy.orm import DeclarativeBase, Session, sessionmaker
+from sqlalchemy.sql.compiler import SQLCompiler
+from sqlalchemy.sql.functions import FunctionElement
 from sqlalchemy.types import TypeDecorator
 
 M = TypeVar("M")
@@ -207,3 +210,25 @@ def lock_or_create(session: Session, model: type[M], **keys: Any) -> M:
     if row is None:  # only possible if the keys are not a unique constraint
         raise LookupError(f"{model.__name__} {keys} vanished after insert")
     return row
+
+
+class Unindexed(FunctionElement[Any]):
+    """An expression the planner may not search an index for: `+expr` on SQLite, `expr`
+    elsewhere. For a few customers' ids, where SQLite would rather read a whole shop
+    through a covering index on `shop_id` (or a product type's rows) than look each up."""
+
+    inherit_cache = True
+
+    def __init__(self, expr: Any) -> None:
+        super().__init__(expr)
+        self.type = expr.type
+
+
+@compiles(Unindexed)
+def _unindexed_default(element: Unindexed, compiler: SQLCompiler, **kw: Any) -> str:
+    return str(compiler.process(element.clauses, **kw))
+
+
+@compiles(Unindexed, "sqlite")
+def _unindexed_sqlite(element: Unindexed, compiler: SQLCompiler, **kw: Any) -> str:
+    return f"+({compiler.process(element.clauses, **kw)})"

@@ -8,11 +8,8 @@ from datetime import timedelta
 from typing import Any
 
 from sqlalchemy import Select, String, and_, func, literal, or_, select
-from sqlalchemy.ext.compiler import compiles
-from sqlalchemy.sql.compiler import SQLCompiler
-from sqlalchemy.sql.functions import FunctionElement
 
-from plugin.db import like_literal
+from plugin.db import Unindexed, like_literal
 from plugin.profiles.addresses import city_keys
 from plugin.profiles.facts_models import CustomerCompany
 from plugin.profiles.metrics import abandoned_checkouts, checkout_activity
@@ -50,8 +47,11 @@ def compile_list_field(node: ast.Contains | ast.IsNull, ctx: CompileContext) -> 
     if node.field == "companies":
         return _companies(node, ctx)
     if node.field == "customer_tags":
+        # For a few customers' ids, their own tags through the (customer, tag) key, not
+        # every customer's with this tag through the (shop, tag) index SQLite prefers.
+        shop = CustomerTag.shop_id if ctx.customer_ids is None else Unindexed(CustomerTag.shop_id)
         tags = select(CustomerTag.customer_id).where(
-            CustomerTag.shop_id == ctx.shop_id, CustomerTag.present.is_(True)
+            shop == ctx.shop_id, CustomerTag.present.is_(True)
         )
         tags = ctx.scoped(tags, CustomerTag.customer_id)
         if isinstance(node, ast.Contains):
@@ -183,23 +183,6 @@ def _row_expr(function: str, param: str, ctx: CompileContext) -> tuple[Any, str]
     return columns[(function, param)]
 
 
-class _unindexed(FunctionElement[str]):
-    """A column the planner may not use an index for: `+col` on SQLite, `col` elsewhere."""
-
-    type = String()
-    inherit_cache = True
-
-
-@compiles(_unindexed)
-def _unindexed_default(element: _unindexed, compiler: SQLCompiler, **kw: Any) -> str:
-    return compiler.process(element.clauses, **kw)
-
-
-@compiles(_unindexed, "sqlite")
-def _unindexed_sqlite(element: _unindexed, compiler: SQLCompiler, **kw: Any) -> str:
-    return f"+({compiler.process(element.clauses, **kw)})"
-
-
 # In the real-time scope SQLite (no ANALYZE statistics) would otherwise read every purchase
 # of a product type through the type index to find one customer's few rows; the customer
 # index is always the right one there.
@@ -209,7 +192,7 @@ _TYPE_INDEXED = {Purchase.product_type_cf.key}
 def _row_condition(function: str, param: ast.Param, ctx: CompileContext) -> Cond:
     expr, type_ = _row_expr(function, param.field, ctx)
     if ctx.customer_ids is not None and getattr(expr, "key", None) in _TYPE_INDEXED:
-        expr = _unindexed(expr)
+        expr = Unindexed(expr)
     if isinstance(param, ast.Between):
         return present(expr, between(expr, param.low, param.high, type_, ctx))
     values = param.values if isinstance(param, ast.InList) else (param.value,)
