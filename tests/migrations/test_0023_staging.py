@@ -3,26 +3,14 @@ before the upgrade stay, and the downgrade puts the keys back."""
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-
-import pytest
 from alembic import command
 from sqlalchemy import inspect, text
 
 from plugin.db import make_engine
 from plugin.migrate import alembic_config
-from tests.conftest import fresh_postgres_database
+from tests.migrations.conftest import insert_shop
 
 STAGING = ("backfill_customers", "backfill_orders", "backfill_order_lines", "backfill_tags")
-
-
-@pytest.fixture
-def empty_database_url(backend: str, tmp_path) -> Iterator[str]:
-    if backend == "sqlite":
-        yield f"sqlite:///{tmp_path / 'empty.db'}"
-        return
-    with fresh_postgres_database("shopseg_mig") as url:
-        yield url
 
 
 def shop_keys(engine, table: str) -> list[str]:
@@ -42,10 +30,7 @@ def test_0023_drops_the_staged_rows_keys_to_shops_and_keeps_the_rows(
     try:
         command.upgrade(config, "0022_segment_dirty")
         with engine.begin() as connection:
-            connection.execute(text("INSERT INTO shops (id, platform, domain, install_state, "
-                                    "currency, timezone, created_at, updated_at) VALUES (1, "
-                                    "'shopify', 'm.myshopify.com', 'installed', 'USD', 'UTC', "
-                                    "CURRENT_TIMESTAMP, CURRENT_TIMESTAMP)"))  # fmt: skip
+            insert_shop(connection)
             connection.execute(
                 text(
                     "INSERT INTO backfill_order_lines (shop_id, run_id, seq, order_platform_id, "

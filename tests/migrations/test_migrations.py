@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-
 import pytest
 from alembic import command
 from sqlalchemy import inspect, text
@@ -11,16 +9,7 @@ from sqlalchemy import inspect, text
 from plugin.db import Base, make_engine
 from plugin.errors import UnmigratedDatabase
 from plugin.migrate import alembic_config, ensure_migrated, upgrade_head
-from tests.conftest import fresh_postgres_database
-
-
-@pytest.fixture
-def empty_database_url(backend: str, tmp_path) -> Iterator[str]:
-    if backend == "sqlite":
-        yield f"sqlite:///{tmp_path / 'empty.db'}"
-        return
-    with fresh_postgres_database("shopseg_mig") as url:
-        yield url
+from tests.migrations.conftest import insert_shop
 
 
 def test_upgrade_head_then_alembic_check_finds_no_drift(empty_database_url: str) -> None:
@@ -46,10 +35,7 @@ def test_0011_copies_each_stored_default_address_as_the_first_address(
     try:
         command.upgrade(config, "0010_predictions")
         with engine.begin() as connection:
-            connection.execute(text("INSERT INTO shops (id, platform, domain, install_state, "
-                                    "currency, timezone, created_at, updated_at) VALUES (1, "
-                                    "'shopify', 'm.myshopify.com', 'installed', 'USD', 'UTC', "
-                                    "CURRENT_TIMESTAMP, CURRENT_TIMESTAMP)"))  # fmt: skip
+            insert_shop(connection)
             for cid, country, province, city in [
                 (1, "us", "CA", "Los Angeles"),
                 (2, "PL", None, "Łódź"),
@@ -95,10 +81,7 @@ def test_0017_rewrites_city_keys_as_city_codes_and_back(empty_database_url: str)
     try:
         command.upgrade(config, "0016_staged_sms_consent")
         with engine.begin() as connection:
-            connection.execute(text("INSERT INTO shops (id, platform, domain, install_state, "
-                                    "currency, timezone, created_at, updated_at) VALUES (1, "
-                                    "'shopify', 'm.myshopify.com', 'installed', 'USD', 'UTC', "
-                                    "CURRENT_TIMESTAMP, CURRENT_TIMESTAMP)"))  # fmt: skip
+            insert_shop(connection)
             connection.execute(text("INSERT INTO customers (id, shop_id, platform_id, "
                                     "orders_count, total_spent_minor, abandoned_checkouts_count, "
                                     "spent_365d_minor, orders_365d, created_at, updated_at) "
@@ -176,10 +159,7 @@ def test_0021_keeps_every_mask_as_word_zero_and_every_membership(
     try:
         command.upgrade(config, "0020_store_credit")
         with engine.begin() as connection:
-            connection.execute(text("INSERT INTO shops (id, platform, domain, install_state, "
-                                    "currency, timezone, created_at, updated_at) VALUES (1, "
-                                    "'shopify', 'm.myshopify.com', 'installed', 'USD', 'UTC', "
-                                    "CURRENT_TIMESTAMP, CURRENT_TIMESTAMP)"))  # fmt: skip
+            insert_shop(connection)
             for bit in (0, 62):
                 connection.execute(
                     text("INSERT INTO segments (id, shop_id, name, slug, query, kind, enabled, "
