@@ -8,7 +8,7 @@ from collections.abc import Sequence
 from sqlalchemy import ColumnElement, delete, literal, select
 from sqlalchemy.orm import Session
 
-from plugin.db import insert_for
+from plugin.db import Unindexed, insert_for
 from plugin.profiles.models import Customer
 from plugin.segments.models import SegmentDirty
 
@@ -22,9 +22,14 @@ def mark_dirty(session: Session, shop_id: int, customer_ids: Sequence[int]) -> N
     session.execute(stmt)
 
 
-def mark_dirty_where(session: Session, shop_id: int, *where: ColumnElement[bool]) -> None:
-    """Remember the shop's customers matching `where` (one INSERT … SELECT)."""
-    chosen = select(literal(shop_id), Customer.id).where(Customer.shop_id == shop_id, *where)
+def mark_dirty_where(
+    session: Session, shop_id: int, *where: ColumnElement[bool], by_id: bool = False
+) -> None:
+    """Remember the shop's customers matching `where` (one INSERT … SELECT). With `by_id`
+    (`where` names their ids or an id range) the ids lead: SQLite would otherwise read
+    the whole shop through a covering `shop_id` index for a few customers."""
+    shop = Unindexed(Customer.shop_id) if by_id else Customer.shop_id
+    chosen = select(literal(shop_id), Customer.id).where(shop == shop_id, *where)
     stmt = (
         insert_for(session, SegmentDirty)
         .from_select(["shop_id", "customer_id"], chosen)

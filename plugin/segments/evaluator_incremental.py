@@ -199,4 +199,5 @@ def mark_stale(
     """Add the batch's stale customers (`stale_condition`) to the dirty list, which the
     batch then evaluates and clears in the same transaction."""
     dialect = session.get_bind().dialect
-    mark_dirty_where(session, shop_id, *where, stale_condition(shop_id, rules, ctx, since, dialect))
+    stale = stale_condition(shop_id, rules, ctx, since, dialect)
+    mark_dirty_where(session, shop_id, *where, stale, by_id=True)

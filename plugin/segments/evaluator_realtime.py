@@ -126,7 +126,7 @@ def evaluate_customers(
     )
     # Their state now holds at `now`, not at the last sweep's clock: the next incremental
     # sweep looks at them again.
-    mark_dirty_where(session, shop_id, Customer.id.in_(ids))
+    mark_dirty_where(session, shop_id, Customer.id.in_(ids), by_id=True)
     return changes
 
 

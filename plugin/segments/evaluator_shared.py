@@ -93,9 +93,10 @@ def masks_select(
 
     asts = [language.parsed_ast(rule.query) for rule in rules]
     hoisted = sorted(set().union(*(used_fields(a) for a in asts)) & HOISTED) if asts else []
-    # With a few customers' ids in scope (real time, an incremental sweep) their ids are
-    # the way in: SQLite would otherwise read the whole shop through a covering index.
-    shop = Unindexed(Customer.shop_id) if ctx.customer_ids is not None else Customer.shop_id
+    # With customers' ids or a sweep batch's id range in scope the ids are the way in:
+    # SQLite would otherwise read the whole shop through a covering index on `shop_id`.
+    by_id = ctx.customer_ids is not None or ctx.id_range is not None
+    shop = Unindexed(Customer.shop_id) if by_id else Customer.shop_id
     scope = (shop == ctx.shop_id, *where)
     columns = [field_expression(n, ctx).label(n) for n in hoisted]
     if lateral:

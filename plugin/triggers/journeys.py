@@ -69,10 +69,14 @@ def orders_seen(session: Session, shop_id: int, orders: Sequence[Order], now: da
     owners = sorted({o.customer_id for o in live if o.customer_id is not None and o.ordered_at})
     if not tokens and not owners:
         return
+    # Only the lists that hold something: an empty IN is no index term, and SQLite then
+    # reads every journey of the shop to test the other side of the OR.
+    found = [CheckoutJourney.checkout_token.in_(tokens)] if tokens else []
+    found += [CheckoutJourney.customer_id.in_(owners)] if owners else []
     stmt = select(CheckoutJourney).where(
         CheckoutJourney.shop_id == shop_id,
         CheckoutJourney.state.in_(OPEN_STATES),
-        or_(CheckoutJourney.checkout_token.in_(tokens), CheckoutJourney.customer_id.in_(owners)),
+        or_(*found),
     )
     journeys = list(session.scalars(stmt.order_by(CheckoutJourney.id).with_for_update()))
     for order in live:
