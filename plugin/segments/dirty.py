@@ -56,3 +56,11 @@ def forget_dirty(session: Session, shop_id: int, lo: int, hi: int | None) -> Non
     if hi is not None:
         stmt = stmt.where(SegmentDirty.customer_id <= hi)
     session.execute(stmt.execution_options(synchronize_session=False))
+
+
+def forget_ids(session: Session, shop_id: int, customer_ids: Sequence[int]) -> None:
+    """Forget these customers: the transaction that evaluated them commits this."""
+    stmt = delete(SegmentDirty).where(
+        SegmentDirty.shop_id == shop_id, SegmentDirty.customer_id.in_(list(customer_ids))
+    )
+    session.execute(stmt.execution_options(synchronize_session=False))

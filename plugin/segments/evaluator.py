@@ -27,7 +27,7 @@ from plugin.profiles.shop_settings import ABANDONED_AFTER_HOURS, setting_value
 from plugin.runtime import Runtime
 from plugin.segments import evaluator_language as language
 from plugin.segments.context import CompileContext
-from plugin.segments.dirty import dirty_ids, forget_dirty
+from plugin.segments.dirty import dirty_ids, forget_dirty, forget_ids
 from plugin.segments.evaluator_incremental import incremental_since, mark_stale, record_sweep
 from plugin.segments.evaluator_membership import Change, close_vanished, write_changes
 from plugin.segments.evaluator_shared import Rule, mask_words, masks_select
@@ -44,7 +44,8 @@ from plugin.segments.models import (
 from plugin.shops.models import Shop, ShopSetting
 
 BATCH_SIZE = 50_000
-SCOPE_CHUNK = 1000  # customers an incremental sweep evaluates per statement
+SCOPE_CHUNK = 1000  # customers an incremental sweep evaluates per statement, at most
+SCOPE_PARAMETERS = 12_000
 # Fields that move only when the sweep rewrites the shop's cut-off row or stored RFM scores.
 THRESHOLD_FIELDS = frozenset({"rfm_segment", "rfm_r", "rfm_f", "rfm_m", "vip", "lifecycle_stage"})
 QUOTED = re.compile(r"'(?:\\.|[^'\\])*'")
@@ -340,25 +341,19 @@ def evaluate_shop(
         with _unit(target) as session:
             shop_lock(session, shop_id)
             batch_ctx = replace(ctx, id_range=(lo, hi))
-            if since is None:
-                changes = evaluate_batch(
-                    session, shop_id, rules, batch_ctx, reason, *_range(lo, hi), keep=broken
-                )
-            else:
+            if since is not None:
+                # Only marked here: the marked customers of every batch are evaluated
+                # together below, so the statements' fixed costs are paid per chunk of
+                # marked customers rather than per batch of the shop.
                 mark_stale(session, shop_id, rules, batch_ctx, since, *_range(lo, hi))
-                ids = dirty_ids(session, shop_id, lo, hi)
-                result.evaluated += len(ids)
-                changes = []
-                # Scoped like real time (ids pushed into every subquery), so a few customers
-                # do not pay for the batch's whole purchase and tag sets.
-                for start in range(0, len(ids), SCOPE_CHUNK):
-                    chunk = ids[start : start + SCOPE_CHUNK]
-                    scoped = replace(ctx, customer_ids=chunk)
-                    changes += evaluate_batch(
-                        session, shop_id, rules, scoped, reason, Customer.id.in_(chunk), keep=broken
-                    )
+                continue
+            changes = evaluate_batch(
+                session, shop_id, rules, batch_ctx, reason, *_range(lo, hi), keep=broken
+            )
             forget_dirty(session, shop_id, lo, hi)
             _tally(result, changes)
+    if since is not None:
+        _evaluate_marked(target, shop_id, rules, ctx, reason, broken, result)
     with _unit(target) as session:
         settle_rules(session, rules, now)
         record_sweep(session, shop_id, ctx)
@@ -371,6 +366,36 @@ def evaluate_shop(
         result.exited,
     )
     return result
+
+
+def _evaluate_marked(
+    target: Runtime | Session,
+    shop_id: int,
+    rules: Sequence[Rule],
+    ctx: CompileContext,
+    reason: str,
+    broken: int,
+    result: SweepResult,
+) -> None:
+    """Evaluate the marked customers a chunk at a time, scoped like real time (their ids
+    pushed into every subquery), each chunk forgotten in the transaction that evaluated
+    it; customers marked meanwhile stay for the next sweep."""
+    with _unit(target) as session:
+        ids = dirty_ids(session, shop_id, 0, None)
+    result.evaluated = len(ids)
+    # Every subquery repeats the ids: keep a statement's parameters well under the
+    # databases' limits (SQLite 32,766) whatever the number of rules.
+    size = max(20, min(SCOPE_CHUNK, SCOPE_PARAMETERS // (len(rules) + 1)))
+    for start in range(0, len(ids), size):
+        chunk = ids[start : start + size]
+        with _unit(target) as session:
+            shop_lock(session, shop_id)
+            scoped = replace(ctx, customer_ids=chunk)
+            changes = evaluate_batch(
+                session, shop_id, rules, scoped, reason, Customer.id.in_(chunk), keep=broken
+            )
+            forget_ids(session, shop_id, chunk)
+            _tally(result, changes)
 
 
 @contextmanager
