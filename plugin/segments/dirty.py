@@ -38,13 +38,9 @@ def mark_dirty_where(
     session.execute(stmt)
 
 
-def dirty_ids(session: Session, shop_id: int, lo: int, hi: int | None) -> list[int]:
-    """The remembered customers of the id range (lo, hi], in id order."""
-    stmt = select(SegmentDirty.customer_id).where(
-        SegmentDirty.shop_id == shop_id, SegmentDirty.customer_id > lo
-    )
-    if hi is not None:
-        stmt = stmt.where(SegmentDirty.customer_id <= hi)
+def dirty_ids(session: Session, shop_id: int) -> list[int]:
+    """The shop's remembered customers, in id order."""
+    stmt = select(SegmentDirty.customer_id).where(SegmentDirty.shop_id == shop_id)
     return list(session.scalars(stmt.order_by(SegmentDirty.customer_id)))
 
 

@@ -381,7 +381,7 @@ def _evaluate_marked(
     pushed into every subquery), each chunk forgotten in the transaction that evaluated
     it; customers marked meanwhile stay for the next sweep."""
     with _unit(target) as session:
-        ids = dirty_ids(session, shop_id, 0, None)
+        ids = dirty_ids(session, shop_id)
     result.evaluated = len(ids)
     # Every subquery repeats the ids: keep a statement's parameters well under the
     # databases' limits (SQLite 32,766) whatever the number of rules.
