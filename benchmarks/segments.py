@@ -19,7 +19,7 @@ from benchmarks.errors import BenchmarkError
 from benchmarks.ingest import app_runtime
 from benchmarks.report import app_commit, benchmark_main, load_average, machine, update_document
 from benchmarks.segments_duckdb import Baseline, run_baseline
-from benchmarks.segments_latency import BURST, Latency, end_to_end
+from benchmarks.segments_latency import BURST, Latency, end_to_end, nearest_rank
 from benchmarks.segments_store import (
     NOW,
     Store,
@@ -30,7 +30,7 @@ from benchmarks.segments_store import (
 from plugin.profiles.models import Customer, CustomerTag
 from plugin.runtime import Runtime
 from plugin.segments.builtins import category_fans_due, refresh_category_fans
-from plugin.segments.dirty import mark_dirty
+from plugin.segments.dirty import mark_dirty_where
 from plugin.segments.evaluator import evaluate_shop
 from plugin.segments.evaluator_realtime import evaluate_customers
 from plugin.segments.evaluator_sweep import refresh_inputs
@@ -126,8 +126,7 @@ class SizeResult:
     load: tuple[float, float] = (0.0, 0.0)
 
     def realtime_percentile(self, p: float) -> float:
-        values = sorted(self.realtime_ms)
-        return values[min(len(values) - 1, int(p / 100 * len(values)))] if values else 0.0
+        return nearest_rank(sorted(self.realtime_ms), p)
 
 
 # The predictive built-ins read model scores this store never fits (the sweep does not
@@ -249,7 +248,7 @@ def run_size(
         log.info("%s %d: cold sweep %.2f s", backend, customers, result.cold.total)
         changed = change_customers(runtime, store, STEADY_SHARE, NOW + timedelta(minutes=10))
         with runtime.sessions.begin() as session:  # the marks the worker's real time leaves
-            mark_dirty(session, store.shop_id, changed)
+            mark_dirty_where(session, store.shop_id, Customer.id.in_(changed), by_id=True)
         result.changed_customers = len(changed)
         vacuum_analyze(runtime.engine)
         result.steady = sweep(runtime, store.shop_id, STEADY_NOW)

@@ -97,7 +97,8 @@ def end_to_end(
         raise BenchmarkError(f"{len(paced) - len(applied)} paced deliveries were not applied")
     # A batch can commit a row a moment before its request's answer is read here: 0 then.
     waits = sorted(max(0.0, applied[w] - accepted[w]) * 1000 for w in accepted)
-    return Latency(max_rate, rate, len(waits), burst, _at(waits, 50), _at(waits, 99))
+    p50, p99 = nearest_rank(waits, 50), nearest_rank(waits, 99)
+    return Latency(max_rate, rate, len(waits), burst, p50, p99)
 
 
 def _post(client: Any, delivery: SignedDelivery) -> None:
@@ -130,5 +131,6 @@ def _drain(
                 applied[webhook_id] = committed
 
 
-def _at(values: list[float], p: int) -> float:
+def nearest_rank(values: list[float], p: float) -> float:
+    """The p-th percentile of sorted `values` by rank (0 for none)."""
     return values[min(len(values) - 1, int(p / 100 * len(values)))] if values else 0.0

@@ -13,15 +13,6 @@ from plugin.profiles.models import Customer
 from plugin.segments.models import SegmentDirty
 
 
-def mark_dirty(session: Session, shop_id: int, customer_ids: Sequence[int]) -> None:
-    """Remember these customers (one statement; already remembered ones stay)."""
-    if not customer_ids:
-        return
-    rows = [{"shop_id": shop_id, "customer_id": cid} for cid in sorted(set(customer_ids))]
-    stmt = insert_for(session, SegmentDirty).values(rows).on_conflict_do_nothing()
-    session.execute(stmt)
-
-
 def mark_dirty_where(
     session: Session, shop_id: int, *where: ColumnElement[bool], by_id: bool = False
 ) -> None:
