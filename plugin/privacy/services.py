@@ -18,6 +18,7 @@ from sqlalchemy import CursorResult, Executable, and_, delete, select, update
 from sqlalchemy.orm import Session
 
 from plugin.backfill.privacy import STAGED_PERSONAL_TABLES, erase_staged
+from plugin.db import Unindexed
 from plugin.inbox.models import AWAITING_INSTALL, DEAD, PENDING, REDACTED, InboxRow
 from plugin.outbox.models import OutboxItem
 from plugin.predictions.models import Prediction
@@ -160,7 +161,7 @@ def _erase_tags(session: Session, s: DataSubject, _: Erasure) -> int:
     return _count(
         session,
         delete(CustomerTag).where(
-            CustomerTag.shop_id == s.shop_id, CustomerTag.customer_id == s.customer_id
+            Unindexed(CustomerTag.shop_id) == s.shop_id, CustomerTag.customer_id == s.customer_id
         ),
     )
 
@@ -168,11 +169,12 @@ def _erase_tags(session: Session, s: DataSubject, _: Erasure) -> int:
 def _owned(name: str, *models: Any) -> PersonalData:
     """A place whose rows are the person's alone (an address, a birth date, the companies
     they buy for, their store credit as last read): exported as stored, deleted outright
-    with them. With several tables the parents come first; erasure goes children first."""
+    with them. With several tables the parents come first; erasure goes children first.
+    Each table has an index that leads with `customer_id`."""
 
     def rows(session: Session, model: Any, s: DataSubject) -> list[dict[str, Any]]:
         stmt = select(model.__table__).where(
-            model.shop_id == s.shop_id, model.customer_id == s.customer_id
+            Unindexed(model.shop_id) == s.shop_id, model.customer_id == s.customer_id
         )
         return rows_document(session, stmt.order_by(model.id))
 
@@ -185,7 +187,7 @@ def _owned(name: str, *models: Any) -> PersonalData:
         return sum(
             _count(
                 session,
-                delete(m).where(m.shop_id == s.shop_id, m.customer_id == s.customer_id),
+                delete(m).where(Unindexed(m.shop_id) == s.shop_id, m.customer_id == s.customer_id),
             )
             for m in reversed(models)
         )

@@ -9,7 +9,7 @@ from typing import Any
 from sqlalchemy import ColumnElement, select, update
 from sqlalchemy.orm import Session
 
-from plugin.db import lock_or_create, lock_or_create_many
+from plugin.db import Unindexed, lock_or_create, lock_or_create_many
 from plugin.events import (
     Address,
     CustomerConsentChanged,
@@ -208,7 +208,9 @@ def _attach(
     match: ColumnElement[bool],
     **values: Any,
 ) -> None:
-    criteria = [model.shop_id == shop_id, model.customer_id.is_(None), match]
+    # Unindexed: `match` finds the few rows by platform id or e-mail; the index on the
+    # customer would read every unlinked (guest) row of the shop.
+    criteria = [model.shop_id == shop_id, Unindexed(model.customer_id).is_(None), match]
     if model is Order:
         criteria.append(Order.anonymized.is_(False))
     session.execute(update(model).where(*criteria).values(**values))

@@ -14,7 +14,7 @@ from typing import Any
 from sqlalchemy import ColumnElement, Select, case, delete, exists, func, select
 from sqlalchemy.orm import Session
 
-from plugin.db import insert_for
+from plugin.db import Unindexed, insert_for
 from plugin.profiles.models import Checkout, Customer, Order, OrderLine, Product, Purchase
 from plugin.profiles.products import casefold
 from plugin.profiles.shop_settings import abandoned_after_hours
@@ -61,7 +61,7 @@ def recompute_metrics(
     session.flush()
     found = aggregates(session, shop_id, lambda column: column.in_(ids), now)
     customers = session.scalars(
-        select(Customer).where(Customer.shop_id == shop_id, Customer.id.in_(ids))
+        select(Customer).where(Unindexed(Customer.shop_id) == shop_id, Customer.id.in_(ids))
     )
     for customer in customers:
         set_metrics(customer, customer.id, found, now)

@@ -201,6 +201,8 @@ class Order(Base):
         Index("ix_orders_shop_customer", "shop_id", "customer_id"),
         Index("ix_orders_shop_checkout_token", "shop_id", "checkout_token"),
         Index("ix_orders_shop_customer_platform_id", "shop_id", "customer_platform_id"),
+        # Guest orders by e-mail: linking them to a new customer, erasing a data subject's.
+        Index("ix_orders_shop_email_cf", "shop_id", "email_cf"),
     )
 
     id: Mapped[int] = mapped_column(BigIntPK, primary_key=True)
@@ -276,6 +278,10 @@ class Checkout(Base):
         UniqueConstraint("shop_id", "token"),
         Index("ix_checkouts_shop_customer", "shop_id", "customer_id"),
         Index("ix_checkouts_shop_cart_token", "shop_id", "cart_token"),
+        # Linking a new customer's checkouts, by platform id or guest e-mail, and erasing
+        # a data subject's read these instead of every unlinked checkout of the shop.
+        Index("ix_checkouts_shop_customer_platform_id", "shop_id", "customer_platform_id"),
+        Index("ix_checkouts_shop_email_cf", "shop_id", "email_cf"),
     )
 
     id: Mapped[int] = mapped_column(BigIntPK, primary_key=True)

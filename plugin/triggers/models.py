@@ -69,6 +69,8 @@ class TriggerFiring(Base):
         Index("ix_trigger_firings_customer", "shop_id", "customer_id", "fired_at"),
         # Tag sync reads a shop's active (and just expired) short-lived trigger tags.
         Index("ix_trigger_firings_tag_until", "shop_id", "tag_until"),
+        # A data subject's guest firings are found by their checkouts' tokens.
+        Index("ix_trigger_firings_checkout", "shop_id", "checkout_token"),
         # The latest decisions that sent nothing (Activity page, `activity --skipped`) and
         # the skip reasons per trigger read this instead of every firing of the shop.
         Index("ix_trigger_firings_state", "shop_id", "state", "updated_at"),
