@@ -13,7 +13,9 @@ row sharing a key with an earlier one waits for the next generation, so each cus
 still sees its deliveries one at a time, in order. Rows with other events (privacy,
 shop, billing) are applied alone in their place. If a generation's shared stage fails,
 or two of its rows turned out to touch one customer (a guest order linked by email), the
-generation is rolled back and applied one row at a time, as before.
+generation is rolled back and applied one row at a time, as before. On SQLite a full
+batch applies only the generations that hold most of its rows: the last ones, a few
+customers' later deliveries in generations of a row or two, lead the next batch instead.
 """
 
 from __future__ import annotations
@@ -77,6 +79,8 @@ from plugin.settings import Settings
 from plugin.shops.models import Shop
 from plugin.triggers import hooks as trigger_hooks
 
+# A full batch applies the generations holding this share of its rows; the rest wait.
+KEPT_SHARE = 0.75
 BACKOFF_BASE_SECONDS = 5
 BACKOFF_MAX_SECONDS = 3600
 ERROR_TEXT_LIMIT = 2000
@@ -205,7 +209,10 @@ def process_batch(
             work = [w for row in rows if (w := _prepare(runtime.settings, row, shops, now))]
         with STAGES.timed("lock"):
             lock_keys(session, *(key for w in work for key in w.lock_keys()))
-        for generation in generations(work):
+        levels = generations(work)
+        if len(rows) == limit and _sole_claimer(session):  # more wait: the tail joins them
+            levels = levels[: _levels_kept(levels)]
+        for generation in levels:
             _apply_generation(session, runtime.settings, generation, now)
         STAGES.enter("commit")
     STAGES.leave("commit")
@@ -313,6 +320,29 @@ def generations(work: list[_Work]) -> list[list[_Work]]:
         for key in keys:
             level_of[key] = level
     return [g for g in result if g]
+
+
+def _levels_kept(levels: list[list[_Work]]) -> int:
+    """How many of a full batch's generations to apply now: enough for KEPT_SHARE of its
+    rows. The last ones are mostly a few customers' later deliveries, a generation of one
+    or two rows each that pays a generation's whole fixed cost; left pending, they lead
+    the next batch, where their customer's earlier rows are done and they join its first
+    generations (each key's rows still apply in order: a row after a left one shares a
+    key with it, so sits at a later level, and is left too)."""
+    total = sum(len(g) for g in levels)
+    done = 0
+    for count, generation in enumerate(levels, start=1):
+        done += len(generation)
+        if done >= KEPT_SHARE * total:
+            return count
+    return len(levels)
+
+
+def _sole_claimer(session: Session) -> bool:
+    """Whether the next batch is claimed only after this one commits (SQLite's single
+    writer), so rows left pending are the first it claims. With PostgreSQL's concurrent
+    claims another worker could take a customer's later row before the one left."""
+    return session.get_bind().dialect.name == "sqlite"
 
 
 def _apply_generation(

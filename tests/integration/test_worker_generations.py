@@ -12,14 +12,14 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from plugin.events import Delivery, OrderUpserted
-from plugin.inbox.models import DONE, DUPLICATE, InboxRow
+from plugin.inbox.models import DONE, DUPLICATE, PENDING, InboxRow
 from plugin.profiles.models import Customer, Order
 from plugin.profiles.shop_settings import LINK_GUEST_ORDERS_BY_EMAIL, set_setting
 from plugin.runtime import Runtime
 from plugin.segments.models import Segment, SegmentMembership
 from plugin.settings import Settings
 from plugin.triggers.models import CheckoutJourney, TriggerFiring
-from plugin.worker import _Work, generations, process_batch
+from plugin.worker import _levels_kept, _Work, drain, generations, process_batch
 from tests.integration.test_segment_eval_support import installed
 from tests.support.inbox import deliver
 from tests.support.profiles import (
@@ -31,6 +31,7 @@ from tests.support.profiles import (
 
 NOW = datetime(2026, 5, 4, 12, 0, tzinfo=UTC)
 BATCHED, ONE_BY_ONE = "batched.myshopify.com", "single.myshopify.com"
+FULL = "full.myshopify.com"
 
 
 def at(minutes: int) -> datetime:
@@ -173,6 +174,65 @@ def test_a_batch_in_generations_ends_as_one_delivery_at_a_time(
     assert together["journeys"] == [("tok2", "recovered"), ("tok4", "recovered")]
     assert DUPLICATE in together["statuses"] and DONE in together["statuses"]
     assert together["customers"]["3"][0] >= 4  # guest orders linked by email
+
+
+def test_full_batches_that_leave_their_tail_end_as_one_delivery_at_a_time(
+    runtime: Runtime, settings: Settings
+) -> None:
+    """Every batch of 12 is full, so on SQLite each leaves its last generations pending
+    for the next one: the end state is still that of one delivery at a time."""
+    full = installed(runtime, settings, FULL, NOW - timedelta(days=1))
+    single = installed(runtime, settings, ONE_BY_ONE, NOW - timedelta(days=1))
+    with runtime.sessions.begin() as session:
+        for shop_id in (full, single):
+            set_setting(session, shop_id, LINK_GUEST_ORDERS_BY_EMAIL, True)
+    replay(runtime, FULL, limit=12)
+    replay(runtime, ONE_BY_ONE, limit=1)
+    with runtime.sessions() as session:
+        assert end_state(session, full) == end_state(session, single)
+
+
+def test_a_full_batch_leaves_a_customers_later_deliveries_for_the_next(
+    runtime: Runtime, settings: Settings
+) -> None:
+    """Customer 1's six orders need seven generations; the others' orders fit in the
+    first. A full batch on SQLite applies the generations holding 75% of its rows and
+    leaves customer 1's last orders pending, first in line for the next batch."""
+    shop_id = installed(runtime, settings, FULL, NOW - timedelta(days=1))
+    created = customer_payload("1", updated_at=at(1), email="c1@example.com")
+    sent: list[Delivered] = [("customers/create", created, None)]
+    for n in range(1, 7):
+        sent.append(order(100 + n, 1, "10.00", 10 + n))
+        if n < 5:
+            sent.append(order(200 + n, 1 + n, "5.00", 10 + n))
+    for topic, payload, event_id in sent:
+        deliver(runtime, FULL, payload, topic=topic, event_id=event_id, triggered_at=NOW)
+    assert process_batch(runtime, limit=len(sent), now=NOW) == len(sent)
+    with runtime.sessions() as session:
+        statuses = list(
+            session.scalars(
+                select(InboxRow.status).where(InboxRow.shop_id == shop_id).order_by(InboxRow.id)
+            )
+        )
+    if runtime.engine.dialect.name == "sqlite":  # orders 105 and 106, the last two rows
+        assert statuses == [DONE] * (len(sent) - 2) + [PENDING] * 2
+    else:  # concurrent claimers: a left row could be overtaken by its own customer's next
+        assert statuses == [DONE] * len(sent)
+    drain(runtime, now=NOW)
+    with runtime.sessions() as session:
+        customer = session.scalar(
+            select(Customer).where(Customer.shop_id == shop_id, Customer.platform_id == "1")
+        )
+        assert customer is not None and customer.orders_count == 6
+        last = session.scalar(select(Order).where(Order.platform_id == "106"))
+        assert last is not None and customer.last_order_at == last.ordered_at
+
+
+def test_a_full_batch_keeps_the_generations_holding_most_of_its_rows() -> None:
+    levels = [[None] * size for size in (10, 5, 2, 1, 1, 1)]
+    assert _levels_kept(levels) == 2  # type: ignore[arg-type]  # 15 of 20 rows
+    assert _levels_kept([[None]] * 8) == 6  # type: ignore[list-item]  # one customer's backlog
+    assert _levels_kept([[None]]) == 1  # type: ignore[list-item]
 
 
 def work(shop_id: int, *orders: tuple[str, str | None], lone: bool = False) -> list[_Work]:
