@@ -89,10 +89,10 @@ def timed_drain(runtime: Runtime, expected: Expected, workers: int, timeout: flo
     """Reset the store, then drain the inbox with `workers` threads and check the result."""
     reset_processing(runtime.engine, expected.shop_domain)
     vacuum_analyze(runtime.engine)
-    claimed = [0] * workers
+    settled = [0] * workers
 
     def work(index: int) -> None:
-        claimed[index] = drain(runtime)
+        settled[index] = drain(runtime)
 
     threads = [threading.Thread(target=work, args=(i,), daemon=True) for i in range(workers)]
     STAGES.reset()
@@ -104,7 +104,7 @@ def timed_drain(runtime: Runtime, expected: Expected, workers: int, timeout: flo
     seconds = time.perf_counter() - started
     if any(thread.is_alive() for thread in threads):
         raise BenchmarkError(f"drain with {workers} worker(s) did not finish in {timeout:.0f} s")
-    _expect(f"rows claimed by {workers} worker(s)", sum(claimed), expected.orders)
+    _expect(f"rows settled by {workers} worker(s)", sum(settled), expected.orders)
     check_processed(runtime, expected)
     label = f"drain, {workers} worker{'s' if workers > 1 else ''}"
     stages = {name: (STAGES.wall[name], STAGES.cpu[name]) for name in STAGES.wall}

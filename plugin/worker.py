@@ -198,7 +198,7 @@ def process_batch(
     runtime: Runtime, *, limit: int | None = None, now: datetime | None = None
 ) -> int:
     """Claim up to `limit` due rows (default: the `worker_batch` setting) and process them;
-    returns how many were claimed."""
+    returns how many it settled: those claimed, less any a full batch left pending."""
     now = now or utcnow()
     limit = limit or runtime.settings.worker_batch
     with runtime.sessions.begin() as session:
@@ -210,22 +210,25 @@ def process_batch(
         with STAGES.timed("lock"):
             lock_keys(session, *(key for w in work for key in w.lock_keys()))
         levels = generations(work)
+        left = 0
         if len(rows) == limit and _sole_claimer(session):  # more wait: the tail joins them
-            levels = levels[: _levels_kept(levels)]
+            kept = _levels_kept(levels)
+            left = sum(len(g) for g in levels[kept:])
+            levels = levels[:kept]
         for generation in levels:
             _apply_generation(session, runtime.settings, generation, now)
         STAGES.enter("commit")
     STAGES.leave("commit")
     if rows:
-        log.info("worker.batch claimed=%d", len(rows))
-    return len(rows)
+        log.info("worker.batch claimed=%d left=%d", len(rows), left)
+    return len(rows) - left
 
 
 def drain(runtime: Runtime, *, now: datetime | None = None, limit: int | None = None) -> int:
-    """Process batches until no row is due; returns how many rows were claimed in all."""
+    """Process batches until no row is due; returns how many rows were settled in all."""
     total = 0
-    while claimed := process_batch(runtime, limit=limit, now=now):
-        total += claimed
+    while settled := process_batch(runtime, limit=limit, now=now):
+        total += settled
     return total
 
 

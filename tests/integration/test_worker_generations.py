@@ -207,13 +207,14 @@ def test_a_full_batch_leaves_a_customers_later_deliveries_for_the_next(
             sent.append(order(200 + n, 1 + n, "5.00", 10 + n))
     for topic, payload, event_id in sent:
         deliver(runtime, FULL, payload, topic=topic, event_id=event_id, triggered_at=NOW)
-    assert process_batch(runtime, limit=len(sent), now=NOW) == len(sent)
+    settled = process_batch(runtime, limit=len(sent), now=NOW)
     with runtime.sessions() as session:
         statuses = list(
             session.scalars(
                 select(InboxRow.status).where(InboxRow.shop_id == shop_id).order_by(InboxRow.id)
             )
         )
+    assert settled == statuses.count(DONE)
     if runtime.engine.dialect.name == "sqlite":  # orders 105 and 106, the last two rows
         assert statuses == [DONE] * (len(sent) - 2) + [PENDING] * 2
     else:  # concurrent claimers: a left row could be overtaken by its own customer's next
