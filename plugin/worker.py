@@ -45,7 +45,7 @@ from sqlalchemy.exc import (
 from sqlalchemy.exc import TimeoutError as PoolTimeout
 from sqlalchemy.orm import Session
 
-from plugin.db import lock_keys, utcnow
+from plugin.db import Unindexed, lock_keys, utcnow
 from plugin.errors import ConfigurationError, ValidationError
 from plugin.events import (
     CheckoutDeleted,
@@ -500,7 +500,9 @@ def _already_done_many(session: Session, rows: list[InboxRow]) -> set[int]:
                 InboxRow.shop_domain == domain,
                 InboxRow.topic == topic,
                 InboxRow.event_id.in_(sorted(event_ids)),
-                InboxRow.status == DONE,
+                # Unindexed: (shop, status) ties with the event index on SQLite and would
+                # read every processed delivery of the shop.
+                Unindexed(InboxRow.status) == DONE,
             )
         )
         for row_id, event_id in found:

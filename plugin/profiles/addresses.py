@@ -10,6 +10,7 @@ from typing import Any
 from sqlalchemy import delete, insert, select
 from sqlalchemy.orm import Session
 
+from plugin.db import Unindexed
 from plugin.events import Address
 from plugin.profiles.models import Customer, CustomerAddress
 
@@ -118,7 +119,9 @@ def add_first_addresses(session: Session, found: Sequence[tuple[Customer, Addres
         session.scalars(
             select(CustomerAddress.customer_id)
             .where(
-                CustomerAddress.shop_id == rows[0]["shop_id"],
+                # Unindexed: each customer through the customer index, not the shop's
+                # addresses through a (shop, country) index SQLite may prefer.
+                Unindexed(CustomerAddress.shop_id) == rows[0]["shop_id"],
                 CustomerAddress.customer_id.in_(sorted({r["customer_id"] for r in rows})),
             )
             .distinct()

@@ -30,6 +30,7 @@ from plugin.segments.compile_values import (
     Cond,
     Expr,
     between,
+    holders,
     integer_condition,
     negate_if,
     ordered,
@@ -49,28 +50,29 @@ def compile_list_field(node: ast.Contains | ast.IsNull, ctx: CompileContext) -> 
     if node.field == "customer_tags":
         # For a few customers' ids, their own tags through the (customer, tag) key, not
         # every customer's with this tag through the (shop, tag) index SQLite prefers.
-        shop = CustomerTag.shop_id if ctx.customer_ids is None else Unindexed(CustomerTag.shop_id)
         tags = select(CustomerTag.customer_id).where(
-            shop == ctx.shop_id, CustomerTag.present.is_(True)
+            ctx.shop_column(CustomerTag.shop_id) == ctx.shop_id, CustomerTag.present.is_(True)
         )
         tags = ctx.scoped(tags, CustomerTag.customer_id)
         if isinstance(node, ast.Contains):
             assert isinstance(node.value, ast.Str)
             tags = tags.where(CustomerTag.tag_cf == literal(node.value.value.casefold()))
-            return negate_if(Customer.id.in_(tags), node.negated)
+            return negate_if(holders(tags, ctx), node.negated)
         assert isinstance(node, ast.IsNull)
-        return negate_if(Customer.id.in_(tags), not node.negated)
+        return negate_if(holders(tags, ctx), not node.negated)
     raise KeyError(node.field)
 
 
 def _companies(node: ast.Contains | ast.IsNull, ctx: CompileContext) -> Cond:
-    rows = select(CustomerCompany.customer_id).where(CustomerCompany.shop_id == ctx.shop_id)
+    rows = select(CustomerCompany.customer_id).where(
+        ctx.shop_column(CustomerCompany.shop_id) == ctx.shop_id
+    )
     rows = ctx.scoped(rows, CustomerCompany.customer_id)
     if isinstance(node, ast.IsNull):
-        return negate_if(Customer.id.in_(rows), not node.negated)
+        return negate_if(holders(rows, ctx), not node.negated)
     assert isinstance(node.value, ast.Num)
     wanted = rows.where(CustomerCompany.company_id == literal(str(int(node.value.value))))
-    return negate_if(Customer.id.in_(wanted), node.negated)
+    return negate_if(holders(wanted, ctx), node.negated)
 
 
 # The customer_addresses column each place list compares, and the stored keys a literal
@@ -87,19 +89,19 @@ def _places(node: ast.Contains | ast.IsNull, ctx: CompileContext) -> Cond:
     on the profile row (rows written before customer_addresses, or by hand)."""
     column, keys = PLACE_KEYS[node.field]
     rows = select(CustomerAddress.customer_id).where(
-        CustomerAddress.shop_id == ctx.shop_id, column.is_not(None)
+        ctx.shop_column(CustomerAddress.shop_id) == ctx.shop_id, column.is_not(None)
     )
     rows = ctx.scoped(rows, CustomerAddress.customer_id)
     own = _own_place(node.field)
     if isinstance(node, ast.Contains):
         assert isinstance(node.value, ast.Str)
         wanted = keys(node.value.value)
-        hit: Cond = Customer.id.in_(rows.where(column.in_(wanted)))
+        hit: Cond = holders(rows.where(column.in_(wanted)), ctx)
         if own is not None:
             hit = or_(and_(own.is_not(None), own.in_(wanted)), hit)
         return negate_if(hit, node.negated)
     assert isinstance(node, ast.IsNull)
-    known: Cond = Customer.id.in_(rows)
+    known: Cond = holders(rows, ctx)
     if own is not None:
         known = or_(own.is_not(None), known)
     return negate_if(known, not node.negated)
@@ -131,7 +133,7 @@ def compile_matches(node: ast.Matches, ctx: CompileContext) -> Cond:
     ]
     if having:
         rows = rows.group_by(rows.selected_columns[0]).having(and_(*having))
-    return negate_if(Customer.id.in_(rows), node.negated)
+    return negate_if(holders(rows, ctx), node.negated)
 
 
 def _purchases(ctx: CompileContext) -> Select[Any]:

@@ -20,9 +20,8 @@ from zoneinfo import ZoneInfo
 from sqlalchemy import Date, Select, and_, false, literal, or_, select
 
 from plugin.profiles.facts_models import CustomerMetafield as M
-from plugin.profiles.models import Customer
 from plugin.segments import ast
-from plugin.segments.compile_values import Cond, negate_if, span_condition
+from plugin.segments.compile_values import Cond, holders, negate_if, span_condition
 from plugin.segments.context import CompileContext
 from plugin.segments.dates import resolve, resolve_day
 from plugin.segments.metafield_names import anniversary_path, metafield_path
@@ -45,22 +44,23 @@ def compile_metafield(node: FieldCondition, ctx: CompileContext) -> Cond:
     assert path is not None
     rows = _rows(path, ctx)
     if isinstance(node, ast.IsNull):
-        return negate_if(Customer.id.in_(rows), not node.negated)
+        return negate_if(holders(rows, ctx), not node.negated)
     if isinstance(node, ast.Contains):
-        return negate_if(Customer.id.in_(rows.where(_value(ctx, ("=", node.value)))), node.negated)
+        wanted = rows.where(_value(ctx, ("=", node.value)))
+        return negate_if(holders(wanted, ctx), node.negated)
     if isinstance(node, ast.Between):
         hit = _value(ctx, (">=", node.low), ("<=", node.high))
-        return Customer.id.in_(rows.where(hit))
+        return holders(rows.where(hit), ctx)
     assert isinstance(node, ast.Comparison)
     op = "=" if node.op == "!=" else node.op
-    return negate_if(Customer.id.in_(rows.where(_value(ctx, (op, node.value)))), op != node.op)
+    return negate_if(holders(rows.where(_value(ctx, (op, node.value))), ctx), op != node.op)
 
 
 def _rows(path: tuple[str, str], ctx: CompileContext) -> Select[Any]:
     """The customer ids of the shop's values of one metafield, in the evaluation's scope."""
     namespace, key = path
     stmt = select(M.customer_id).where(
-        M.shop_id == ctx.shop_id, M.namespace == namespace, M.key == key
+        ctx.shop_column(M.shop_id) == ctx.shop_id, M.namespace == namespace, M.key == key
     )
     return ctx.scoped(stmt, M.customer_id)
 
@@ -101,13 +101,13 @@ def compile_anniversary(node: FieldCondition, ctx: CompileContext) -> Cond:
     assert path is not None
     rows = _rows(path, ctx).where(M.month_day.is_not(None))
     if isinstance(node, ast.IsNull):
-        return negate_if(Customer.id.in_(rows), not node.negated)
+        return negate_if(holders(rows, ctx), not node.negated)
     if isinstance(node, ast.Between):
         wanted = month_days(node.low, node.high, ctx)
     else:
         assert isinstance(node, ast.Comparison)
         wanted = month_days(node.value, node.value, ctx)
-    hit = Customer.id.in_(rows.where(M.month_day.in_(sorted(wanted)))) if wanted else false()
+    hit = holders(rows.where(M.month_day.in_(sorted(wanted))), ctx) if wanted else false()
     return negate_if(hit, isinstance(node, ast.Comparison) and node.op == "!=")
 
 

@@ -16,11 +16,11 @@ from sqlalchemy import and_, case, func, literal, or_, select
 
 from plugin.db import UTCDateTime
 from plugin.profiles.facts_models import StoreCredit, StoreCreditAccount
-from plugin.profiles.models import Customer
 from plugin.segments import ast
 from plugin.segments.compile_values import (
     Cond,
     between,
+    holders,
     integer_condition,
     negate_if,
     ordered,
@@ -43,13 +43,13 @@ def compile_store_credit(node: ast.Matches, ctx: CompileContext) -> Cond:
                 and_(dates.c.customer_id == A.customer_id, dates.c.account_id == A.account_id),
             )
         )
-        .where(A.shop_id == ctx.shop_id)
+        .where(ctx.shop_column(A.shop_id) == ctx.shop_id)
     )
     rows = ctx.scoped(rows, A.customer_id)
     columns = {"next_expiry_date": dates.c.next_expiry, "last_credit_date": dates.c.last_credit}
     for param in node.params:
         rows = rows.where(_condition(param, columns, ctx))
-    return negate_if(Customer.id.in_(rows), node.negated)
+    return negate_if(holders(rows, ctx), node.negated)
 
 
 def _account_dates(ctx: CompileContext) -> Any:
@@ -62,7 +62,7 @@ def _account_dates(ctx: CompileContext) -> Any:
             func.min(case((live, StoreCredit.expires_at), else_=None)).label("next_expiry"),
             func.max(StoreCredit.credited_at).label("last_credit"),
         )
-        .where(StoreCredit.shop_id == ctx.shop_id)
+        .where(ctx.shop_column(StoreCredit.shop_id) == ctx.shop_id)
         .group_by(StoreCredit.customer_id, StoreCredit.account_id)
     )
     return ctx.scoped(stmt, StoreCredit.customer_id).subquery()

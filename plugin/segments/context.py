@@ -14,6 +14,8 @@ from typing import Any
 
 from sqlalchemy import Select
 
+from plugin.db import Unindexed
+
 
 @dataclass(frozen=True)
 class CompileContext:
@@ -42,6 +44,13 @@ class CompileContext:
     def __post_init__(self) -> None:
         if self.now.tzinfo is None:
             raise ValueError("CompileContext.now must be timezone-aware")
+
+    def shop_column(self, column: Any) -> Any:
+        """The shop filter's column for a table with an index that leads with the customer:
+        for a few customers' ids out of the planner's race (SQLite, no statistics, would
+        rather read the shop's rows of a country, a tag or a metafield through a (shop, …)
+        index than look up each customer's own)."""
+        return column if self.customer_ids is None else Unindexed(column)
 
     def scoped(self, stmt: Select[Any], column: Any) -> Select[Any]:
         """`stmt` reading only the rows of the customers in scope (`column` holds their
