@@ -65,7 +65,7 @@ def on_membership_changes(
     arrivals = [c for c in mine if c.kind == ENTERED]
     if not arrivals or not values["enabled"]:
         return
-    stays = _open_stays(session, segment.id, [c.customer_id for c in arrivals])
+    stays = _open_stays(session, shop_id, segment.id, [c.customer_id for c in arrivals])
     _record_history(session, shop_id, segment, arrivals, stays, now)
     for change in (c for c in arrivals if c.reason in FIRING_REASONS):
         stay = stays.get(change.customer_id, now.date().isoformat())
@@ -139,10 +139,15 @@ def _segment(session: Session, shop_id: int, key: str) -> Segment | None:
     return session.scalars(stmt.order_by(Segment.builtin_key.is_(None))).first()
 
 
-def _open_stays(session: Session, segment_id: int, customer_ids: list[int]) -> dict[int, str]:
+def _open_stays(
+    session: Session, shop_id: int, segment_id: int, customer_ids: list[int]
+) -> dict[int, str]:
     found: dict[int, str] = {}
     for start in range(0, len(customer_ids), CHUNK):
+        # Every index of memberships leads with the shop: without it, each chunk read the
+        # whole table (5 s a chunk at 1M customers on PostgreSQL).
         stmt = select(SegmentMembership.customer_id, SegmentMembership.id).where(
+            SegmentMembership.shop_id == shop_id,
             SegmentMembership.segment_id == segment_id,
             SegmentMembership.customer_id.in_(customer_ids[start : start + CHUNK]),
             SegmentMembership.exited_at.is_(None),
