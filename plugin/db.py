@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import hashlib
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from datetime import UTC, datetime
 from typing import Any, TypeVar
 
@@ -175,6 +175,14 @@ def lock_keys(session: Session, *keys: str) -> None:
 
 def is_postgresql(session: Session) -> bool:
     return session.get_bind().dialect.name == "postgresql"
+
+
+def analyze(session: Session, tables: Sequence[str]) -> None:
+    """PostgreSQL: fresh planner statistics for `tables` after a bulk write, instead of
+    planning on the tables as they were (empty, for a first import or sweep) until
+    autovacuum analyzes them a minute or more later. SQLite keeps none: nothing to do."""
+    if is_postgresql(session):
+        session.execute(text("ANALYZE " + ", ".join(f'"{name}"' for name in tables)))
 
 
 def lock_or_create_many(

@@ -9,17 +9,19 @@ the indexes' shapes, and its ANALYZE reads every index whole.
 
 from __future__ import annotations
 
-from sqlalchemy import func, select, text
+from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from plugin.backfill.models import BackfillPhase
+from plugin.db import analyze as analyze_tables
+from plugin.db import is_postgresql
 
 BULK = 10_000  # lines imported below which autovacuum's own ANALYZE comes soon enough
 
 
 def analyze(session: Session, run_id: int, tables: tuple[str, ...]) -> None:
     """ANALYZE `tables` on PostgreSQL when run `run_id` imported a bulk of lines."""
-    if session.get_bind().dialect.name != "postgresql":
+    if not is_postgresql(session):
         return
     lines = session.scalar(
         select(func.coalesce(func.sum(BackfillPhase.lines_done), 0)).where(
@@ -27,4 +29,4 @@ def analyze(session: Session, run_id: int, tables: tuple[str, ...]) -> None:
         )
     )
     if (lines or 0) >= BULK:
-        session.execute(text("ANALYZE " + ", ".join(f'"{name}"' for name in tables)))
+        analyze_tables(session, tables)

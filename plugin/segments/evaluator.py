@@ -20,7 +20,7 @@ from typing import Any
 from sqlalchemy import ColumnElement, Select, and_, func, or_, select, update
 from sqlalchemy.orm import Session, aliased
 
-from plugin.db import is_postgresql, lock_keys
+from plugin.db import analyze, is_postgresql, lock_keys
 from plugin.errors import ValidationError
 from plugin.profiles.models import Customer
 from plugin.profiles.shop_settings import ABANDONED_AFTER_HOURS, setting_value
@@ -44,6 +44,9 @@ from plugin.segments.models import (
 from plugin.shops.models import Shop, ShopSetting
 
 BATCH_SIZE = 50_000
+# Memberships written by a sweep after which their tables' statistics are refreshed.
+ANALYZE_AFTER = 10_000
+SEGMENT_WRITES = ("segment_state", "segment_memberships", "segment_events")
 SCOPE_CHUNK = 1000  # customers an incremental sweep evaluates per statement, at most
 SCOPE_PARAMETERS = 12_000
 # Fields that move only when the sweep rewrites the shop's cut-off row or stored RFM scores.
@@ -337,6 +340,7 @@ def evaluate_shop(
         shop_lock(session, shop_id)
         close_vanished(session, shop_id, now)
     result.incremental = since is not None
+    analyzed = False
     for lo, hi in bounds:
         with _unit(target) as session:
             shop_lock(session, shop_id)
@@ -352,6 +356,13 @@ def evaluate_shop(
             )
             forget_dirty(session, shop_id, lo, hi)
             _tally(result, changes)
+        if not analyzed and result.entered + result.exited >= ANALYZE_AFTER:
+            # A first sweep fills the membership tables from nothing: PostgreSQL would
+            # plan the later batches (and the reactivation lookup) on the empty tables'
+            # statistics, reading every open stay of a segment per 1,000 customers.
+            with _unit(target) as session:
+                analyze(session, SEGMENT_WRITES)
+            analyzed = True
     if since is not None:
         _evaluate_marked(target, shop_id, rules, ctx, reason, broken, result)
     with _unit(target) as session:
