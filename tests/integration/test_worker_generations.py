@@ -151,18 +151,25 @@ def end_state(session: Session, shop_id: int) -> dict[str, Any]:
     }
 
 
+def against_one_at_a_time(
+    runtime: Runtime, settings: Settings, domain: str, limit: int
+) -> tuple[dict[str, Any], dict[str, Any]]:
+    """End states of the stream replayed into `domain` in batches of `limit`, and into
+    another shop one delivery at a time."""
+    shops = [installed(runtime, settings, d, NOW - timedelta(days=1)) for d in (domain, ONE_BY_ONE)]
+    with runtime.sessions.begin() as session:
+        for shop_id in shops:
+            set_setting(session, shop_id, LINK_GUEST_ORDERS_BY_EMAIL, True)
+    replay(runtime, domain, limit=limit)
+    replay(runtime, ONE_BY_ONE, limit=1)
+    with runtime.sessions() as session:
+        return end_state(session, shops[0]), end_state(session, shops[1])
+
+
 def test_a_batch_in_generations_ends_as_one_delivery_at_a_time(
     runtime: Runtime, settings: Settings
 ) -> None:
-    batched = installed(runtime, settings, BATCHED, NOW - timedelta(days=1))
-    single = installed(runtime, settings, ONE_BY_ONE, NOW - timedelta(days=1))
-    with runtime.sessions.begin() as session:
-        for shop_id in (batched, single):
-            set_setting(session, shop_id, LINK_GUEST_ORDERS_BY_EMAIL, True)
-    replay(runtime, BATCHED, limit=200)
-    replay(runtime, ONE_BY_ONE, limit=1)
-    with runtime.sessions() as session:
-        together, alone = end_state(session, batched), end_state(session, single)
+    together, alone = against_one_at_a_time(runtime, settings, BATCHED, limit=200)
     assert together == alone
     # The stream exercised what it should: welcomes, a recovered checkout, a duplicate.
     welcomed = {f[1]: f[4] for f in together["firings"] if f[:3] == ("welcome", f[1], "scheduled")}
@@ -181,15 +188,8 @@ def test_full_batches_that_leave_their_tail_end_as_one_delivery_at_a_time(
 ) -> None:
     """Every batch of 12 is full, so on SQLite each leaves its last generations pending
     for the next one: the end state is still that of one delivery at a time."""
-    full = installed(runtime, settings, FULL, NOW - timedelta(days=1))
-    single = installed(runtime, settings, ONE_BY_ONE, NOW - timedelta(days=1))
-    with runtime.sessions.begin() as session:
-        for shop_id in (full, single):
-            set_setting(session, shop_id, LINK_GUEST_ORDERS_BY_EMAIL, True)
-    replay(runtime, FULL, limit=12)
-    replay(runtime, ONE_BY_ONE, limit=1)
-    with runtime.sessions() as session:
-        assert end_state(session, full) == end_state(session, single)
+    in_full_batches, alone = against_one_at_a_time(runtime, settings, FULL, limit=12)
+    assert in_full_batches == alone
 
 
 def test_a_full_batch_leaves_a_customers_later_deliveries_for_the_next(
