@@ -45,7 +45,7 @@ from sqlalchemy.exc import (
 from sqlalchemy.exc import TimeoutError as PoolTimeout
 from sqlalchemy.orm import Session
 
-from plugin.db import Unindexed, lock_keys, utcnow
+from plugin.db import Unindexed, is_postgresql, lock_keys, utcnow
 from plugin.errors import ConfigurationError, ValidationError
 from plugin.events import (
     CheckoutDeleted,
@@ -345,7 +345,7 @@ def _sole_claimer(session: Session) -> bool:
     """Whether the next batch is claimed only after this one commits (SQLite's single
     writer), so rows left pending are the first it claims. With PostgreSQL's concurrent
     claims another worker could take a customer's later row before the one left."""
-    return session.get_bind().dialect.name == "sqlite"
+    return not is_postgresql(session)
 
 
 def _apply_generation(
