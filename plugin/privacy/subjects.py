@@ -67,9 +67,7 @@ def resolve_subject(
 # --- SQL predicates, each scoped to the subject's shop -------------------------------------
 
 
-def email_matches(
-    s: DataSubject, email: InstrumentedAttribute[Any], email_cf: InstrumentedAttribute[Any]
-) -> ColumnElement[bool]:
+def email_matches(s: DataSubject, email_cf: InstrumentedAttribute[Any]) -> ColumnElement[bool]:
     if not s.emails:
         return false()
     # email_cf is the casefolded email wherever email is written, and casefold() of a
@@ -90,7 +88,7 @@ def orders_of(s: DataSubject) -> ColumnElement[bool]:
         mine.append(Order.customer_id == s.customer_id)
     if s.emails:
         guest = _guest(Order.customer_id, Order.customer_platform_id)
-        mine.append(and_(*guest, email_matches(s, Order.email, Order.email_cf)))
+        mine.append(and_(*guest, email_matches(s, Order.email_cf)))
     return _any_of(Order.shop_id, s.shop_id, mine)
 
 
@@ -101,7 +99,7 @@ def checkouts_of(s: DataSubject) -> ColumnElement[bool]:
         mine.append(Checkout.customer_id == s.customer_id)
     if s.emails:
         guest = _guest(Checkout.customer_id, Checkout.customer_platform_id)
-        mine.append(and_(*guest, email_matches(s, Checkout.email, Checkout.email_cf)))
+        mine.append(and_(*guest, email_matches(s, Checkout.email_cf)))
     if s.phones:  # no index has the phone: read through the shop's unlinked checkouts
         unlinked = (Checkout.customer_id.is_(None), Checkout.customer_platform_id.is_(None))
         mine.append(and_(*unlinked, phone_matches(s, Checkout.phone)))
