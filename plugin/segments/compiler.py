@@ -21,6 +21,7 @@ from plugin.segments.context import CompileContext
 from plugin.segments.metafield_names import anniversary_path, is_metafield
 
 FieldResolver = Callable[[str, CompileContext], ColumnElement[Any]]
+FieldBound = Callable[[str, list[Any], CompileContext], ColumnElement[bool] | None]
 
 
 def compile_predicate(
@@ -28,17 +29,16 @@ def compile_predicate(
 ) -> ColumnElement[bool]:
     """The query as SQL. `resolve(name, ctx)` gives a scalar field's expression; by default
     `plugin.segments.fields.field_expression`."""
-    if resolve is None:
-        from plugin.segments.fields import field_expression
+    from plugin.segments.fields import field_bound, field_expression
 
-        resolve = field_expression
-    return _Compiler(ctx, resolve).node(node)
+    return _Compiler(ctx, resolve or field_expression, field_bound).node(node)
 
 
 class _Compiler:
-    def __init__(self, ctx: CompileContext, resolve: FieldResolver) -> None:
+    def __init__(self, ctx: CompileContext, resolve: FieldResolver, bound: FieldBound) -> None:
         self.ctx = ctx
         self.resolve = resolve
+        self.bound = bound
 
     def node(self, node: ast.Node) -> Cond:
         if isinstance(node, ast.And):
@@ -62,13 +62,23 @@ class _Compiler:
             return expr.is_not(None) if node.negated else expr.is_(None)
         if isinstance(node, ast.Comparison):
             op = "=" if node.op == "!=" else node.op
-            return negate_if(present(expr, self.compare(expr, op, node.value, spec)), op != node.op)
+            found = present(expr, self.compare(expr, op, node.value, spec))
+            if node.op == "=" and spec.type == "enum":
+                return self.bounded(found, spec, [self.literal_value(node.value, spec)])
+            return negate_if(found, op != node.op)
         if isinstance(node, ast.Between):
             return present(expr, between(expr, node.low, node.high, spec.type, self.ctx))
         if isinstance(node, ast.InList):
             values = [self.literal_value(v, spec) for v in node.values]
-            return negate_if(present(expr, expr.in_(values)), node.negated)
+            found = present(expr, expr.in_(values))
+            return negate_if(found, True) if node.negated else self.bounded(found, spec, values)
         raise TypeError(f"{spec.name} cannot be used with {type(node).__name__}")
+
+    def bounded(self, found: Cond, spec: FieldSpec, values: list[Any]) -> Cond:
+        """`found`, led by what its values imply over indexed columns, if anything (only
+        for a positive test: the negation of a bound implies nothing)."""
+        bound = self.bound(spec.name, values, self.ctx)
+        return found if bound is None else and_(bound, found)
 
     def compare(self, expr: Expr, op: str, value: ast.Value, spec: FieldSpec) -> Cond:
         if spec.type in ("integer", "number", "money", "date"):

@@ -86,6 +86,19 @@ FIELDS: dict[str, Builder] = {
 SCALAR_FIELDS: frozenset[str] = frozenset(FIELDS)
 
 
+# Conditions that every customer with one of the given values meets, over indexed columns
+# (plugin.segments.lifecycle.stage_bound): the compiler adds them to `=` and IN.
+BOUNDS: dict[str, Callable[[CompileContext, list[Any]], ColumnElement[bool] | None]] = {
+    "lifecycle_stage": lifecycle.stage_bound,
+}
+
+
+def field_bound(name: str, values: list[Any], ctx: CompileContext) -> ColumnElement[bool] | None:
+    """What a customer whose field `name` is one of `values` meets anyway, or None."""
+    bound = BOUNDS.get(name)
+    return bound(ctx, values) if bound is not None else None
+
+
 def field_expression(name: str, ctx: CompileContext) -> ColumnElement[Any]:
     """The field as a SQL expression over `customers` of `ctx.shop_id` (the caller scopes
     the customers); relative time binds `ctx.now`. KeyError for a name that is not a

@@ -3,10 +3,11 @@ lifecycle stage, as SQL over stored columns and the evaluation's frozen clock.""
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from sqlalchemy import BigInteger, ColumnElement, Float, bindparam, case, cast, or_
+from sqlalchemy import BigInteger, ColumnElement, Float, and_, bindparam, case, cast, or_
 from sqlalchemy.ext.compiler import compiles
 from sqlalchemy.sql.compiler import SQLCompiler
 from sqlalchemy.sql.functions import FunctionElement
@@ -79,6 +80,31 @@ def _day_start(ctx: CompileContext, name: str, days_ago: int) -> ColumnElement[d
     `-Nd` resolves it, so stages agree with the built-in segments' whole-day rules."""
     day = local_today(ctx.now, ctx.timezone) - timedelta(days=days_ago)
     return bindparam(name, day_start(day, ctx.timezone), type_=Customer.last_order_at.type)
+
+
+def stage_bound(ctx: CompileContext, stages: Iterable[str]) -> ColumnElement[bool] | None:
+    """A condition every customer in one of `stages` meets, over the columns of the
+    covering index on (shop, orders count, …, last order): a preview of one stage then
+    reads only the rows that can be in it instead of computing every customer's stage
+    from the table (SQLite: 5.8 s for At risk at 1M). It follows from the CASE in
+    `lifecycle_stage` alone, not from the stored data; None when a stage has no bound."""
+    count, last = Customer.orders_count, Customer.last_order_at
+    inactive_before = _day_start(ctx, "lifecycle_inactive_before", INACTIVE_DAYS)
+    at_risk_before = _day_start(ctx, "lifecycle_at_risk_before", AT_RISK_DAYS)
+    bounds = {
+        "prospect": count == 0,
+        "new": count != 0,
+        "inactive": count != 0,
+        # not inactive, and an at-risk branch true: both need a last order
+        "at_risk": and_(count != 0, last >= inactive_before),
+        # not at risk: a last order that is recent, or none to compare
+        "regular": and_(count != 0, or_(last.is_(None), last >= at_risk_before)),
+        "active": and_(count != 0, or_(last.is_(None), last >= at_risk_before)),
+    }
+    found = [bounds.get(stage) for stage in stages]
+    if not found or any(bound is None for bound in found):
+        return None
+    return or_(*found)
 
 
 def lifecycle_stage(ctx: CompileContext) -> ColumnElement[str]:

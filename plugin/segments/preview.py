@@ -12,7 +12,7 @@ from datetime import datetime
 from sqlalchemy import func, select, text
 from sqlalchemy.orm import Session
 
-from plugin.db import is_postgresql
+from plugin.db import Unindexed, is_postgresql
 from plugin.profiles.models import Customer
 from plugin.segments import evaluator_language as language
 from plugin.segments.evaluator import compile_context
@@ -46,8 +46,19 @@ def preview_query(
         session.execute(text(f"SET LOCAL statement_timeout = {int(timeout_ms)}"))
     where = (Customer.shop_id == shop_id, condition)
     count = session.scalar(select(func.count()).select_from(Customer).where(*where)) or 0
-    sample = session.scalars(
-        select(Customer.platform_id).where(*where).order_by(Customer.id).limit(sample_size)
-    ).all()
+    # The first customers by id: SQLite walks the table in id order and stops at the
+    # sample's size, where through an index on the shop it computed the condition for
+    # every customer and sorted them (half of a 5.8 s preview at 1M).
+    shop = Unindexed(Customer.shop_id) == shop_id
+    sample = (
+        session.scalars(
+            select(Customer.platform_id)
+            .where(shop, condition)
+            .order_by(Customer.id)
+            .limit(sample_size)
+        ).all()
+        if count
+        else []
+    )
     notices = [str(n) for n in getattr(parsed, "notices", ()) or ()]
     return Preview(str(parsed.canonical), int(count), list(sample), notices)

@@ -10,8 +10,10 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from plugin.profiles.models import Customer
+from plugin.segments import evaluator_language as language
 from plugin.segments.context import CompileContext
 from plugin.segments.fields import SCALAR_FIELDS, field_expression
+from plugin.segments.lifecycle import STAGES, stage_bound
 from plugin.shops.models import Shop
 from tests.support.profiles import NOW
 
@@ -174,41 +176,59 @@ def test_open_abandoned_checkout_is_cleared_by_a_later_order(session: Session, s
     }
 
 
-def test_lifecycle_stage_takes_the_first_matching_branch(session: Session, shop: Shop) -> None:
-    """NOW is 12:00 UTC, so the shop-local day N days ago starts at NOW - N days - 12 h."""
+def lifecycle_customers() -> dict[str, tuple[dict[str, Any], str]]:
+    """Customers at each branch's edges, with their stage. NOW is 12:00 UTC, so the
+    shop-local day N days ago starts at NOW - N days - 12 h."""
     day_30, day_60, day_90 = (NOW - n * DAY - 12 * HOUR for n in (30, 60, 90))
-    stages = {
-        "prospect": {},
+    return {
+        "prospect": ({}, "prospect"),
         # new wins over regular (3 orders) and the gap ratio (1 day since, 0.5-day rhythm)
-        "new_regular": buyer(3, NOW - day_30, DAY, 0.5),
-        "not_new_before_day_30": buyer(1, NOW - day_30 + US, NOW - day_30 + US, None),
-        "inactive_before_day_90": buyer(5, 400 * DAY, NOW - day_90 + US, 200.0),
-        "inactive_ratio": buyer(5, 100 * DAY, 31 * DAY, 15.0),
-        "at_risk_on_day_90": buyer(5, 400 * DAY, NOW - day_90, 200.0),
-        "at_risk_before_day_60_one_order": buyer(1, 70 * DAY, NOW - day_60 + US, None),
-        "at_risk_ratio": buyer(2, 50 * DAY, 16 * DAY, 10.0),
-        "ratio_exactly_2_is_at_risk": buyer(2, 60 * DAY, 40 * DAY, 20.0),
-        "regular": buyer(3, 40 * DAY, 5 * DAY, 10.0),
-        "active_two_orders": buyer(2, 40 * DAY, 5 * DAY, 35.0),
-        "active_on_day_60": buyer(1, NOW - day_60, NOW - day_60, None),
+        "new_regular": (buyer(3, NOW - day_30, DAY, 0.5), "new"),
+        "not_new_before_day_30": (buyer(1, NOW - day_30 + US, NOW - day_30 + US, None), "active"),
+        "inactive_before_day_90": (buyer(5, 400 * DAY, NOW - day_90 + US, 200.0), "inactive"),
+        "inactive_ratio": (buyer(5, 100 * DAY, 31 * DAY, 15.0), "inactive"),
+        "at_risk_on_day_90": (buyer(5, 400 * DAY, NOW - day_90, 200.0), "at_risk"),
+        "at_risk_before_day_60_one_order": (buyer(1, 70 * DAY, NOW - day_60 + US, None), "at_risk"),
+        "at_risk_ratio": (buyer(2, 50 * DAY, 16 * DAY, 10.0), "at_risk"),
+        "ratio_exactly_2_is_at_risk": (buyer(2, 60 * DAY, 40 * DAY, 20.0), "at_risk"),
+        "regular": (buyer(3, 40 * DAY, 5 * DAY, 10.0), "regular"),
+        "active_two_orders": (buyer(2, 40 * DAY, 5 * DAY, 35.0), "active"),
+        "active_on_day_60": (buyer(1, NOW - day_60, NOW - day_60, None), "active"),
+        # counted orders without their times (not written so, but the CASE allows it)
+        "regular_without_times": ({"orders_count": 3, "total_spent_minor": 10}, "regular"),
     }
-    for key, columns in stages.items():
+
+
+def test_lifecycle_stage_takes_the_first_matching_branch(session: Session, shop: Shop) -> None:
+    customers = lifecycle_customers()
+    for key, (columns, _stage) in customers.items():
         add(session, shop, key, **columns)
-    expected = {
-        "prospect": "prospect",
-        "new_regular": "new",
-        "not_new_before_day_30": "active",
-        "inactive_before_day_90": "inactive",
-        "inactive_ratio": "inactive",
-        "at_risk_on_day_90": "at_risk",
-        "at_risk_before_day_60_one_order": "at_risk",
-        "at_risk_ratio": "at_risk",
-        "ratio_exactly_2_is_at_risk": "at_risk",
-        "regular": "regular",
-        "active_two_orders": "active",
-        "active_on_day_60": "active",
-    }
+    expected = {key: stage for key, (_columns, stage) in customers.items()}
     assert values(session, shop, "lifecycle_stage") == expected
+
+
+@pytest.mark.parametrize("stages", [[s] for s in STAGES] + [["at_risk", "active"]])
+def test_a_stage_bound_holds_for_every_customer_in_the_stage(
+    session: Session, shop: Shop, stages: list[str]
+) -> None:
+    """The bound a preview of stages reads through the index keeps every customer in
+    them, and (for a stage that has one) leaves out some that are not."""
+    customers = lifecycle_customers()
+    for key, (columns, _stage) in customers.items():
+        add(session, shop, key, **columns)
+    session.commit()
+    ctx = CompileContext(shop.id, NOW)
+    bound = stage_bound(ctx, stages)
+    assert bound is not None
+    within = set(session.scalars(select(Customer.platform_id).where(bound)))
+    members = {key for key, (_columns, stage) in customers.items() if stage in stages}
+    assert members <= within
+    assert within < set(customers)
+    rule = f"lifecycle_stage IN ({', '.join(repr(s.upper()) for s in stages)})"
+    condition = language.predicate(language.parsed_ast(rule), ctx)
+    assert "orders_count" in str(condition.compile(session.get_bind()))  # the bound leads
+    found = set(session.scalars(select(Customer.platform_id).where(condition)))
+    assert found == members
 
 
 def test_lifecycle_days_are_the_shop_local_days(session: Session, shop: Shop) -> None:
