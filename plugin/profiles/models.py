@@ -32,13 +32,16 @@ class Customer(Base):
         UniqueConstraint("shop_id", "platform_id"),
         Index("ix_customers_shop_email_cf", "shop_id", "email_cf"),
         Index("ix_customers_shop_time_metrics_due_at", "shop_id", "time_metrics_due_at"),
-        # Covering: shop totals, the RFM grid and cut-offs, prospects read only this index.
+        # Covering: shop totals, the RFM grid and cut-offs, prospects and the lifecycle
+        # stages read only this index.
         Index(
             "ix_customers_shop_order_metrics",
             "shop_id",
             "orders_count",
             "total_spent_minor",
             "last_order_at",
+            "first_order_at",
+            "avg_days_between_orders",
         ),
         # Covering: the RFM grid groups the stored scores of customers with orders.
         Index(

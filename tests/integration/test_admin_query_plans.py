@@ -13,6 +13,9 @@ from sqlalchemy.orm import Session
 from plugin.profiles.models import Customer
 from plugin.profiles.queries import shop_totals
 from plugin.runtime import Runtime
+from plugin.segments import evaluator_language as language
+from plugin.segments.evaluator import compile_context
+from plugin.segments.fields import field_expression
 from plugin.segments.rfm import rfm_population
 from plugin.segments.rfm_grid import grid_statement, rfm_grid
 from plugin.segments.rfm_scores import recompute_rfm
@@ -67,10 +70,14 @@ def test_totals_prospects_and_the_rfm_population_use_the_index(runtime: Runtime)
     with runtime.sessions() as session:
         for stmt in (totals, prospects, ranked):
             found = plan(session, stmt)
+            sqlite = session.get_bind().dialect.name == "sqlite"
             # the shop totals read shop_id and total_spent_minor only: the narrower stored
-            # scores index covers them too, and PostgreSQL may prefer it
-            assert INDEX in found or (stmt is totals and SCORES_INDEX in found), found
-            if session.get_bind().dialect.name == "sqlite":
+            # scores index covers them too, and PostgreSQL may prefer it; it may also find
+            # the ranked customers (orders_count > 0) through it on a table this small,
+            # where the order-metrics index is wider since it holds the lifecycle columns
+            narrower = stmt is totals or (stmt is ranked and not sqlite)
+            assert INDEX in found or (narrower and SCORES_INDEX in found), found
+            if sqlite:
                 assert "COVERING INDEX" in found, found  # no customer row is read
         # and the functions the pages call still answer from it
         assert shop_totals(session, shop.shop_id)["customers"] == 5008
@@ -94,3 +101,21 @@ def test_the_rfm_grid_groups_the_stored_scores_from_their_index(runtime: Runtime
         assert "CASE" not in str(grid_statement(shop.shop_id))  # no cut-off compared per row
         assert grid.unranked == 0
         assert sum(c.customers for c in grid.cells) + grid.prospects == 5008
+
+
+def test_a_lifecycle_stage_is_counted_from_the_index(runtime: Runtime) -> None:
+    """A preview's count of a stage reads the order-metrics index alone on SQLite (at 1M
+    customers 0.22 s, where reading the rows took 1.3 s); on PostgreSQL it uses it."""
+    shop = seed_shop(runtime, "stages.myshopify.com", people(8))
+    many_customers(runtime, shop.shop_id, 5000)
+    with runtime.sessions() as session:
+        ctx = compile_context(session, shop.shop_id, NOW)
+        at_risk = language.predicate(language.parsed_ast("lifecycle_stage = 'AT_RISK'"), ctx)
+        count = select(func.count()).where(Customer.shop_id == shop.shop_id, at_risk)
+        found = plan(session, count)
+        assert INDEX in found, found
+        if session.get_bind().dialect.name == "sqlite":
+            assert "COVERING INDEX" in found, found
+        stage = field_expression("lifecycle_stage", ctx)
+        everyone = select(func.count()).where(Customer.shop_id == shop.shop_id, stage == "at_risk")
+        assert session.scalar(count) == session.scalar(everyone) > 0
