@@ -31,7 +31,14 @@ class Customer(Base):
     __table_args__ = (
         UniqueConstraint("shop_id", "platform_id"),
         Index("ix_customers_shop_email_cf", "shop_id", "email_cf"),
-        Index("ix_customers_shop_time_metrics_due_at", "shop_id", "time_metrics_due_at"),
+        # Covering: the VIP threshold and its band read only this index.
+        Index(
+            "ix_customers_shop_time_metrics_due_at",
+            "shop_id",
+            "time_metrics_due_at",
+            "orders_365d",
+            "spent_365d_minor",
+        ),
         # Covering: shop totals, the RFM grid and cut-offs, prospects and the lifecycle
         # stages read only this index.
         Index(

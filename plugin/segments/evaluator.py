@@ -258,21 +258,19 @@ def usable_rules(rules: Sequence[Rule]) -> tuple[list[Rule], int]:
 
 
 def batch_bounds(session: Session, shop_id: int, batch_size: int) -> list[tuple[int, int | None]]:
-    """Half-open id ranges (lo, hi] of about `batch_size` customers each."""
-    bounds: list[tuple[int, int | None]] = []
-    lo = 0
-    while True:
-        hi = session.scalar(
-            select(Customer.id)
-            .where(Customer.shop_id == shop_id, Customer.id > lo)
-            .order_by(Customer.id)
-            .offset(batch_size - 1)
-            .limit(1)
-        )
-        bounds.append((lo, hi))
-        if hi is None:
-            return bounds
-        lo = hi
+    """Half-open id ranges (lo, hi] of `batch_size` customers each, the last open-ended:
+    every batch_size-th id of the shop, numbered in one pass (one statement per batch
+    sorted the shop's ids each time on SQLite: 2 s of a 1M sweep)."""
+    numbered = (
+        select(Customer.id, func.row_number().over(order_by=Customer.id).label("n"))
+        .where(Customer.shop_id == shop_id)
+        .subquery()
+    )
+    his = session.scalars(
+        select(numbered.c.id).where(numbered.c.n % batch_size == 0).order_by(numbered.c.id)
+    ).all()
+    los = [0, *his]
+    return [(lo, hi) for lo, hi in zip(los, [*his, None], strict=True)]
 
 
 def settle_rules(session: Session, rules: Sequence[Rule], now: datetime) -> None:
