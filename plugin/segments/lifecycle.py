@@ -91,15 +91,16 @@ def stage_bound(ctx: CompileContext, stages: Iterable[str]) -> ColumnElement[boo
     count, last = Customer.orders_count, Customer.last_order_at
     inactive_before = _day_start(ctx, "lifecycle_inactive_before", INACTIVE_DAYS)
     at_risk_before = _day_start(ctx, "lifecycle_at_risk_before", AT_RISK_DAYS)
+    # not at risk: a last order that is recent, or none to compare
+    not_at_risk = and_(count != 0, or_(last.is_(None), last >= at_risk_before))
     bounds = {
         "prospect": count == 0,
         "new": count != 0,
         "inactive": count != 0,
         # not inactive, and an at-risk branch true: both need a last order
         "at_risk": and_(count != 0, last >= inactive_before),
-        # not at risk: a last order that is recent, or none to compare
-        "regular": and_(count != 0, or_(last.is_(None), last >= at_risk_before)),
-        "active": and_(count != 0, or_(last.is_(None), last >= at_risk_before)),
+        "regular": not_at_risk,
+        "active": not_at_risk,
     }
     found = [bounds.get(stage) for stage in stages]
     if not found or any(bound is None for bound in found):
