@@ -70,8 +70,8 @@ def held_score(dim: str, row: RfmCutoffs) -> ColumnElement[int]:
     )
 
 
-def _ranked() -> ColumnElement[bool]:
-    return and_(Customer.orders_count > 0, Customer.last_order_at.is_not(None))
+def _ranked(orders_count: Any = Customer.orders_count) -> ColumnElement[bool]:
+    return and_(orders_count > 0, Customer.last_order_at.is_not(None))
 
 
 def store_scores(session: Session, shop_id: int, row: RfmCutoffs, now: datetime) -> int:
@@ -99,11 +99,7 @@ def score_unscored(session: Session, shop_id: int, row: RfmCutoffs, now: datetim
         return 0  # no cut-offs: the scores would be null anyway
     # Found through the scores index by (shop, no score): SQLite, without statistics,
     # read every buyer's row through the order-metrics index instead (2 s each at 1M).
-    unscored = (
-        Customer.rfm_r.is_(None),
-        Unindexed(Customer.orders_count) > 0,
-        Customer.last_order_at.is_not(None),
-    )
+    unscored = (Customer.rfm_r.is_(None), _ranked(Unindexed(Customer.orders_count)))
     # No event marks them: their RFM fields change here, so an incremental sweep must look.
     mark_dirty_where(session, shop_id, *unscored)
     stmt = (

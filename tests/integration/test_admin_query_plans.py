@@ -8,7 +8,7 @@ from __future__ import annotations
 from datetime import timedelta
 
 import pytest
-from sqlalchemy import event, func, insert, select
+from sqlalchemy import func, insert, select
 from sqlalchemy.orm import Session
 
 from plugin.profiles.models import Customer
@@ -20,6 +20,7 @@ from plugin.segments.fields import field_expression
 from plugin.segments.rfm import rfm_population
 from plugin.segments.rfm_grid import grid_statement, rfm_grid
 from plugin.segments.rfm_scores import recompute_rfm, refresh_sweep_inputs
+from tests.integration.test_hot_plans import captured
 from tests.support.admin import NOW, people, seed_shop
 
 INDEX = "ix_customers_shop_order_metrics"
@@ -132,24 +133,18 @@ def test_an_hourly_sweep_reads_the_vip_and_unscored_customers_from_indexes(
     many_customers(runtime, shop.shop_id, 5000)
     with runtime.sessions.begin() as session:
         recompute_rfm(session, shop.shop_id, NOW)
-    seen: list[str] = []
 
-    def record(_conn: object, _cursor: object, statement: str, *_rest: object) -> None:
-        seen.append(statement)
-
-    event.listen(runtime.engine, "before_cursor_execute", record)
-    try:
+    def refresh() -> None:
         with runtime.sessions.begin() as session:
             refresh_sweep_inputs(session, shop.shop_id, NOW + timedelta(hours=1))
-    finally:
-        event.remove(runtime.engine, "before_cursor_execute", record)
-    reads = [s for s in seen if "orders_365d >" in s or "rfm_r IS NULL" in s]
+
+    seen = captured(runtime.engine, refresh)
+    reads = [(s, p) for s, p in seen if "orders_365d >" in s or "rfm_r IS NULL" in s]
     assert len(reads) >= 3, seen  # the VIP count and rank, the unscored mark and update
     with runtime.engine.connect() as conn:
         if conn.dialect.name != "sqlite":
             pytest.skip("PostgreSQL chooses by its statistics")
-        for statement in reads:
-            params = (shop.shop_id,) + (0,) * (statement.count("?") - 1)
+        for statement, params in reads:
             plan = conn.exec_driver_sql(f"EXPLAIN QUERY PLAN {statement}", params).all()
             steps = " ".join(str(row[-1]) for row in plan)
             assert "COVERING INDEX" in steps or SCORES_INDEX in steps, (statement, steps)
